@@ -1,0 +1,202 @@
+"""The MSP commerce application: storefront, staff admin and their shared domains."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+from webapp import config, jobs
+from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from webapp.money import format_money
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; nothing is created at import time."""
+    instance_path = os.environ.get("INSTANCE_PATH") or str(
+        Path(__file__).parent.parent / "instance"
+    )
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres://"):
+        # Heroku-style URLs; SQLAlchemy only knows postgresql://.
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgres://", "postgresql+psycopg://", 1
+        )
+    elif app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["SQLALCHEMY_DATABASE_URI"].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+
+    @app.after_request
+    def vary_on_htmx(response):
+        # The same URL answers with a page or a fragment: caches must key on HX-Request.
+        response.vary.add("HX-Request")
+        return response
+
+    logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp.models_registry import import_all_models
+
+    import_all_models()
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    jobs.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_storage_uri(app.config["REDIS_URL"]))
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from webapp.auth import views as auth_views
+
+    login_manager.user_loader(auth_views.load_user)
+    login_manager.unauthorized_handler(auth_views.unauthorized)
+
+
+def _tune_sqlite(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            # WAL lets the web server read while a worker writes a feed import.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+
+def _limits_storage_uri(redis_url: str) -> str:
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.admin.views import bp as admin_bp
+    from webapp.auth.admin_views import bp as auth_admin_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.catalog.admin_views import bp as catalog_admin_bp
+    from webapp.catalog.views import bp as catalog_bp
+    from webapp.mail.admin_views import bp as mail_admin_bp
+    from webapp.organizations.admin_views import bp as organizations_admin_bp
+    from webapp.sales.admin_views import bp as sales_admin_bp
+    from webapp.sales.views import bp as sales_bp
+    from webapp.settings.admin_views import bp as settings_admin_bp
+    from webapp.store.views import bp as store_bp
+
+    for blueprint in (
+        auth_bp,
+        catalog_bp,
+        store_bp,
+        sales_bp,
+        admin_bp,
+        auth_admin_bp,
+        catalog_admin_bp,
+        mail_admin_bp,
+        organizations_admin_bp,
+        sales_admin_bp,
+        settings_admin_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = lambda amount, currency=None: format_money(
+        amount, currency or app.config["CURRENCY"]
+    )
+    app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
+    app.jinja_env.globals["url_with"] = _url_with
+
+    from webapp.store.queries import cart_badge_count
+
+    @app.context_processor
+    def store_context():
+        return {"cart_count": cart_badge_count}
+
+
+def _url_with(**changes) -> str:
+    """Return the current URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def error_page(status: int, title: str, message: str):
+        if htmx:
+            # HTMX swaps nothing on 4xx by default; the toast area shows the message.
+            return render_template("errors/toast.html", message=message), status
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return error_page(
+            400,
+            "Your form expired",
+            "This page was open too long or your session ended. Nothing was changed: "
+            "reload the page and try again.",
+        )
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return error_page(400, "Bad request", getattr(error, "description", "Bad request"))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return error_page(403, "Not allowed", "You do not have access to this page.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return error_page(404, "Not found", "There is nothing here. Check the address.")
+
+    @app.errorhandler(409)
+    def conflict(error):
+        return error_page(409, "Changed meanwhile", getattr(error, "description", "Conflict"))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return error_page(
+            429, "Too many attempts", "Too many attempts. Wait a few minutes and try again."
+        )
+
+
+def _register_cli(app: Flask) -> None:
+    from webapp.auth.cli import users_cli
+    from webapp.catalog.cli import catalog_cli
+    from webapp.demo.cli import demo_cli
+
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)

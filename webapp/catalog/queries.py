@@ -1,0 +1,126 @@
+"""Catalog reads for the storefront and the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import g
+from sqlalchemy import select
+from sqlalchemy.orm import load_only
+
+from webapp.catalog.models import Brand, Category, PricingRule, Product, SupplierOffer
+from webapp.catalog.pricing import PriceBook
+from webapp.extensions import db
+
+
+def price_book() -> PriceBook:
+    """Load the pricing rules once per request or job."""
+    if "price_book" not in g:
+        from webapp.settings.operations import get_setting
+
+        rules = {
+            (rule.price_group_id, rule.category_id, rule.brand_id): rule.markup_pct
+            for rule in db.session.scalars(select(PricingRule))
+        }
+        g.price_book = PriceBook(rules, get_setting("default_markup_pct"))
+    return g.price_book
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def brands() -> list[Brand]:
+    return list(db.session.scalars(select(Brand).order_by(Brand.name)))
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def brand_by_slug(slug: str) -> Brand | None:
+    return db.session.scalar(select(Brand).where(Brand.slug == slug))
+
+
+def live_product(product_id: int) -> Product | None:
+    """Return a product a customer may see: it exists and is not obsolete."""
+    product = db.session.get(Product, product_id)
+    if product is None or product.obsolete:
+        return None
+    return product
+
+
+_LISTING_COLUMNS = (
+    Product.id,
+    Product.name,
+    Product.mpn,
+    Product.brand_id,
+    Product.category_id,
+    Product.product_type,
+    Product.fixed_price,
+    Product.best_cost,
+    Product.total_stock,
+    Product.min_eta_days,
+    Product.obsolete,
+)
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    products: list[Product]
+    page: int
+    has_next: bool
+
+
+def listing(
+    *,
+    category_id: int | None = None,
+    brand_id: int | None = None,
+    in_stock_only: bool = False,
+    page: int = 1,
+    per_page: int = 48,
+) -> ListingPage:
+    """Return one page of live products of a category or brand, in name order."""
+    query = (
+        select(Product)
+        .options(load_only(*_LISTING_COLUMNS))
+        .where(Product.obsolete.is_(False))
+        .order_by(Product.name, Product.id)
+    )
+    if category_id is not None:
+        query = query.where(Product.category_id == category_id)
+    if brand_id is not None:
+        query = query.where(Product.brand_id == brand_id)
+    if in_stock_only:
+        query = query.where(Product.total_stock > 0)
+    # Fetch one extra row to know whether there is a next page, instead of counting.
+    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
+    return ListingPage(rows[:per_page], page, len(rows) > per_page)
+
+
+def products_in_order(ids: list[int]) -> list[Product]:
+    """Load live products by id, keeping the order of `ids` (a search ranking)."""
+    if not ids:
+        return []
+    rows = db.session.scalars(
+        select(Product)
+        .options(load_only(*_LISTING_COLUMNS))
+        .where(Product.id.in_(ids), Product.obsolete.is_(False))
+    )
+    by_id = {product.id: product for product in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def offers_for(product_id: int) -> list[SupplierOffer]:
+    return list(
+        db.session.scalars(
+            select(SupplierOffer)
+            .where(SupplierOffer.product_id == product_id, SupplierOffer.available.is_(True))
+            .order_by(SupplierOffer.cost)
+        )
+    )
+
+
+def unit_price(product: Product, group_id: int | None) -> Decimal | None:
+    return price_book().price_of(product, group_id)

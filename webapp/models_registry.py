@@ -1,0 +1,11 @@
+"""Import every domain's models so SQLAlchemy and Alembic see the whole schema."""
+
+
+def import_all_models() -> None:
+    from webapp.auth import models as _auth  # noqa: F401
+    from webapp.catalog import models as _catalog  # noqa: F401
+    from webapp.mail import models as _mail  # noqa: F401
+    from webapp.organizations import models as _organizations  # noqa: F401
+    from webapp.sales import models as _sales  # noqa: F401
+    from webapp.settings import models as _settings  # noqa: F401
+    from webapp.store import models as _store  # noqa: F401

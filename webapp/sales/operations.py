@@ -1,0 +1,247 @@
+"""Issue sales documents, number them, move them through their states, and record events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import url_for
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.auth.models import User
+from webapp.catalog.models import TaxCode
+from webapp.extensions import db
+from webapp.mail.operations import queue_email
+from webapp.organizations.models import Organization
+from webapp.sales.models import (
+    DocumentKind,
+    DocumentSequence,
+    DocumentSource,
+    DocumentStatus,
+    SalesDocument,
+    SalesDocumentEvent,
+    SalesDocumentLine,
+)
+from webapp.sales.totals import Totals, document_totals
+from webapp.settings.operations import get_setting
+from webapp.store.models import PaymentMethod
+
+
+class IllegalTransition(Exception):
+    """A status change the document's state machine does not allow."""
+
+    def __init__(self, current: DocumentStatus, wanted: DocumentStatus):
+        super().__init__(f"a {current.label.lower()} document cannot become {wanted.label.lower()}")
+        self.current = current
+        self.wanted = wanted
+
+
+TRANSITIONS: dict[DocumentStatus, frozenset[DocumentStatus]] = {
+    DocumentStatus.ON_HOLD: frozenset({DocumentStatus.APPROVED, DocumentStatus.CANCELLED}),
+    DocumentStatus.APPROVED: frozenset({DocumentStatus.COMPLETED, DocumentStatus.CANCELLED}),
+    DocumentStatus.COMPLETED: frozenset(),
+    DocumentStatus.CANCELLED: frozenset(),
+}
+
+
+def transition(
+    document: SalesDocument, status: DocumentStatus, actor: User | None, reason: str = ""
+) -> None:
+    """Move a document to `status`, or raise IllegalTransition."""
+    if status not in TRANSITIONS[document.status]:
+        raise IllegalTransition(document.status, status)
+    previous = document.status
+    document.status = status
+    record_event(
+        document,
+        f"status.{status.value}",
+        f"{previous.label} → {status.label}" + (f": {reason}" if reason else ""),
+        actor,
+        previous=previous.value,
+        reason=reason,
+    )
+
+
+def record_event(
+    document: SalesDocument, type_: str, message: str, actor: User | None = None, **data
+) -> SalesDocumentEvent:
+    event = SalesDocumentEvent(type=type_, message=message, actor=actor, data=data)
+    document.events.append(event)
+    return event
+
+
+def _ensure_sequence(prefix: str) -> None:
+    if db.session.get(DocumentSequence, prefix) is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(DocumentSequence(prefix=prefix, next_value=1))
+    except IntegrityError:
+        pass  # created by a concurrent transaction: use theirs
+
+
+def next_number(kind: DocumentKind) -> str:
+    """Take the next number of the kind's sequence (SO-000123, INV-000123)."""
+    _ensure_sequence(kind.prefix)
+    # UPDATE ... RETURNING takes the row lock first, so concurrent orders never share a number.
+    value = db.session.execute(
+        update(DocumentSequence)
+        .where(DocumentSequence.prefix == kind.prefix)
+        .values(next_value=DocumentSequence.next_value + 1)
+        .returning(DocumentSequence.next_value)
+    ).scalar_one()
+    return f"{kind.prefix}-{value - 1:06d}"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product_id: int | None
+    sku: str
+    description: str
+    quantity: int
+    unit_price: Decimal
+    unit_cost: Decimal | None
+    tax_code: TaxCode | None
+
+
+@dataclass(frozen=True)
+class HeaderInput:
+    ship_to_name: str
+    address_line1: str
+    address_line2: str
+    city: str
+    region: str
+    postcode: str
+    country: str
+    shipping_method_name: str
+    shipping_charge: Decimal
+    payment_method: PaymentMethod
+    surcharge_pct: Decimal
+    customer_po: str
+    note: str
+
+
+def default_tax_code() -> TaxCode | None:
+    return db.session.scalar(select(TaxCode).where(TaxCode.is_default.is_(True)))
+
+
+def price_lines(
+    items: Sequence[tuple[int, Decimal, TaxCode | None]],
+    *,
+    shipping: Decimal = Decimal(0),
+    surcharge_pct: Decimal = Decimal(0),
+) -> tuple[Totals, list[TaxCode | None]]:
+    """Total (quantity, unit price, tax code) items; a line without a code takes the default."""
+    default = default_tax_code()
+    codes = [code or default for _qty, _price, code in items]
+    totals = document_totals(
+        [
+            (qty, price, code.rate if code else Decimal(0))
+            for (qty, price, _), code in zip(items, codes, strict=True)
+        ],
+        shipping=shipping,
+        surcharge_pct=surcharge_pct,
+        default_tax_rate=default.rate if default else Decimal(0),
+    )
+    return totals, codes
+
+
+def issue_document(
+    *,
+    organization: Organization,
+    contact: User,
+    lines: Sequence[LineInput],
+    header: HeaderInput,
+    source: DocumentSource,
+    idempotency_key: str,
+    actor: User | None,
+    currency: str,
+) -> SalesDocument:
+    """Create, number and email a sales document of the kind the settings currently say."""
+    kind: DocumentKind = get_setting("display_document_as")
+    totals, tax_codes = price_lines(
+        [(line.quantity, line.unit_price, line.tax_code) for line in lines],
+        shipping=header.shipping_charge,
+        surcharge_pct=header.surcharge_pct,
+    )
+    document = SalesDocument(
+        number=next_number(kind),
+        kind=kind,
+        status=DocumentStatus.APPROVED,
+        source=source,
+        idempotency_key=idempotency_key,
+        organization=organization,
+        contact=contact,
+        currency=currency,
+        ship_to_name=header.ship_to_name,
+        address_line1=header.address_line1,
+        address_line2=header.address_line2,
+        city=header.city,
+        region=header.region,
+        postcode=header.postcode,
+        country=header.country,
+        shipping_method_name=header.shipping_method_name,
+        shipping_charge=totals.shipping,
+        shipping_tax=totals.shipping_tax,
+        payment_method=header.payment_method,
+        surcharge_pct=header.surcharge_pct,
+        surcharge_amount=totals.surcharge,
+        surcharge_tax=totals.surcharge_tax,
+        customer_po=header.customer_po,
+        note=header.note,
+        subtotal=totals.subtotal,
+        tax_total=totals.tax_total,
+        total=totals.total,
+    )
+    for position, (line, tax_code, amounts) in enumerate(
+        zip(lines, tax_codes, totals.lines, strict=True), start=1
+    ):
+        document.lines.append(
+            SalesDocumentLine(
+                position=position,
+                product_id=line.product_id,
+                sku=line.sku,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                unit_cost=line.unit_cost,
+                tax_code=tax_code.code if tax_code else "",
+                tax_rate=tax_code.rate if tax_code else Decimal(0),
+                line_subtotal=amounts.subtotal,
+                line_tax=amounts.tax,
+            )
+        )
+    db.session.add(document)
+    record_event(
+        document,
+        "created",
+        f"{kind.title} {document.number} created from the {source.value}",
+        actor,
+        total=str(document.total),
+    )
+    db.session.flush()
+    email_document(document, actor)
+    return document
+
+
+def email_document(document: SalesDocument, actor: User | None) -> None:
+    """Queue the document's email to its contact and note it on the timeline."""
+    queue_email(
+        to=document.contact.email,
+        subject=f"{document.title} {document.number} from {_site_name()}",
+        template="sales_document",
+        topic=f"sales_document:{document.id}",
+        document=document,
+        document_url=url_for("sales.order_detail", number=document.number, _external=True),
+    )
+    record_event(
+        document, "emailed", f"{document.title} emailed to {document.contact.email}", actor
+    )
+
+
+def _site_name() -> str:
+    from flask import current_app
+
+    return current_app.config["SITE_NAME"]

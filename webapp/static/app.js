@@ -1,0 +1,46 @@
+// Show the message of a refused HTMX request (4xx/5xx) as a toast: htmx swaps nothing then.
+document.addEventListener("htmx:responseError", (event) => {
+  const xhr = event.detail.xhr;
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const toast = document.createElement("div");
+  toast.className = "toast show align-items-center text-bg-danger border-0";
+  toast.setAttribute("role", "alert");
+  const body = document.createElement("div");
+  body.className = "toast-body";
+  const holder = document.createElement("div");
+  holder.innerHTML = xhr.responseText;
+  const message = holder.querySelector("[data-message]");
+  body.textContent = message ? message.textContent.trim() : `Request failed (${xhr.status}).`;
+  toast.appendChild(body);
+  box.appendChild(toast);
+  setTimeout(() => toast.remove(), 6000);
+});
+// A request without a response (server down, network): say so rather than do nothing.
+document.addEventListener("htmx:sendError", () => {
+  const box = document.getElementById("toasts");
+  if (box) box.insertAdjacentHTML("beforeend",
+    '<div class="toast show text-bg-warning border-0"><div class="toast-body">' +
+    "Could not reach the server. Check your connection and try again.</div></div>");
+});
+// Forms that must not be sent twice (Place order): disable their buttons once submitted.
+// The server refuses duplicates anyway; this just spares the customer a second wait.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-submit-once]")) return;
+  setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
+});
+// Server-sent confirmations (HX-Trigger: {"toast": "..."}) appear as a short-lived toast.
+document.addEventListener("toast", (event) => {
+  const box = document.getElementById("toasts");
+  if (!box) return;
+  const toast = document.createElement("div");
+  toast.className = "toast show text-bg-success border-0";
+  toast.setAttribute("role", "status");
+  const body = document.createElement("div");
+  body.className = "toast-body";
+  body.textContent = event.detail.value;
+  toast.appendChild(body);
+  box.appendChild(toast);
+  setTimeout(() => toast.remove(), 4000);
+});

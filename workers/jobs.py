@@ -1,0 +1,28 @@
+"""RQ job functions: each takes ids, reloads rows, does one thing, commits, and raises on faults."""
+
+from __future__ import annotations
+
+from webapp.extensions import db
+from workers.app import job_context
+
+
+def send_email(email_id: int) -> None:
+    from webapp.mail.operations import deliver
+
+    with job_context():
+        deliver(email_id)
+        db.session.commit()
+
+
+def import_feed(run_id: int) -> None:
+    from webapp.catalog.feeds import execute
+
+    with job_context():
+        execute(run_id)
+
+
+def reindex_products(product_ids: list[int] | None) -> int:
+    from webapp.catalog.operations import reindex
+
+    with job_context():
+        return reindex(product_ids)
