@@ -23,7 +23,8 @@ from sqlalchemy import text
 from webapp import create_app
 from webapp.extensions import db
 
-TEST_SCHEMA = "msp_test"
+# One schema per test run, so two runs on one server (a developer and CI) never collide.
+TEST_SCHEMA = os.environ.get("TEST_DB_SCHEMA", f"msp_test_{os.getpid()}")
 REDIS_TEST_DB = 15
 
 
@@ -121,7 +122,7 @@ def _engine_options(url: str) -> dict:
 
 
 @pytest.fixture(scope="session")
-def _schema(database_url, redis_url, tmp_path_factory, smtp_server) -> str:
+def _schema(database_url, redis_url, tmp_path_factory, smtp_server) -> Iterator[str]:
     """Create the schema once per session, through the migrations (as production does)."""
     from flask_migrate import upgrade
 
@@ -132,7 +133,12 @@ def _schema(database_url, redis_url, tmp_path_factory, smtp_server) -> str:
                 connection.execute(text(f"DROP SCHEMA IF EXISTS {TEST_SCHEMA} CASCADE"))
                 connection.execute(text(f"CREATE SCHEMA {TEST_SCHEMA}"))
         upgrade()
-    return database_url
+    yield database_url
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {TEST_SCHEMA} CASCADE"))
+        db.engine.dispose()
 
 
 def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int) -> Flask:
