@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
@@ -150,6 +150,8 @@ def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int)
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
+            # scrypt costs ~0.1 s a hash; the suite creates hundreds of users.
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLALCHEMY_DATABASE_URI": url,
             "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(url),
             "REDIS_URL": redis_url,
@@ -195,6 +197,8 @@ def _empty_database() -> None:
 def isolated(func, *args, **kwargs):
     """Call func in an empty context, as a new request or worker would be: it gets its own
     app context and database session instead of sharing the test's."""
+    if not has_app_context():  # a test's helper thread: nothing of the test's to share
+        return contextvars.Context().run(func, *args, **kwargs)
     db.session.commit()  # what the test set up must be visible to the request
     try:
         return contextvars.Context().run(func, *args, **kwargs)
@@ -223,20 +227,37 @@ def client(app) -> CsrfClient:
 
 @pytest.fixture
 def run_jobs(app):
-    """Run every queued job in a real RQ worker (burst mode, in this process)."""
+    """Run every queued job in a real RQ worker (burst mode, in this process).
+
+    Returns how many jobs ran; a job that fails fails the test unless allow_failures=True.
+    """
     from rq import SimpleWorker
+    from rq.registry import FailedJobRegistry
 
     from webapp.jobs import get_queue
 
-    def work() -> int:
+    def work(allow_failures: bool) -> int:
         with app.app_context(), app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"]):
             queues = [get_queue(name) for name in app.config["RQ_QUEUES"]]
-            worker = SimpleWorker(queues, connection=queues[0].connection)
-            worker.work(burst=True)
-            return worker.successful_job_count
+            registries = [FailedJobRegistry(queue=queue) for queue in queues]
+            failed_before = {jid for r in registries for jid in r.get_job_ids()}
+            waiting = sum(queue.count for queue in queues)
+            SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+            failed = [
+                (queue, jid)
+                for queue, r in zip(queues, registries, strict=True)
+                for jid in r.get_job_ids()
+                if jid not in failed_before
+            ]
+            if failed and not allow_failures:
+                details = [
+                    queue.fetch_job(jid).latest_result().exc_string for queue, jid in failed
+                ]
+                raise AssertionError("jobs failed:\n" + "\n".join(details))
+            return waiting
 
-    def run() -> int:
-        return isolated(work)
+    def run(allow_failures: bool = False) -> int:
+        return isolated(work, allow_failures)
 
     return run
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth.models import User
@@ -295,10 +295,19 @@ def _key(cart: Cart, revision: int) -> str:
 def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDocument:
     """Turn the frozen cart into a sales document, exactly once per checkout revision."""
     _require_approved(user)
-    cart = db.session.scalar(select(Cart).where(Cart.user_id == user.id).with_for_update())
+    cart = get_cart(user)
     if cart is None:
         raise StoreError("Your cart is empty.")
-    if cart.revision != revision:
+    # Claim this checkout revision with a compare-and-swap: of two concurrent clicks, the
+    # second waits on the row (PostgreSQL) or the write lock (SQLite), then matches nothing.
+    claimed = db.session.execute(
+        update(Cart)
+        .where(Cart.id == cart.id, Cart.revision == revision)
+        .values(revision=revision + 1),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.expire(cart)
+    if not claimed:
         existing = order_for_revision(cart, revision)
         if existing is not None:
             return existing  # a second click on "Place order": the first one won
@@ -317,8 +326,7 @@ def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDo
 
     changes = refresh_seen(cart, user)
     if changes:
-        cart.revision += 1
-        db.session.flush()
+        db.session.flush()  # the claimed revision stays: the re-rendered page carries it
         raise StaleCheckout(changes)
 
     surcharge_pct = (
