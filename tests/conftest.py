@@ -237,7 +237,7 @@ def run_jobs(app):
     from webapp.jobs import get_queue
 
     def work(allow_failures: bool) -> int:
-        with app.app_context(), app.test_request_context(base_url=app.config["PUBLIC_BASE_URL"]):
+        with app.app_context():
             queues = [get_queue(name) for name in app.config["RQ_QUEUES"]]
             registries = [FailedJobRegistry(queue=queue) for queue in queues]
             failed_before = {jid for r in registries for jid in r.get_job_ids()}
@@ -250,9 +250,7 @@ def run_jobs(app):
                 if jid not in failed_before
             ]
             if failed and not allow_failures:
-                details = [
-                    queue.fetch_job(jid).latest_result().exc_string for queue, jid in failed
-                ]
+                details = [queue.fetch_job(jid).latest_result().exc_string for queue, jid in failed]
                 raise AssertionError("jobs failed:\n" + "\n".join(details))
             return waiting
 

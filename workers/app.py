@@ -31,9 +31,5 @@ def job_context():
         yield current_app
         return
     app = get_app()
-    # url_for(_external=True) in emails needs a request context with the public URL.
-    with (
-        app.app_context(),
-        app.test_request_context(base_url=app.config.get("PUBLIC_BASE_URL") or None),
-    ):
+    with app.app_context():
         yield app

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.auth.models import Role, User
+from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db
-from webapp.mail.operations import queue_email
+from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 
@@ -143,6 +143,54 @@ def send_invitation(user: User, actor: User) -> None:
         topic=f"invitation:{user.id}",
         user=user,
         inviter=actor,
-        link=url_for("auth.accept_invite", token=invitation_token(user), _external=True),
+        link=public_url("auth.accept_invite", token=invitation_token(user)),
         days=current_app.config["INVITE_MAX_AGE_DAYS"],
     )
+
+
+def _active_admin_ids() -> list[int]:
+    # FOR UPDATE (PostgreSQL): two admins demoting each other at the same moment must not
+    # both see the other still in place and leave nobody able to administer the system.
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .where(User.role == Role.ADMIN, User.active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        )
+    )
+
+
+def _keep_an_admin(user: User) -> None:
+    if user.role is Role.ADMIN and user.active and _active_admin_ids() == [user.id]:
+        raise AccountError(
+            f"{user.name} is the last active admin: make someone else an admin first."
+        )
+
+
+def change_role(user: User, role: Role, actor: User) -> User:
+    """Give a staff user another staff role; nobody demotes themselves or the last admin."""
+    if not user.is_staff or role not in STAFF_ROLES:
+        raise AccountError("Only staff users have a staff role.")
+    if user.role is role:
+        return user
+    if user.id == actor.id:
+        raise AccountError("You cannot change your own role: ask another admin.")
+    if role is not Role.ADMIN:
+        _keep_an_admin(user)
+    user.role = role
+    db.session.flush()
+    return user
+
+
+def set_active(user: User, active: bool, actor: User) -> User:
+    """Deactivate a user (they can no longer sign in) or reactivate them."""
+    if user.active == active:
+        return user
+    if not active:
+        if user.id == actor.id:
+            raise AccountError("You cannot deactivate your own account.")
+        _keep_an_admin(user)
+    user.active = active
+    db.session.flush()
+    return user

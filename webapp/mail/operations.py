@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
@@ -12,6 +13,16 @@ from webapp import jobs
 from webapp.extensions import db
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
+
+
+def public_url(endpoint: str, **values) -> str:
+    """Build an absolute link for an email from PUBLIC_BASE_URL, never the request's host:
+    a worker has no request, and behind a proxy the request's host is an internal one."""
+    parts = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def queue_email(*, to: str, subject: str, template: str, topic: str, **context) -> OutboundEmail:

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import url_for
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.auth.models import User
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
-from webapp.mail.operations import queue_email
+from webapp.mail.operations import public_url, queue_email
 from webapp.organizations.models import Organization
 from webapp.sales.models import (
     DocumentKind,
@@ -234,7 +233,7 @@ def email_document(document: SalesDocument, actor: User | None) -> None:
         template="sales_document",
         topic=f"sales_document:{document.id}",
         document=document,
-        document_url=url_for("sales.order_detail", number=document.number, _external=True),
+        document_url=public_url("sales.order_detail", number=document.number),
     )
     record_event(
         document, "emailed", f"{document.title} emailed to {document.contact.email}", actor
