@@ -1,0 +1,156 @@
+from decimal import Decimal
+
+import pytest
+
+from tests.factories import login
+from webapp.extensions import db
+from webapp.sales import operations
+from webapp.sales.models import DocumentKind, DocumentStatus, SalesDocument
+from webapp.settings.operations import set_setting
+from webapp.store.models import PaymentMethod
+
+
+def issue(store, key="k1"):
+    return operations.issue_document(
+        organization=store.org,
+        contact=store.customer,
+        lines=[
+            operations.LineInput(
+                product_id=store.products[0].id,
+                sku="MPN",
+                description="ThinkPad",
+                quantity=3,
+                unit_price=Decimal("33.33"),
+                unit_cost=Decimal("20"),
+                tax_code=None,
+            )
+        ],
+        header=operations.HeaderInput(
+            ship_to_name="A",
+            address_line1="B",
+            address_line2="",
+            city="C",
+            region="",
+            postcode="1",
+            country="US",
+            shipping_method_name="Courier",
+            shipping_charge=Decimal("10.00"),
+            payment_method=PaymentMethod.ON_ACCOUNT,
+            surcharge_pct=Decimal(0),
+            customer_po="",
+            note="",
+        ),
+        source=operations.DocumentSource.STORE,
+        idempotency_key=key,
+        actor=store.customer,
+        currency="USD",
+    )
+
+
+def test_document_kind_and_number_follow_the_setting_at_creation(store):
+    first = issue(store, "a")
+    set_setting("display_document_as", "tax_invoice", store.admin)
+    second = issue(store, "b")
+    third = issue(store, "c")
+    set_setting("display_document_as", "sales_order", store.admin)
+    fourth = issue(store, "d")
+    db.session.commit()
+    assert [(d.kind, d.number) for d in (first, second, third, fourth)] == [
+        (DocumentKind.SALES_ORDER, "SO-000001"),
+        (DocumentKind.TAX_INVOICE, "INV-000001"),
+        (DocumentKind.TAX_INVOICE, "INV-000002"),
+        (DocumentKind.SALES_ORDER, "SO-000002"),
+    ]
+    # Issued documents keep their kind.
+    assert db.session.get(SalesDocument, second.id).kind is DocumentKind.TAX_INVOICE
+
+
+def test_line_amounts_are_rounded_once_per_line(store):
+    document = issue(store)
+    line = document.lines[0]
+    assert line.line_subtotal == Decimal("99.99")
+    assert line.line_tax == Decimal("10.00")  # 9.999 rounds half up to 10.00
+    assert document.total == Decimal("99.99") + Decimal("10.00") + Decimal("10.00") + Decimal(
+        "1.00"
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (DocumentStatus.COMPLETED, DocumentStatus.APPROVED),
+        (DocumentStatus.COMPLETED, DocumentStatus.CANCELLED),
+        (DocumentStatus.CANCELLED, DocumentStatus.APPROVED),
+        (DocumentStatus.CANCELLED, DocumentStatus.ON_HOLD),
+        (DocumentStatus.APPROVED, DocumentStatus.ON_HOLD),
+        (DocumentStatus.APPROVED, DocumentStatus.APPROVED),
+        (DocumentStatus.ON_HOLD, DocumentStatus.COMPLETED),
+    ],
+)
+def test_illegal_status_changes_raise(store, start, target):
+    document = issue(store)
+    document.status = start
+    with pytest.raises(operations.IllegalTransition):
+        operations.transition(document, target, store.admin)
+    assert document.status is start
+
+
+def test_every_legal_transition_is_recorded_on_the_timeline(store):
+    for start, targets in operations.TRANSITIONS.items():
+        for target in targets:
+            document = issue(store, f"{start}-{target}")
+            document.status = start
+            operations.transition(document, target, store.admin, "because")
+            assert document.status is target
+            assert document.events[-1].type == f"status.{target.value}"
+            assert document.events[-1].data["reason"] == "because"
+
+
+def test_staff_cancel_an_order_with_a_reason(client, store):
+    document = issue(store)
+    db.session.commit()
+    login(client, store.sales)
+    response = client.post(
+        f"/admin/orders/{document.id}/status", data={"status": "cancelled", "reason": "duplicate"}
+    )
+    assert response.status_code == 303
+    assert db.session.get(SalesDocument, document.id).status is DocumentStatus.CANCELLED
+    page = client.get(f"/admin/orders/{document.id}").get_data(as_text=True)
+    assert "Approved → Cancelled: duplicate" in page
+
+
+def test_illegal_status_change_from_the_admin_is_explained(client, store):
+    document = issue(store)
+    document.status = DocumentStatus.CANCELLED
+    db.session.commit()
+    login(client, store.admin)
+    response = client.post(
+        f"/admin/orders/{document.id}/status", data={"status": "approved"}, follow_redirects=True
+    )
+    assert "Not changed: a cancelled document cannot become approved" in response.get_data(
+        as_text=True
+    )
+
+
+def test_purchasing_staff_cannot_cancel_orders(client, store):
+    document = issue(store)
+    db.session.commit()
+    login(client, store.purchasing)
+    response = client.post(f"/admin/orders/{document.id}/status", data={"status": "cancelled"})
+    assert response.status_code == 403
+
+
+def test_admin_orders_list_filters_by_kind_and_returns_a_fragment_for_htmx(client, store):
+    issue(store, "a")
+    set_setting("display_document_as", "tax_invoice", store.admin)
+    issue(store, "b")
+    db.session.commit()
+    login(client, store.admin)
+    response = client.get("/admin/orders/?kind=tax_invoice", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="orders-table">')
+    assert "INV-000001" in body and "SO-000001" not in body
+    assert (
+        response.headers["Vary"] == "Cookie, HX-Request" or "HX-Request" in response.headers["Vary"]
+    )
+    assert client.get("/admin/orders/?status=bogus").status_code == 400
