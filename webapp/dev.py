@@ -61,14 +61,20 @@ def main() -> None:
         from flask_migrate import upgrade
 
         from webapp.demo import seed as demo
-        from webapp.demo.cli import print_logins
+        from webapp.demo.cli import load_demo, print_logins
 
         upgrade()
         if not demo.already_seeded():
-            app.test_cli_runner().invoke(args=["demo", "seed"], catch_exceptions=False)
+            load_demo(int(os.environ.get("DEMO_PRODUCTS", "20000")))
 
     honcho = Path(sys.executable).parent / "honcho"
-    env = {**os.environ, "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    bin_dir = str(Path(sys.executable).parent)  # gunicorn and python from this virtualenv
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PORT": str(port),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+    }
     process = subprocess.Popen([str(honcho), "start", "-f", "Procfile", "web", "worker"], env=env)
     with app.app_context():
         print_logins(f"http://127.0.0.1:{port}")

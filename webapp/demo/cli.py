@@ -29,6 +29,10 @@ def seed_command(products: int):
     if demo.already_seeded():
         click.echo("Demo data already loaded.")
         return
+    load_demo(products)
+
+
+def load_demo(products: int) -> None:
     click.echo(f"Loading the demo: {products:,} products from 5 supplier feeds…")
     demo.seed(products, Path(current_app.instance_path) / "demo-feeds", echo=click.echo)
     db.session.commit()

@@ -1,0 +1,10 @@
+"""Expose the sandbox fixtures from ``fixtures`` to the sandbox self-tests."""
+
+from .fixtures import (  # noqa: F401 - pytest discovers fixtures by name
+    qbo_api,
+    qbo_sandbox,
+    qbo_sandbox_factory,
+    xero_api,
+    xero_sandbox,
+    xero_sandbox_factory,
+)
