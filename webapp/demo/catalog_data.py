@@ -157,23 +157,19 @@ CATEGORIES: list[tuple[str, str, tuple[int, int], list[str], list[str]]] = [
     ),
 ]
 
-SERIES = [
-    "ProBook",
-    "EliteBook",
-    "Latitude",
-    "ThinkPad",
-    "Vostro",
-    "OptiPlex",
-    "ThinkCentre",
-    "Aspire",
-    "ExpertBook",
-    "Surface",
-    "Precision",
-    "ZBook",
-    "Inspiron",
-    "IdeaPad",
-    "Veriton",
-]
+# Product lines belong to their brand: no "Samsung ThinkPad".
+SERIES = {
+    "HP": ["ProBook", "EliteBook", "ZBook", "Elite", "ProDesk", "EliteDisplay"],
+    "Dell": ["Latitude", "Vostro", "OptiPlex", "Precision", "Inspiron", "UltraSharp"],
+    "Lenovo": ["ThinkPad", "ThinkCentre", "IdeaPad", "ThinkVision", "ThinkStation"],
+    "Acer": ["Aspire", "TravelMate", "Veriton", "Vero"],
+    "Asus": ["ExpertBook", "ExpertCenter", "ProArt", "Zenbook"],
+    "Microsoft": ["Surface"],
+    "Samsung": ["ViewFinity", "Odyssey", "Smart Monitor"],
+    "LG": ["UltraFine", "UltraWide", "Ergo"],
+    "ViewSonic": ["VG", "VX", "ColorPro"],
+}
+GENERIC_SERIES = ["Pro", "Business", "Essential", "Plus"]
 SOFTWARE = [
     "Microsoft 365",
     "Acrobat Pro",
@@ -207,9 +203,9 @@ class DemoProduct:
     base_cost: Decimal
 
 
-def _name(rng: random.Random, pattern: str) -> str:
+def _name(rng: random.Random, pattern: str, brand: str) -> str:
     return pattern.format(
-        series=rng.choice(SERIES),
+        series=rng.choice(SERIES.get(brand, GENERIC_SERIES)),
         n=rng.randint(100, 9999),
         g=rng.randint(1, 11),
         size=rng.choice([13, 14, 15.6, 16, 24, 27, 32, 34]),
@@ -249,7 +245,7 @@ def products(count: int, seed: int = 42) -> Iterator[DemoProduct]:
         if (brand, mpn) in seen:
             continue
         seen.add((brand, mpn))
-        name = _name(rng, rng.choice(patterns))
+        name = _name(rng, rng.choice(patterns), brand)
         cost = Decimal(rng.randint(low * 100, high * 100)) / 100
         produced += 1
         yield DemoProduct(
