@@ -38,7 +38,8 @@ def _users_page(invite_form: InviteStaffForm | None = None, status: int = 200):
             "auth_admin/users.html",
             users=rows,
             roles=STAFF_ROLE_CHOICES,
-            invite_form=invite_form or InviteStaffForm(formdata=None),
+            # Not Admin by default: a slip of the mouse must not hand out full access.
+            invite_form=invite_form or InviteStaffForm(formdata=None, role=Role.SALES.value),
         ),
         status,
     )

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -163,13 +163,23 @@ class PricingRule(db.Model):
     """Markup on best cost; the most specific rule for (price group, brand, category) wins."""
 
     __tablename__ = "pricing_rules"
-    __table_args__ = (UniqueConstraint("price_group_id", "category_id", "brand_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     price_group_id: Mapped[int | None] = mapped_column(ForeignKey("price_groups.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
     markup_pct: Mapped[Decimal] = mapped_column(Percent)
+    __table_args__ = (
+        # A plain unique constraint lets NULLs repeat, and NULL means "any" here: compare
+        # them as 0 so two "any brand" rules for one category cannot both exist.
+        Index(
+            "uq_pricing_rules_scope",
+            func.coalesce(price_group_id, 0),
+            func.coalesce(category_id, 0),
+            func.coalesce(brand_id, 0),
+            unique=True,
+        ),
+    )
 
     price_group = relationship("PriceGroup")
     category: Mapped[Category | None] = relationship()
@@ -181,6 +191,10 @@ class ImportStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
 
 class FeedImport(TimestampMixin, db.Model):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -51,6 +51,8 @@ class Organization(AddressMixin, TimestampMixin, db.Model):
     approved: Mapped[bool] = mapped_column(default=False)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    # Names are unique whatever their case: "Contoso" and "CONTOSO" are one client.
+    __table_args__ = (Index("uq_organizations_name_lower", func.lower(name), unique=True),)
 
     price_group: Mapped[PriceGroup | None] = relationship()
     contacts: Mapped[list[User]] = relationship(
