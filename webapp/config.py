@@ -66,6 +66,9 @@ def from_environment(instance_path: Path) -> dict:
         "INVITE_MAX_AGE_DAYS": int(os.environ.get("INVITE_MAX_AGE_DAYS", "7")),
         # Requests larger than this are refused (413); the feed upload sets its own limit.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
+        "FEED_UPLOAD_MAX_BYTES": int(
+            os.environ.get("FEED_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024))
+        ),
         "CATALOG_PAGE_SIZE": 48,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "FRAGMENT_CACHE_SECONDS": int(os.environ.get("FRAGMENT_CACHE_SECONDS", "600")),

@@ -47,7 +47,6 @@ bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/catalog", template_
 PER_PAGE = 50
 IMPORTS_PER_PAGE = 20
 _MAX_PAGE = 100_000
-DEFAULT_FEED_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 
 def _actor() -> User:
@@ -410,7 +409,7 @@ def unmap_category(supplier_id: int, map_id: int):
 
 
 def _upload_limit() -> int:
-    return int(current_app.config.get("FEED_UPLOAD_MAX_BYTES", DEFAULT_FEED_UPLOAD_MAX_BYTES))
+    return current_app.config["FEED_UPLOAD_MAX_BYTES"]
 
 
 @bp.url_value_preprocessor
