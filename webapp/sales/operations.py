@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -229,7 +230,7 @@ def email_document(document: SalesDocument, actor: User | None) -> None:
     """Queue the document's email to its contact and note it on the timeline."""
     queue_email(
         to=document.contact.email,
-        subject=f"{document.title} {document.number} from {_site_name()}",
+        subject=f"{document.title} {document.number} from {current_app.config['SITE_NAME']}",
         template="sales_document",
         topic=f"sales_document:{document.id}",
         document=document,
@@ -238,9 +239,3 @@ def email_document(document: SalesDocument, actor: User | None) -> None:
     record_event(
         document, "emailed", f"{document.title} emailed to {document.contact.email}", actor
     )
-
-
-def _site_name() -> str:
-    from flask import current_app
-
-    return current_app.config["SITE_NAME"]

@@ -159,11 +159,8 @@ def _money(amount: Decimal) -> str:
 
 def _checkout_page(cart, details, form, *, changes=(), status=200):
     shipping = db.session.get(ShippingMethod, details.shipping_method_id or 0)
-    surcharge = (
-        get_setting("card_surcharge_pct")
-        if details.payment_method is PaymentMethod.CARD
-        else Decimal(0)
-    )
+    card_surcharge = get_setting("card_surcharge_pct")
+    surcharge = card_surcharge if details.payment_method is PaymentMethod.CARD else Decimal(0)
     totals, _codes = price_lines(
         [(line.quantity, line.unit_price_seen, line.product.tax_code) for line in cart.lines],
         shipping=shipping.charge if shipping else Decimal(0),
@@ -178,7 +175,7 @@ def _checkout_page(cart, details, form, *, changes=(), status=200):
             form=form,
             totals=totals,
             changes=changes,
-            surcharge_pct=get_setting("card_surcharge_pct"),
+            surcharge_pct=card_surcharge,
             applied_surcharge_pct=surcharge,
         ),
         status,
