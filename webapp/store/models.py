@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from webapp.catalog.models import Product
 from webapp.extensions import db
 from webapp.models_base import Money, Percent, TimestampMixin, UTCDateTime, str_enum
+from webapp.organizations.models import AddressMixin
 
 
 class PaymentMethod(enum.StrEnum):
@@ -74,19 +75,13 @@ class CartLine(db.Model):
     product: Mapped[Product] = relationship()
 
 
-class CheckoutDetails(db.Model):
+class CheckoutDetails(AddressMixin, db.Model):
     """What the customer typed at checkout, kept so a re-confirm does not lose it."""
 
     __tablename__ = "checkout_details"
 
     cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id"), primary_key=True)
     ship_to_name: Mapped[str] = mapped_column(String(200), default="")
-    address_line1: Mapped[str] = mapped_column(String(200), default="")
-    address_line2: Mapped[str] = mapped_column(String(200), default="")
-    city: Mapped[str] = mapped_column(String(100), default="")
-    region: Mapped[str] = mapped_column(String(100), default="")
-    postcode: Mapped[str] = mapped_column(String(20), default="")
-    country: Mapped[str] = mapped_column(String(100), default="")
     shipping_method_id: Mapped[int | None] = mapped_column(ForeignKey("shipping_methods.id"))
     payment_method: Mapped[PaymentMethod] = mapped_column(
         str_enum(PaymentMethod, "payment_method"), default=PaymentMethod.ON_ACCOUNT
