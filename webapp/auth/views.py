@@ -17,6 +17,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from webapp import htmx_responses
+from webapp.auth import cache as identity_cache
 from webapp.auth import operations
 from webapp.auth.forms import AcceptInviteForm, LoginForm
 from webapp.auth.models import User
@@ -26,7 +27,8 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    # From the Redis snapshot when it is current: most pages then need no database at all.
+    return identity_cache.load_user(int(user_id)) if user_id.isdigit() else None
 
 
 def unauthorized():

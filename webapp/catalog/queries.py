@@ -7,24 +7,38 @@ from decimal import Decimal
 
 from flask import g
 from sqlalchemy import select
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import lazyload, load_only
 
+from webapp.catalog import cache
 from webapp.catalog.models import Brand, Category, PricingRule, Product, SupplierOffer
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
 
 
 def price_book() -> PriceBook:
-    """Load the pricing rules once per request or job."""
+    """The pricing rules: read once per catalog version (every change to a rule or a setting
+    bumps it), and once per request or job while its own changes are not committed."""
     if "price_book" not in g:
-        from webapp.settings.operations import get_setting
-
-        rules = {
-            (rule.price_group_id, rule.category_id, rule.brand_id): rule.markup_pct
-            for rule in db.session.scalars(select(PricingRule))
-        }
-        g.price_book = PriceBook(rules, get_setting("default_markup_pct"))
+        if cache.changed_in_this_transaction():
+            g.price_book = _load_price_book()
+        else:
+            books = cache.local_cache("price_books", 4)
+            version = cache.catalog_version()
+            g.price_book = books.get(version)
+            if g.price_book is None:
+                g.price_book = _load_price_book()
+                books.put(version, g.price_book)
     return g.price_book
+
+
+def _load_price_book() -> PriceBook:
+    from webapp.settings.operations import get_setting
+
+    rules = {
+        (rule.price_group_id, rule.category_id, rule.brand_id): rule.markup_pct
+        for rule in db.session.scalars(select(PricingRule))
+    }
+    return PriceBook(rules, get_setting("default_markup_pct"))
 
 
 def categories() -> list[Category]:
@@ -64,6 +78,8 @@ _LISTING_COLUMNS = (
     Product.min_eta_days,
     Product.obsolete,
 )
+# Listings show no brand name: skip the brand join that Product.brand makes by default.
+_LISTING_OPTIONS = (load_only(*_LISTING_COLUMNS), lazyload(Product.brand))
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,7 @@ def listing(
     """Return one page of live products of a category or brand, in name order."""
     query = (
         select(Product)
-        .options(load_only(*_LISTING_COLUMNS))
+        .options(*_LISTING_OPTIONS)
         .where(Product.obsolete.is_(False))
         .order_by(Product.name, Product.id)
     )
@@ -105,7 +121,7 @@ def products_in_order(ids: list[int]) -> list[Product]:
         return []
     rows = db.session.scalars(
         select(Product)
-        .options(load_only(*_LISTING_COLUMNS))
+        .options(*_LISTING_OPTIONS)
         .where(Product.id.in_(ids), Product.obsolete.is_(False))
     )
     by_id = {product.id: product for product in rows}

@@ -8,6 +8,7 @@ products; tantivy's block-max WAND answers the same top-48 in a few milliseconds
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -146,17 +147,24 @@ def _token_query(index: tantivy.Index, token: str, *, prefix: bool) -> tantivy.Q
     ]
     if prefix and len(token) >= 2:
         # The word still being typed: match it as a prefix, below an exact match.
-        pattern = re.escape(token) + ".*"
         for field in ("name", "mpn"):
-            clauses.append(
-                (
-                    tantivy.Occur.Should,
-                    tantivy.Query.const_score_query(
-                        tantivy.Query.regex_query(schema, field, pattern), 0.5
-                    ),
-                )
-            )
+            clauses.append((tantivy.Occur.Should, _prefix_query(field, token)))
     return tantivy.Query.boolean_query(clauses)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefix_query(field: str, token: str) -> tantivy.Query:
+    # Compiling the regex automaton costs ~0.4 ms, more than running the query; the words
+    # people are typing ("la", "lat", "lati") repeat, so compiled queries are kept. Every
+    # index has the one schema, so a query built on it serves them all.
+    pattern = re.escape(token) + ".*"
+    regex = tantivy.Query.regex_query(_shared_schema(), field, pattern)
+    return tantivy.Query.const_score_query(regex, 0.5)
+
+
+@functools.cache
+def _shared_schema() -> tantivy.Schema:
+    return _schema()
 
 
 def search(
@@ -187,5 +195,6 @@ def search(
     result = searcher.search(
         tantivy.Query.boolean_query(clauses), limit=limit, offset=offset, count=True
     )
-    ids = [searcher.doc(address)["id"][0] for _score, address in result.hits]
+    # Ids from the fast-field column: no stored document is read and decompressed.
+    ids = searcher.fast_field_values("id", [address for _score, address in result.hits])
     return SearchPage(ids, result.count or 0)

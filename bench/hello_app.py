@@ -1,0 +1,10 @@
+"""The baseline: a bare Flask "hello world", served by the same gunicorn settings."""
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def hello():
+    return "Hello, World!"

@@ -1,0 +1,158 @@
+"""The signed-in user between requests, from Redis: a cached page then needs no database.
+
+A snapshot of the user's row and of their organization's is kept under the user id together
+with the identity epoch it was read at. Every committed change to a user, organization or
+price group (attribute changes and ORM bulk UPDATE/DELETE alike) bumps the epoch, so a
+deactivated account, a new role or a new price group counts from the next request, in every
+process. A short expiry covers changes made behind the ORM's back (raw SQL).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from webapp import jobs, request_cache
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.organizations.models import Organization, PriceGroup
+
+_EPOCH_KEY = "identity:epoch"
+_SNAPSHOT_SECONDS = 300
+# Never copied to Redis: loaded from the database on the rare page that needs it.
+_PRIVATE = frozenset({"password_hash"})
+_WATCHED = (User, Organization, PriceGroup)
+
+
+def _snapshot_key(user_id: int) -> str:
+    return f"identity:user:{user_id}"
+
+
+@request_cache.provides
+def _keys(user_id: int | None) -> list[str]:
+    return [_EPOCH_KEY] if user_id is None else [_snapshot_key(user_id), _EPOCH_KEY]
+
+
+def load_user(user_id: int) -> User | None:
+    """Return the user (with their organization) from the snapshot, or from the database."""
+    found = db.session.identity_map.get(identity_key(User, user_id))
+    if found is not None:
+        return found
+    # One round trip for this and for whatever else the page will check in Redis.
+    request_cache.prefetch(user_id)
+    raw = request_cache.get(_snapshot_key(user_id))
+    epoch = int(request_cache.get(_EPOCH_KEY) or 0)
+    if raw is not None:
+        snapshot = json.loads(raw)
+        if snapshot["epoch"] == epoch:
+            return _restore(snapshot)
+    # Read after the epoch: a change committed meanwhile bumps it past the one stored here.
+    user = db.session.scalar(
+        select(User).options(joinedload(User.organization)).where(User.id == user_id)
+    )
+    if user is not None:
+        snapshot = {
+            "epoch": epoch,
+            "user": _dump(user),
+            "organization": _dump(user.organization) if user.organization else None,
+        }
+        jobs.redis_conn().set(_snapshot_key(user_id), json.dumps(snapshot), ex=_SNAPSHOT_SECONDS)
+    return user
+
+
+def _dump(row) -> dict:
+    values = {}
+    for attr in inspect(type(row)).column_attrs:
+        if attr.key in _PRIVATE:
+            continue
+        value = getattr(row, attr.key)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            value = value.value
+        elif isinstance(value, Decimal):
+            value = str(value)
+        values[attr.key] = value
+    return values
+
+
+def _load(cls, values: dict):
+    """Rebuild a row as if just loaded by a query: persistent, unmodified, in the session."""
+    found = db.session.identity_map.get(identity_key(cls, values["id"]))
+    if found is not None:
+        return found
+    mapper = inspect(cls)
+    # As the ORM's own loading does: fill the instance's dict directly, without the
+    # attribute events of the constructor (several times slower).
+    row = mapper.class_manager.new_instance()
+    state = inspect(row)
+    for key, python_type in _column_types(mapper):
+        if key in values:  # absent ones stay unloaded: read from the database if touched
+            value = values[key]
+            if value is not None and python_type is not None:
+                value = python_type(value)
+            state.dict[key] = value
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
+
+
+_converters: dict = {}
+
+
+def _column_types(mapper) -> list[tuple[str, Callable | None]]:
+    """Each column attribute with the conversion of its JSON value back (None: as is)."""
+    found = _converters.get(mapper)
+    if found is None:
+        found = []
+        for attr in mapper.column_attrs:
+            python_type = attr.columns[0].type.python_type
+            if python_type is datetime:
+                convert = datetime.fromisoformat
+            elif issubclass(python_type, enum.Enum | Decimal):
+                convert = python_type
+            else:
+                convert = None
+            found.append((attr.key, convert))
+        _converters[mapper] = found
+    return found
+
+
+def _restore(snapshot: dict) -> User:
+    user = _load(User, snapshot["user"])
+    organization = None
+    if snapshot["organization"] is not None:
+        organization = _load(Organization, snapshot["organization"])
+    # As a joined load would: loaded, unmodified, and held by the user (the identity map
+    # alone keeps rows only weakly).
+    set_committed_value(user, "organization", organization)
+    return user
+
+
+def bump_epoch() -> None:
+    jobs.redis_conn().incr(_EPOCH_KEY)
+    request_cache.forget(_EPOCH_KEY)
+
+
+@event.listens_for(Session, "after_flush")
+def _identity_rows_flushed(session: Session, _context) -> None:
+    for row in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(row, _WATCHED) and (row not in session.dirty or session.is_modified(row)):
+            jobs.call_after_commit(bump_epoch)
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _identity_rows_bulk_changed(state) -> None:
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ in _WATCHED for mapper in state.all_mappers
+    ):
+        jobs.call_after_commit(bump_epoch)
