@@ -65,6 +65,15 @@ class Target:
         env.update(extra)
         return env
 
+    def drop(self) -> None:
+        """Delete the instance and, for PostgreSQL, its database."""
+        shutil.rmtree(self.instance, ignore_errors=True)
+        if self.name == "postgres":
+            import psycopg
+
+            with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.database_name} WITH (FORCE)")
+
     def reset(self) -> None:
         """Delete the instance (and for PostgreSQL, recreate the database empty)."""
         if self.instance.exists():
@@ -159,6 +168,16 @@ def save_result(name: str, data: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str))
     return path
+
+
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop: this VM's speed drifted ~2x within one session,
+    so results carry it (about 0.5 s on a typical laptop core; 1.0-2.0 s here)."""
+    started = time.process_time()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return round(time.process_time() - started, 2)
 
 
 def machine() -> str:

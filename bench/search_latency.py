@@ -19,7 +19,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from _common import PrivateRedis, Target, machine, save_result
+from _common import PrivateRedis, Target, machine, save_result, speed_probe
 from catalog import ensure_built
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,7 +64,7 @@ def _percentiles(values: list[float]) -> dict:
     }
 
 
-def measure(target: Target, rounds: int) -> dict:
+def measure(target: Target, rounds: int, products: int) -> dict:
     with PrivateRedis(target.instance / "search-redis") as redis:
         os.environ.update(target.env(redis.url))
         from flask_login import login_user
@@ -129,15 +129,17 @@ def measure(target: Target, rounds: int) -> dict:
         "target": target.name,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
+        "python_loop_5m_s": speed_probe(),
         "queries": queries,
         "rounds": rounds,
+        "load_average": round(os.getloadavg()[0], 1),
         "search_engine_only": _percentiles(engine_ms),
         "search_page": _percentiles(page_ms),
         "suggest_fragment": _percentiles(suggest_ms),
         "slowest_pages_ms": dict(sorted(slowest.items(), key=lambda kv: -kv[1])[:5]),
         "median_page_ms": round(statistics.median(page_ms), 2),
     }
-    save_result(f"search-{target.name}", result)
+    save_result(f"search-{target.name}-{products}", result)
     return result
 
 
@@ -149,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     target = Target.get(args.postgres, args.products)
     ensure_built(target, args.products)
-    print(json.dumps(measure(target, args.rounds), indent=2))
+    print(json.dumps(measure(target, args.rounds, args.products), indent=2))
 
 
 if __name__ == "__main__":

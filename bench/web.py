@@ -26,7 +26,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from _common import GUNICORN, ROOT, PrivateRedis, Target, machine, save_result
+from _common import GUNICORN, ROOT, PrivateRedis, Target, machine, save_result, speed_probe
 from catalog import ensure_built
 
 HERE = Path(__file__).resolve().parent
@@ -217,6 +217,7 @@ def measure(
         "target": target.name,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
+        "python_loop_5m_s": speed_probe(),
         "seconds_per_run": seconds,
         "rounds": rounds,
         "connections": connections,

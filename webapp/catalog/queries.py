@@ -78,8 +78,12 @@ _LISTING_COLUMNS = (
     Product.min_eta_days,
     Product.obsolete,
 )
-# Listings show no brand name: skip the brand join that Product.brand makes by default.
-_LISTING_OPTIONS = (load_only(*_LISTING_COLUMNS), lazyload(Product.brand))
+
+
+def _listing_options() -> tuple:
+    # Listings show no brand name: skip the brand join that Product.brand makes by default.
+    # (Built on use: options made at import time would configure the mappers too early.)
+    return load_only(*_LISTING_COLUMNS), lazyload(Product.brand)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ def listing(
     """Return one page of live products of a category or brand, in name order."""
     query = (
         select(Product)
-        .options(*_LISTING_OPTIONS)
+        .options(*_listing_options())
         .where(Product.obsolete.is_(False))
         .order_by(Product.name, Product.id)
     )
@@ -121,7 +125,7 @@ def products_in_order(ids: list[int]) -> list[Product]:
         return []
     rows = db.session.scalars(
         select(Product)
-        .options(*_LISTING_OPTIONS)
+        .options(*_listing_options())
         .where(Product.id.in_(ids), Product.obsolete.is_(False))
     )
     by_id = {product.id: product for product in rows}
