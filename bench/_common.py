@@ -190,3 +190,26 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} cores, {cpu}"
+
+
+# What people search for: common words, brands, multi-word queries (both search benchmarks).
+SEARCH_WORDS = [
+    "laptop",
+    "dell latitude",
+    "monitor 27",
+    "ssd 1000gb",
+    "thinkpad",
+    "switch poe",
+    "toner",
+    "hp probook 16gb",
+    "ups",
+    "wi-fi 6 access point",
+    "cisco",
+    "nas 4-bay",
+    "docking",
+    "usb-c dock 90w",
+    "microsoft 365 business",
+    "fortigate",
+    "toner cartridge black",
+    "smart-ups 1500va",
+]

@@ -19,32 +19,13 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from _common import PrivateRedis, Target, machine, save_result, speed_probe
+from _common import SEARCH_WORDS, PrivateRedis, Target, machine, save_result, speed_probe
 from catalog import ensure_built
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# Part numbers typed from the front: taken from the catalog itself at run time.
-WORDS = [
-    "laptop",
-    "dell latitude",
-    "monitor 27",
-    "ssd 1000gb",
-    "thinkpad",
-    "switch poe",
-    "toner",
-    "hp probook 16gb",
-    "ups",
-    "wi-fi 6 access point",
-    "cisco",
-    "nas 4-bay",
-    "docking",
-    "usb-c dock 90w",
-    "microsoft 365 business",
-    "fortigate",
-    "toner cartridge black",
-    "smart-ups 1500va",
-]
+# Words typed letter by letter (the last word is matched as a prefix); part-number
+# prefixes are taken from the catalog itself at run time.
 TYPED = ["la", "lat", "lati", "latit", "de", "del", "dell l", "dell la", "mon", "moni", "thinkp"]
 
 
@@ -93,7 +74,7 @@ def measure(target: Target, rounds: int, products: int) -> dict:
             spread = select(Product.mpn).where(Product.id % 997 == 0).order_by(Product.id)
             mpns = db.session.scalars(spread.limit(5)).all()
         prefixes = [mpn[:n] for mpn in mpns for n in (3, 5, 8)]
-        queries = WORDS + TYPED + prefixes
+        queries = SEARCH_WORDS + TYPED + prefixes
 
         def page(path: str) -> float:
             environ = EnvironBuilder(

@@ -440,6 +440,34 @@ def drop_connection(environ: dict[str, Any]) -> None:
         pass
 
 
+def install_fault_hooks(app, sb, before_fault=None) -> None:
+    """Apply a request's injected fault after the handler ran (so a create is committed
+    before the connection is dropped), and free its concurrency slot afterwards."""
+    from flask import Response, g, request
+
+    @app.after_request
+    def apply_fault(response: Response) -> Response:
+        if before_fault is not None:
+            before_fault(response)
+        fault: Fault | None = g.get("fault")
+        if fault is None:
+            return response
+        if fault.kind == "hang":
+            sb.faults.sleep(fault.seconds)
+            return response
+        if fault.mode == "502":
+            return Response(
+                "<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html"
+            )
+        drop_connection(request.environ)
+        return response
+
+    @app.teardown_request
+    def release_slot(_exc: BaseException | None) -> None:
+        if g.get("slot") is not None:
+            sb.limiter.leave(g.slot)
+
+
 # --------------------------------------------------------------------------------------------
 # Idempotency: same key -> same stored response, never a second execution
 # --------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from .common import (
     StoredResponse,
     Window,
     add_query,
-    drop_connection,
+    install_fault_hooks,
 )
 from .specs import (
     NAME_PARTS,
@@ -932,25 +932,7 @@ def _build_app(sb: QboSandbox) -> Flask:
             return fault_response(QboFault([unsupported("minorversion", f"{minor!r}")]))
         return None
 
-    @app.after_request
-    def after(response: Response) -> Response:
-        fault: Fault | None = g.get("fault")
-        if fault is None:
-            return response
-        if fault.kind == "hang":
-            sb.faults.sleep(fault.seconds)
-            return response
-        if fault.mode == "502":
-            return Response(
-                "<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html"
-            )
-        drop_connection(request.environ)
-        return response
-
-    @app.teardown_request
-    def release_slot(_exc: BaseException | None) -> None:
-        if g.get("slot") is not None:
-            sb.limiter.leave(g.slot)
+    install_fault_hooks(app, sb)
 
     # -- OAuth 2 (API-NOTES 1.2) --------------------------------------------------------
     @app.get("/.well-known/openid_configuration")

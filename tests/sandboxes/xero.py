@@ -31,7 +31,7 @@ from .common import (
     StoredResponse,
     Window,
     add_query,
-    drop_connection,
+    install_fault_hooks,
 )
 from .specs import XeroSpec, xero_spec
 
@@ -1216,27 +1216,11 @@ def _build_app(sb: XeroSandbox) -> Flask:
             return Response("sandbox speaks JSON only: send Accept: application/json", 406)
         return None
 
-    @app.after_request
-    def after(response: Response) -> Response:
+    def add_rate_headers(response: Response) -> None:
         if g.get("slot") is not None:
             response.headers.update(rate_headers())
-        fault: Fault | None = g.get("fault")
-        if fault is None:
-            return response
-        if fault.kind == "hang":
-            sb.faults.sleep(fault.seconds)
-            return response
-        if fault.mode == "502":
-            return Response(
-                "<html><body><h1>502 Bad Gateway</h1></body></html>", 502, mimetype="text/html"
-            )
-        drop_connection(request.environ)
-        return response
 
-    @app.teardown_request
-    def release_slot(_exc: BaseException | None) -> None:
-        if g.get("slot") is not None:
-            sb.limiter.leave(g.slot)
+    install_fault_hooks(app, sb, before_fault=add_rate_headers)
 
     # -- OAuth 2 (API-NOTES 2.2; xero-identity.yaml) ------------------------------------
     @app.get("/identity/connect/authorize")
