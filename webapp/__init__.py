@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_subscribers()
     _register_template_helpers(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -128,12 +129,22 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+def _connect_subscribers() -> None:
+    """Connect each domain's receivers to the domain events in `webapp.signals`."""
+    # One import per domain that reacts to another's events (blinker ignores re-connects).
+    # e.g. from webapp.purchasing import subscribers as _purchasing  # noqa: F401
+
+
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = lambda amount, currency=None: format_money(
         amount, currency or app.config["CURRENCY"]
     )
     app.jinja_env.globals["site_name"] = app.config["SITE_NAME"]
     app.jinja_env.globals["url_with"] = _url_with
+
+    from webapp.admin.navigation import admin_nav
+
+    app.jinja_env.globals["admin_nav"] = admin_nav
 
     from webapp.store.queries import cart_badge_count
 

@@ -75,7 +75,8 @@ def main() -> None:
         "PORT": str(port),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
     }
-    process = subprocess.Popen([str(honcho), "start", "-f", "Procfile", "web", "worker"], env=env)
+    processes = ["web", "worker", "clock"]
+    process = subprocess.Popen([str(honcho), "start", "-f", "Procfile", *processes], env=env)
     with app.app_context():
         print_logins(f"http://127.0.0.1:{port}")
     try:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.models_base import UTCDateTime, str_enum, utcnow
@@ -35,3 +35,19 @@ class OutboundEmail(db.Model):
     topic: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attachments: Mapped[list[OutboundEmailAttachment]] = relationship(
+        cascade="all, delete-orphan", order_by="OutboundEmailAttachment.id"
+    )
+
+
+class OutboundEmailAttachment(db.Model):
+    """A file sent with an email (a quote or purchase order PDF, a CSV), kept for retries."""
+
+    __tablename__ = "outbound_email_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_id: Mapped[int] = mapped_column(ForeignKey("outbound_emails.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

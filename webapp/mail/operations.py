@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import urlsplit
@@ -11,7 +13,7 @@ from flask import current_app, render_template
 
 from webapp import jobs
 from webapp.extensions import db
-from webapp.mail.models import EmailStatus, OutboundEmail
+from webapp.mail.models import EmailStatus, OutboundEmail, OutboundEmailAttachment
 from webapp.models_base import utcnow
 
 
@@ -25,7 +27,22 @@ def public_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def queue_email(*, to: str, subject: str, template: str, topic: str, **context) -> OutboundEmail:
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "application/pdf", "text/csv"
+    data: bytes
+
+
+def queue_email(
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    topic: str,
+    attachments: Sequence[Attachment] = (),
+    **context,
+) -> OutboundEmail:
     """Render `mail/<template>.txt` and `.html` and queue the email for delivery."""
     email = OutboundEmail(
         to_address=to,
@@ -33,6 +50,12 @@ def queue_email(*, to: str, subject: str, template: str, topic: str, **context) 
         text_body=render_template(f"mail/{template}.txt", **context),
         html_body=render_template(f"mail/{template}.html", **context),
         topic=topic,
+        attachments=[
+            OutboundEmailAttachment(
+                filename=item.filename, content_type=item.content_type, data=item.data
+            )
+            for item in attachments
+        ],
     )
     db.session.add(email)
     db.session.flush()
@@ -54,6 +77,11 @@ def deliver(email_id: int) -> None:
     message.set_content(email.text_body)
     if email.html_body:
         message.add_alternative(email.html_body, subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     email.attempts += 1
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:

@@ -45,6 +45,53 @@ class DocumentSource(enum.StrEnum):
     QUOTE = "quote"
 
 
+class FulfilmentStatus(enum.StrEnum):
+    """How much of the document's goods have been receipted from suppliers."""
+
+    NONE = "none"
+    PARTIAL = "partial"
+    FULFILLED = "fulfilled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class ProcurementStatus(enum.StrEnum):
+    """Where the purchasing optimizer is with the document."""
+
+    PENDING = "pending"  # waiting for its planning job
+    PLANNED = "planned"  # purchase order lines exist for everything that must be bought
+    NOT_NEEDED = "not_needed"  # services, labour and own stock only
+    NEEDS_ATTENTION = "needs_attention"  # planning failed: staff must look
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class PaymentStatus(enum.StrEnum):
+    """What the ledger says has been paid against the document."""
+
+    UNPAID = "unpaid"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Recurrence(enum.StrEnum):
+    NONE = "none"
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
+
+    @property
+    def label(self) -> str:
+        return {"none": "One-off", "monthly": "Monthly", "annual": "Annual"}[self.value]
+
+
 class DocumentSequence(db.Model):
     """A gap-free counter per number prefix; rows are locked while a number is taken."""
 
@@ -85,6 +132,19 @@ class SalesDocument(AddressMixin, db.Model):
     subtotal: Mapped[Decimal] = mapped_column(Money)
     tax_total: Mapped[Decimal] = mapped_column(Money)
     total: Mapped[Decimal] = mapped_column(Money)
+    # Why a document is on hold (e.g. the margin guard); the timeline has the details.
+    hold_reason: Mapped[str] = mapped_column(Text, default="")
+    procurement_status: Mapped[ProcurementStatus] = mapped_column(
+        str_enum(ProcurementStatus, "procurement_status"), default=ProcurementStatus.PENDING
+    )
+    fulfilment_status: Mapped[FulfilmentStatus] = mapped_column(
+        str_enum(FulfilmentStatus, "fulfilment_status"), default=FulfilmentStatus.NONE
+    )
+    ready_to_invoice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_status: Mapped[PaymentStatus] = mapped_column(
+        str_enum(PaymentStatus, "payment_status"), default=PaymentStatus.UNPAID
+    )
+    amount_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organization: Mapped[Organization] = relationship()
@@ -122,6 +182,11 @@ class SalesDocumentLine(db.Model):
     tax_rate: Mapped[Decimal] = mapped_column(Percent)
     line_subtotal: Mapped[Decimal] = mapped_column(Money)
     line_tax: Mapped[Decimal] = mapped_column(Money)
+    # Recurring lines come from quotes (monthly or annual services with a term).
+    recurrence: Mapped[Recurrence] = mapped_column(
+        str_enum(Recurrence, "recurrence"), default=Recurrence.NONE
+    )
+    term_months: Mapped[int | None] = mapped_column()
 
     document: Mapped[SalesDocument] = relationship(back_populates="lines")
 

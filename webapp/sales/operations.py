@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from webapp import signals
 from webapp.auth.models import User
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
@@ -20,6 +21,7 @@ from webapp.sales.models import (
     DocumentSequence,
     DocumentSource,
     DocumentStatus,
+    Recurrence,
     SalesDocument,
     SalesDocumentEvent,
     SalesDocumentLine,
@@ -104,6 +106,8 @@ class LineInput:
     unit_price: Decimal
     unit_cost: Decimal | None
     tax_code: TaxCode | None
+    recurrence: Recurrence = Recurrence.NONE
+    term_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +162,13 @@ def issue_document(
     idempotency_key: str,
     actor: User | None,
     currency: str,
+    hold_reason: str = "",
 ) -> SalesDocument:
-    """Create, number and email a sales document of the kind the settings currently say."""
+    """Create, number and email a sales document of the kind the settings currently say.
+
+    With a `hold_reason` the document starts on hold for staff review; otherwise it is
+    approved at once and `sales_document_approved` is sent (procurement plans it).
+    """
     kind: DocumentKind = get_setting("display_document_as")
     totals, tax_codes = price_lines(
         [(line.quantity, line.unit_price, line.tax_code) for line in lines],
@@ -169,7 +178,8 @@ def issue_document(
     document = SalesDocument(
         number=next_number(kind),
         kind=kind,
-        status=DocumentStatus.APPROVED,
+        status=DocumentStatus.ON_HOLD if hold_reason else DocumentStatus.APPROVED,
+        hold_reason=hold_reason,
         source=source,
         idempotency_key=idempotency_key,
         organization=organization,
@@ -211,6 +221,8 @@ def issue_document(
                 tax_rate=tax_code.rate if tax_code else Decimal(0),
                 line_subtotal=amounts.subtotal,
                 line_tax=amounts.tax,
+                recurrence=line.recurrence,
+                term_months=line.term_months,
             )
         )
     db.session.add(document)
@@ -221,9 +233,21 @@ def issue_document(
         actor,
         total=str(document.total),
     )
+    if hold_reason:
+        record_event(document, "held", f"On hold for review: {hold_reason}", actor)
     db.session.flush()
     email_document(document, actor)
+    if document.status is DocumentStatus.APPROVED:
+        signals.sales_document_approved.send(document)
     return document
+
+
+def release_document(document: SalesDocument, actor: User, note: str = "") -> None:
+    """Release a held document: it becomes approved and flows on to procurement."""
+    transition(document, DocumentStatus.APPROVED, actor, note or "released by staff")
+    document.hold_reason = ""
+    db.session.flush()
+    signals.sales_document_approved.send(document)
 
 
 def email_document(document: SalesDocument, actor: User | None) -> None:

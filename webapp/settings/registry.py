@@ -54,5 +54,8 @@ SETTINGS: dict[str, SettingSpec] = {
             "card_surcharge_pct", "Card payment surcharge (%)", Decimal("1.5"), _percent, str
         ),
         SettingSpec("default_markup_pct", "Default markup (%)", Decimal("15"), _percent, str),
+        # --- quoting ---
+        # --- purchasing ---
+        # --- accounting ---
     ]
 }

@@ -1,0 +1,23 @@
+"""Domain events other domains react to, sent inside the business transaction (blinker).
+
+A receiver runs in the sender's unit of work: it may add rows (an outbox delivery, an event)
+and schedule jobs with `jobs.enqueue_after_commit`, but it never commits. Domains connect
+their receivers in their `subscribers.py`, imported by `create_app`.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: the SalesDocument, now approved (issued approved, or released from hold by staff).
+sales_document_approved = _signals.signal("sales-document-approved")
+# sender: the SalesDocument; every line is receipted, so it can be invoiced.
+sales_document_ready_to_invoice = _signals.signal("sales-document-ready-to-invoice")
+# sender: the PurchaseOrder, just issued to its supplier.
+purchase_order_issued = _signals.signal("purchase-order-issued")
+# sender: the Receipt (a supplier invoice receipted against a PO): later pushed as a bill.
+receipt_recorded = _signals.signal("receipt-recorded")
+# sender: the SalesDocument; payments imported from the ledger changed what is paid.
+sales_document_payment_changed = _signals.signal("sales-document-payment-changed")
