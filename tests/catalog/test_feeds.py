@@ -2,7 +2,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from tests.factories import make_category, make_supplier
 from webapp.catalog import feeds
@@ -193,6 +193,23 @@ def test_a_crash_midway_keeps_nothing_of_the_run(tmp_path, supplier, monkeypatch
     assert "nothing was kept" in record.error
     assert offers(supplier) == {}
     assert db.session.query(Product).count() == 0
+    # The first import builds the listing indexes after its rows; its rollback restores them.
+    assert _index_names("products") >= _LISTING
+
+
+_LISTING = {"ix_products_category_listing", "ix_products_brand_listing"}
+
+
+def _index_names(table: str) -> set[str]:
+    return {index["name"] for index in inspect(db.engine).get_indexes(table)}
+
+
+def test_first_import_into_an_empty_catalog_ends_with_the_listing_indexes(tmp_path, supplier):
+    rows = "".join(f"I-{i},M{i},Lenovo,P{i},Laptops,10,1,1\n" for i in range(5))
+    run(supplier, write(tmp_path, HEADER + rows))
+    db.session.commit()
+    assert _index_names("products") >= _LISTING
+    assert db.session.query(Product).count() == 5
 
 
 def test_cli_import_prints_a_summary_with_skipped_lines(app, tmp_path, supplier):
