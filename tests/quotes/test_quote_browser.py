@@ -1,0 +1,94 @@
+"""A quote end to end in a real browser: built and sent in the admin, accepted from the email."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.browser.steps import assert_not_reloaded, mark_page, reload_from_db
+from tests.conftest import Mailbox
+from tests.quotes.conftest import link_in
+from webapp.extensions import db
+from webapp.quotes.models import Quote, QuoteStatus
+from webapp.sales.models import DocumentKind, DocumentSource, SalesDocument
+from webapp.settings.operations import set_setting
+
+pytestmark = pytest.mark.browser
+
+
+def test_build_send_and_accept_a_quote_from_the_emailed_link(
+    new_page, shop, run_jobs, mailbox, live_server
+):
+    set_setting("display_document_as", "tax_invoice", shop.admin)
+    db.session.commit()
+
+    # Sales builds the quote in the admin.
+    staff = new_page(shop.sales)
+    staff.goto("/admin/quotes/")
+    staff.get_by_role("link", name="New quote").click()
+    staff.get_by_label("Organization").select_option(label="Contoso")
+    staff.get_by_role("button", name="Start quote").click()
+    expect(staff.locator("#quote-title")).to_contain_text("version 1")
+    mark = mark_page(staff)
+
+    # Two laptops to choose from, in a "choose one" section, found by searching in place.
+    staff.get_by_label("New section title").fill("Laptop")
+    staff.locator("#section-form").get_by_label("Choose one").check()
+    staff.get_by_role("button", name="Add section").click()
+    laptop_section = staff.locator(".quote-section").filter(
+        has=staff.locator("input[value='Laptop']")
+    )
+    expect(laptop_section).to_be_visible()
+    for name in ("ThinkPad T14", "ThinkPad E16"):
+        staff.get_by_label("Add to section").select_option(label="Laptop")
+        staff.get_by_label("Search the catalog").fill(name)
+        staff.get_by_role("button", name=f"Add {name}").click()
+        line = laptop_section.locator(f".quote-line[data-description='Lenovo {name}']")
+        expect(line).to_have_count(1)
+    # An optional labour line in the first section.
+    staff.get_by_label("New line description").fill("Onsite setup")
+    staff.get_by_label("New line kind").select_option(label="Labour")
+    staff.get_by_label("New line unit price").fill("150")
+    staff.get_by_label("New line unit cost").fill("80")
+    staff.get_by_label("New line section").select_option(label="Items")
+    staff.get_by_role("button", name="Add line").click()
+    setup = staff.locator(".quote-line[data-description='Onsite setup']")
+    setup.get_by_label("Optional").check()
+    expect(setup.get_by_label("Optional")).to_be_checked()
+    # T14 1100 is the default pick: 1100 + 10% GST.
+    expect(staff.locator("#total-due")).to_have_text("$1,210.00")
+    assert_not_reloaded(staff, mark)
+    staff.get_by_role("button", name="Send quote").click()
+    expect(staff.locator("#quote-status")).to_have_text("Sent")
+    reload_from_db()
+    quote = db.session.scalars(select(Quote)).one()
+    assert quote.status is QuoteStatus.SENT
+
+    # The approver opens the link from the email, picks the E16 and the setup, and accepts.
+    assert run_jobs() >= 1
+    (message,) = mailbox.to(shop.customer.email)
+    link = link_in(Mailbox.text(message))
+    approver = new_page()
+    approver.goto(live_server + link)
+    expect(approver.locator("#quote-heading")).to_have_text(f"Quote {quote.number}")
+    expect(approver.locator("#total-due")).to_have_text("$1,210.00")
+    approver.get_by_label("Lenovo ThinkPad E16").check()
+    expect(approver.locator("#total-due")).to_have_text("$847.00")  # 770 + 10%
+    approver.get_by_label("Onsite setup").check()
+    expect(approver.locator("#total-due")).to_have_text("$1,012.00")  # + 150 + 15 tax
+    approver.get_by_label("Your full name").fill("Jordan Lee")
+    approver.get_by_label("Your PO number (optional)").fill("PO-99")
+    approver.get_by_label(re.compile("I accept this quote")).check()
+    approver.get_by_role("button", name="Accept quote").click()
+    expect(approver.locator("#quote-outcome")).to_contain_text("accepted by Jordan Lee")
+    expect(approver.locator("#document-ref")).to_have_text(re.compile(r"Tax Invoice INV-\d{6}"))
+
+    reload_from_db()
+    document = db.session.scalars(select(SalesDocument)).one()
+    assert (document.kind, document.source) == (DocumentKind.TAX_INVOICE, DocumentSource.QUOTE)
+    assert [line.description for line in document.lines] == ["Onsite setup", "Lenovo ThinkPad E16"]
+    assert document.customer_po == "PO-99"
+    assert db.session.get(Quote, quote.id).status is QuoteStatus.WON

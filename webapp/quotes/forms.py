@@ -1,0 +1,149 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from webapp.catalog.models import ProductType
+from webapp.quotes.models import ApprovalRuleKind
+from webapp.sales.models import Recurrence
+from webapp.store.models import PaymentMethod
+
+
+def optional_id(value: object) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class NewQuoteForm(FlaskForm):
+    organization_id = SelectField("Organization", coerce=int, validate_choice=True)
+    template_id = SelectField("Template", coerce=optional_id, validate_choice=True)
+    title = StringField("Title", validators=[Optional(), Length(max=200)])
+
+
+class HeaderForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    owner_id = SelectField("Owner", coerce=int, validate_choice=True)
+    expires_on = DateField("Expires on", validators=[InputRequired()])
+    payment_method = SelectField(
+        "Payment", choices=[(m.value, m.label) for m in PaymentMethod], validate_choice=True
+    )
+    shipping_label = StringField("Shipping", validators=[Optional(), Length(max=100)])
+    shipping_charge = DecimalField(
+        "Shipping charge", places=2, validators=[InputRequired(), NumberRange(min=0)]
+    )
+    intro = TextAreaField("Introduction", validators=[Optional(), Length(max=10000)])
+    terms = TextAreaField("Terms", validators=[Optional(), Length(max=20000)])
+
+
+class LineForm(FlaskForm):
+    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
+    unit_price = DecimalField("Unit price", places=2, validators=[InputRequired()])
+    unit_cost = DecimalField("Unit cost", places=4, validators=[InputRequired()])
+    optional = BooleanField("Optional")
+    qty_editable = BooleanField("Customer sets quantity")
+    min_qty = IntegerField("Min", validators=[Optional(), NumberRange(min=1, max=9999)])
+    max_qty = IntegerField("Max", validators=[Optional(), NumberRange(min=1, max=9999)])
+    recurrence = SelectField(
+        "Billing", choices=[(r.value, r.label) for r in Recurrence], validate_choice=True
+    )
+    term_months = IntegerField("Term (months)", validators=[Optional(), NumberRange(min=1)])
+
+
+CUSTOM_TYPES = [
+    ProductType.SERVICE,
+    ProductType.RECURRING_SERVICE,
+    ProductType.LABOUR,
+    ProductType.BUNDLE,
+    ProductType.NON_PHYSICAL,
+    ProductType.PHYSICAL,
+]
+
+
+class CustomLineForm(FlaskForm):
+    section_id = IntegerField("Section", validators=[InputRequired()])
+    product_type = SelectField(
+        "Kind", choices=[(t.value, t.label) for t in CUSTOM_TYPES], validate_choice=True
+    )
+    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    sku = StringField("Code", validators=[Optional(), Length(max=100)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
+    unit_price = DecimalField(
+        "Unit price", places=2, validators=[InputRequired(), NumberRange(min=0)]
+    )
+    unit_cost = DecimalField(
+        "Unit cost", places=4, default=0, validators=[Optional(), NumberRange(min=0)]
+    )
+
+
+class ProductLineForm(FlaskForm):
+    section_id = IntegerField("Section", validators=[InputRequired()])
+    product_id = IntegerField("Product", validators=[InputRequired()])
+    quantity = IntegerField(
+        "Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=9999)]
+    )
+
+
+class SectionForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    choose_one = BooleanField("Choose one")
+
+
+class ReminderForm(FlaskForm):
+    due_at = DateTimeLocalField(
+        "Remind on (UTC)", format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    note = StringField("Note", validators=[Optional(), Length(max=500)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+
+class TemplateForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    description = StringField("Description", validators=[Optional(), Length(max=500)])
+    intro = TextAreaField("Introduction", validators=[Optional(), Length(max=10000)])
+    terms = TextAreaField("Terms", validators=[Optional(), Length(max=20000)])
+    expiry_days = IntegerField(
+        "Quotes expire after (days)", validators=[InputRequired(), NumberRange(min=1, max=365)]
+    )
+    active = BooleanField("In use")
+
+
+class TemplateLineForm(FlaskForm):
+    """A template line: a blank price or cost means the catalog's when a quote is made."""
+
+    description = StringField("Description", validators=[DataRequired(), Length(max=500)])
+    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
+    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), NumberRange(min=0)])
+    unit_cost = DecimalField("Unit cost", places=4, validators=[Optional(), NumberRange(min=0)])
+    optional = BooleanField("Optional")
+    qty_editable = BooleanField("Customer sets quantity")
+    min_qty = IntegerField("Min", validators=[Optional(), NumberRange(min=1, max=9999)])
+    max_qty = IntegerField("Max", validators=[Optional(), NumberRange(min=1, max=9999)])
+    recurrence = SelectField(
+        "Billing", choices=[(r.value, r.label) for r in Recurrence], validate_choice=True
+    )
+    term_months = IntegerField("Term (months)", validators=[Optional(), NumberRange(min=1)])
+
+
+class SaveTemplateForm(FlaskForm):
+    name = StringField("Template name", validators=[DataRequired(), Length(max=200)])
+
+
+class RuleForm(FlaskForm):
+    kind = SelectField(
+        "Rule", choices=[(k.value, k.label) for k in ApprovalRuleKind], validate_choice=True
+    )
+    threshold = DecimalField("Threshold", places=2, validators=[Optional(), NumberRange(min=0)])
+    user_id = SelectField("User", coerce=optional_id, validate_choice=True)

@@ -1,0 +1,162 @@
+"""Quote reads for the staff admin, the order detail panel and the store."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from webapp.auth.models import STAFF_ROLES, User
+from webapp.catalog import search as product_search
+from webapp.catalog.models import Product
+from webapp.catalog.queries import products_in_order
+from webapp.extensions import db
+from webapp.organizations.models import Organization
+from webapp.organizations.queries import like_pattern
+from webapp.quotes.models import (
+    DecisionOutcome,
+    Quote,
+    QuoteApprovalRule,
+    QuoteDecision,
+    QuoteStatus,
+    QuoteTemplate,
+    QuoteVersion,
+    QuoteView,
+)
+from webapp.sales.models import SalesDocument
+
+
+def quotes(
+    *,
+    status: QuoteStatus | None = None,
+    requested: bool = False,
+    search: str = "",
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[Quote], bool]:
+    query = (
+        select(Quote)
+        .options(selectinload(Quote.organization), selectinload(Quote.owner))
+        .order_by(Quote.id.desc())
+    )
+    if status is not None:
+        query = query.where(Quote.status == status)
+    if requested:
+        query = query.where(Quote.requested_by_id.is_not(None))
+    if search.strip():
+        like = like_pattern(search)
+        query = query.join(Organization, Organization.id == Quote.organization_id).where(
+            or_(
+                Quote.number.ilike(like, escape="\\"),
+                Quote.title.ilike(like, escape="\\"),
+                Organization.name.ilike(like, escape="\\"),
+            )
+        )
+    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
+    return rows[:per_page], len(rows) > per_page
+
+
+def catalog_matches(text: str, limit: int = 10) -> list[Product]:
+    """Products for the quote builder's in-place search: ranked search, then name or MPN."""
+    text = text.strip()[:200]
+    if len(text) < 2:
+        return []
+    found = products_in_order(product_search.search(text, limit=limit).product_ids)
+    if found:
+        return found
+    # Just-imported products reach the search index a moment later, through a job.
+    like = like_pattern(text)
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(
+                Product.obsolete.is_(False),
+                or_(Product.name.ilike(like, escape="\\"), Product.mpn.ilike(like, escape="\\")),
+            )
+            .order_by(Product.name, Product.id)
+            .limit(limit)
+        )
+    )
+
+
+def organizations() -> list[Organization]:
+    return list(db.session.scalars(select(Organization).order_by(Organization.name)))
+
+
+def staff() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_(STAFF_ROLES), User.active.is_(True))
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def templates(*, active_only: bool = False) -> list[QuoteTemplate]:
+    query = select(QuoteTemplate).order_by(QuoteTemplate.name)
+    if active_only:
+        query = query.where(QuoteTemplate.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def approval_rules() -> list[QuoteApprovalRule]:
+    return list(db.session.scalars(select(QuoteApprovalRule).order_by(QuoteApprovalRule.id)))
+
+
+def views_of(quote: Quote) -> list[QuoteView]:
+    return list(
+        db.session.scalars(
+            select(QuoteView)
+            .where(QuoteView.quote_id == quote.id)
+            .order_by(QuoteView.viewed_at.desc())
+            .limit(50)
+        )
+    )
+
+
+def quote_for_document(document: SalesDocument) -> Quote | None:
+    return db.session.scalar(select(Quote).where(Quote.document_id == document.id))
+
+
+# What a customer sees of their organization's quotes: what was sent to them, never drafts.
+CUSTOMER_STATUSES = (QuoteStatus.SENT, QuoteStatus.WON, QuoteStatus.LOST, QuoteStatus.EXPIRED)
+
+
+def _customer_query(organization_id: int):
+    return (
+        select(Quote, QuoteVersion)
+        .join(
+            QuoteVersion,
+            (QuoteVersion.quote_id == Quote.id) & (QuoteVersion.number == Quote.version),
+        )
+        .where(Quote.organization_id == organization_id, Quote.status.in_(CUSTOMER_STATUSES))
+    )
+
+
+def organization_quotes(
+    organization_id: int, *, page: int = 1, per_page: int = 25
+) -> tuple[list[tuple[Quote, QuoteVersion]], bool]:
+    """The organization's sent, won, lost and expired quotes with the version it last got."""
+    rows = db.session.execute(
+        _customer_query(organization_id)
+        .options(selectinload(Quote.document), selectinload(Quote.owner))
+        .order_by(QuoteVersion.sent_at.desc(), Quote.id.desc())
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [tuple(row) for row in rows[:per_page]], len(rows) > per_page
+
+
+def organization_quote(organization_id: int, number: str) -> tuple[Quote, QuoteVersion] | None:
+    """One quote of the organization as last sent (None for a draft or another's number)."""
+    row = db.session.execute(_customer_query(organization_id).where(Quote.number == number)).first()
+    return None if row is None else tuple(row)
+
+
+def decision_for(version: QuoteVersion) -> QuoteDecision | None:
+    return db.session.scalar(select(QuoteDecision).where(QuoteDecision.version_id == version.id))
+
+
+def accepted_decision(version: QuoteVersion) -> QuoteDecision | None:
+    decision = decision_for(version)
+    return decision if decision and decision.outcome is DecisionOutcome.ACCEPTED else None
