@@ -10,7 +10,13 @@ from webapp.auth.access import staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db
 from webapp.sales import operations, queries
-from webapp.sales.models import DocumentKind, DocumentStatus, SalesDocument
+from webapp.sales.models import (
+    DocumentKind,
+    DocumentStatus,
+    FulfilmentStatus,
+    ProcurementStatus,
+    SalesDocument,
+)
 
 bp = Blueprint("sales_admin", __name__, url_prefix="/admin/orders", template_folder="templates")
 
@@ -33,6 +39,8 @@ def orders():
     rows, has_next = queries.documents(
         status=_enum_arg(DocumentStatus, "status"),
         kind=_enum_arg(DocumentKind, "kind"),
+        procurement=_enum_arg(ProcurementStatus, "procurement"),
+        fulfilment=_enum_arg(FulfilmentStatus, "fulfilment"),
         search=request.args.get("q", "")[:100],
         page=page,
     )
@@ -44,6 +52,8 @@ def orders():
         has_next=has_next,
         statuses=list(DocumentStatus),
         kinds=list(DocumentKind),
+        procurement_statuses=list(ProcurementStatus),
+        fulfilment_statuses=list(FulfilmentStatus),
     )
 
 

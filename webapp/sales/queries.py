@@ -6,7 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.sales.models import DocumentKind, DocumentStatus, SalesDocument
+from webapp.sales.models import (
+    DocumentKind,
+    DocumentStatus,
+    FulfilmentStatus,
+    ProcurementStatus,
+    SalesDocument,
+)
 
 
 def organization_documents(organization_id: int, *, page: int = 1, per_page: int = 25):
@@ -34,11 +40,17 @@ def documents(
     status: DocumentStatus | None = None,
     kind: DocumentKind | None = None,
     organization_id: int | None = None,
+    procurement: ProcurementStatus | None = None,
+    fulfilment: FulfilmentStatus | None = None,
     search: str = "",
     page: int = 1,
     per_page: int = 50,
 ):
     query = select(SalesDocument).order_by(SalesDocument.id.desc())
+    if procurement is not None:
+        query = query.where(SalesDocument.procurement_status == procurement)
+    if fulfilment is not None:
+        query = query.where(SalesDocument.fulfilment_status == fulfilment)
     if status is not None:
         query = query.where(SalesDocument.status == status)
     if kind is not None:

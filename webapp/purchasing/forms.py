@@ -1,0 +1,77 @@
+"""Forms for purchasing: PO line edits, overrides, cancelling, receipting, settings, stock, bids."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from webapp.catalog.admin_forms import PlainDecimalField, optional_id
+
+
+class LineForm(FlaskForm):
+    quantity = IntegerField("Quantity", [InputRequired(), NumberRange(min=1, max=1_000_000)])
+    unit_cost = PlainDecimalField("Unit cost", [InputRequired()], places=4)
+
+
+class ManualLineForm(LineForm):
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+
+
+class OverrideForm(FlaskForm):
+    supplier_id = SelectField("Buy from", coerce=optional_id, validators=[InputRequired()])
+    reason = StringField("Why", [Optional(), Length(max=300)])
+
+
+class CancelForm(FlaskForm):
+    reason = StringField("Reason", [DataRequired("Say why it is cancelled."), Length(max=500)])
+
+
+class ReceiptForm(FlaskForm):
+    """The receipt's header; the lines are read from qty-<id>, cost-<id>, serials-<id>."""
+
+    supplier_invoice_number = StringField(
+        "Supplier invoice number",
+        [DataRequired("Enter the supplier's invoice number."), Length(max=100)],
+    )
+    invoice_date = DateField("Invoice date", [InputRequired("Enter the invoice date.")])
+    due_date = DateField("Due date", [Optional()])
+    freight = PlainDecimalField("Freight", [Optional()], places=2)
+    note = TextAreaField("Note", [Optional(), Length(max=2000)])
+
+
+class SettingsForm(FlaskForm):
+    purchasing_issue_mode = SelectField(
+        "When the optimizer has planned an order",
+        choices=[
+            ("suggestions", "Purchasing suggestions: drafts for the purchasing officer to review"),
+            ("supplier", "Issue to supplier: email each PO (PDF + CSV) and mark it issued"),
+        ],
+    )
+    purchasing_merge_drafts = BooleanField("Merge demand into one draft PO per supplier")
+    purchasing_allow_split = BooleanField(
+        "Split a line across suppliers when no single one has enough stock"
+    )
+    purchasing_officer_email = StringField(
+        "Purchasing officer email", [Optional(), Length(max=254)]
+    )
+    supplier_payment_terms_days = IntegerField(
+        "Supplier payment terms (days)", [InputRequired(), NumberRange(min=0, max=365)]
+    )
+
+
+class StockForm(FlaskForm):
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+    quantity_on_hand = IntegerField("On hand", [InputRequired(), NumberRange(min=0, max=1_000_000)])
+    unit_cost = PlainDecimalField("Unit cost", [InputRequired()], places=4)
+    location = StringField("Location", [Optional(), Length(max=100)])
+
+
+class BidForm(FlaskForm):
+    supplier_id = SelectField("Supplier", coerce=optional_id, validators=[InputRequired()])
+    organization_id = SelectField("Organization", coerce=optional_id, validators=[InputRequired()])
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+    unit_cost = PlainDecimalField("Bid unit cost", [InputRequired()], places=4)
+    valid_from = DateField("Valid from", [InputRequired()])
+    valid_until = DateField("Valid until", [Optional()])
+    reference = StringField("Bid reference", [Optional(), Length(max=100)])
