@@ -1,0 +1,125 @@
+"""Sales summary by staff, organization, payment method and date, figures by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.reports.conftest import Item, sell
+from webapp.extensions import db
+from webapp.reports import queries
+from webapp.reports.forms import DateRange, Grain
+from webapp.reports.queries import SalesDimension
+from webapp.sales import operations as sales_operations
+from webapp.sales.models import DocumentStatus
+from webapp.store.models import PaymentMethod
+
+MAY = DateRange(date(2025, 5, 1), date(2025, 5, 31))
+
+
+@pytest.fixture
+def may_sales(books):
+    """Four documents in May (one cancelled), one in June. GST 10% is the default tax."""
+    store = books.store
+    # Contoso, store checkout on account: 2 x 100.00 + shipping 15.00 -> subtotal 215.00,
+    # tax 21.50, total 236.50.
+    a = sell(
+        books.org,
+        store.customer,
+        Item(books.labour, 2, "100.00"),
+        shipping="15.00",
+        on="2025-05-02",
+    )
+    # Contoso by card (2% surcharge), keyed by Dana: 1 x 50.00 -> goods 50.00, tax 5.00,
+    # surcharge 2% of 55.00 = 1.10 (+ tax 0.11) -> subtotal 51.10, tax 5.11, total 56.21.
+    b = sell(
+        books.org,
+        store.customer,
+        Item(books.labour, 1, "50.00"),
+        payment=PaymentMethod.CARD,
+        surcharge_pct="2",
+        actor=books.seller,
+        on="2025-05-02",
+    )
+    # Fabrikam on account, keyed by Dana: 3 x 33.33 = 99.99, tax 10.00, total 109.99.
+    c = sell(
+        books.other_org,
+        store.other_customer,
+        Item(books.labour, 3, "33.33"),
+        actor=books.seller,
+        on="2025-05-20",
+    )
+    cancelled = sell(
+        books.other_org, store.other_customer, Item(books.labour, 1, "999.00"), on="2025-05-21"
+    )
+    sales_operations.transition(cancelled, DocumentStatus.CANCELLED, store.admin, "test")
+    sell(books.org, store.customer, Item(books.labour, 1, "999.00"), on="2025-06-01")
+    db.session.commit()
+    return a, b, c
+
+
+def _rows(by, grain=Grain.MONTH, date_range=MAY):
+    return [
+        (r.label, r.documents, r.subtotal, r.tax, r.total)
+        for r in queries.sales_summary(date_range, by, grain)
+    ]
+
+
+def test_documents_add_up_as_computed_by_hand(may_sales):
+    a, b, c = may_sales
+    assert (a.subtotal, a.tax_total, a.total) == (
+        Decimal("215.00"),
+        Decimal("21.50"),
+        Decimal("236.50"),
+    )
+    assert (b.subtotal, b.tax_total, b.total) == (
+        Decimal("51.10"),
+        Decimal("5.11"),
+        Decimal("56.21"),
+    )
+    assert (c.subtotal, c.tax_total, c.total) == (
+        Decimal("99.99"),
+        Decimal("10.00"),
+        Decimal("109.99"),
+    )
+
+
+def test_by_organization_biggest_first_without_cancelled_or_out_of_range(may_sales):
+    assert _rows(SalesDimension.ORGANIZATION) == [
+        ("Contoso", 2, Decimal("266.10"), Decimal("26.61"), Decimal("292.71")),
+        ("Fabrikam", 1, Decimal("99.99"), Decimal("10.00"), Decimal("109.99")),
+    ]
+
+
+def test_by_payment_method(may_sales):
+    assert _rows(SalesDimension.PAYMENT_METHOD) == [
+        ("On account", 2, Decimal("314.99"), Decimal("31.50"), Decimal("346.49")),
+        ("Credit card", 1, Decimal("51.10"), Decimal("5.11"), Decimal("56.21")),
+    ]
+
+
+def test_by_staff_store_checkouts_have_no_salesperson(may_sales):
+    assert _rows(SalesDimension.STAFF) == [
+        (queries.NO_SALESPERSON, 1, Decimal("215.00"), Decimal("21.50"), Decimal("236.50")),
+        ("Dana Seller", 2, Decimal("151.09"), Decimal("15.11"), Decimal("166.20")),
+    ]
+
+
+def test_by_date_lists_every_day_of_the_range(may_sales):
+    rows = _rows(SalesDimension.DATE, Grain.DAY, DateRange(date(2025, 5, 1), date(2025, 5, 3)))
+    assert rows == [
+        ("2025-05-01", 0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
+        ("2025-05-02", 2, Decimal("266.10"), Decimal("26.61"), Decimal("292.71")),
+        ("2025-05-03", 0, Decimal("0.00"), Decimal("0.00"), Decimal("0.00")),
+    ]
+
+
+def test_every_dimension_totals_the_same(may_sales):
+    totals = {
+        by: queries.total_sales(queries.sales_summary(MAY, by, Grain.WEEK)) for by in SalesDimension
+    }
+    assert {(t.documents, t.subtotal, t.tax, t.total) for t in totals.values()} == {
+        (3, Decimal("366.09"), Decimal("36.61"), Decimal("402.70"))
+    }

@@ -1,0 +1,1 @@
+"""Reports (gross profit, sales, purchases, back orders, payables) and ERP export files."""
