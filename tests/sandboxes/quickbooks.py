@@ -58,9 +58,10 @@ ENTITY_PATHS = {
     "item": "Item",
     "payment": "Payment",
     "purchaseorder": "PurchaseOrder",
+    "taxcode": "TaxCode",
     "vendor": "Vendor",
 }
-WRITABLE = set(ENTITY_PATHS.values()) - {"CompanyInfo"}
+WRITABLE = set(ENTITY_PATHS.values()) - {"CompanyInfo", "TaxCode"}
 TRANSACTIONS = {"Bill", "BillPayment", "Invoice", "Payment", "PurchaseOrder"}
 # Reference fields we check against the ledger; Intuit answers 2500 "Invalid Reference Id"
 # for ids that do not exist (recalled).
@@ -124,6 +125,15 @@ def _seed() -> dict[str, dict[str, dict[str, Any]]]:
             "SubAccount": False,
             "CurrentBalance": 0,
             "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
+        }
+    # US companies have the two pseudo tax codes TAX and NON (recalled from Intuit's docs).
+    for code, name in (("TAX", "Taxable"), ("NON", "Non-taxable")):
+        ledger["TaxCode"][code] = {
+            "Id": code,
+            "SyncToken": "0",
+            "Name": name,
+            "Active": True,
+            "Taxable": code == "TAX",
         }
     ledger["Item"]["1"] = {
         "Id": "1",
@@ -234,6 +244,8 @@ class QboSandbox:
         self._counters: dict[str, int] = {realm: 1000 for realm in realms}
         self._doc_numbers: dict[str, int] = {realm: 1000 for realm in realms}
         self.requests: list[RecordedRequest] = []
+        #: Books closed up to this ISO date: transactions dated on/before it are refused.
+        self.closing_date: str | None = None
         self.base_url: str | None = None
         self._lock = threading.RLock()
         self.app = _build_app(self)
@@ -480,6 +492,18 @@ class QboSandbox:
                 )
         if name in ("Payment", "BillPayment"):
             problems += self._payment_problems(realm, name, body)
+        txn_date = str(body.get("TxnDate") or self.clock.utcnow().date().isoformat())
+        if name in TRANSACTIONS and self.closing_date and txn_date <= self.closing_date:
+            # Closed books refuse the transaction, code 6210 (recalled, not in API-NOTES).
+            problems.append(
+                QboProblem(
+                    "6210",
+                    "Account Period Closed, cannot update through Services API",
+                    f"The account period has closed and the books are locked ({txn_date} is on "
+                    f"or before the closing date {self.closing_date}).",
+                    f"{name}.TxnDate",
+                )
+            )
         return problems
 
     def _payment_problems(self, realm: str, name: str, body: dict[str, Any]) -> list[QboProblem]:

@@ -523,11 +523,13 @@ def test_daily_limit_answers_429_day(xero_sandbox_factory: Any) -> None:
 def test_sixth_concurrent_call_per_tenant_gets_429(
     xero_sandbox: XeroSandbox, xero_api: ApiSession
 ) -> None:
-    xero_sandbox.faults.hang_next(5, seconds=0.5)
+    # Long hangs, woken below: on a busy machine a short one could end before all five
+    # requests are in flight.
+    xero_sandbox.faults.hang_next(5, seconds=30)
     slow = [threading.Thread(target=lambda: xero_api.get("Accounts")) for _ in range(5)]
     for thread in slow:
         thread.start()
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10
     while (
         xero_sandbox.limiter.in_flight(xero_sandbox.tenant_id) < 5 and time.monotonic() < deadline
     ):
@@ -535,6 +537,7 @@ def test_sixth_concurrent_call_per_tenant_gets_429(
     limited = xero_api.get("Accounts")
     assert limited.status_code == 429
     assert limited.headers["X-Rate-Limit-Problem"] == "concurrent"
+    xero_sandbox.faults.release()
     for thread in slow:
         thread.join()
 
@@ -570,3 +573,59 @@ def test_hang_outlasts_the_client_timeout(xero_sandbox: XeroSandbox, xero_api: A
     xero_sandbox.faults.hang_next(seconds=0.5)
     with pytest.raises(requests.Timeout):
         xero_api.get("Accounts", timeout=0.1)
+
+
+# -- look-ups the Xero provider relies on -----------------------------------------------------
+
+
+def test_where_joins_conditions_with_or(xero_api: ApiSession) -> None:
+    contact(xero_api, "Alpha")
+    contact(xero_api, "Beta")
+    contact(xero_api, "Gamma")
+    where = 'Name=="Alpha" OR Name=="Gamma" AND ContactStatus=="ACTIVE"'
+    rows = xero_api.get("Contacts", params={"where": where}).json()["Contacts"]
+    assert sorted(c["Name"] for c in rows) == ["Alpha", "Gamma"]
+
+
+def test_where_and_binds_tighter_than_or(xero_api: ApiSession) -> None:
+    contact(xero_api, "Alpha")
+    contact(xero_api, "Beta")
+    where = 'Name=="Alpha" AND ContactStatus=="ARCHIVED" OR Name=="Beta"'
+    rows = xero_api.get("Contacts", params={"where": where}).json()["Contacts"]
+    assert [c["Name"] for c in rows] == ["Beta"]
+
+
+def test_invoices_filter_by_invoice_numbers_and_contact_ids(xero_api: ApiSession) -> None:
+    first, second = contact(xero_api, "One"), contact(xero_api, "Two")
+    body = {
+        "Invoices": [
+            bill(first, InvoiceNumber="S-1"),
+            bill(first, InvoiceNumber="S-2"),
+            bill(second, InvoiceNumber="S-1"),
+        ]
+    }
+    assert xero_api.put("Invoices", json=body).status_code == 200
+    rows = xero_api.get("Invoices", params={"InvoiceNumbers": "s-1", "ContactIDs": first}).json()[
+        "Invoices"
+    ]
+    assert [(r["InvoiceNumber"], r["Contact"]["ContactID"]) for r in rows] == [("S-1", first)]
+
+
+def test_document_in_a_locked_period_is_rejected(
+    xero_sandbox: XeroSandbox, xero_api: ApiSession
+) -> None:
+    xero_sandbox.lock_date = "2019-03-31"
+    messages = assert_validation(
+        xero_api.put("Invoices", json={"Invoices": [bill(contact(xero_api))]})
+    )
+    assert "lock date" in messages[0]
+    later = bill(contact(xero_api, "Later Ltd"), Date="2019-04-01")
+    assert xero_api.put("Invoices", json={"Invoices": [later]}).status_code == 200
+
+
+def test_sent_tax_amount_overrides_the_computed_tax(xero_api: ApiSession) -> None:
+    invoice = bill(contact(xero_api))
+    invoice["LineItems"][0].update(TaxType="TAX001", TaxAmount=2.0)
+    saved = xero_api.put("Invoices", json={"Invoices": [invoice]}).json()["Invoices"][0]
+    assert saved["LineItems"][0]["TaxAmount"] == 2.0
+    assert (saved["SubTotal"], saved["TotalTax"], saved["Total"]) == (20.0, 2.0, 22.0)

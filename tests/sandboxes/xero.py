@@ -303,6 +303,9 @@ class XeroSandbox:
         self.concurrent_limit = concurrent_limit
         self.enforce_scopes = enforce_scopes
         self.base_currency = base_currency
+        # Period lock date (YYYY-MM-DD): documents dated on or before it are refused, as a
+        # closed period in Xero refuses them. Set it in a test to model a closed period.
+        self.lock_date: str | None = None
         self.requests: list[RecordedRequest] = []
         self.base_url: str | None = None
         self._lock = threading.RLock()
@@ -675,6 +678,12 @@ class XeroSandbox:
             errors.append(f"Type {record['Type']} is not an invoice type; use CreditNotes etc.")
         if coll == "PurchaseOrders" and not record.get("Date"):
             errors.append("Date is required for a purchase order (API-NOTES 2.3)")
+        doc_date = str(record.get("Date") or self.today())[:10]
+        if self.lock_date and doc_date <= self.lock_date:
+            # Wording as Xero's lock-date rejection is quoted on its forums (recalled).
+            errors.append(
+                f"The document date cannot be before the period lock date of {self.lock_date}."
+            )
         contact, contact_error = self._resolve_contact(tenant, record.get("Contact"))
         if contact_error:
             errors.append(contact_error)
@@ -811,6 +820,13 @@ class XeroSandbox:
             else:
                 tax = 0.0
                 sub_total += amount
+            given = line.get("TaxAmount")
+            if isinstance(given, int | float) and mode != "NoTax":
+                # LineItem.TaxAmount "can be overriden if the calculated TaxAmount is not
+                # correct" (xero_accounting.yaml): a sent amount replaces the computed one.
+                if mode == "Inclusive":
+                    sub_total += tax - round(given, 2)
+                tax = round(given, 2)
             line["TaxAmount"] = tax
             total_tax += tax
             line.setdefault("Tracking", [])
@@ -908,6 +924,18 @@ class XeroSandbox:
         if ids:
             wanted = {s.strip().lower() for s in ids.split(",")}
             rows = [r for r in rows if str(r.get(coll.id_field, "")).lower() in wanted]
+        numbers = request.args.get("InvoiceNumbers")
+        if numbers and coll.name == "Invoices":
+            wanted = {s.strip().casefold() for s in numbers.split(",")}
+            rows = [r for r in rows if str(r.get("InvoiceNumber", "")).casefold() in wanted]
+        contact_ids = request.args.get("ContactIDs")
+        if contact_ids and coll.name == "Invoices":
+            wanted = {s.strip().lower() for s in contact_ids.split(",")}
+            rows = [
+                r
+                for r in rows
+                if str((r.get("Contact") or {}).get("ContactID", "")).lower() in wanted
+            ]
         statuses = request.args.get("Statuses")
         if statuses:
             wanted = {s.strip().upper() for s in statuses.split(",")}
@@ -991,7 +1019,7 @@ _WHERE_TOKEN = re.compile(
 
 
 def parse_where(text: str) -> Any:
-    """Parse Xero's filter subset: comparisons, Contains/StartsWith, joined by AND."""
+    """Parse Xero's filter subset: comparisons, Contains/StartsWith, joined by AND / OR."""
     toks = []
     for match in _WHERE_TOKEN.finditer(text):
         kind = match.lastgroup
@@ -1054,13 +1082,21 @@ def parse_where(text: str) -> Any:
         expected = literal()
         return lambda r: _where_compare(_field(r, path), op, expected)
 
-    conditions = [condition()]
+    # AND binds tighter than OR, as in C# (Xero's filters are .NET expressions).
+    groups = [[condition()]]
     while pos < len(toks):
         kind, value = take()
-        if not (value == "&&" or value.upper() == "AND"):
-            raise WhereError(f"only AND-joined conditions are supported, found {value!r}")
-        conditions.append(condition())
-    return lambda r: all(c(r) for c in conditions)
+        if value == "&&" or value.upper() == "AND":
+            groups[-1].append(condition())
+        elif value == "||" or value.upper() == "OR":
+            groups.append([condition()])
+        else:
+            raise WhereError(f"expected AND or OR between conditions, found {value!r}")
+    return lambda r: any(all(c(r) for c in group) for group in groups)
+
+
+def _contact_id(record: dict[str, Any]) -> str:
+    return str((record.get("Contact") or {}).get("ContactID", "")).lower()
 
 
 def _field(record: dict[str, Any], path: str) -> Any:

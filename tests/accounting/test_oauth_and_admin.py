@@ -1,0 +1,230 @@
+"""Connect, disconnect, mappings, notifications and the sync log through the admin pages."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from tests.accounting.builders import make_document
+from tests.factories import login
+from webapp import signals
+from webapp.accounting.interfaces import AccountPurpose
+from webapp.accounting.models import (
+    AccountingNotification,
+    ConnectionStatus,
+    Delivery,
+    DeliveryStatus,
+    LedgerConnection,
+)
+from webapp.extensions import db
+from workers.accounting import sync_connection
+
+
+def _start(client, qbo) -> str:
+    """Press Connect, follow the sandbox's consent; return our callback URL (path + query)."""
+    response = client.post("/admin/accounting/connect/qbo")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(f"{qbo.base_url}/connect/oauth2?")
+    consent = requests.get(response.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+    return f"{callback.path}?{callback.query}"
+
+
+def _connections() -> list[LedgerConnection]:
+    db.session.expire_all()
+    return db.session.execute(db.select(LedgerConnection)).scalars().all()
+
+
+def test_admin_connects_quickbooks_and_the_realm_is_stored(client, qbo, store):
+    login(client, store.admin)
+
+    response = client.get(_start(client, qbo))
+
+    assert response.status_code == 303
+    (connection,) = _connections()
+    assert connection.tenant_id == qbo.realms[0]
+    assert connection.tenant_name == f"Sandbox Company {qbo.realms[0]}"
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert connection.refresh_expires_at is not None
+
+
+def test_callback_with_a_wrong_state_is_refused(client, qbo, store):
+    login(client, store.admin)
+    callback = _start(client, qbo)
+    path, query = callback.split("?", 1)
+    args = {k: v[0] for k, v in parse_qs(query).items()}
+    args["state"] = "forged"
+
+    response = client.get(f"{path}?{urlencode(args)}")
+
+    assert response.status_code == 400
+    assert "does not match" in response.get_data(as_text=True)
+    assert _connections() == []
+
+
+def test_a_replayed_callback_or_code_is_refused(client, qbo, store):
+    login(client, store.admin)
+    first = _start(client, qbo)
+    assert client.get(first).status_code == 303
+
+    assert client.get(first).status_code == 400  # the state answered once already
+    second = _start(client, qbo)
+    path, query = second.split("?", 1)
+    args = {k: v[0] for k, v in parse_qs(query).items()}
+    args["code"] = parse_qs(first.split("?", 1)[1])["code"][0]  # the used code, fresh state
+    response = client.get(f"{path}?{urlencode(args)}")
+
+    assert response.status_code == 400
+    assert "refused the authorization code" in response.get_data(as_text=True)
+
+
+def test_disconnect_revokes_the_grant_and_forgets_the_tokens(client, qbo, qbo_connection, store):
+    from webapp.accounting.secrets import read_tokens
+
+    tokens = read_tokens(qbo_connection)
+    login(client, store.admin)
+
+    response = client.post(f"/admin/accounting/connections/{qbo_connection.id}/disconnect")
+
+    assert response.status_code == 303
+    (connection,) = _connections()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+    assert connection.token_ciphertext == ""
+    live, why = qbo.oauth.check_bearer(f"Bearer {tokens.access_token}")
+    assert live is None and why == "token revoked"
+
+
+def test_integrations_page_lists_accounts_and_tax_rates_live(client, qbo, qbo_connection, store):
+    login(client, store.admin)
+
+    page = client.get(f"/admin/accounting/integrations?connection={qbo_connection.id}")
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Sales of Product Income" in html and "Accounts Payable (A/P)" in html
+    assert "Non-taxable" in html  # a QuickBooks tax code, offered for our GST code
+
+
+def test_mappings_save_and_unknown_ids_are_refused_without_partial_writes(
+    client, qbo, qbo_connection, store
+):
+    login(client, store.admin)
+    url = f"/admin/accounting/connections/{qbo_connection.id}/mappings"
+
+    bad = client.post(
+        url, data={"account_income": "1", "account_expense": "nope", "tax_GST": "TAX"}
+    )
+    assert bad.status_code == 400
+    db.session.expire_all()
+    assert qbo_connection.account_for(AccountPurpose.INCOME).ledger_account_id == "79"
+
+    good = client.post(url, data={"account_income": "1", "tax_GST": "TAX"})
+    assert good.status_code == 303
+    db.session.expire_all()
+    assert qbo_connection.account_for(AccountPurpose.INCOME).ledger_account_id == "1"
+    assert qbo_connection.account_for(AccountPurpose.EXPENSE) is None
+    assert qbo_connection.tax_for("GST").ledger_tax_name == "Taxable"
+
+
+def test_options_save_and_purchase_orders_only_where_supported(client, qbo, qbo_connection, store):
+    login(client, store.admin)
+
+    response = client.post(
+        f"/admin/accounting/connections/{qbo_connection.id}/options",
+        data={
+            "bill_status": "authorized",
+            "invoice_status": "draft",
+            "numbering": "ledger",
+            "push_purchase_orders": "y",
+            "push_bills": "y",
+        },
+    )
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert qbo_connection.numbering.value == "ledger"
+    assert qbo_connection.push_purchase_orders and not qbo_connection.push_invoices
+    bad = client.post(
+        f"/admin/accounting/connections/{qbo_connection.id}/options",
+        data={"bill_status": "paid", "invoice_status": "draft", "numbering": "ours"},
+    )
+    assert bad.status_code == 400
+
+
+def test_integrations_is_for_admins_only(client, qbo, store):
+    login(client, store.sales)
+    assert client.get("/admin/accounting/integrations").status_code == 403
+    assert client.post("/admin/accounting/connect/qbo").status_code == 403
+
+
+def test_notification_view_shows_the_error_and_retry_requeues(client, qbo, qbo_connection, store):
+    qbo.closing_date = "2999-12-31"
+    doc = make_document(store.org, store.customer, store.products[:1])
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+    sync_connection(qbo_connection.id)
+    note = db.session.execute(
+        db.select(AccountingNotification).where(AccountingNotification.delivery_id.isnot(None))
+    ).scalar_one()
+    login(client, store.admin)
+
+    view = client.get(f"/admin/accounting/notifications/{note.id}")
+    html = view.get_data(as_text=True)
+    assert "books are closed" in html and "Invoice.TxnDate" in html
+    assert "CustomerRef" in html  # the request as sent
+
+    qbo.closing_date = None
+    assert client.post(f"/admin/accounting/notifications/{note.id}/retry").status_code == 303
+    db.session.expire_all()
+    assert note.delivery.status == DeliveryStatus.PENDING
+    sync_connection(qbo_connection.id)
+    db.session.expire_all()
+    assert note.delivery.status == DeliveryStatus.CONFIRMED
+
+
+def test_sync_log_and_document_panel_show_the_push(client, qbo, qbo_connection, store):
+    doc = make_document(store.org, store.customer, store.products[:1])
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+    sync_connection(qbo_connection.id)
+    delivery = db.session.execute(db.select(Delivery).filter_by(kind="invoice")).scalar_one()
+    login(client, store.admin)
+
+    log = client.get("/admin/accounting/sync-log").get_data(as_text=True)
+    panel = client.get(f"/admin/orders/{doc.id}").get_data(as_text=True)
+
+    assert f"sales document #{doc.id}" in log
+    assert "Confirmed" in panel and f"invoice?txnId={delivery.ledger_id}" in panel
+
+
+def test_xero_connect_offers_the_organisations_and_stores_the_chosen_one(
+    app, client, xero_sandbox, store
+):
+    from tests.accounting.builders import point_app_at_xero
+
+    point_app_at_xero(app, xero_sandbox)
+    second = xero_sandbox.add_tenant("5b7d5c5e-0000-4000-8000-000000000002", "Second Org")
+    login(client, store.admin)
+    start = client.post("/admin/accounting/connect/xero")
+    assert start.status_code == 303
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+
+    choose = client.get(f"{callback.path}?{callback.query}")
+    assert choose.status_code == 200 and "Second Org" in choose.get_data(as_text=True)
+    assert _connections() == []
+    done = client.post(
+        "/admin/accounting/callback/xero/choose", data={"tenant_id": second.tenant_id}
+    )
+
+    assert done.status_code == 303
+    (connection,) = _connections()
+    assert (connection.tenant_id, connection.tenant_name) == (second.tenant_id, "Second Org")
+    assert connection.vendor_connection_id  # kept for DELETE /connections/{id} on disconnect
+    assert (
+        client.post(
+            "/admin/accounting/callback/xero/choose", data={"tenant_id": second.tenant_id}
+        ).status_code
+        == 400
+    )  # the pending grant answers one choice only

@@ -1,0 +1,40 @@
+"""The same outbox drives the Xero provider (registry name "xero")."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.accounting.builders import connect_xero, make_document, make_receipt, point_app_at_xero
+from webapp import signals
+from webapp.accounting.models import Delivery, DeliveryStatus
+from webapp.extensions import db
+from workers.accounting import sync_connection
+
+
+@pytest.fixture
+def xero(app, xero_sandbox):
+    point_app_at_xero(app, xero_sandbox)
+    return xero_sandbox
+
+
+def test_invoices_and_bills_reach_xero_once_through_the_outbox(xero, store):
+    connection = connect_xero(xero)
+    docs = [make_document(store.org, store.customer, store.products[:2]) for _ in range(3)]
+    receipt = make_receipt(store.supplier, store.products[:1], invoice_number="ING-1")
+    for doc in docs:
+        signals.sales_document_ready_to_invoice.send(doc)
+    signals.receipt_recorded.send(receipt)
+    signals.purchase_order_issued.send(receipt.purchase_order)  # Xero gets bills only
+    db.session.commit()
+
+    sync_connection(connection.id)
+
+    invoices = xero.records("Invoices")
+    numbers = Counter(i.get("InvoiceNumber") for i in invoices if i["Type"] == "ACCREC")
+    assert [numbers[d.number] for d in docs] == [1, 1, 1]
+    assert [i for i in invoices if i["Type"] == "ACCPAY"][0]["InvoiceNumber"] == "ING-1"
+    statuses = set(db.session.execute(db.select(Delivery.status)).scalars())
+    assert statuses == {DeliveryStatus.CONFIRMED}
+    assert db.session.execute(db.select(Delivery).filter_by(kind="purchase_order")).first() is None

@@ -1,0 +1,1 @@
+"""Accounting sync: ledger connections (QuickBooks Online, Xero), mappings and the outbox."""

@@ -1,0 +1,562 @@
+"""The capability interface every accounting ledger provider implements.
+
+HOW TO ADD A PROVIDER
+=====================
+
+1. Make a package ``webapp/accounting/<name>/`` with three modules (STYLE.md habit 6):
+
+   - ``client.py``   auth + HTTP only. Build every call on ``ctx.http`` (a ``LedgerHttp``
+     from ``webapp.accounting.http``): it adds the bearer token, refreshes it once on a 401
+     (the core saves the rotated refresh token in the same unit of work), waits for the
+     per-connection rate limiter, turns 429/5xx/timeouts/resets into ``TransientError``
+     (honouring ``Retry-After``), counts calls and keeps request/response excerpts. The
+     client only parses the vendor's error body into ``PermanentError(field, fix)``.
+   - ``mapping.py``  pure functions: the dataclasses below -> vendor JSON, and vendor JSON
+     -> ``PushResult`` / ``LedgerAccount`` / ``LedgerTaxRate`` / ``LedgerPayment``.
+   - ``provider.py`` one class implementing ``AccountingProvider`` (below). It is built per
+     job with a ``ConnectionContext``; it never touches the database or ``flask.request``.
+
+2. Register it by name in ``webapp.accounting.providers.PROVIDER_PATHS``
+   (``"xero": "webapp.accounting.xero.provider:XeroProvider"``) and add its env vars to
+   ``webapp/config.py`` (API base, authorize, token, client id/secret; defaults = the vendor's
+   production URLs). The OAuth screens, the outbox, the sync log and notifications then work
+   unchanged: they only speak this interface.
+
+3. Rules every provider follows:
+
+   - Batch: every push method takes a sequence (at most ``max_batch`` items; the outbox
+     splits) and returns one ``PushResult`` per input, in input order, matched by ``key``.
+   - Exactly once: send ``item.key`` as the vendor's idempotency key (QuickBooks
+     ``requestid``, Xero ``Idempotency-Key``; for a batch derive one key from the keys of
+     its items). When ``item.maybe_sent`` is true a previous try may have reached the
+     ledger: look the record up by ``item.reference`` first and return it instead of
+     creating a second one.
+   - Errors: raise ``TransientError`` for the whole call when nothing can be known
+     (network, 429, 5xx); raise ``NeedsReconnect`` when the grant is gone; put a
+     ``PermanentError`` on the ``PushResult`` of the one item the ledger rejected
+     (validation, closed period, duplicate number) so the other items of the batch succeed.
+   - A find-or-create (customers, items, suppliers) matches existing ledger records by name
+     or number before creating anything.
+   - Capabilities a ledger lacks (Xero has no purchase orders here) are left out of
+     ``supports``; the outbox never calls them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from webapp.accounting.http import LedgerHttp
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabulary shared by the core and providers
+# --------------------------------------------------------------------------------------------
+
+
+class DeliveryKind(enum.StrEnum):
+    """What one outbox delivery pushes (or which operation a provider supports)."""
+
+    CUSTOMER = "customer"
+    ITEM = "item"
+    SUPPLIER = "supplier"
+    INVOICE = "invoice"
+    BILL = "bill"
+    PURCHASE_ORDER = "purchase_order"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class LedgerDocumentStatus(enum.StrEnum):
+    """The status a bill or invoice is created in, as chosen by the admin."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # Xero: SUBMITTED (awaiting approval)
+    AUTHORIZED = "authorized"  # Xero: AUTHORISED; QuickBooks: created as a normal transaction
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "submitted": "Submitted", "authorized": "Authorized"}[self.value]
+
+
+class Numbering(enum.StrEnum):
+    """Who numbers invoices in the ledger."""
+
+    OURS = "ours"  # the ledger number is our INV/SO number
+    LEDGER = "ledger"  # the ledger assigns its next number
+
+    @property
+    def label(self) -> str:
+        return {"ours": "Our numbers", "ledger": "The ledger's numbers"}[self.value]
+
+
+class AccountPurpose(enum.StrEnum):
+    """Which ledger account a mapping chooses."""
+
+    INCOME = "income"
+    EXPENSE = "expense"  # purchases / cost of goods sold
+    FREIGHT = "freight"
+    SURCHARGE = "surcharge"
+    PAYABLES = "payables"  # QuickBooks APAccountRef for bills and purchase orders
+
+    @property
+    def label(self) -> str:
+        return {
+            "income": "Income (sales)",
+            "expense": "Expense / cost of goods sold",
+            "freight": "Freight",
+            "surcharge": "Payment surcharge",
+            "payables": "Accounts payable",
+        }[self.value]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class AccountingError(Exception):
+    """Base of every error a provider raises."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class TransientError(AccountingError):
+    """Nothing is known to be wrong with the data: try again later (network, 429, 5xx).
+
+    ``retry_after`` is the vendor's Retry-After in seconds when it gave one. ``outcome_unknown``
+    is true when the request may have been processed (timeout, reset after sending).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        status: int | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+        self.outcome_unknown = outcome_unknown
+
+
+class RateLimited(TransientError):
+    """The vendor answered 429 (or our own limiter is full); wait ``retry_after`` seconds."""
+
+
+class PermanentError(AccountingError):
+    """The ledger rejected the data; retrying the same request cannot help.
+
+    ``message`` says what is wrong in plain words, ``field`` names our field (or the vendor's
+    element) at fault and ``fix`` tells the admin what to change before pressing Retry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str = "",
+        fix: str = "",
+        vendor_code: str = "",
+        vendor_detail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.fix = fix
+        self.vendor_code = vendor_code
+        self.vendor_detail = vendor_detail
+
+    def __repr__(self) -> str:
+        return f"PermanentError({self.message!r}, field={self.field!r})"
+
+
+class AuthError(AccountingError):
+    """The vendor refused our credentials."""
+
+
+class NeedsReconnect(AuthError):
+    """The grant is revoked or expired: an admin must connect again; work waits meanwhile."""
+
+
+class UnsupportedOperation(AccountingError):
+    """The provider has no such capability (see ``AccountingProvider.supports``)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Plain data passed in and out (no ORM objects cross this line)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """OAuth tokens of one connection, decrypted (only ``accounting.secrets`` stores them)."""
+
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    scope: str = ""
+    id_token: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerTenant:
+    """A QuickBooks company (realm) or Xero organisation the grant can reach."""
+
+    id: str
+    name: str
+    # Xero's connection id (needed to disconnect one tenant); empty for QuickBooks.
+    connection_id: str = ""
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postcode: str = ""
+    country: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not any((self.line1, self.line2, self.city, self.region, self.postcode))
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """A client organization, following the BMS sync map (seed 004)."""
+
+    key: str  # idempotency key of the delivery
+    reference: str  # our stable id, e.g. "org-12"; kept in the ledger's notes for look-up
+    display_name: str
+    account_number: str = ""
+    email: str = ""
+    phone: str = ""
+    fax: str = ""
+    website: str = ""
+    notes: str = ""
+    terms: str = ""  # e.g. "Net 30"
+    credit_limit: Decimal | None = None
+    taxable: bool = True
+    currency: str = ""
+    billing_address: Address = field(default_factory=Address)
+    shipping_address: Address = field(default_factory=Address)
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class SupplierData:
+    """A supplier (QuickBooks Vendor, Xero Contact with IsSupplier)."""
+
+    key: str
+    reference: str  # e.g. "supplier-4"
+    display_name: str
+    account_number: str = ""
+    email: str = ""
+    phone: str = ""
+    website: str = ""
+    currency: str = ""
+    address: Address = field(default_factory=Address)
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class ItemData:
+    """A product or service line item (QuickBooks Item, Xero Item)."""
+
+    key: str
+    reference: str  # e.g. "product-9"
+    code: str  # SKU; matched first (Xero Code, QuickBooks Sku/Name)
+    name: str  # QuickBooks Name (unique, <=100, no ':'); Xero Name
+    description: str = ""
+    sold: bool = True
+    purchased: bool = True
+    unit_price: Decimal | None = None
+    unit_cost: Decimal | None = None
+    income_account_id: str = ""  # ledger account ids from the mappings
+    expense_account_id: str = ""
+    taxable: bool = True
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    """One line of an invoice, bill or purchase order, amounts exclusive of tax."""
+
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    line_amount: Decimal  # quantity * unit_amount, rounded once
+    tax_amount: Decimal = Decimal("0")
+    item_ledger_id: str = ""  # from the item's ledger link; empty = account-only line
+    item_code: str = ""
+    account_id: str = ""  # ledger account (income for sales, expense for purchases)
+    tax_rate_id: str = ""  # ledger tax rate/code id from the tax mapping
+    our_tax_code: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    """A customer invoice (QuickBooks Invoice, Xero ACCREC)."""
+
+    key: str
+    reference: str  # our document number, e.g. "INV-000123": the look-up key
+    customer_ledger_id: str
+    issue_date: date
+    due_date: date | None
+    currency: str
+    lines: tuple[DocumentLine, ...]
+    status: LedgerDocumentStatus = LedgerDocumentStatus.AUTHORIZED
+    # Our number when numbering is OURS; None lets the ledger number it.
+    number: str | None = None
+    customer_po: str = ""
+    memo: str = ""
+    subtotal: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class BillData:
+    """A supplier bill from a receipt (QuickBooks Bill, Xero ACCPAY)."""
+
+    key: str
+    reference: str  # our receipt reference, e.g. "RCPT-17": the look-up key
+    supplier_ledger_id: str
+    supplier_invoice_number: str  # becomes the bill's reference / DocNumber
+    issue_date: date
+    due_date: date | None
+    currency: str
+    lines: tuple[DocumentLine, ...]
+    status: LedgerDocumentStatus = LedgerDocumentStatus.DRAFT
+    memo: str = ""
+    subtotal: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    purchase_order_ledger_id: str = ""  # link to the pushed PO, when there is one
+    payables_account_id: str = ""  # AccountPurpose.PAYABLES mapping; empty = ledger default
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class PurchaseOrderData:
+    """A purchase order as issued (QuickBooks PurchaseOrder only)."""
+
+    key: str
+    reference: str  # our PO number: the look-up key
+    supplier_ledger_id: str
+    number: str
+    issue_date: date
+    delivery_date: date | None
+    currency: str
+    lines: tuple[DocumentLine, ...]
+    memo: str = ""
+    total: Decimal = Decimal("0")
+    payables_account_id: str = ""  # AccountPurpose.PAYABLES mapping; empty = ledger default
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What happened to one item of a push, matched to the input by ``key``."""
+
+    key: str
+    ledger_id: str = ""
+    ledger_number: str = ""
+    ledger_url: str = ""  # deep link for staff (the ledger's web UI)
+    error: PermanentError | None = None
+    found_existing: bool = False  # matched by look-up, nothing created
+    request_excerpt: str = ""
+    response_excerpt: str = ""
+    # Version token for later updates (QuickBooks SyncToken); empty elsewhere.
+    version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.ledger_id)
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    id: str
+    name: str
+    code: str = ""
+    type: str = ""  # vendor's account type, e.g. "Income", "REVENUE", "Expense"
+    purposes: frozenset[AccountPurpose] = frozenset()  # which mapping lists offer it
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.name}".strip()
+
+
+@dataclass(frozen=True)
+class LedgerTaxRate:
+    id: str  # QuickBooks TaxCode id / Xero TaxType
+    name: str
+    rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class LedgerPayment:
+    """One payment (or one allocation of it) applied to an invoice in the ledger."""
+
+    ledger_payment_id: str  # unique per payment *and* invoice it applies to
+    invoice_ledger_id: str
+    amount: Decimal
+    paid_on: date
+    currency: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One change notified by the vendor's webhook."""
+
+    tenant_id: str
+    entity: str  # "Invoice", "Payment", ...
+    entity_id: str
+    operation: str  # "Create", "Update", ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Published per-connection limits the core's Redis limiter enforces."""
+
+    per_minute: int
+    concurrent: int
+    per_day: int | None = None
+    batch_per_minute: int | None = None  # QuickBooks: 40 /batch requests per minute
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    """OAuth 2 facts for the core's authorization-code flow (webapp.accounting.oauth).
+
+    The ``*_key`` fields name ``app.config`` keys, so every URL is configurable.
+    """
+
+    authorize_url_key: str
+    token_url_key: str
+    client_id_key: str
+    client_secret_key: str
+    api_base_key: str
+    scopes: tuple[str, ...]
+    revoke_url_key: str = ""
+    pkce: bool = False
+    # Where the tenant comes from: "callback" (QuickBooks realmId) or "connections" (Xero).
+    tenant_source: str = "callback"
+    webhook_key_config: str = ""  # config key of the webhook signing secret
+
+
+@dataclass
+class ConnectionContext:
+    """Everything a provider needs for one connection during one job or request."""
+
+    connection_id: int | None  # None while choosing a tenant during connect
+    tenant_id: str
+    tenant_name: str
+    api_base: str
+    http: LedgerHttp
+    config: Mapping[str, Any]  # app.config (read only)
+    # Per-connection choices, so mapping functions need no database.
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# The interfaces
+# --------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class AccountingPush(Protocol):
+    """The operations the outbox and the admin screens call on a ledger."""
+
+    def find_or_create_customers(self, customers: Sequence[CustomerData]) -> list[PushResult]:
+        """Match each customer by name/number, create the missing ones; one result each."""
+        ...
+
+    def find_or_create_items(self, items: Sequence[ItemData]) -> list[PushResult]:
+        """Match each item by code/name, create the missing ones; one result each."""
+        ...
+
+    def find_or_create_suppliers(self, suppliers: Sequence[SupplierData]) -> list[PushResult]:
+        """Match each supplier by name/number, create the missing ones; one result each."""
+        ...
+
+    def push_invoices(self, invoices: Sequence[InvoiceData]) -> list[PushResult]:
+        """Create the invoices (look up first those with ``maybe_sent``); one result each."""
+        ...
+
+    def push_bills(self, bills: Sequence[BillData]) -> list[PushResult]:
+        """Create the bills (look up first those with ``maybe_sent``); one result each."""
+        ...
+
+    def push_purchase_orders(self, orders: Sequence[PurchaseOrderData]) -> list[PushResult]:
+        """Create the purchase orders; raise UnsupportedOperation if the ledger has none."""
+        ...
+
+    def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:
+        """Return payments applied to invoices changed in the window."""
+        ...
+
+    def list_accounts(self) -> list[LedgerAccount]:
+        """Return the chart of accounts (active accounts), live from the ledger."""
+        ...
+
+    def list_tax_rates(self) -> list[LedgerTaxRate]:
+        """Return the ledger's tax rates / codes, live."""
+        ...
+
+    def revoke(self, tokens: TokenSet) -> None:
+        """Revoke the grant at the vendor (disconnect); tolerate an already-dead grant."""
+        ...
+
+
+class AccountingProvider(AccountingPush, Protocol):
+    """A provider class: class-level facts plus the push operations on an instance."""
+
+    name: ClassVar[str]  # registry name: "qbo", "xero"
+    label: ClassVar[str]  # "QuickBooks Online", "Xero"
+    supports: ClassVar[frozenset[DeliveryKind]]
+    max_batch: ClassVar[int]  # items per API call the outbox hands over
+    rate_limit: ClassVar[RateLimit]
+    oauth: ClassVar[OAuthSpec]
+
+    def __init__(self, ctx: ConnectionContext) -> None: ...
+
+    @classmethod
+    def list_tenants(
+        cls, ctx: ConnectionContext, callback_args: Mapping[str, str]
+    ) -> list[LedgerTenant]:
+        """Return the tenants the fresh grant reaches (QuickBooks: realmId from the callback)."""
+        ...
+
+    @classmethod
+    def verify_webhook(cls, raw_body: bytes, headers: Mapping[str, str], key: str) -> bool:
+        """Return whether the webhook signature matches (constant-time compare)."""
+        ...
+
+    @classmethod
+    def parse_webhook(cls, raw_body: bytes) -> list[WebhookEvent]:
+        """Return the changes a verified webhook body announces."""
+        ...
+
+    def record_url(self, kind: DeliveryKind, ledger_id: str) -> str:
+        """Return the ledger web UI link for a record (shown on our document)."""
+        ...
+
+
+ProviderFactory = Callable[[ConnectionContext], AccountingPush]

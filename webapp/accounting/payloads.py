@@ -1,0 +1,355 @@
+"""Our models -> the interface's plain dataclasses (what a provider is given to push).
+
+Pure apart from reading the connection's mappings and ledger links; a missing mapping is a
+``PermanentError`` naming the field and the fix, raised before any vendor call.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from webapp.accounting.interfaces import (
+    AccountPurpose,
+    Address,
+    BillData,
+    CustomerData,
+    DocumentLine,
+    InvoiceData,
+    ItemData,
+    Numbering,
+    PermanentError,
+    PurchaseOrderData,
+    SupplierData,
+)
+from webapp.accounting.models import Delivery, LedgerConnection, LedgerLink
+from webapp.extensions import db
+
+CENT = Decimal("0.01")
+
+# Subject types of deliveries and ledger links.
+ORGANIZATION = "organization"
+PRODUCT = "product"
+SUPPLIER = "supplier"
+CHARGE_ITEM = "charge_item"
+SALES_DOCUMENT = "sales_document"
+RECEIPT = "receipt"
+PURCHASE_ORDER = "purchase_order"
+
+# Non-product lines use these items (QuickBooks sales lines need an item).
+FREIGHT_ITEM, SURCHARGE_ITEM, SUNDRY_ITEM = 1, 2, 3
+CHARGE_ITEMS = {
+    FREIGHT_ITEM: ("FREIGHT", "Freight", AccountPurpose.FREIGHT),
+    SURCHARGE_ITEM: ("SURCHARGE", "Payment surcharge", AccountPurpose.SURCHARGE),
+    SUNDRY_ITEM: ("SUNDRY", "Sundry sales", AccountPurpose.INCOME),
+}
+
+
+def money(value: Decimal | int) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def link_for(connection_id: int, subject_type: str, subject_id: int) -> LedgerLink | None:
+    return db.session.execute(
+        db.select(LedgerLink).filter_by(
+            connection_id=connection_id, subject_type=subject_type, subject_id=subject_id
+        )
+    ).scalar_one_or_none()
+
+
+def _ledger_id(connection: LedgerConnection, subject_type: str, subject_id: int, what: str) -> str:
+    link = link_for(connection.id, subject_type, subject_id)
+    if link is None:
+        # Dependencies are confirmed before a document is picked; this means one was removed.
+        raise PermanentError(
+            f"{what} is not in {connection.provider.label} yet.",
+            field=what,
+            fix="Retry: the prerequisite is queued first.",
+        )
+    return link.ledger_id
+
+
+def _account(connection: LedgerConnection, purpose: AccountPurpose, *, required: bool) -> str:
+    mapping = connection.account_for(purpose)
+    if mapping is None:
+        if required:
+            raise PermanentError(
+                f"No {purpose.label.lower()} account is chosen for {connection.label}.",
+                field=f"{purpose.label} account",
+                fix="Choose it under Settings > Integrations > Accounts, then press Retry.",
+            )
+        return ""
+    return mapping.ledger_account_id
+
+
+def _tax(connection: LedgerConnection, tax_code: str, tax_amount: Decimal) -> str:
+    mapping = connection.tax_for(tax_code)
+    if mapping is not None:
+        return mapping.ledger_tax_id
+    if tax_amount and connection.tax_mappings:
+        raise PermanentError(
+            f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider.label} "
+            "tax rate.",
+            field=f"Tax code {tax_code or '(none)'}",
+            fix="Map it under Settings > Integrations > Tax rates, then press Retry.",
+        )
+    return ""
+
+
+def _key(delivery: Delivery) -> str:
+    return delivery.request_key
+
+
+# -- name-list entities ----------------------------------------------------------------------
+
+
+def customer_data(delivery: Delivery, organization) -> CustomerData:
+    address = Address(
+        organization.address_line1,
+        organization.address_line2,
+        organization.city,
+        organization.region,
+        organization.postcode,
+        organization.country,
+    )
+    return CustomerData(
+        key=_key(delivery),
+        reference=f"org-{organization.id}",
+        display_name=organization.name,
+        account_number=organization.account_number,
+        email=organization.email,
+        phone=organization.phone,
+        website=organization.website,
+        notes=organization.notes,
+        billing_address=address,
+        shipping_address=address,
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def supplier_data(delivery: Delivery, supplier) -> SupplierData:
+    return SupplierData(
+        key=_key(delivery),
+        reference=f"supplier-{supplier.id}",
+        display_name=supplier.name,
+        account_number=supplier.code,
+        email=supplier.email,
+        currency=supplier.currency,
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def product_code(product) -> str:
+    """Return the item code a product has in every ledger (ItemData.code, line item_code)."""
+    return (product.mpn or f"P{product.id}")[:30]
+
+
+def item_data(delivery: Delivery, connection: LedgerConnection, product) -> ItemData:
+    code = product_code(product)
+    # QuickBooks item names are unique, <= 100 chars and may not contain ':' (API-NOTES 1.3).
+    name = f"{code} {product.name}".replace(":", "-").replace("\t", " ").replace("\n", " ")
+    return ItemData(
+        key=_key(delivery),
+        reference=f"product-{product.id}",
+        code=code,
+        name=name[:100].strip(),
+        description=(product.name or "")[:4000],
+        unit_price=product.fixed_price,
+        unit_cost=product.best_cost,
+        income_account_id=_account(connection, AccountPurpose.INCOME, required=True),
+        expense_account_id=_account(connection, AccountPurpose.EXPENSE, required=True),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def charge_item_data(delivery: Delivery, connection: LedgerConnection) -> ItemData:
+    code, name, purpose = CHARGE_ITEMS[delivery.subject_id]
+    income = _account(connection, purpose, required=False) or _account(
+        connection, AccountPurpose.INCOME, required=True
+    )
+    return ItemData(
+        key=_key(delivery),
+        reference=f"charge-{code.lower()}",
+        code=code,
+        name=name,
+        description=name,
+        purchased=purpose == AccountPurpose.FREIGHT,
+        income_account_id=income,
+        expense_account_id=_account(connection, AccountPurpose.EXPENSE, required=False),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> InvoiceData:
+    income = _account(connection, AccountPurpose.INCOME, required=True)
+    lines = []
+    for line in document.lines:
+        if line.product_id is not None:
+            item_id = _ledger_id(connection, PRODUCT, line.product_id, f"Item {line.sku}")
+            item_code = _product_code_by_id(line.product_id)
+        else:
+            item_id = _ledger_id(connection, CHARGE_ITEM, SUNDRY_ITEM, "Sundry item")
+            item_code = CHARGE_ITEMS[SUNDRY_ITEM][0]
+        lines.append(
+            DocumentLine(
+                description=line.description,
+                quantity=Decimal(line.quantity),
+                unit_amount=money(line.unit_price),
+                line_amount=money(line.line_subtotal),
+                tax_amount=money(line.line_tax),
+                item_ledger_id=item_id,
+                item_code=item_code,
+                account_id=income,
+                tax_rate_id=_tax(connection, line.tax_code, line.line_tax),
+                our_tax_code=line.tax_code,
+            )
+        )
+    for amount, tax, item, purpose, text in (
+        (
+            document.shipping_charge,
+            document.shipping_tax,
+            FREIGHT_ITEM,
+            AccountPurpose.FREIGHT,
+            f"Shipping: {document.shipping_method_name}".rstrip(": "),
+        ),
+        (
+            document.surcharge_amount,
+            document.surcharge_tax,
+            SURCHARGE_ITEM,
+            AccountPurpose.SURCHARGE,
+            f"Payment surcharge ({document.surcharge_pct.normalize()}%)",
+        ),
+    ):
+        if not amount:
+            continue
+        code = _default_tax_code(document)
+        lines.append(
+            DocumentLine(
+                description=text,
+                quantity=Decimal(1),
+                unit_amount=money(amount),
+                line_amount=money(amount),
+                tax_amount=money(tax),
+                item_ledger_id=_ledger_id(connection, CHARGE_ITEM, item, CHARGE_ITEMS[item][1]),
+                item_code=CHARGE_ITEMS[item][0],
+                account_id=_account(connection, purpose, required=False) or income,
+                tax_rate_id=_tax(connection, code, tax),
+                our_tax_code=code,
+            )
+        )
+    issued = document.ready_to_invoice_at or document.created_at
+    return InvoiceData(
+        key=_key(delivery),
+        reference=document.number,
+        customer_ledger_id=_ledger_id(
+            connection, ORGANIZATION, document.organization_id, "Customer"
+        ),
+        issue_date=issued.date(),
+        due_date=None,
+        currency=document.currency,
+        lines=tuple(lines),
+        status=connection.invoice_status,
+        number=document.number if connection.numbering == Numbering.OURS else None,
+        customer_po=document.customer_po,
+        memo=document.note,
+        subtotal=money(document.subtotal),
+        tax_total=money(document.tax_total),
+        total=money(document.total),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def _product_code_by_id(product_id: int) -> str:
+    from webapp.catalog.models import Product
+
+    return product_code(db.session.get(Product, product_id))
+
+
+def _default_tax_code(document) -> str:
+    codes = {line.tax_code for line in document.lines if line.line_tax}
+    return next(iter(codes)) if len(codes) == 1 else ""
+
+
+def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> BillData:
+    expense = _account(connection, AccountPurpose.EXPENSE, required=True)
+    lines = []
+    for line in receipt.lines:
+        po_line = line.purchase_order_line
+        lines.append(
+            DocumentLine(
+                description=po_line.description,
+                quantity=Decimal(line.quantity),
+                unit_amount=Decimal(line.unit_cost),
+                line_amount=money(line.line_total),
+                item_ledger_id=_ledger_id(
+                    connection, PRODUCT, po_line.product_id, f"Item {po_line.supplier_sku}"
+                ),
+                item_code=product_code(po_line.product),
+                account_id=expense,
+            )
+        )
+    if receipt.freight:
+        lines.append(
+            DocumentLine(
+                description="Freight",
+                quantity=Decimal(1),
+                unit_amount=money(receipt.freight),
+                line_amount=money(receipt.freight),
+                account_id=_account(connection, AccountPurpose.FREIGHT, required=False) or expense,
+            )
+        )
+    po_link = link_for(connection.id, PURCHASE_ORDER, receipt.purchase_order_id)
+    return BillData(
+        key=_key(delivery),
+        reference=f"RCPT-{receipt.id}",
+        supplier_ledger_id=_ledger_id(connection, SUPPLIER, receipt.supplier_id, "Supplier"),
+        supplier_invoice_number=receipt.supplier_invoice_number,
+        issue_date=receipt.invoice_date,
+        due_date=receipt.due_date,
+        currency=receipt.currency,
+        lines=tuple(lines),
+        status=connection.bill_status,
+        memo=f"Receipt against {receipt.purchase_order.number}",
+        subtotal=money(receipt.subtotal),
+        total=money(receipt.total),
+        purchase_order_ledger_id=po_link.ledger_id if po_link else "",
+        payables_account_id=_account(connection, AccountPurpose.PAYABLES, required=False),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def purchase_order_data(
+    delivery: Delivery, connection: LedgerConnection, order
+) -> PurchaseOrderData:
+    expense = _account(connection, AccountPurpose.EXPENSE, required=True)
+    lines = tuple(
+        DocumentLine(
+            description=line.description,
+            quantity=Decimal(line.quantity),
+            unit_amount=Decimal(line.unit_cost),
+            line_amount=money(Decimal(line.unit_cost) * line.quantity),
+            item_ledger_id=_ledger_id(
+                connection, PRODUCT, line.product_id, f"Item {line.supplier_sku}"
+            ),
+            item_code=product_code(line.product),
+            account_id=expense,
+        )
+        for line in order.lines
+    )
+    issued = order.issued_at or order.created_at
+    return PurchaseOrderData(
+        key=_key(delivery),
+        reference=order.number,
+        supplier_ledger_id=_ledger_id(connection, SUPPLIER, order.supplier_id, "Supplier"),
+        number=order.number,
+        issue_date=issued.date(),
+        delivery_date=None,
+        currency=order.currency,
+        lines=lines,
+        memo=order.note,
+        total=money(sum((line.line_amount for line in lines), Decimal(0))),
+        payables_account_id=_account(connection, AccountPurpose.PAYABLES, required=False),
+        maybe_sent=delivery.maybe_sent,
+    )

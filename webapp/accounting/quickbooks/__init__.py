@@ -1,0 +1,1 @@
+"""QuickBooks Online provider (client, mapping, provider)."""

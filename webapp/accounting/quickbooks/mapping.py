@@ -1,0 +1,264 @@
+"""Pure functions: interface dataclasses <-> QuickBooks Online v3 JSON (XSD element names)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from webapp.accounting.interfaces import (
+    AccountPurpose,
+    Address,
+    BillData,
+    CustomerData,
+    DocumentLine,
+    InvoiceData,
+    ItemData,
+    LedgerAccount,
+    LedgerPayment,
+    LedgerTaxRate,
+    PurchaseOrderData,
+    SupplierData,
+)
+
+MARKER = "msp-ref:"
+
+
+def marker(reference: str) -> str:
+    """Return the PrivateNote/Notes tag that finds our record again after a lost response."""
+    return f"{MARKER}{reference}"
+
+
+def has_marker(entity: dict[str, Any], reference: str) -> bool:
+    text = f"{entity.get('PrivateNote', '')} {entity.get('Notes', '')}"
+    return marker(reference) in text.split()
+
+
+def _num(value: Decimal) -> float:
+    # JSON numbers at the vendor boundary; amounts are already rounded to the cent (or 4 dp).
+    return float(value)
+
+
+def _ref(value: str) -> dict[str, str]:
+    return {"value": str(value)}
+
+
+def _address(address: Address) -> dict[str, str] | None:
+    if address.is_empty:
+        return None
+    out = {
+        "Line1": address.line1,
+        "Line2": address.line2,
+        "City": address.city,
+        "CountrySubDivisionCode": address.region,
+        "PostalCode": address.postcode,
+        "Country": address.country,
+    }
+    return {k: v[:500] for k, v in out.items() if v}
+
+
+def _clean(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if v not in (None, "", [], {})}
+
+
+def customer(data: CustomerData) -> dict[str, Any]:
+    """Customer following the BMS sync map (seed 004): name, terms, limit, addresses..."""
+    notes = "\n".join(n for n in (data.notes, marker(data.reference)) if n)
+    return _clean(
+        {
+            "DisplayName": data.display_name[:500],
+            "CompanyName": data.display_name[:500],
+            "AcctNum": data.account_number,
+            "PrimaryEmailAddr": {"Address": data.email} if data.email else None,
+            "PrimaryPhone": {"FreeFormNumber": data.phone} if data.phone else None,
+            "Fax": {"FreeFormNumber": data.fax} if data.fax else None,
+            "WebAddr": {"URI": data.website} if data.website else None,
+            "Notes": notes[:2000],
+            "Taxable": data.taxable,
+            "CreditLimit": _num(data.credit_limit) if data.credit_limit is not None else None,
+            "BillAddr": _address(data.billing_address),
+            "ShipAddr": _address(data.shipping_address),
+            "CurrencyRef": _ref(data.currency) if data.currency else None,
+        }
+    )
+
+
+def vendor(data: SupplierData) -> dict[str, Any]:
+    return _clean(
+        {
+            "DisplayName": data.display_name[:500],
+            "CompanyName": data.display_name[:500],
+            "AcctNum": data.account_number,
+            "PrimaryEmailAddr": {"Address": data.email} if data.email else None,
+            "PrimaryPhone": {"FreeFormNumber": data.phone} if data.phone else None,
+            "WebAddr": {"URI": data.website} if data.website else None,
+            "BillAddr": _address(data.address),
+            "Notes": marker(data.reference),
+        }
+    )
+
+
+def item(data: ItemData) -> dict[str, Any]:
+    """A NonInventory item (stock is tracked by us, not by the ledger)."""
+    return _clean(
+        {
+            "Name": data.name,
+            "Sku": data.code,
+            "Description": data.description,
+            "Type": "NonInventory",
+            "Taxable": data.taxable,
+            "UnitPrice": _num(data.unit_price) if data.unit_price is not None else None,
+            "PurchaseCost": _num(data.unit_cost) if data.unit_cost is not None else None,
+            "IncomeAccountRef": _ref(data.income_account_id) if data.income_account_id else None,
+            "ExpenseAccountRef": (
+                _ref(data.expense_account_id)
+                if data.purchased and data.expense_account_id
+                else None
+            ),
+        }
+    )
+
+
+def _sales_line(line: DocumentLine) -> dict[str, Any]:
+    detail = _clean(
+        {
+            "ItemRef": _ref(line.item_ledger_id) if line.item_ledger_id else None,
+            "Qty": _num(line.quantity),
+            "UnitPrice": _num(line.unit_amount),
+            "TaxCodeRef": _ref(line.tax_rate_id) if line.tax_rate_id else None,
+        }
+    )
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": _num(line.line_amount),
+        "Description": line.description[:4000],
+        "SalesItemLineDetail": detail,
+    }
+
+
+def _expense_line(line: DocumentLine, po_id: str = "") -> dict[str, Any]:
+    if line.item_ledger_id:
+        out = {
+            "DetailType": "ItemBasedExpenseLineDetail",
+            "Amount": _num(line.line_amount),
+            "Description": line.description[:4000],
+            "ItemBasedExpenseLineDetail": _clean(
+                {
+                    "ItemRef": _ref(line.item_ledger_id),
+                    "Qty": _num(line.quantity),
+                    "UnitPrice": _num(line.unit_amount),
+                    "TaxCodeRef": _ref(line.tax_rate_id) if line.tax_rate_id else None,
+                }
+            ),
+        }
+    else:
+        out = {
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "Amount": _num(line.line_amount),
+            "Description": line.description[:4000],
+            "AccountBasedExpenseLineDetail": _clean(
+                {
+                    "AccountRef": _ref(line.account_id),
+                    "TaxCodeRef": _ref(line.tax_rate_id) if line.tax_rate_id else None,
+                }
+            ),
+        }
+    if po_id:
+        out["LinkedTxn"] = [{"TxnId": po_id, "TxnType": "PurchaseOrder"}]
+    return out
+
+
+def _date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def invoice(data: InvoiceData) -> dict[str, Any]:
+    """Invoice; QuickBooks has no draft invoices, so every status creates a normal one."""
+    return _clean(
+        {
+            "CustomerRef": _ref(data.customer_ledger_id),
+            "DocNumber": (data.number or "")[:21],
+            "TxnDate": _date(data.issue_date),
+            "DueDate": _date(data.due_date),
+            "CurrencyRef": _ref(data.currency) if data.currency else None,
+            "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
+            "PONumber": data.customer_po[:15] if data.customer_po else None,
+            "Line": [_sales_line(line) for line in data.lines],
+        }
+    )
+
+
+def bill(data: BillData) -> dict[str, Any]:
+    return _clean(
+        {
+            "VendorRef": _ref(data.supplier_ledger_id),
+            "DocNumber": data.supplier_invoice_number[:21],
+            "TxnDate": _date(data.issue_date),
+            "DueDate": _date(data.due_date),
+            "CurrencyRef": _ref(data.currency) if data.currency else None,
+            "APAccountRef": _ref(data.payables_account_id) if data.payables_account_id else None,
+            "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
+            "Line": [_expense_line(line, data.purchase_order_ledger_id) for line in data.lines],
+        }
+    )
+
+
+def purchase_order(data: PurchaseOrderData, payables_account_id: str) -> dict[str, Any]:
+    return _clean(
+        {
+            "VendorRef": _ref(data.supplier_ledger_id),
+            "APAccountRef": _ref(payables_account_id),
+            "DocNumber": data.number[:21],
+            "TxnDate": _date(data.issue_date),
+            "DueDate": _date(data.delivery_date),
+            "CurrencyRef": _ref(data.currency) if data.currency else None,
+            "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
+            "Line": [_expense_line(line) for line in data.lines],
+        }
+    )
+
+
+_PURPOSES = {
+    "Income": {AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE},
+    "Other Income": {AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE},
+    "Expense": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},
+    "Other Expense": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},
+    "Cost of Goods Sold": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},
+    "Accounts Payable": {AccountPurpose.PAYABLES},
+}
+
+
+def account(entity: dict[str, Any]) -> LedgerAccount:
+    kind = str(entity.get("AccountType", ""))
+    return LedgerAccount(
+        id=str(entity["Id"]),
+        name=str(entity.get("FullyQualifiedName") or entity.get("Name", "")),
+        code=str(entity.get("AcctNum") or ""),
+        type=kind,
+        purposes=frozenset(_PURPOSES.get(kind, set())),
+    )
+
+
+def tax_rate(entity: dict[str, Any]) -> LedgerTaxRate:
+    return LedgerTaxRate(id=str(entity["Id"]), name=str(entity.get("Name", entity["Id"])))
+
+
+def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
+    """One LedgerPayment per invoice a QBO Payment applies to."""
+    paid_on = date.fromisoformat(str(entity.get("TxnDate"))[:10])
+    out = []
+    for line in entity.get("Line") or []:
+        for link in line.get("LinkedTxn") or []:
+            if link.get("TxnType") != "Invoice":
+                continue
+            out.append(
+                LedgerPayment(
+                    ledger_payment_id=f"{entity['Id']}:{link['TxnId']}",
+                    invoice_ledger_id=str(link["TxnId"]),
+                    amount=Decimal(str(line.get("Amount", 0))).quantize(Decimal("0.01")),
+                    paid_on=paid_on,
+                    currency=(entity.get("CurrencyRef") or {}).get("value", ""),
+                    reference=str(entity.get("PaymentRefNum") or ""),
+                )
+            )
+    return out

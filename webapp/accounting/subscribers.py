@@ -1,0 +1,24 @@
+"""Write accounting outbox deliveries when business events happen (never commit here)."""
+
+from __future__ import annotations
+
+from webapp import signals
+from webapp.accounting import outbox
+
+
+@signals.sales_document_ready_to_invoice.connect
+def invoice_when_ready(document, **_extra) -> None:
+    """Every line is receipted: the customer invoice goes to each ledger."""
+    outbox.queue_invoice(document)
+
+
+@signals.receipt_recorded.connect
+def bill_on_receipt(receipt, **_extra) -> None:
+    """A supplier invoice was receipted: it becomes a bill in each ledger."""
+    outbox.queue_bill(receipt)
+
+
+@signals.purchase_order_issued.connect
+def purchase_order_on_issue(order, **_extra) -> None:
+    """Push the purchase order where the admin chose to (QuickBooks only)."""
+    outbox.queue_purchase_order(order)

@@ -1,0 +1,1 @@
+"""Xero ledger provider: client (HTTP), mapping (pure), errors (plain words), provider."""

@@ -1,0 +1,111 @@
+"""Accounting jobs: push a connection's outbox in batches, import payments, sweep."""
+
+from __future__ import annotations
+
+import logging
+
+from webapp.extensions import db
+from workers.app import job_context
+
+log = logging.getLogger(__name__)
+
+
+class SyncBusy(Exception):
+    """Another worker is syncing this connection; RQ retries this job later."""
+
+
+def sync_connection(connection_id: int) -> dict:
+    """Push ready deliveries of one connection (a batch per API call); re-enqueue if more.
+
+    Raises on transient faults (after recording them) so RQ's Retry applies.
+    """
+    from webapp.accounting import outbox
+    from webapp.accounting.interfaces import NeedsReconnect
+    from webapp.accounting.models import LedgerConnection
+    from webapp.jobs import redis_conn
+
+    with job_context() as app:
+        connection = db.session.get(LedgerConnection, connection_id)
+        if connection is None:
+            return {}
+        # One sync per connection at a time: two workers must not both send the same
+        # SENT delivery. The lock expires on its own if this worker is killed.
+        ttl = int(app.config.get("ACCOUNTING_LOCK_TTL", 600))
+        lock = redis_conn().lock(f"accounting:sync:{connection_id}", timeout=ttl)
+        if not lock.acquire(blocking=False):
+            raise SyncBusy(f"connection {connection_id} is being synced by another worker")
+        try:
+            report = outbox.run_sync(connection)
+        except NeedsReconnect:
+            return {"reconnect": True}
+        finally:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - expired meanwhile: nothing to release
+                log.warning("sync lock of connection %s expired", connection_id)
+        if report.more:
+            outbox.schedule_sync(connection)
+            db.session.commit()
+        return {
+            "confirmed": report.confirmed,
+            "failed": report.failed,
+            "api_calls": report.api_calls,
+            "throttled": report.throttled,
+        }
+
+
+def sweep() -> int:
+    """Enqueue a sync for every connected ledger with due work (backoff ended, killed jobs)."""
+    from webapp.accounting import outbox
+    from webapp.accounting.models import ConnectionStatus, Delivery, LedgerConnection
+    from webapp.models_base import utcnow
+
+    with job_context():
+        now = utcnow()
+        ids = db.session.execute(
+            db.select(Delivery.connection_id)
+            .join(LedgerConnection)
+            .where(
+                LedgerConnection.status == ConnectionStatus.CONNECTED,
+                Delivery.status.in_(outbox.OPEN_STATUSES),
+                db.or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            )
+            .distinct()
+        ).scalars()
+        count = 0
+        for connection_id in ids:
+            outbox.schedule_sync(db.session.get(LedgerConnection, connection_id))
+            count += 1
+        db.session.commit()
+        return count
+
+
+def import_payments(connection_id: int | None = None, since: str | None = None) -> int:
+    """Import ledger payments (default window: the last month) for one or every ledger."""
+    from datetime import datetime
+
+    from webapp.accounting import operations
+    from webapp.accounting.interfaces import NeedsReconnect
+    from webapp.accounting.models import ConnectionStatus, LedgerConnection
+
+    with job_context():
+        if connection_id is None:
+            connections = [
+                c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED
+            ]
+        else:
+            found = db.session.get(LedgerConnection, connection_id)
+            connections = [found] if found and found.status == ConnectionStatus.CONNECTED else []
+        start = (
+            datetime.fromisoformat(since) if since else operations.default_payment_window_start()
+        )
+        total = 0
+        for connection in connections:
+            provider, _http = operations.build_provider(connection, save=db.session.commit)
+            try:
+                total += operations.import_payments(connection, provider, start)
+            except NeedsReconnect:
+                db.session.commit()
+                continue
+            db.session.commit()
+        return total
