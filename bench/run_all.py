@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other, each in its own process.
 
-    python bench/run_all.py               # SQLite at a million products (+ the optimizer)
+    python bench/run_all.py               # SQLite at a million products, the optimizer, the sync
     python bench/run_all.py --postgres    # PostgreSQL as well (needs BENCH_POSTGRES reachable)
     python bench/run_all.py --quick       # 100,000 products, short runs: a smoke test
 
@@ -36,8 +36,8 @@ def main() -> None:
         run("catalog.py", *db, *size, *(["--rebuild"] if args.rebuild else []))
         run("search_latency.py", *db, *size, *(["--rounds", "2"] if args.quick else []))
         run("web.py", *db, *size, *web)
-    if (HERE / "optimizer.py").exists():
-        run("optimizer.py")
+    run("optimizer.py")
+    run("sync.py", *(["--invoices", "200", "--bills", "200"] if args.quick else []))
 
 
 if __name__ == "__main__":

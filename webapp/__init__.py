@@ -101,6 +101,8 @@ def _limits_storage_uri(redis_url: str) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from webapp.accounting.admin_views import bp as accounting_admin_bp
+    from webapp.accounting.views import bp as accounting_bp
     from webapp.admin.views import bp as admin_bp
     from webapp.auth.admin_views import bp as auth_admin_bp
     from webapp.auth.views import bp as auth_bp
@@ -108,12 +110,18 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.catalog.views import bp as catalog_bp
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
+    from webapp.purchasing.admin_views import bp as purchasing_admin_bp
+    from webapp.quotes.admin_views import bp as quotes_admin_bp
+    from webapp.quotes.views import bp as quotes_bp
+    from webapp.reports.admin_views import bp as reports_admin_bp
     from webapp.sales.admin_views import bp as sales_admin_bp
     from webapp.sales.views import bp as sales_bp
     from webapp.settings.admin_views import bp as settings_admin_bp
     from webapp.store.views import bp as store_bp
 
     for blueprint in (
+        accounting_admin_bp,
+        accounting_bp,
         auth_bp,
         catalog_bp,
         store_bp,
@@ -123,6 +131,10 @@ def _register_blueprints(app: Flask) -> None:
         catalog_admin_bp,
         mail_admin_bp,
         organizations_admin_bp,
+        quotes_admin_bp,
+        quotes_bp,
+        purchasing_admin_bp,
+        reports_admin_bp,
         sales_admin_bp,
         settings_admin_bp,
     ):
@@ -133,6 +145,8 @@ def _connect_subscribers() -> None:
     """Connect each domain's receivers to the domain events in `webapp.signals`."""
     # One import per domain that reacts to another's events (blinker ignores re-connects).
     # e.g. from webapp.purchasing import subscribers as _purchasing  # noqa: F401
+    from webapp.accounting import subscribers as _accounting  # noqa: F401
+    from webapp.purchasing import subscribers as _purchasing  # noqa: F401
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -207,7 +221,9 @@ def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
     from webapp.catalog.cli import catalog_cli
     from webapp.demo.cli import demo_cli
+    from webapp.reports.cli import reports_cli
 
     app.cli.add_command(catalog_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(users_cli)

@@ -72,4 +72,52 @@ def from_environment(instance_path: Path) -> dict:
         "CATALOG_PAGE_SIZE": 48,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "FRAGMENT_CACHE_SECONDS": int(os.environ.get("FRAGMENT_CACHE_SECONDS", "600")),
+        # --- reports (MYOB AccountRight import files) ---
+        # MYOB reads dates in the computer's regional format: day/month/year in AU and NZ.
+        "MYOB_DATE_FORMAT": os.environ.get("MYOB_DATE_FORMAT", "%d/%m/%Y"),
+        # The MYOB item number the card payment surcharge line is imported against.
+        "MYOB_SURCHARGE_ITEM": os.environ.get("MYOB_SURCHARGE_ITEM", "SURCHARGE"),
+        # --- accounting (QuickBooks Online, Xero) ---
+        # Fernet key for OAuth tokens at rest; empty derives one from SECRET_KEY.
+        "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY", ""),
+        "QBO_API_BASE": os.environ.get("QBO_API_BASE", "https://quickbooks.api.intuit.com"),
+        "QBO_AUTHORIZE_URL": os.environ.get(
+            "QBO_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"
+        ),
+        "QBO_TOKEN_URL": os.environ.get(
+            "QBO_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+        ),
+        "QBO_REVOKE_URL": os.environ.get(
+            "QBO_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+        ),
+        "QBO_APP_URL": os.environ.get("QBO_APP_URL", "https://app.qbo.intuit.com/app"),
+        "QBO_CLIENT_ID": os.environ.get("QBO_CLIENT_ID", ""),
+        "QBO_CLIENT_SECRET": os.environ.get("QBO_CLIENT_SECRET", ""),
+        "QBO_WEBHOOK_VERIFIER": os.environ.get("QBO_WEBHOOK_VERIFIER", ""),
+        "XERO_API_BASE": os.environ.get("XERO_API_BASE", "https://api.xero.com/api.xro/2.0"),
+        "XERO_AUTHORIZE_URL": os.environ.get(
+            "XERO_AUTHORIZE_URL", "https://login.xero.com/identity/connect/authorize"
+        ),
+        "XERO_TOKEN_URL": os.environ.get(
+            "XERO_TOKEN_URL", "https://identity.xero.com/connect/token"
+        ),
+        "XERO_REVOKE_URL": os.environ.get(
+            "XERO_REVOKE_URL", "https://identity.xero.com/connect/revocation"
+        ),
+        "XERO_CONNECTIONS_URL": os.environ.get(
+            "XERO_CONNECTIONS_URL", "https://api.xero.com/connections"
+        ),
+        "XERO_APP_URL": os.environ.get("XERO_APP_URL", "https://go.xero.com"),
+        "XERO_CLIENT_ID": os.environ.get("XERO_CLIENT_ID", ""),
+        "XERO_CLIENT_SECRET": os.environ.get("XERO_CLIENT_SECRET", ""),
+        "XERO_WEBHOOK_KEY": os.environ.get("XERO_WEBHOOK_KEY", ""),
+        # Deliveries one sync job carries (split into API batches by the provider's max).
+        "ACCOUNTING_JOB_BATCH": int(os.environ.get("ACCOUNTING_JOB_BATCH", "300")),
+        "ACCOUNTING_HTTP_TIMEOUT": float(os.environ.get("ACCOUNTING_HTTP_TIMEOUT", "30")),
+        # Seconds before a delivery that hit a transient fault is tried again (per attempt).
+        "ACCOUNTING_RETRY_BACKOFF": os.environ.get(
+            "ACCOUNTING_RETRY_BACKOFF", "5,30,120,600,1800,3600"
+        ),
+        # A killed worker's sync lock frees itself after this many seconds.
+        "ACCOUNTING_LOCK_TTL": int(os.environ.get("ACCOUNTING_LOCK_TTL", "600")),
     }

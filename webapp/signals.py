@@ -13,6 +13,8 @@ _signals = Namespace()
 
 # sender: the SalesDocument, now approved (issued approved, or released from hold by staff).
 sales_document_approved = _signals.signal("sales-document-approved")
+# sender: the SalesDocument, just cancelled (procurement drops its draft purchase lines).
+sales_document_cancelled = _signals.signal("sales-document-cancelled")
 # sender: the SalesDocument; every line is receipted, so it can be invoiced.
 sales_document_ready_to_invoice = _signals.signal("sales-document-ready-to-invoice")
 # sender: the PurchaseOrder, just issued to its supplier.

@@ -16,4 +16,13 @@ class Periodic:
 SCHEDULE: list[Periodic] = [
     # Each domain adds its periodic jobs here, e.g.
     # Periodic("workers.quotes.expire_quotes", cron="*/15 * * * *"),
+    # --- quotes ---
+    # Sent quotes past their expiry date become Expired; then scheduled reminders go out.
+    Periodic("workers.quotes.expire_quotes", cron="*/15 * * * *"),
+    Periodic("workers.quotes.send_quote_reminders", cron="*/5 * * * *"),
+    # --- accounting ---
+    # Payments recorded in QuickBooks / Xero: the last month, every hour (BMS seed window).
+    Periodic("workers.accounting.import_payments", cron="17 * * * *"),
+    # Deliveries whose backoff ended, or whose worker died mid-push.
+    Periodic("workers.accounting.sweep", cron="*/5 * * * *"),
 ]

@@ -33,8 +33,13 @@ def seed_command(products: int):
 
 
 def load_demo(products: int) -> None:
+    from webapp.purchasing.demo import seed_purchasing
+    from webapp.quotes.demo import seed_quotes
+
     click.echo(f"Loading the demo: {products:,} products from 5 supplier feeds…")
     demo.seed(products, Path(current_app.instance_path) / "demo-feeds", echo=click.echo)
+    seed_purchasing(echo=click.echo)
+    seed_quotes(echo=click.echo)
     db.session.commit()
     total = db.session.scalar(select(func.count()).select_from(Product))
     with click.progressbar(length=total, label="Indexing products", file=sys.stderr) as bar:

@@ -51,7 +51,10 @@ TRANSITIONS: dict[DocumentStatus, frozenset[DocumentStatus]] = {
 def transition(
     document: SalesDocument, status: DocumentStatus, actor: User | None, reason: str = ""
 ) -> None:
-    """Move a document to `status`, or raise IllegalTransition."""
+    """Move a document to `status`, or raise IllegalTransition.
+
+    A held document that becomes approved flows on: `sales_document_approved` is sent.
+    """
     if status not in TRANSITIONS[document.status]:
         raise IllegalTransition(document.status, status)
     previous = document.status
@@ -64,6 +67,13 @@ def transition(
         previous=previous.value,
         reason=reason,
     )
+    if status is DocumentStatus.APPROVED:
+        document.hold_reason = ""
+        db.session.flush()
+        signals.sales_document_approved.send(document)
+    elif status is DocumentStatus.CANCELLED:
+        db.session.flush()
+        signals.sales_document_cancelled.send(document)
 
 
 def record_event(
@@ -245,9 +255,6 @@ def issue_document(
 def release_document(document: SalesDocument, actor: User, note: str = "") -> None:
     """Release a held document: it becomes approved and flows on to procurement."""
     transition(document, DocumentStatus.APPROVED, actor, note or "released by staff")
-    document.hold_reason = ""
-    db.session.flush()
-    signals.sales_document_approved.send(document)
 
 
 def email_document(document: SalesDocument, actor: User | None) -> None:

@@ -40,6 +40,43 @@ def _percent(value: object) -> Decimal:
     return number.quantize(Decimal("0.001"))
 
 
+# --- purchasing parsers ---
+def _choice(*choices: str) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise InvalidSetting(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _flag(value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise InvalidSetting("must be on or off")
+
+
+def _optional_email(value: object) -> str:
+    text = str(value).strip()
+    if text and (len(text) > 254 or text.count("@") != 1 or "." not in text.partition("@")[2]):
+        raise InvalidSetting("must be an email address, or empty")
+    return text
+
+
+def _int_between(low: int, high: int) -> Callable[[object], int]:
+    def parse(value: object) -> int:
+        text = str(value).strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise InvalidSetting(f"must be a whole number from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
 SETTINGS: dict[str, SettingSpec] = {
     spec.key: spec
     for spec in [
@@ -55,7 +92,44 @@ SETTINGS: dict[str, SettingSpec] = {
         ),
         SettingSpec("default_markup_pct", "Default markup (%)", Decimal("15"), _percent, str),
         # --- quoting ---
+        SettingSpec(
+            # The margin guard holds a quote's sales document when costs rose below this.
+            "quote_margin_floor_pct",
+            "Margin floor for accepted quotes (%)",
+            Decimal("10"),
+            _percent,
+            str,
+        ),
         # --- purchasing ---
+        # "supplier": POs are emailed to the supplier and marked issued at once;
+        # "suggestions": POs wait as drafts for the purchasing officer to review and issue.
+        SettingSpec(
+            "purchasing_issue_mode",
+            "Purchase orders",
+            "suggestions",
+            _choice("supplier", "suggestions"),
+        ),
+        SettingSpec(
+            "purchasing_merge_drafts",
+            "Merge demand into one draft PO per supplier",
+            True,
+            _flag,
+            lambda on: "on" if on else "off",
+        ),
+        SettingSpec(
+            "purchasing_allow_split",
+            "Split a line across suppliers when one has too little stock",
+            True,
+            _flag,
+            lambda on: "on" if on else "off",
+        ),
+        SettingSpec("purchasing_officer_email", "Purchasing officer email", "", _optional_email),
+        SettingSpec(
+            "supplier_payment_terms_days",
+            "Supplier payment terms (days after invoice date)",
+            30,
+            _int_between(0, 365),
+        ),
         # --- accounting ---
     ]
 }
