@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from webapp import config, jobs
 from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
@@ -34,6 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     _init_extensions(app)
+    # Before any route exists: every <int:id> in a URL is bounded by the database's integer.
+    app.url_map.converters["int"] = _DatabaseIntConverter
     _register_blueprints(app)
     _connect_subscribers()
     _register_template_helpers(app)
@@ -139,6 +142,14 @@ def _register_blueprints(app: Flask) -> None:
         settings_admin_bp,
     ):
         app.register_blueprint(blueprint)
+
+
+class _DatabaseIntConverter(IntegerConverter):
+    """`<int:…>` that matches only ids a 32-bit INTEGER column can hold: a larger one is a
+    404 like any unknown id, not a PostgreSQL "integer out of range" error (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def _connect_subscribers() -> None:

@@ -402,3 +402,27 @@ def test_bid_page_adds_a_bid_and_refuses_reversed_dates(client, store, market):
     assert reversed_dates.status_code == 422
     assert "ends before it starts" in reversed_dates.get_data(as_text=True)
     assert len(db.session.scalars(select(BidPrice)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/purchasing/orders/99999999999999999999",
+        "/admin/purchasing/orders/99999999999/receive",
+        "/admin/purchasing/receipts/9999999999999",
+    ],
+)
+def test_an_id_beyond_any_row_is_not_found(client, store, url):
+    login(client, store.purchasing)
+    assert client.get(url).status_code == 404
+
+
+def test_out_of_range_ids_in_filters_and_forms_are_refused(client, store):
+    login(client, store.purchasing)
+    assert client.get("/admin/purchasing/orders?supplier=99999999999").status_code == 400
+    response = client.post(
+        "/admin/purchasing/stock",
+        data={"product_id": "99999999999", "quantity_on_hand": "1", "unit_cost": "1"},
+    )
+    assert response.status_code == 422
+    assert db.session.scalars(select(StockItem)).all() == []

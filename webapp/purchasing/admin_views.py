@@ -18,6 +18,7 @@ from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
 from webapp.purchasing import operations, planning, queries
 from webapp.purchasing.forms import (
+    MAX_ID,
     BidForm,
     CancelForm,
     LineForm,
@@ -86,18 +87,25 @@ def _id_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         abort(400, description=f"{name} must be an id")
     return int(raw)
 
 
+def _get(model, row_id: int):
+    """Return the row with this id from the URL, or answer 404."""
+    if not 1 <= row_id <= MAX_ID:
+        abort(404)
+    return db.session.get(model, row_id) or abort(404)
+
+
 def _get_po(po_id: int) -> PurchaseOrder:
-    return db.session.get(PurchaseOrder, po_id) or abort(404)
+    return _get(PurchaseOrder, po_id)
 
 
 def _get_line(po: PurchaseOrder, line_id: int) -> PurchaseOrderLine:
-    line = db.session.get(PurchaseOrderLine, line_id)
-    if line is None or line.purchase_order_id != po.id:
+    line = _get(PurchaseOrderLine, line_id)
+    if line.purchase_order_id != po.id:
         abort(404)
     return line
 
@@ -436,7 +444,7 @@ def receipts():
 @bp.get("/receipts/<int:receipt_id>")
 @staff_required(Role.PURCHASING)
 def receipt(receipt_id: int):
-    row = db.session.get(Receipt, receipt_id) or abort(404)
+    row = _get(Receipt, receipt_id)
     return render_template("purchasing_admin/receipt.html", receipt=row)
 
 
@@ -446,7 +454,7 @@ def receipt(receipt_id: int):
 @bp.post("/documents/<int:document_id>/replan")
 @staff_required(Role.PURCHASING)
 def replan(document_id: int):
-    document = db.session.get(SalesDocument, document_id) or abort(404)
+    document = _get(SalesDocument, document_id)
     target = url_for("sales_admin.order_detail", document_id=document.id)
     try:
         released = planning.replan_document(document, _actor())
@@ -553,7 +561,7 @@ def bids():
 @bp.post("/bids/<int:bid_id>/delete")
 @staff_required(Role.PURCHASING)
 def delete_bid(bid_id: int):
-    bid = db.session.get(BidPrice, bid_id) or abort(404)
+    bid = _get(BidPrice, bid_id)
     db.session.delete(bid)
     db.session.commit()
     flash("Bid price removed.", "success")

@@ -8,6 +8,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from webapp.catalog.admin_forms import PlainDecimalField, optional_id
 
+# Row ids are 32-bit: a larger one would make PostgreSQL raise instead of finding nothing.
+MAX_ID = 2_147_483_647
+
 
 class LineForm(FlaskForm):
     quantity = IntegerField("Quantity", [InputRequired(), NumberRange(min=1, max=1_000_000)])
@@ -15,7 +18,7 @@ class LineForm(FlaskForm):
 
 
 class ManualLineForm(LineForm):
-    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1, max=MAX_ID)])
 
 
 class OverrideForm(FlaskForm):
@@ -61,7 +64,7 @@ class SettingsForm(FlaskForm):
 
 
 class StockForm(FlaskForm):
-    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1, max=MAX_ID)])
     quantity_on_hand = IntegerField("On hand", [InputRequired(), NumberRange(min=0, max=1_000_000)])
     unit_cost = PlainDecimalField("Unit cost", [InputRequired()], places=4)
     location = StringField("Location", [Optional(), Length(max=100)])
@@ -70,7 +73,7 @@ class StockForm(FlaskForm):
 class BidForm(FlaskForm):
     supplier_id = SelectField("Supplier", coerce=optional_id, validators=[InputRequired()])
     organization_id = SelectField("Organization", coerce=optional_id, validators=[InputRequired()])
-    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1)])
+    product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1, max=MAX_ID)])
     unit_cost = PlainDecimalField("Bid unit cost", [InputRequired()], places=4)
     valid_from = DateField("Valid from", [InputRequired()])
     valid_until = DateField("Valid until", [Optional()])
