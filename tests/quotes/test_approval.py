@@ -211,6 +211,8 @@ def test_quantities_outside_the_allowed_range_are_refused(client, quoting):
         ({dock: "0"}, "must be between 1 and 5"),
         ({dock: "two"}, "must be a whole number"),
         ({dock: "-1"}, "must be a whole number"),
+        ({dock: "²"}, "must be a whole number"),  # a digit to str.isdigit(), not to int()
+        ({dock: "9" * 40}, "must be between 1 and 5"),
         ({e16: "9"}, "cannot be changed"),
     ]
     for overrides, message in cases:

@@ -266,3 +266,25 @@ def test_a_template_starts_a_quote_with_its_sections_and_fresh_prices(client, qu
     login(admin, store.admin)
     assert "Laptop refresh" in admin.get("/admin/quotes/templates").get_data(as_text=True)
     assert db.session.scalar(select(QuoteTemplate.name)) == "Laptop refresh"
+
+
+def test_a_line_made_recurring_without_a_term_gets_twelve_months(client, quoting):
+    store = quoting.store
+    quote = build_quote(store)
+    login(client, store.sales)
+    line = quote.lines[0]
+    response = client.post(
+        f"/admin/quotes/{quote.id}/lines/{line.id}",
+        data={
+            "description": line.description,
+            "quantity": str(line.quantity),
+            "unit_price": str(line.unit_price),
+            "unit_cost": str(line.unit_cost),
+            "recurrence": "annual",
+        },
+        headers=HX,
+    )
+    assert response.status_code == 200
+    db.session.expire_all()
+    line = db.session.get(Quote, quote.id).lines[0]
+    assert (line.recurrence.value, line.term_months) == ("annual", 12)

@@ -22,6 +22,8 @@ from webapp.settings.operations import set_setting
 from webapp.store.models import Cart
 from workers.quotes import expire_quotes, send_quote_reminders
 
+HX = {"HX-Request": "true"}
+
 
 def _accept(client, quote, user, **extra):
     k = keys(quote)
@@ -193,3 +195,54 @@ def test_scheduled_reminders_are_emailed_once(client, quoting, run_jobs, mailbox
     (message,) = mailbox.to(store.customer.email)
     assert message["Subject"].startswith(f"Reminder: quote {quote.number}")
     assert client.get(link_in(Mailbox.text(message))).status_code == 200
+
+
+def test_staff_cancel_a_reminder_before_it_goes_out(client, quoting, run_jobs, mailbox):
+    store = quoting.store
+    quote = build_quote(store, recipients=[store.customer])
+    other = build_quote(store, recipients=[store.customer])
+    send(quote)
+    due = utcnow() + timedelta(hours=1)
+    reminder = operations.schedule_reminder(quote, due, "", store.sales)
+    foreign = operations.schedule_reminder(other, due, "", store.sales)
+    db.session.commit()
+    login(client, store.sales)
+    page = client.get(f"/admin/quotes/{quote.id}").get_data(as_text=True)
+    cancel_url = f"/admin/quotes/{quote.id}/reminders/{reminder.id}/cancel"
+    assert cancel_url in page
+    wrong = client.post(f"/admin/quotes/{quote.id}/reminders/{foreign.id}/cancel", headers=HX)
+    assert wrong.status_code == 422 and "not part of this quote" in wrong.get_data(as_text=True)
+    assert client.post(cancel_url, headers=HX).status_code == 200
+    twice = client.post(cancel_url, headers=HX)
+    assert twice.status_code == 422
+    assert "already cancelled by Sam Sales" in twice.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(QuoteReminder, foreign.id).done_at is None
+    db.session.get(QuoteReminder, reminder.id).due_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    run_jobs()
+    mailbox.clear()
+    assert send_quote_reminders() == 0
+    run_jobs()
+    assert mailbox.messages == []
+
+
+def test_reminders_go_only_to_approvers_who_may_still_decide(client, quoting, run_jobs, mailbox):
+    store = quoting.store
+    quote = build_quote(store, recipients=[store.customer, quoting.cfo])
+    send(quote)
+    run_jobs()
+    mailbox.clear()
+    reminder = operations.schedule_reminder(quote, utcnow() + timedelta(hours=1), "", store.sales)
+    quoting.cfo.is_approver = False
+    reminder.due_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert send_quote_reminders() == 1
+    run_jobs()
+    (message,) = mailbox.messages
+    assert message["To"] == store.customer.email
+    text = Mailbox.text(message)
+    assert f"valid until {quote.expires_on.strftime('%d %B %Y')}" in text
+    assert db.session.get(QuoteReminder, reminder.id).outcome == "sent to 1 approver(s)"
+    # An approver who lost the right is also a reason the quote cannot be sent again as is.
+    assert "No longer approvers: Chris Fo." in operations.sending_problems(quote)

@@ -57,6 +57,26 @@ def test_a_link_for_someone_outside_the_organization_is_refused(client, quoting)
     assert client.get(f"/q/{token}").status_code == 404
 
 
+def test_an_approver_who_lost_the_right_after_sending_cannot_decide(client, quoting):
+    store = quoting.store
+    quote = build_quote(store, recipients=[store.customer, quoting.cfo])
+    send(quote)
+    quoting.cfo.is_approver = False
+    store.customer.active = False
+    db.session.commit()
+    for user in (quoting.cfo, store.customer):
+        path = link_path(quote, user)
+        page = client.get(path)
+        assert page.status_code == 403
+        assert "can no longer accept quotes for Contoso" in _body(page)
+        assert "sales@msp.example" in _body(page)
+        accepted = client.post(path + "/accept", data={"full_name": "X", "accept_terms": "1"})
+        assert accepted.status_code == 403
+        assert client.post(path + "/decline", data={"reason": "no"}).status_code == 403
+    assert db.session.get(Quote, quote.id).status is QuoteStatus.SENT
+    assert db.session.scalars(select(SalesDocument)).all() == []
+
+
 def test_an_expired_quote_says_so_and_names_the_sales_contact(client, quoting):
     store = quoting.store
     quote = build_quote(store)

@@ -12,7 +12,7 @@ from tests.browser.steps import assert_not_reloaded, mark_page, reload_from_db
 from tests.conftest import Mailbox
 from tests.quotes.conftest import link_in
 from webapp.extensions import db
-from webapp.quotes.models import Quote, QuoteStatus
+from webapp.quotes.models import Quote, QuoteStatus, QuoteTemplate
 from webapp.sales.models import DocumentKind, DocumentSource, SalesDocument
 from webapp.settings.operations import set_setting
 
@@ -92,3 +92,64 @@ def test_build_send_and_accept_a_quote_from_the_emailed_link(
     assert [line.description for line in document.lines] == ["Onsite setup", "Lenovo ThinkPad E16"]
     assert document.customer_po == "PO-99"
     assert db.session.get(Quote, quote.id).status is QuoteStatus.WON
+
+
+def test_an_admin_builds_a_template_in_place_and_a_quote_starts_from_it(new_page, shop):
+    admin = new_page(shop.admin)
+    admin.goto("/admin/quotes/templates")
+    admin.get_by_role("link", name="New template").click()
+    admin.get_by_label("Name").fill("Laptop refresh")
+    admin.get_by_label("Quotes expire after (days)").fill("21")
+    admin.get_by_label("Terms").fill("Prices include setup.")
+    admin.get_by_role("button", name="Create template").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Template · Laptop refresh")
+    mark = mark_page(admin)
+
+    admin.get_by_label("New section title").fill("Laptop")
+    admin.locator("#template-section-form").get_by_label("Choose one").check()
+    admin.get_by_role("button", name="Add section").click()
+    laptop = admin.locator(".template-section").filter(has=admin.locator("input[value='Laptop']"))
+    expect(laptop).to_be_visible()
+    for name in ("ThinkPad T14", "ThinkPad E16"):
+        admin.get_by_label("Add to section").select_option(label="Laptop")
+        admin.get_by_label("Search the catalog").fill(name)
+        admin.get_by_role("button", name=f"Add {name}").click()
+        expect(laptop.locator(f".template-line[data-description='Lenovo {name}']")).to_have_count(1)
+
+    admin.get_by_label("New line description").fill("Managed laptop")
+    admin.get_by_label("New line kind").select_option(label="Recurring-service")
+    admin.get_by_label("New line unit price").fill("30")
+    admin.get_by_label("New line section").select_option(label="Items")
+    admin.get_by_role("button", name="Add line").click()
+    managed = admin.locator(".template-line[data-description='Managed laptop']")
+    term = managed.get_by_label("Term in months of Managed laptop")
+    expect(term).to_have_value("12")  # a recurring service starts at 12 months
+    # Each change posts the line and swaps the editor: let one settle before the next.
+    with admin.expect_response(lambda response: "/lines/" in response.url):
+        managed.get_by_label("Optional").check()
+    expect(admin.locator(".htmx-request")).to_have_count(0)
+    with admin.expect_response(lambda response: "/lines/" in response.url):
+        term.fill("24")
+        term.press("Tab")
+    expect(admin.locator(".htmx-request")).to_have_count(0)
+    expect(term).to_have_value("24")
+    expect(managed.get_by_label("Optional")).to_be_checked()
+    assert_not_reloaded(admin, mark)
+
+    reload_from_db()
+    line = next(
+        line
+        for section in db.session.scalars(select(QuoteTemplate)).one().sections
+        for line in section.lines
+        if line.description == "Managed laptop"
+    )
+    assert (line.optional, line.recurrence.value, line.term_months) == (True, "monthly", 24)
+
+    # Sales start a quote from it: sections, options and catalog prices are in place.
+    staff = new_page(shop.sales)
+    staff.goto("/admin/quotes/new")
+    staff.get_by_label("Organization").select_option(label="Contoso")
+    staff.get_by_label("Template").select_option(label="Laptop refresh")
+    staff.get_by_role("button", name="Start quote").click()
+    expect(staff.locator(".quote-line")).to_have_count(3)
+    expect(staff.locator("#total-due")).to_have_text("$1,210.00")  # the T14, first pick

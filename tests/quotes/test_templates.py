@@ -246,6 +246,11 @@ def test_bad_template_input_is_refused_with_a_message(client, quoting):
         ),
         ({"section_id": items.id, "product_id": "999999", "quantity": "1"}, "does not exist"),
     ]
+    huge = "9" * 20  # beyond PostgreSQL's integer: refused before any query
+    cases += [
+        ({"section_id": huge, "product_id": store.products[0].id, "quantity": "1"}, "valid id"),
+        ({"section_id": items.id, "product_id": huge, "quantity": "1"}, "valid id"),
+    ]
     for data, message in cases:
         response = client.post(f"{base}/lines", data=data, headers=HX)
         assert response.status_code == 422, data

@@ -74,7 +74,7 @@ def _quote(quote_id: int) -> Quote:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _MAX_PAGE:
         abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
     return int(raw)
 
@@ -164,7 +164,7 @@ def new():
     form = _new_quote_form()
     if request.method == "GET":
         raw = request.args.get("organization", "")
-        if raw.isdigit():
+        if raw.isascii() and raw.isdigit():
             form.organization_id.data = int(raw)
         return render_template("quotes_admin/new.html", form=form)
     if not form.validate():
@@ -298,7 +298,7 @@ def update_header(quote_id: int):
 def recipients(quote_id: int):
     quote = _quote(quote_id)
     raw = request.form.getlist("recipient")
-    if not all(value.isdigit() for value in raw):
+    if not all(value.isascii() and value.isdigit() for value in raw):
         abort(400, description="recipient must be an id")
     ids = [int(value) for value in raw]
     return _run(quote, lambda: operations.set_recipients(quote, ids, _actor()))
@@ -348,7 +348,9 @@ def delete_section(quote_id: int, section_id: int):
 def catalog(quote_id: int):
     quote = _quote(quote_id)
     raw_section = request.args.get("section_id", "")
-    section_id = int(raw_section) if raw_section.isdigit() else quote.sections[0].id
+    section_id = quote.sections[0].id
+    if raw_section.isascii() and raw_section.isdigit():
+        section_id = int(raw_section)
     products = queries.catalog_matches(request.args.get("q", ""))
     book = price_book()
     group = quote.organization.price_group_id
@@ -520,6 +522,17 @@ def reminders(quote_id: int):
         quote,
         lambda: operations.schedule_reminder(quote, due_at, form.note.data or "", _actor()),
         done="Reminder scheduled.",
+    )
+
+
+@bp.post("/<int:quote_id>/reminders/<int:reminder_id>/cancel")
+@staff_required(Role.SALES)
+def cancel_reminder(quote_id: int, reminder_id: int):
+    quote = _quote(quote_id)
+    return _run(
+        quote,
+        lambda: operations.cancel_reminder(quote, reminder_id, _actor()),
+        done="Reminder cancelled.",
     )
 
 
@@ -734,7 +747,9 @@ def template_catalog(template_id: int):
     """In-place catalog search for a template: products are priced when a quote is made."""
     template = _template(template_id)
     raw_section = request.args.get("section_id", "")
-    section_id = int(raw_section) if raw_section.isdigit() else template.sections[0].id
+    section_id = template.sections[0].id
+    if raw_section.isascii() and raw_section.isdigit():
+        section_id = int(raw_section)
     query = request.args.get("q", "")
     book = price_book()
     return render_template(

@@ -16,6 +16,10 @@ from webapp.quotes.models import ApprovalRuleKind
 from webapp.sales.models import Recurrence
 from webapp.store.models import PaymentMethod
 
+# Ids must fit the database's integer columns (PostgreSQL refuses larger numbers outright).
+MAX_ID = 2**31 - 1
+ID_RANGE = NumberRange(min=1, max=MAX_ID, message="Not a valid id.")
+
 
 def optional_id(value: object) -> int | None:
     if value in (None, "", "None"):
@@ -70,7 +74,7 @@ CUSTOM_TYPES = [
 
 
 class CustomLineForm(FlaskForm):
-    section_id = IntegerField("Section", validators=[InputRequired()])
+    section_id = IntegerField("Section", validators=[InputRequired(), ID_RANGE])
     product_type = SelectField(
         "Kind", choices=[(t.value, t.label) for t in CUSTOM_TYPES], validate_choice=True
     )
@@ -86,8 +90,8 @@ class CustomLineForm(FlaskForm):
 
 
 class ProductLineForm(FlaskForm):
-    section_id = IntegerField("Section", validators=[InputRequired()])
-    product_id = IntegerField("Product", validators=[InputRequired()])
+    section_id = IntegerField("Section", validators=[InputRequired(), ID_RANGE])
+    product_id = IntegerField("Product", validators=[InputRequired(), ID_RANGE])
     quantity = IntegerField(
         "Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=9999)]
     )

@@ -667,6 +667,9 @@ def sending_problems(quote: Quote) -> list[str]:
     inactive = [r.user.name for r in quote.recipients if not r.user.active]
     if inactive:
         problems.append(f"No longer active: {', '.join(inactive)}.")
+    unflagged = [r.user.name for r in quote.recipients if r.user.active and not r.user.is_approver]
+    if unflagged:
+        problems.append(f"No longer approvers: {', '.join(unflagged)}.")
     if quote.expires_on <= today():
         problems.append("The expiry date must be after today.")
     return problems
@@ -784,6 +787,7 @@ def _email_link(
         attachments=[Attachment(pdf_filename(snap), "application/pdf", pdf)] if pdf else [],
         recipient=user,
         quote=snap,
+        expires_on=date.fromisoformat(snap["expires_on"]),
         link=approval_url(quote, version, user),
         totals={key: Decimal(value) for key, value in snap["totals"].items()},
     )
@@ -823,6 +827,29 @@ def schedule_reminder(quote: Quote, due_at: datetime, note: str, actor: User) ->
     )
     db.session.flush()
     return reminder
+
+
+def cancel_reminder(quote: Quote, reminder_id: int, actor: User) -> None:
+    """Call off a reminder that has not gone out yet."""
+    reminder = db.session.get(QuoteReminder, reminder_id)
+    if reminder is None or reminder.quote_id != quote.id:
+        raise QuoteError("That reminder is not part of this quote.")
+    claimed = db.session.execute(
+        update(QuoteReminder)
+        .where(QuoteReminder.id == reminder.id, QuoteReminder.done_at.is_(None))
+        .values(done_at=utcnow(), outcome=f"cancelled by {actor.name}"[:200]),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    db.session.expire(reminder, ["done_at", "outcome"])
+    if not claimed:
+        raise QuoteError(f"That reminder already {reminder.outcome or 'went out'}.")
+    record_quote_event(
+        quote,
+        "reminder.cancelled",
+        f"Reminder for {reminder.due_at.strftime('%d %b %Y %H:%M')} UTC cancelled",
+        actor,
+    )
+    db.session.flush()
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -1569,15 +1596,35 @@ def send_due_reminders(now: datetime | None = None) -> list[int]:
         .where(QuoteReminder.done_at.is_(None), QuoteReminder.due_at <= now)
         .order_by(QuoteReminder.due_at)
     ).all():
+        # Claim it: of two overlapping runs, only one sends each reminder.
+        claimed = db.session.execute(
+            update(QuoteReminder)
+            .where(QuoteReminder.id == reminder.id, QuoteReminder.done_at.is_(None))
+            .values(done_at=now),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        db.session.expire(reminder, ["done_at"])
+        if not claimed:
+            continue
         quote = reminder.quote
-        reminder.done_at = now
         version = quote.current_version
+        # The version's own recipients, while they may still decide (see open_link).
+        sent_to = {r["id"] for r in version.snapshot.get("recipients", [])} if version else set()
+        users = [
+            r.user
+            for r in quote.recipients
+            if r.user_id in sent_to and r.user.active and r.user.is_approver
+        ]
         if quote.status is not QuoteStatus.SENT or version is None:
             reminder.outcome = f"skipped: the quote is {quote.status.label.lower()}"
+        elif today() > quote.expires_on:
+            reminder.outcome = "skipped: the quote has expired"
+        elif not users:
+            reminder.outcome = "skipped: none of its approvers may still accept it"
         else:
-            for recipient in quote.recipients:
-                _email_link(quote, version, recipient.user, "quote_reminder", pdf=None)
-            reminder.outcome = f"sent to {len(quote.recipients)} approver(s)"
+            for user in users:
+                _email_link(quote, version, user, "quote_reminder", pdf=None)
+            reminder.outcome = f"sent to {len(users)} approver(s)"
             record_quote_event(quote, "reminder.sent", f"Reminder {reminder.outcome}")
         done.append(reminder.id)
     db.session.flush()

@@ -67,7 +67,7 @@ def largest_selection(snapshot: dict) -> list[Chosen]:
 
 def _whole_number(raw: str, line: dict) -> int:
     text = raw.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise SelectionError(f"The quantity of “{line['description']}” must be a whole number.")
     return int(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -28,6 +29,12 @@ bp = Blueprint("quotes", __name__, template_folder="templates")
 def to_decimal(value: str | Decimal) -> Decimal:
     """Amounts in a quote snapshot are strings (exact in JSON): read them back for `money`."""
     return Decimal(value)
+
+
+@bp.app_template_filter("isodate")
+def to_date(value: str | date) -> date:
+    """Dates in a quote snapshot are ISO strings: read them back for `strftime`."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 # What each closed link says, and with which status.
@@ -205,7 +212,7 @@ def request_quote():
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
 
 
 def _my_quote(number: str) -> tuple[Quote, QuoteVersion]:
