@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from webapp.extensions import db
 from workers.app import job_context
@@ -14,6 +16,29 @@ class SyncBusy(Exception):
     """Another worker is syncing this connection; RQ retries this job later."""
 
 
+@contextmanager
+def sync_lock(connection_id: int) -> Iterator[None]:
+    """Hold the connection's sync lock (raise SyncBusy when another process holds it)."""
+    from flask import current_app
+
+    from webapp.jobs import redis_conn
+
+    # One sync per connection at a time: two workers (or a worker and `flask accounting
+    # sync`) must not both send the same SENT delivery. The lock expires on its own if the
+    # holder is killed.
+    ttl = int(current_app.config.get("ACCOUNTING_LOCK_TTL", 600))
+    lock = redis_conn().lock(f"accounting:sync:{connection_id}", timeout=ttl)
+    if not lock.acquire(blocking=False):
+        raise SyncBusy(f"connection {connection_id} is being synced by another worker")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except Exception:  # noqa: BLE001 - expired meanwhile: nothing to release
+            log.warning("sync lock of connection %s expired", connection_id)
+
+
 def sync_connection(connection_id: int) -> dict:
     """Push ready deliveries of one connection (a batch per API call); re-enqueue if more.
 
@@ -22,27 +47,16 @@ def sync_connection(connection_id: int) -> dict:
     from webapp.accounting import outbox
     from webapp.accounting.interfaces import NeedsReconnect
     from webapp.accounting.models import LedgerConnection
-    from webapp.jobs import redis_conn
 
-    with job_context() as app:
+    with job_context():
         connection = db.session.get(LedgerConnection, connection_id)
         if connection is None:
             return {}
-        # One sync per connection at a time: two workers must not both send the same
-        # SENT delivery. The lock expires on its own if this worker is killed.
-        ttl = int(app.config.get("ACCOUNTING_LOCK_TTL", 600))
-        lock = redis_conn().lock(f"accounting:sync:{connection_id}", timeout=ttl)
-        if not lock.acquire(blocking=False):
-            raise SyncBusy(f"connection {connection_id} is being synced by another worker")
         try:
-            report = outbox.run_sync(connection)
+            with sync_lock(connection_id):
+                report = outbox.run_sync(connection)
         except NeedsReconnect:
             return {"reconnect": True}
-        finally:
-            try:
-                lock.release()
-            except Exception:  # noqa: BLE001 - expired meanwhile: nothing to release
-                log.warning("sync lock of connection %s expired", connection_id)
         if report.more:
             outbox.schedule_sync(connection)
             db.session.commit()

@@ -426,3 +426,51 @@ def test_out_of_range_ids_in_filters_and_forms_are_refused(client, store):
     )
     assert response.status_code == 422
     assert db.session.scalars(select(StockItem)).all() == []
+
+
+def _panel_tag(html: str) -> str:
+    return re.search(r'<div [^>]*id="purchasing-panel"[^>]*>', html).group(0)
+
+
+def test_procurement_panel_polls_while_planning_is_pending_and_stops_once_planned(
+    client, store, market
+):
+    document = issue(store, (market.t14, 6), (market.e16, 1))
+    db.session.commit()
+    url = f"/admin/purchasing/documents/{document.id}/procurement"
+    login(client, store.sales)
+
+    pending = _panel_tag(client.get(f"/admin/orders/{document.id}").get_data(as_text=True))
+    planning.plan_document(document)
+    db.session.commit()
+    fragment = client.get(url, headers=HX)
+
+    assert 'hx-trigger="every 2s"' in pending and f'hx-get="{url}"' in pending
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and body.lstrip().startswith("<div")
+    assert "hx-trigger" not in _panel_tag(body)
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert "<html" in client.get(url).get_data(as_text=True)
+
+
+def test_procurement_panel_of_a_held_order_does_not_poll(client, store, market):
+    document = issue(store, (market.t14, 6), hold_reason="Credit check")
+    db.session.commit()
+    assert document.procurement_status is ProcurementStatus.PENDING
+    login(client, store.sales)
+
+    body = client.get(
+        f"/admin/purchasing/documents/{document.id}/procurement", headers=HX
+    ).get_data(as_text=True)
+
+    assert "hx-trigger" not in _panel_tag(body)
+
+
+def test_procurement_panel_fragment_is_for_staff_only(client, store, market):
+    document = issue(store, (market.t14, 6))
+    db.session.commit()
+    url = f"/admin/purchasing/documents/{document.id}/procurement"
+
+    assert client.get(url).status_code == 302
+    login(client, store.customer)
+    assert client.get(url, headers=HX).status_code == 404

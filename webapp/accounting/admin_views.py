@@ -54,7 +54,10 @@ _OAUTH_KEY = "accounting_oauth"
 @bp.app_context_processor
 def _document_panel_helpers() -> dict:
     # The admin order page includes accounting_admin/_document_panel.html.
-    return {"accounting_states": queries.document_states}
+    return {
+        "accounting_states": queries.document_states,
+        "accounting_busy": queries.document_busy,
+    }
 
 
 _PENDING_KEY = "accounting_pending_grant"
@@ -103,7 +106,7 @@ def integrations():
         purposes=list(AccountPurpose),
         tax_codes=queries.our_tax_codes(),
         notifications=queries.open_notifications(),
-        health=queries.health(connections),
+        statuses=queries.sync_status(),
         myob_export=queries.myob_export_endpoint(),
         DeliveryKind=DeliveryKind,
     )
@@ -275,6 +278,28 @@ def import_payments(connection_id: int):
     db.session.commit()
     flash(f"Payments import from {connection.label} queued (last month).", "success")
     return redirect(url_for(".integrations", connection=connection.id), 303)
+
+
+# -- live status (polls itself while work is moving) -------------------------------------------
+
+
+@bp.get("/sync-status")
+@staff_required()
+def sync_status():
+    return render(
+        "accounting_admin/sync_status.html",
+        block="live_status",
+        statuses=queries.sync_status(),
+    )
+
+
+@bp.get("/documents/<int:document_id>/ledgers")
+@staff_required()
+def document_ledgers(document_id: int):
+    from webapp.sales.models import SalesDocument
+
+    document = db.session.get(SalesDocument, document_id) or abort(404)
+    return render("accounting_admin/document_ledgers.html", block="panel", document=document)
 
 
 # -- sync log and notifications ----------------------------------------------------------------

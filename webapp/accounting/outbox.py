@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -357,7 +357,7 @@ def _fail(connection, delivery: Delivery, attempt: DeliveryAttempt | None, error
     operations.notify(
         connection,
         delivery,
-        f"{delivery.kind.label} {_describe(delivery)} was rejected by {connection.provider.label}",
+        f"{delivery.kind.label} {describe(delivery)} was rejected by {connection.provider.label}",
         error.message,
         field=error.field,
         fix=error.fix,
@@ -381,7 +381,8 @@ def _plain(error: PermanentError) -> str:
     return " ".join(parts)
 
 
-def _describe(delivery: Delivery) -> str:
+def describe(delivery: Delivery) -> str:
+    """Name the delivery's subject in plain words (document number, charge item, #id)."""
     if delivery.subject_type == payloads.SALES_DOCUMENT:
         from webapp.sales.models import SalesDocument
 
@@ -524,10 +525,16 @@ def _finish_attempts(attempts, http, calls_before, started) -> None:
                 attempt.response_excerpt = last.response_excerpt
 
 
-def run_sync(connection: LedgerConnection, *, limit: int | None = None) -> SyncReport:
+def run_sync(
+    connection: LedgerConnection,
+    *,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
     """Push ready deliveries of one connection (at most ``limit`` this run).
 
-    Raises TransientError (after recording it) so the job's RQ retry applies, and
+    ``progress(n)`` is told after each API batch how many deliveries it settled (the CLI's
+    progress bar). Raises TransientError (after recording it) so the job's RQ retry applies, and
     NeedsReconnect when the grant is gone (the work stays queued).
     """
     report = SyncReport()
@@ -545,6 +552,8 @@ def run_sync(connection: LedgerConnection, *, limit: int | None = None) -> SyncR
                 break
             for start in range(0, len(ready), size):
                 deliver_batch(connection, provider, http, ready[start : start + size], report)
+                if progress is not None:
+                    progress(len(ready[start : start + size]))
             done += len(ready)
         report.more = bool(_ready(connection, 1))
         connection.last_sync_at = utcnow()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time
 
 from flask import current_app, url_for
 
@@ -10,6 +11,7 @@ from webapp.accounting import payloads
 from webapp.accounting.interfaces import AccountingError, LedgerAccount, LedgerTaxRate
 from webapp.accounting.models import (
     AccountingNotification,
+    ConnectionStatus,
     Delivery,
     DeliveryStatus,
     LedgerConnection,
@@ -17,6 +19,7 @@ from webapp.accounting.models import (
     SyncLogEntry,
 )
 from webapp.extensions import db
+from webapp.models_base import utcnow
 
 PAGE_SIZE = 100
 
@@ -66,18 +69,6 @@ def open_notifications() -> list[AccountingNotification]:
             .limit(200)
         ).scalars()
     )
-
-
-def health(rows: list[LedgerConnection]) -> dict[int, dict[str, int]]:
-    """Count deliveries per status for each connection."""
-    out: dict[int, dict[str, int]] = {c.id: {} for c in rows}
-    for connection_id, status, count in db.session.execute(
-        db.select(Delivery.connection_id, Delivery.status, db.func.count()).group_by(
-            Delivery.connection_id, Delivery.status
-        )
-    ):
-        out.setdefault(connection_id, {})[DeliveryStatus(status).value] = count
-    return out
 
 
 def myob_export_endpoint() -> str | None:
@@ -138,3 +129,113 @@ def document_states(document) -> list[LedgerState]:
             )
         )
     return rows
+
+
+# -- live status (the polling fragments and `flask accounting status`) --------------------------
+
+
+@dataclass
+class SyncStatus:
+    """Deliveries of one connection by state, for the live status."""
+
+    connection: LedgerConnection
+    pending: int = 0
+    waiting: int = 0
+    sending: int = 0
+    failed: int = 0
+    confirmed_today: int = 0
+
+    @property
+    def busy(self) -> bool:
+        """True while the connection has work moving (pending or being sent)."""
+        # A connection that needs a reconnect sends nothing: watching it would poll forever.
+        connected = self.connection.status == ConnectionStatus.CONNECTED
+        return connected and bool(self.pending or self.sending)
+
+
+def sync_status(connection_id: int | None = None) -> list[SyncStatus]:
+    """Count each connection's deliveries by state (confirmed: since midnight UTC)."""
+    rows = [c for c in connections() if connection_id is None or c.id == connection_id]
+    out = {c.id: SyncStatus(c) for c in rows}
+    attribute = {
+        DeliveryStatus.PENDING: "pending",
+        DeliveryStatus.WAITING: "waiting",
+        DeliveryStatus.SENT: "sending",
+        DeliveryStatus.FAILED: "failed",
+    }
+    query = (
+        db.select(Delivery.connection_id, Delivery.status, db.func.count())
+        .where(Delivery.status.in_(attribute), Delivery.connection_id.in_(out))
+        .group_by(Delivery.connection_id, Delivery.status)
+    )
+    for row_connection, status, count in db.session.execute(query):
+        setattr(out[row_connection], attribute[DeliveryStatus(status)], count)
+    midnight = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
+    confirmed = (
+        db.select(Delivery.connection_id, db.func.count())
+        .where(
+            Delivery.status == DeliveryStatus.CONFIRMED,
+            Delivery.confirmed_at >= midnight,
+            Delivery.connection_id.in_(out),
+        )
+        .group_by(Delivery.connection_id)
+    )
+    for row_connection, count in db.session.execute(confirmed):
+        out[row_connection].confirmed_today = count
+    return list(out.values())
+
+
+def document_busy(states: list[LedgerState]) -> bool:
+    """True while one of the document's deliveries may still move without an admin."""
+    for state in states:
+        delivery = state.delivery
+        if delivery.connection.status != ConnectionStatus.CONNECTED:
+            continue
+        if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.SENT):
+            return True
+        # Waiting on a failed prerequisite stays put until someone presses Retry.
+        if delivery.status == DeliveryStatus.WAITING and not any(
+            d.status == DeliveryStatus.FAILED for d in delivery.depends_on
+        ):
+            return True
+    return False
+
+
+def failed_ids(connection_id: int) -> set[int]:
+    """Return the ids of the connection's failed deliveries."""
+    return set(
+        db.session.execute(
+            db.select(Delivery.id).filter_by(
+                connection_id=connection_id, status=DeliveryStatus.FAILED
+            )
+        ).scalars()
+    )
+
+
+def due_count(connection_id: int) -> int:
+    """Count open deliveries a sync could settle now (not backing off after a fault)."""
+    now = utcnow()
+    return db.session.execute(
+        db.select(db.func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.connection_id == connection_id,
+            Delivery.status.in_(
+                (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.WAITING)
+            ),
+            db.or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        )
+    ).scalar_one()
+
+
+def confirmed_since(connection_id: int, since: datetime) -> int:
+    """Count the connection's deliveries confirmed at or after ``since``."""
+    return db.session.execute(
+        db.select(db.func.count())
+        .select_from(Delivery)
+        .where(
+            Delivery.connection_id == connection_id,
+            Delivery.status == DeliveryStatus.CONFIRMED,
+            Delivery.confirmed_at >= since,
+        )
+    ).scalar_one()

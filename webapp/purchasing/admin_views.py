@@ -451,6 +451,16 @@ def receipt(receipt_id: int):
 # --- sales documents --------------------------------------------------------------------------
 
 
+@bp.get("/documents/<int:document_id>/procurement")
+@staff_required()
+def document_procurement(document_id: int):
+    # The order page's panel polls this while planning is pending; a plain GET shows it alone.
+    document = _get(SalesDocument, document_id)
+    return htmx_responses.render(
+        "purchasing_admin/document_procurement.html", block="panel", document=document
+    )
+
+
 @bp.post("/documents/<int:document_id>/replan")
 @staff_required(Role.PURCHASING)
 def replan(document_id: int):
