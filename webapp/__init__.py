@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from webapp import config, jobs
 from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from webapp.money import format_money
+from webapp.parsing import DB_INT_MAX
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -148,7 +149,7 @@ class _DatabaseIntConverter(IntegerConverter):
     """`<int:…>` that matches only ids a 32-bit INTEGER column can hold: a larger one is a
     404 like any unknown id, not a PostgreSQL "integer out of range" error (a 500)."""
 
-    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+    def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits, min, max, signed)
 
 

@@ -58,6 +58,8 @@ def test_cart_price_is_the_customers_price_whatever_the_form_says(client, store)
         ("", "whole number"),
         ("10000", "cannot be more than 9,999"),
         ("99999999999999999999", "cannot be more than 9,999"),
+        ("9" * 5000, "cannot be more than 9,999"),  # past Python's int() digit limit
+        ("²", "whole number"),  # str.isdigit() says yes, int() says no
     ],
 )
 def test_invalid_quantity_is_refused_with_a_message(client, store, quantity, message):
@@ -67,6 +69,15 @@ def test_invalid_quantity_is_refused_with_a_message(client, store, quantity, mes
     )
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
+    assert cart_lines(store.customer) == {}
+
+
+def test_a_product_id_beyond_the_database_integer_is_refused(client, store):
+    login(client, store.customer)
+    response = client.post(
+        "/cart/add", data={"product_id": "99999999999", "quantity": "1"}, headers=HX
+    )
+    assert response.status_code == 400
     assert cart_lines(store.customer) == {}
 
 

@@ -22,13 +22,15 @@ from webapp.auth import operations
 from webapp.auth.forms import AcceptInviteForm, LoginForm
 from webapp.auth.models import User
 from webapp.extensions import db, htmx, limiter
+from webapp.parsing import whole_number
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def load_user(user_id: str) -> User | None:
     # From the Redis snapshot when it is current: most pages then need no database at all.
-    return identity_cache.load_user(int(user_id)) if user_id.isdigit() else None
+    user_id = whole_number(user_id, minimum=1)
+    return identity_cache.load_user(user_id) if user_id is not None else None
 
 
 def unauthorized():

@@ -41,6 +41,7 @@ from webapp.catalog.models import (
 from webapp.extensions import db, htmx
 from webapp.organizations.models import PriceGroup
 from webapp.organizations.queries import like_pattern
+from webapp.parsing import whole_number
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/catalog", template_folder="templates")
 
@@ -55,18 +56,20 @@ def _actor() -> User:
 
 def _page(name: str = "page") -> int:
     raw = request.args.get(name, "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
+    if page is None:
         abort(400, description=f"{name} must be a whole number from 1 to {_MAX_PAGE:,}")
-    return int(raw)
+    return page
 
 
 def _id_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit():
+    value = whole_number(raw, minimum=1)
+    if value is None:
         abort(400, description=f"{name} must be an id")
-    return int(raw)
+    return value
 
 
 def _flag(name: str) -> bool:

@@ -14,6 +14,7 @@ from webapp.catalog import queries
 from webapp.catalog import search as product_search
 from webapp.catalog.cache import cached_fragment, local_cache
 from webapp.extensions import htmx
+from webapp.parsing import whole_number
 from webapp.store.queries import cart_badge_count
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -42,9 +43,10 @@ def _group_id() -> int | None:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
+    if page is None:
         abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE}")
-    return int(raw)
+    return page
 
 
 def _in_stock_only() -> bool:

@@ -12,6 +12,7 @@ from webapp.extensions import db, htmx
 from webapp.organizations import operations, queries
 from webapp.organizations.forms import InviteContactForm, OrganizationForm, PriceGroupForm
 from webapp.organizations.models import Organization, PriceGroup
+from webapp.parsing import whole_number
 
 bp = Blueprint(
     "organizations_admin", __name__, url_prefix="/admin/organizations", template_folder="templates"
@@ -30,9 +31,10 @@ def _can_edit() -> bool:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
+    if page is None:
         abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return int(raw)
+    return page
 
 
 def _flag(name: str) -> bool:

@@ -16,9 +16,9 @@ from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, Supplier, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
+from webapp.parsing import whole_number
 from webapp.purchasing import operations, planning, queries
 from webapp.purchasing.forms import (
-    MAX_ID,
     BidForm,
     CancelForm,
     LineForm,
@@ -78,24 +78,24 @@ def _actor() -> User:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_PAGE:
+    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
+    if page is None:
         abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return int(raw)
+    return page
 
 
 def _id_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    value = whole_number(raw, minimum=1)
+    if value is None:
         abort(400, description=f"{name} must be an id")
-    return int(raw)
+    return value
 
 
 def _get(model, row_id: int):
     """Return the row with this id from the URL, or answer 404."""
-    if not 1 <= row_id <= MAX_ID:
-        abort(404)
     return db.session.get(model, row_id) or abort(404)
 
 
@@ -346,7 +346,8 @@ def _receipt_lines(po: PurchaseOrder) -> tuple[list[operations.ReceiptLineInput]
         raw_qty = request.form.get(f"qty-{line.id}", "0").strip() or "0"
         raw_cost = request.form.get(f"cost-{line.id}", "").strip()
         raw_serials = request.form.get(f"serials-{line.id}", "")[:MAX_SERIALS_TEXT]
-        if not raw_qty.isdigit() or len(raw_qty) > 9:
+        quantity = whole_number(raw_qty, maximum=999_999_999)
+        if quantity is None:
             problems[line.id] = f"{label}: quantity {raw_qty!r} is not a whole number."
             continue
         try:
@@ -355,7 +356,7 @@ def _receipt_lines(po: PurchaseOrder) -> tuple[list[operations.ReceiptLineInput]
             problems[line.id] = f"{label}: unit cost {raw_cost!r} is not a number."
             continue
         serials = [s.strip() for s in raw_serials.replace(",", "\n").splitlines() if s.strip()]
-        items.append(operations.ReceiptLineInput(line.id, int(raw_qty), cost, tuple(serials)))
+        items.append(operations.ReceiptLineInput(line.id, quantity, cost, tuple(serials)))
     return items, problems
 
 

@@ -7,9 +7,10 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, StringFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.catalog.admin_forms import PlainDecimalField, optional_id
+from webapp.parsing import DB_INT_MAX
 
 # Row ids are 32-bit: a larger one would make PostgreSQL raise instead of finding nothing.
-MAX_ID = 2_147_483_647
+MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs
 
 
 class LineForm(FlaskForm):

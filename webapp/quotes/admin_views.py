@@ -25,6 +25,7 @@ from webapp.catalog.queries import price_book
 from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
+from webapp.parsing import whole_number
 from webapp.quotes import operations, queries
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
@@ -74,9 +75,10 @@ def _quote(quote_id: int) -> Quote:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= _MAX_PAGE:
+    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
+    if page is None:
         abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return int(raw)
+    return page
 
 
 def _form_errors(form) -> str:
@@ -164,8 +166,7 @@ def new():
     form = _new_quote_form()
     if request.method == "GET":
         raw = request.args.get("organization", "")
-        if raw.isascii() and raw.isdigit():
-            form.organization_id.data = int(raw)
+        form.organization_id.data = whole_number(raw, minimum=1)
         return render_template("quotes_admin/new.html", form=form)
     if not form.validate():
         return render_template("quotes_admin/new.html", form=form), 422
@@ -298,9 +299,9 @@ def update_header(quote_id: int):
 def recipients(quote_id: int):
     quote = _quote(quote_id)
     raw = request.form.getlist("recipient")
-    if not all(value.isascii() and value.isdigit() for value in raw):
+    ids = [whole_number(value, minimum=1) for value in raw]
+    if None in ids:
         abort(400, description="recipient must be an id")
-    ids = [int(value) for value in raw]
     return _run(quote, lambda: operations.set_recipients(quote, ids, _actor()))
 
 
@@ -348,9 +349,7 @@ def delete_section(quote_id: int, section_id: int):
 def catalog(quote_id: int):
     quote = _quote(quote_id)
     raw_section = request.args.get("section_id", "")
-    section_id = quote.sections[0].id
-    if raw_section.isascii() and raw_section.isdigit():
-        section_id = int(raw_section)
+    section_id = whole_number(raw_section, minimum=1) or quote.sections[0].id
     products = queries.catalog_matches(request.args.get("q", ""))
     book = price_book()
     group = quote.organization.price_group_id
@@ -747,9 +746,7 @@ def template_catalog(template_id: int):
     """In-place catalog search for a template: products are priced when a quote is made."""
     template = _template(template_id)
     raw_section = request.args.get("section_id", "")
-    section_id = template.sections[0].id
-    if raw_section.isascii() and raw_section.isdigit():
-        section_id = int(raw_section)
+    section_id = whole_number(raw_section, minimum=1) or template.sections[0].id
     query = request.args.get("q", "")
     book = price_book()
     return render_template(

@@ -12,12 +12,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.catalog.models import ProductType
+from webapp.parsing import DB_INT_MAX
 from webapp.quotes.models import ApprovalRuleKind
 from webapp.sales.models import Recurrence
 from webapp.store.models import PaymentMethod
 
 # Ids must fit the database's integer columns (PostgreSQL refuses larger numbers outright).
-MAX_ID = 2**31 - 1
+MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs
 ID_RANGE = NumberRange(min=1, max=MAX_ID, message="Not a valid id.")
 
 

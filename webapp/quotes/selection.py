@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from webapp.parsing import is_digits
 from webapp.quotes.totals import PricedLine, QuoteTotals, quote_totals
 
 MAX_QUANTITY = 9999
@@ -67,7 +68,7 @@ def largest_selection(snapshot: dict) -> list[Chosen]:
 
 def _whole_number(raw: str, line: dict) -> int:
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()):
+    if not is_digits(text):
         raise SelectionError(f"The quantity of “{line['description']}” must be a whole number.")
     return int(text)
 

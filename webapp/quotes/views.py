@@ -11,6 +11,7 @@ from flask_login import current_user
 from webapp import htmx_responses
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
+from webapp.parsing import whole_number
 from webapp.quotes import operations, queries
 from webapp.quotes.models import DecisionOutcome, Quote, QuoteVersion
 from webapp.quotes.selection import (
@@ -212,7 +213,7 @@ def request_quote():
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10_000 else 1
+    return whole_number(raw, minimum=1, maximum=10_000) or 1
 
 
 def _my_quote(number: str) -> tuple[Quote, QuoteVersion]:

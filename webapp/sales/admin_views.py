@@ -9,6 +9,7 @@ from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db
+from webapp.parsing import whole_number
 from webapp.sales import operations, queries
 from webapp.sales.models import (
     DocumentKind,
@@ -35,7 +36,7 @@ def _enum_arg(enum_cls, name: str):
 @staff_required()
 def orders():
     raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    page = whole_number(raw, minimum=1) or 1
     rows, has_next = queries.documents(
         status=_enum_arg(DocumentStatus, "status"),
         kind=_enum_arg(DocumentKind, "kind"),

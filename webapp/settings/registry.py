@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from webapp.parsing import whole_number
 from webapp.sales.models import DocumentKind
 
 
@@ -69,10 +70,10 @@ def _optional_email(value: object) -> str:
 
 def _int_between(low: int, high: int) -> Callable[[object], int]:
     def parse(value: object) -> int:
-        text = str(value).strip()
-        if not text.isdigit() or not low <= int(text) <= high:
+        number = whole_number(value, minimum=low, maximum=high)
+        if number is None:
             raise InvalidSetting(f"must be a whole number from {low} to {high}")
-        return int(text)
+        return number
 
     return parse
 

@@ -14,6 +14,7 @@ from webapp.catalog.models import Product
 from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.parsing import is_digits
 from webapp.sales.models import DocumentSource, SalesDocument
 from webapp.sales.operations import HeaderInput, LineInput, issue_document
 from webapp.settings.operations import get_setting
@@ -47,14 +48,15 @@ class NotApproved(StoreError):
 def parse_quantity(raw: object) -> int:
     """Parse a quantity typed by a customer, with a message that says what is wrong."""
     text = str(raw if raw is not None else "").strip()
-    if not text.lstrip("-").isdigit():
+    digits = text.removeprefix("-")
+    if not is_digits(digits):
         raise StoreError("Quantity must be a whole number.")
-    quantity = int(text)
-    if quantity < 1:
+    if text.startswith("-") or not digits.strip("0"):
         raise StoreError("Quantity must be at least 1.")
-    if quantity > MAX_QUANTITY:
+    # Length first: int() refuses strings past Python's digit limit.
+    if len(digits) > len(str(MAX_QUANTITY)) or int(digits) > MAX_QUANTITY:
         raise StoreError(f"Quantity cannot be more than {MAX_QUANTITY:,}; ask us for a quote.")
-    return quantity
+    return int(digits)
 
 
 def customer_price(product: Product, user: User) -> Decimal | None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from webapp import htmx_responses
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
+from webapp.parsing import whole_number
 from webapp.sales.operations import price_lines
 from webapp.sales.totals import document_totals
 from webapp.settings.operations import get_setting
@@ -34,9 +35,10 @@ def _refused(error: operations.StoreError, template: str | None = None, **contex
 
 def _form_int(name: str) -> int:
     raw = request.form.get(name, "")
-    if not raw.isdigit():
+    value = whole_number(raw)
+    if value is None:
         abort(400, description=f"{name} must be a whole number")
-    return int(raw)
+    return value
 
 
 @bp.post("/cart/add")
@@ -249,7 +251,7 @@ def place_order():
         flash("Your cart is empty.", "info")
         return redirect(url_for("store.cart"), 303)
     revision_raw = request.form.get("revision", "")
-    if not revision_raw.isdigit():
+    if whole_number(revision_raw) is None:
         abort(400, description="The checkout form is incomplete; reload the page.")
     details = operations.checkout_details(cart)
     form = _checkout_form(details) if details else CheckoutFormFields()
