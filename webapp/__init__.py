@@ -10,8 +10,9 @@ from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from webapp import config, jobs
-from webapp.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from webapp import config, csrf_tokens, jobs
+from webapp.auth import throttle
+from webapp.extensions import csrf, db, htmx, login_manager, migrate
 from webapp.money import format_money
 from webapp.parsing import DB_INT_MAX
 
@@ -63,11 +64,11 @@ def _init_extensions(app: Flask) -> None:
         _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     htmx.init_app(app)
     jobs.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_storage_uri(app.config["REDIS_URL"]))
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter.init_app(app)
+    throttle.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -224,9 +225,11 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        return error_page(
+        body, status = error_page(
             429, "Too many attempts", "Too many attempts. Wait a few minutes and try again."
         )
+        retry_after = getattr(error, "retry_after", None)
+        return body, status, {"Retry-After": str(retry_after)} if retry_after else {}
 
 
 def _register_cli(app: Flask) -> None:

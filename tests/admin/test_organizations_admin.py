@@ -331,6 +331,19 @@ def test_deactivated_contact_can_no_longer_sign_in(app, client, store):
     assert response.status_code == 401
 
 
+def test_deactivating_a_contact_ends_their_open_session(app, client, store):
+    customer = app.test_client()
+    login(customer, store.customer)
+    assert customer.get("/").status_code == 200
+    login(client, store.sales)
+    url = f"/admin/organizations/{store.org.id}/contacts/{store.customer.id}/active"
+    client.post(url, data={"active": "0"})
+    response = customer.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert customer.post("/cart/add", data={"product_id": "1", "quantity": "1"}).status_code == 302
+
+
 def test_reactivated_contact_can_sign_in_again(app, client, store):
     login(client, store.sales)
     url = f"/admin/organizations/{store.org.id}/contacts/{store.customer.id}/active"

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import PASSWORD, login, make_user
+from webapp.auth.models import User
 from webapp.extensions import db
 
 
@@ -56,6 +57,12 @@ def test_repeated_failed_sign_ins_are_throttled(client, store, app):
     response = client.post("/login", data={"email": store.customer.email, "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    # Counted per address and email, and only for posts: the form still shows, and another
+    # account signing in from the same address is not locked out.
+    assert client.get("/login").status_code == 200
+    response = client.post("/login", data={"email": "nobody@example.com", "password": "x"})
+    assert response.status_code == 401
 
 
 def test_login_form_without_csrf_token_is_refused(client, store):
@@ -96,3 +103,24 @@ def test_invited_user_without_password_cannot_sign_in(client, store):
     db.session.commit()
     response = client.post("/login", data={"email": invited.email, "password": ""})
     assert response.status_code == 400
+
+
+def test_the_signed_in_user_rebuilt_from_redis_equals_the_database_row(app, store):
+    from sqlalchemy import inspect
+
+    from webapp.auth import cache as identity_cache
+
+    user_id = store.customer.id
+    db.session.remove()
+    with app.test_request_context("/"):
+        from_database = identity_cache.load_user(user_id)  # and keeps the snapshot
+        expected = {a.key: getattr(from_database, a.key) for a in inspect(User).column_attrs}
+        organization = from_database.organization.name
+        db.session.remove()
+    with app.test_request_context("/"):
+        restored = identity_cache.load_user(user_id)
+        assert inspect(restored).persistent and not db.session.dirty
+        for key, value in expected.items():
+            assert getattr(restored, key) == value, key  # typed: datetimes, enums, bools
+            assert type(getattr(restored, key)) is type(value), key
+        assert restored.organization.name == organization

@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from webapp import jobs, request_cache
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.local_cache import local_cache
 from webapp.organizations.models import Organization, PriceGroup
 
 _EPOCH_KEY = "identity:epoch"
@@ -36,7 +37,7 @@ def _snapshot_key(user_id: int) -> str:
     return f"identity:user:{user_id}"
 
 
-@request_cache.provides
+@request_cache.provides("identity:")
 def _keys(user_id: int | None) -> list[str]:
     return [_EPOCH_KEY] if user_id is None else [_snapshot_key(user_id), _EPOCH_KEY]
 
@@ -51,7 +52,7 @@ def load_user(user_id: int) -> User | None:
     raw = request_cache.get(_snapshot_key(user_id))
     epoch = int(request_cache.get(_EPOCH_KEY) or 0)
     if raw is not None:
-        snapshot = json.loads(raw)
+        snapshot = _decoded(raw)
         if snapshot["epoch"] == epoch:
             return _restore(snapshot)
     # Read after the epoch: a change committed meanwhile bumps it past the one stored here.
@@ -64,7 +65,9 @@ def load_user(user_id: int) -> User | None:
             "user": _dump(user),
             "organization": _dump(user.organization) if user.organization else None,
         }
-        jobs.redis_conn().set(_snapshot_key(user_id), json.dumps(snapshot), ex=_SNAPSHOT_SECONDS)
+        raw = json.dumps(snapshot)
+        jobs.redis_conn().set(_snapshot_key(user_id), raw, ex=_SNAPSHOT_SECONDS)
+        request_cache.remember(_snapshot_key(user_id), raw)
     return user
 
 
@@ -89,17 +92,11 @@ def _load(cls, values: dict):
     found = db.session.identity_map.get(identity_key(cls, values["id"]))
     if found is not None:
         return found
-    mapper = inspect(cls)
     # As the ORM's own loading does: fill the instance's dict directly, without the
-    # attribute events of the constructor (several times slower).
-    row = mapper.class_manager.new_instance()
-    state = inspect(row)
-    for key, python_type in _column_types(mapper):
-        if key in values:  # absent ones stay unloaded: read from the database if touched
-            value = values[key]
-            if value is not None and python_type is not None:
-                value = python_type(value)
-            state.dict[key] = value
+    # attribute events of the constructor (several times slower). Columns absent from the
+    # snapshot stay unloaded: read from the database if touched.
+    row = inspect(cls).class_manager.new_instance()
+    row.__dict__.update(values)  # the values are immutable: shared between requests
     make_transient_to_detached(row)
     db.session.add(row)
     return row
@@ -119,11 +116,37 @@ def _column_types(mapper) -> list[tuple[str, Callable | None]]:
                 convert = datetime.fromisoformat
             elif issubclass(python_type, enum.Enum | Decimal):
                 convert = python_type
-            else:
+            elif python_type in (int, str, bool):
                 convert = None
+            else:  # a mutable value (JSON) would be shared between requests
+                raise TypeError(
+                    f"{mapper.class_.__name__}.{attr.key}: no snapshot for {python_type}"
+                )
             found.append((attr.key, convert))
         _converters[mapper] = found
     return found
+
+
+def _typed(cls, values: dict) -> dict:
+    typed = {}
+    for key, convert in _column_types(inspect(cls)):
+        if key in values:
+            value = values[key]
+            typed[key] = value if value is None or convert is None else convert(value)
+    return typed
+
+
+def _decoded(raw: bytes) -> dict:
+    """The snapshot in `raw` with its values typed, decoded once per process."""
+    snapshots = local_cache("identity_snapshots", 1024)
+    snapshot = snapshots.get(raw)
+    if snapshot is None:
+        snapshot = json.loads(raw)
+        snapshot["user"] = _typed(User, snapshot["user"])
+        if snapshot["organization"] is not None:
+            snapshot["organization"] = _typed(Organization, snapshot["organization"])
+        snapshots.put(raw, snapshot)
+    return snapshot
 
 
 def _restore(snapshot: dict) -> User:

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,8 @@ from webapp.auth import cache as identity_cache
 from webapp.auth import operations
 from webapp.auth.forms import AcceptInviteForm, LoginForm
 from webapp.auth.models import User
-from webapp.extensions import db, htmx, limiter
+from webapp.auth.throttle import throttled
+from webapp.extensions import db, htmx
 from webapp.parsing import whole_number
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -63,11 +63,7 @@ def _login_limit_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    key_func=_login_limit_key,
-    methods=["POST"],
-)
+@throttled("LOGIN_RATE_LIMIT", key=_login_limit_key)
 def login():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))

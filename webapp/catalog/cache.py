@@ -9,9 +9,7 @@ the request's other Redis keys in one round trip (see webapp.request_cache).
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from flask import current_app
 from sqlalchemy import event
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 from webapp import jobs, request_cache
 from webapp.catalog.models import Brand, Category, PricingRule, Product
 from webapp.extensions import db
+from webapp.local_cache import local_cache
 from webapp.settings.models import Setting
 
 _VERSION_KEY = "catalog:version"
@@ -29,38 +28,7 @@ _CATALOG_ROWS = (Brand, Category, PricingRule, Product, Setting)
 _CHANGED_KEY = "catalog_changed"  # session.info: catalog rows flushed, not yet committed
 
 
-class RecentlyUsed:
-    """A small thread-safe LRU mapping, one per process."""
-
-    def __init__(self, size: int):
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-def local_cache(name: str, size: int) -> RecentlyUsed:
-    """This process's LRU called `name` for the current app (tests build many apps)."""
-    cache = current_app.extensions.get(name)
-    if cache is None:
-        cache = current_app.extensions.setdefault(name, RecentlyUsed(size))
-    return cache
-
-
-@request_cache.provides
+@request_cache.provides(_VERSION_KEY)
 def _keys(_user_id: int | None) -> list[str]:
     return [_VERSION_KEY]
 

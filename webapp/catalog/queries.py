@@ -13,6 +13,7 @@ from webapp.catalog import cache
 from webapp.catalog.models import Brand, Category, PricingRule, Product, SupplierOffer
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
+from webapp.local_cache import local_cache
 
 
 def price_book() -> PriceBook:
@@ -22,7 +23,7 @@ def price_book() -> PriceBook:
         if cache.changed_in_this_transaction():
             g.price_book = _load_price_book()
         else:
-            books = cache.local_cache("price_books", 4)
+            books = local_cache("price_books", 4)
             version = cache.catalog_version()
             g.price_book = books.get(version)
             if g.price_book is None:

@@ -6,14 +6,15 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request, session, url_for
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from webapp.catalog import queries
 from webapp.catalog import search as product_search
-from webapp.catalog.cache import cached_fragment, local_cache
+from webapp.catalog.cache import cached_fragment
+from webapp.csrf_tokens import csrf_token
 from webapp.extensions import htmx
+from webapp.local_cache import local_cache
 from webapp.parsing import whole_number
 from webapp.store.queries import cart_badge_count
 
@@ -119,7 +120,7 @@ def _listing(kind: str, slug: str, find, filter_name: str):
     query = urlencode(sorted(request.args.items(multi=True)))
     cached = cached_fragment(f"{kind}:{slug}:g{_group_id()}:{query}", render)
     title, _, results = cached.partition(_TITLE_END)
-    token = generate_csrf()
+    token = csrf_token()
     if _wants_fragment():
         return results.replace(_CSRF_PLACEHOLDER, token)  # the "results" block, as rendered
     return _framed(title=title, results=results, in_stock=in_stock).replace(
@@ -191,7 +192,7 @@ def search():
         has_next=found.total > page * per_page,
         total=found.total,
     )
-    token = generate_csrf()
+    token = csrf_token()
     if _wants_fragment():
         return results.replace(_CSRF_PLACEHOLDER, token)  # the "results" block, as rendered
     title = f"Results for “{text}”" if text else "Search"

@@ -41,7 +41,7 @@ def cart_badge_count() -> int:
     return count
 
 
-@request_cache.provides
+@request_cache.provides("cart-count:")
 def _keys(user_id: int | None) -> list[str]:
     return [_EPOCH_KEY] if user_id is None else [_count_key(user_id), _EPOCH_KEY]
 
