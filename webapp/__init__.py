@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from webapp import config, csrf_tokens, jobs
 from webapp.auth import throttle
+from webapp.catalog import fast_path as catalog_fast_path
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
 from webapp.money import format_money
 from webapp.parsing import DB_INT_MAX
@@ -52,6 +53,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    # Last: it wraps the finished app's WSGI callable.
+    catalog_fast_path.init_app(app)
     return app
 
 

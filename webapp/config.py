@@ -42,6 +42,8 @@ def from_environment(instance_path: Path) -> dict:
         # Keep the hot cache keys in each web process, invalidated by Redis (needs Redis 6+
         # and CLIENT TRACKING; off: every page reads them from Redis).
         "REDIS_TRACKING": _bool("REDIS_TRACKING", True),
+        # Serve category and brand pages from the caches before Flask when they hold it all.
+        "CATALOG_FAST_PATH": _bool("CATALOG_FAST_PATH", True),
         "RQ_QUEUES": ["default", "imports"],
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         "IMPORT_UPLOAD_DIR": os.environ.get("IMPORT_UPLOAD_DIR", str(instance_path / "imports")),

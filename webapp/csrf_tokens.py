@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, session
 from flask_wtf.csrf import generate_csrf
 
-from webapp.local_cache import local_cache
+from webapp.local_cache import local_cache, peek
 
 
 def csrf_token() -> str:
@@ -33,3 +33,11 @@ def csrf_token() -> str:
 def init_app(app: Flask) -> None:
     """Serve `csrf_token()` in templates from here (after CSRFProtect registered its own)."""
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def signed_token_for(app: Flask, raw: str) -> str | None:
+    """The signed form of a session's raw token, if this process has signed it (no app
+    context; None also when tokens have a time limit)."""
+    if app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return None
+    return peek(app, "signed_csrf_tokens", raw)

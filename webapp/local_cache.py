@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from flask import current_app
+from flask import Flask, current_app
 
 
 class RecentlyUsed:
@@ -39,3 +39,9 @@ def local_cache(name: str, size: int) -> RecentlyUsed:
     if cache is None:
         cache = current_app.extensions.setdefault(name, RecentlyUsed(size))
     return cache
+
+
+def peek(app: Flask, name: str, key: Hashable):
+    """The value under `key` in `app`'s LRU called `name`, if it has one (no app context)."""
+    cache = app.extensions.get(name)
+    return cache.get(key) if cache is not None else None

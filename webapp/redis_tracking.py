@@ -168,6 +168,13 @@ class TrackedValues:
 
 
 _stores: dict[tuple[int, str], TrackedValues] = {}
+
+
+def existing_store(url: str) -> TrackedValues | None:
+    """This process's store for `url` if it has started one (writers need not start one)."""
+    return _stores.get((os.getpid(), url))
+
+
 _stores_lock = threading.Lock()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from flask import current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context
 
 from webapp import jobs, redis_tracking
 
@@ -37,16 +37,26 @@ def provides(prefix: str) -> Callable[[KeyProvider], KeyProvider]:
     return register
 
 
-def _tracked() -> redis_tracking.TrackedValues | None:
-    if not current_app.config["REDIS_TRACKING"]:
+def tracked_for(app: Flask) -> redis_tracking.TrackedValues | None:
+    """This process's tracked copy of the keys, for `app`'s Redis (None: switched off)."""
+    if not app.config["REDIS_TRACKING"]:
         return None
-    return redis_tracking.store_for(jobs.redis_conn(), current_app.config["REDIS_URL"], _prefixes)
+    return redis_tracking.store_for(app.extensions["redis"], app.config["REDIS_URL"], _prefixes)
+
+
+def _tracked() -> redis_tracking.TrackedValues | None:
+    return tracked_for(current_app)
+
+
+def keys_for(user_id: int | None) -> list[str]:
+    """Every registered key a page of this user reads."""
+    return [key for provider in _providers for key in provider(user_id)]
 
 
 def prefetch(user_id: int | None) -> None:
     """Read every registered key for this request: from this process's tracked copy, the rest
     (or all, while tracking is not on) in one MGET."""
-    keys = [key for provider in _providers for key in provider(user_id)]
+    keys = keys_for(user_id)
     tracked = _tracked()
     if tracked is not None:
         values = tracked.mget(keys)
@@ -83,14 +93,15 @@ def forget(*keys: str) -> None:
 def forget_all() -> None:
     """Drop this process's copy of every tracked key: after flushing the Redis database."""
     g.pop("_redis_batch", None)
-    tracked = _tracked()
+    tracked = redis_tracking.existing_store(current_app.config["REDIS_URL"])
     if tracked is not None:
         tracked.drop_all()
 
 
 def _drop_tracked(keys: Iterable[str]) -> None:
     # Redis sends the change's notice too, but a moment later: this process must not wait.
+    # A process that has not read through a store (a worker) has nothing to drop.
     if has_app_context():
-        tracked = _tracked()
+        tracked = redis_tracking.existing_store(current_app.config["REDIS_URL"])
         if tracked is not None:
             tracked.drop(keys)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
+from flask import Flask
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -23,7 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from webapp import jobs, request_cache
 from webapp.auth.models import User
 from webapp.extensions import db
-from webapp.local_cache import local_cache
+from webapp.local_cache import local_cache, peek
 from webapp.organizations.models import Organization, PriceGroup
 
 _EPOCH_KEY = "identity:epoch"
@@ -68,6 +69,7 @@ def load_user(user_id: int) -> User | None:
         raw = json.dumps(snapshot)
         jobs.redis_conn().set(_snapshot_key(user_id), raw, ex=_SNAPSHOT_SECONDS)
         request_cache.remember(_snapshot_key(user_id), raw)
+        _decoded(raw.encode())  # as the next request will find it
     return user
 
 
@@ -134,6 +136,18 @@ def _typed(cls, values: dict) -> dict:
             value = values[key]
             typed[key] = value if value is None or convert is None else convert(value)
     return typed
+
+
+def snapshot_in(app: Flask, values: Mapping[str, bytes | None], user_id: int) -> dict | None:
+    """The user's current snapshot among values read for a request, if this process has
+    decoded it already (no app context): {"user": {column: value}, "organization": ...}."""
+    raw = values.get(_snapshot_key(user_id))
+    if raw is None:
+        return None
+    snapshot = peek(app, "identity_snapshots", raw)
+    if snapshot is None or snapshot["epoch"] != int(values.get(_EPOCH_KEY) or 0):
+        return None
+    return snapshot
 
 
 def _decoded(raw: bytes) -> dict:

@@ -9,16 +9,16 @@ the request's other Redis keys in one round trip (see webapp.request_cache).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from webapp import jobs, request_cache
 from webapp.catalog.models import Brand, Category, PricingRule, Product
 from webapp.extensions import db
-from webapp.local_cache import local_cache
+from webapp.local_cache import local_cache, peek
 from webapp.settings.models import Setting
 
 _VERSION_KEY = "catalog:version"
@@ -49,6 +49,21 @@ def catalog_version() -> int:
     return int(raw)
 
 
+def version_in(values: Mapping[str, bytes | None]) -> int | None:
+    """The catalog version among values read for a request (None: not started yet)."""
+    raw = values.get(_VERSION_KEY)
+    return int(raw) if raw is not None else None
+
+
+def peek_fragment(app: Flask, version: int, key: str) -> str | None:
+    """The fragment cached in this process for `key` at `version`, without rendering."""
+    return peek(app, "catalog_fragments", _fragment_key(version, key))
+
+
+def _fragment_key(version: int, key: str) -> str:
+    return f"frag:{version}:{key}"
+
+
 def bump_catalog_version() -> None:
     """Invalidate every cached listing: call after a commit that changed products or prices."""
     redis = jobs.redis_conn()
@@ -59,7 +74,7 @@ def bump_catalog_version() -> None:
 
 def cached_fragment(key: str, render: Callable[[], str]) -> str:
     """Return the cached HTML for `key` at the current catalog version, rendering on a miss."""
-    full_key = f"frag:{catalog_version()}:{key}"
+    full_key = _fragment_key(catalog_version(), key)
     # Entries of an old catalog version are never read again and age out.
     fragments = local_cache("catalog_fragments", 256)
     html = fragments.get(full_key)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
@@ -14,7 +23,7 @@ from webapp.catalog import search as product_search
 from webapp.catalog.cache import cached_fragment
 from webapp.csrf_tokens import csrf_token
 from webapp.extensions import htmx
-from webapp.local_cache import local_cache
+from webapp.local_cache import local_cache, peek
 from webapp.parsing import whole_number
 from webapp.store.queries import cart_badge_count
 
@@ -118,7 +127,7 @@ def _listing(kind: str, slug: str, find, filter_name: str):
     # string, which the pager's links repeat. The CSRF token differs per session, so it is
     # put in after the cache.
     query = urlencode(sorted(request.args.items(multi=True)))
-    cached = cached_fragment(f"{kind}:{slug}:g{_group_id()}:{query}", render)
+    cached = cached_fragment(listing_key(kind, slug, _group_id(), query), render)
     title, _, results = cached.partition(_TITLE_END)
     token = csrf_token()
     if _wants_fragment():
@@ -126,6 +135,44 @@ def _listing(kind: str, slug: str, find, filter_name: str):
     return _framed(title=title, results=results, in_stock=in_stock).replace(
         _CSRF_PLACEHOLDER, token
     )
+
+
+# The cache keys and the assembly of a listing page, shared with webapp.catalog.fast_path,
+# which serves the same bytes from the same caches without going through Flask.
+
+
+def listing_key(kind: str, slug: str, group_id: int | None, query: str) -> str:
+    """The cache key of a category or brand page's title and results."""
+    return f"{kind}:{slug}:g{group_id}:{query}"
+
+
+def frame_key(
+    path: str,
+    in_stock: bool,
+    query: str | None,
+    *,
+    user_id: int,
+    name: str,
+    is_staff: bool,
+    organization_name: str | None,
+    cart_count: int,
+) -> tuple:
+    """The cache key of the page around a listing: what the navbar shows of the customer."""
+    has_query = None if query is None else bool(query)
+    return (path, in_stock, has_query, user_id, name, is_staff, organization_name, cart_count)
+
+
+def peek_frame(app: Flask, key: tuple) -> str | None:
+    """The page frame cached in this process under `key` (no app context)."""
+    return peek(app, "catalog_frames", key)
+
+
+def assemble_listing(frame: str, cached: str, token: str) -> str:
+    """A whole category or brand page from its frame, its cached title and results, and the
+    session's CSRF token."""
+    title, _, results = cached.partition(_TITLE_END)
+    page = frame.replace(_TITLE_MARK, escape(title)).replace(_RESULTS_MARK, results)
+    return page.replace(_CSRF_PLACEHOLDER, token)
 
 
 def _wants_fragment() -> bool:
@@ -146,15 +193,15 @@ def _framed(*, title: str, results: str, in_stock: bool, query: str | None = Non
     if "_flashes" in session:  # a message to show once: render it the ordinary way
         return render_template("catalog/listing.html", title=title, results=results, **context)
     organization = current_user.organization
-    key = (
+    key = frame_key(
         request.path,
         in_stock,
-        None if query is None else bool(query),
-        current_user.id,
-        current_user.name,
-        current_user.is_staff,
-        organization.name if organization else None,
-        cart_badge_count(),
+        query,
+        user_id=current_user.id,
+        name=current_user.name,
+        is_staff=current_user.is_staff,
+        organization_name=organization.name if organization else None,
+        cart_count=cart_badge_count(),
     )
     frames = local_cache("catalog_frames", 512)
     frame = frames.get(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_login import current_user
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -29,16 +31,30 @@ def cart_badge_count() -> int:
     user_id = current_user.id
     if _changed_in_this_transaction(user_id):
         return _count(user_id)  # read our own uncommitted change, as the query always did
-    cached = request_cache.get(_count_key(user_id))
     epoch = int(request_cache.get(_EPOCH_KEY) or 0)
-    if cached is not None:
-        cached_epoch, _, count = cached.decode().partition(":")
-        if int(cached_epoch) == epoch:
-            return int(count)
+    count = _current_count(request_cache.get(_count_key(user_id)), epoch)
+    if count is not None:
+        return count
     count = _count(user_id)
     jobs.redis_conn().set(_count_key(user_id), f"{epoch}:{count}", ex=_COUNT_SECONDS)
     request_cache.remember(_count_key(user_id), f"{epoch}:{count}")
     return count
+
+
+def count_in(
+    values: Mapping[str, bytes | None], user_id: int, organization_id: int | None
+) -> int | None:
+    """The badge count among values read for a request (None: not cached or out of date)."""
+    if organization_id is None:
+        return 0  # staff: no cart
+    return _current_count(values.get(_count_key(user_id)), int(values.get(_EPOCH_KEY) or 0))
+
+
+def _current_count(cached: bytes | None, epoch: int) -> int | None:
+    if cached is None:
+        return None
+    cached_epoch, _, count = cached.decode().partition(":")
+    return int(count) if int(cached_epoch) == epoch else None
 
 
 @request_cache.provides("cart-count:")
