@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from flask import request_started
 
-from tests.factories import login
+from tests.factories import login, make_user
 from webapp import request_cache
 from webapp.catalog.fast_path import CachedListings
 from webapp.catalog.models import PricingRule
@@ -219,3 +219,18 @@ def test_the_fast_path_knows_every_hook_a_listing_runs(app):
         "after": ["LoginManager._update_remember_cookie", "create_app.<locals>.vary_on_htmx"],
         "context": [],
     }
+
+
+def test_one_frame_serves_every_listing_of_a_customer(app, client, store):
+    """The frame is per customer, not per page: once another customer of the same price group
+    has opened a page, this customer gets it from the fast path on first sight."""
+    login(client, store.customer)
+    client.get(f"/c/{store.category.slug}")
+    colleague = app.test_client()
+    login(colleague, make_user(organization=store.org, email="colleague@contoso.example"))
+    brand_url = f"/b/{store.brand.slug}"
+    colleague.get(brand_url)
+    page = served_fast(app, client, brand_url)
+    with view_only(app):
+        assert _answer(client.get(brand_url)) == _answer(page)
+    assert f'action="{brand_url}"' in page.get_data(as_text=True)

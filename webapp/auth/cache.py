@@ -1,10 +1,12 @@
 """The signed-in user between requests, from Redis: a cached page then needs no database.
 
 A snapshot of the user's row and of their organization's is kept under the user id together
-with the identity epoch it was read at. Every committed change to a user, organization or
-price group (attribute changes and ORM bulk UPDATE/DELETE alike) bumps the epoch, so a
-deactivated account, a new role or a new price group counts from the next request, in every
-process. A short expiry covers changes made behind the ORM's back (raw SQL).
+with the versions it was read at: the user's own version, which every committed change to
+that user bumps (a sign-in, a new role, deactivation), and the identity epoch, which every
+committed change to an organization or price group bumps, and any ORM bulk UPDATE/DELETE of
+users (whose rows cannot be told). So a change counts from the next request, in every
+process, while one customer signing in leaves everyone else's snapshot alone. A short
+expiry covers changes made behind the ORM's back (raw SQL).
 """
 
 from __future__ import annotations
@@ -34,13 +36,26 @@ _PRIVATE = frozenset({"password_hash"})
 _WATCHED = (User, Organization, PriceGroup)
 
 
+_CHANGED_USERS = "identity_changed_users"  # session.info: ids of users changed, not committed
+
+
 def _snapshot_key(user_id: int) -> str:
     return f"identity:user:{user_id}"
 
 
+def _version_key(user_id: int) -> str:
+    return f"identity:user-version:{user_id}"
+
+
 @request_cache.provides("identity:")
 def _keys(user_id: int | None) -> list[str]:
-    return [_EPOCH_KEY] if user_id is None else [_snapshot_key(user_id), _EPOCH_KEY]
+    if user_id is None:
+        return [_EPOCH_KEY]
+    return [_snapshot_key(user_id), _EPOCH_KEY, _version_key(user_id)]
+
+
+def _versions(get: Callable[[str], bytes | None], user_id: int) -> tuple[int, int]:
+    return int(get(_EPOCH_KEY) or 0), int(get(_version_key(user_id)) or 0)
 
 
 def load_user(user_id: int) -> User | None:
@@ -51,18 +66,19 @@ def load_user(user_id: int) -> User | None:
     # One round trip for this and for whatever else the page will check in Redis.
     request_cache.prefetch(user_id)
     raw = request_cache.get(_snapshot_key(user_id))
-    epoch = int(request_cache.get(_EPOCH_KEY) or 0)
+    epoch, version = _versions(request_cache.get, user_id)
     if raw is not None:
         snapshot = _decoded(raw)
-        if snapshot["epoch"] == epoch:
+        if (snapshot["epoch"], snapshot["version"]) == (epoch, version):
             return _restore(snapshot)
-    # Read after the epoch: a change committed meanwhile bumps it past the one stored here.
+    # Read after the versions: a change committed meanwhile moves them past those stored here.
     user = db.session.scalar(
         select(User).options(joinedload(User.organization)).where(User.id == user_id)
     )
     if user is not None:
         snapshot = {
             "epoch": epoch,
+            "version": version,
             "user": _dump(user),
             "organization": _dump(user.organization) if user.organization else None,
         }
@@ -145,7 +161,9 @@ def snapshot_in(app: Flask, values: Mapping[str, bytes | None], user_id: int) ->
     if raw is None:
         return None
     snapshot = peek(app, "identity_snapshots", raw)
-    if snapshot is None or snapshot["epoch"] != int(values.get(_EPOCH_KEY) or 0):
+    if snapshot is None or (snapshot["epoch"], snapshot["version"]) != _versions(
+        values.get, user_id
+    ):
         return None
     return snapshot
 
@@ -179,12 +197,32 @@ def bump_epoch() -> None:
     request_cache.forget(_EPOCH_KEY)
 
 
+def _bump_changed_users() -> None:
+    user_ids = db.session.info.pop(_CHANGED_USERS, set())
+    if user_ids:
+        keys = [_version_key(user_id) for user_id in sorted(user_ids)]
+        with jobs.redis_conn().pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.incr(key)
+            pipe.execute()
+        request_cache.forget(*keys)
+
+
 @event.listens_for(Session, "after_flush")
 def _identity_rows_flushed(session: Session, _context) -> None:
     for row in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(row, _WATCHED) and (row not in session.dirty or session.is_modified(row)):
+        if not isinstance(row, _WATCHED) or (row in session.dirty and not session.is_modified(row)):
+            continue
+        if isinstance(row, User):
+            session.info.setdefault(_CHANGED_USERS, set()).add(row.id)
+            jobs.call_after_commit(_bump_changed_users)
+        else:
             jobs.call_after_commit(bump_epoch)
-            return
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_CHANGED_USERS, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -123,7 +123,6 @@ class CachedListings:
         frame = views.peek_frame(
             self.app,
             views.frame_key(
-                path,
                 args.get("in_stock") == "1",
                 None,
                 user_id=user_id,
@@ -135,7 +134,7 @@ class CachedListings:
         )
         if token is None or cached is None or frame is None:
             return None
-        return views.assemble_listing(frame, cached, token)
+        return views.assemble_listing(frame, path, cached, token)
 
     def _open_session(self, environ) -> dict | None:
         """The signed-in session the ordinary path would accept and leave unchanged."""

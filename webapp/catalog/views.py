@@ -35,6 +35,7 @@ _TITLE_MARK = "\x00title\x00"
 _RESULTS_MARK = "\x00results\x00"
 _QUERY_MARK = "\x00query\x00"
 _SEARCH_BOX_MARK = "\x00box\x00"
+_PATH_MARK = "\x00path\x00"
 _TITLE_END = "\x00"
 _MAX_PAGE = 2000
 _ID_MARK = 987654321  # a product id that shows where ids go in a product URL
@@ -147,7 +148,6 @@ def listing_key(kind: str, slug: str, group_id: int | None, query: str) -> str:
 
 
 def frame_key(
-    path: str,
     in_stock: bool,
     query: str | None,
     *,
@@ -157,9 +157,10 @@ def frame_key(
     organization_name: str | None,
     cart_count: int,
 ) -> tuple:
-    """The cache key of the page around a listing: what the navbar shows of the customer."""
+    """The cache key of the page around a listing: what the navbar shows of the customer (the
+    page's path is put in on assembly)."""
     has_query = None if query is None else bool(query)
-    return (path, in_stock, has_query, user_id, name, is_staff, organization_name, cart_count)
+    return (in_stock, has_query, user_id, name, is_staff, organization_name, cart_count)
 
 
 def peek_frame(app: Flask, key: tuple) -> str | None:
@@ -167,12 +168,16 @@ def peek_frame(app: Flask, key: tuple) -> str | None:
     return peek(app, "catalog_frames", key)
 
 
-def assemble_listing(frame: str, cached: str, token: str) -> str:
-    """A whole category or brand page from its frame, its cached title and results, and the
-    session's CSRF token."""
+def assemble_listing(frame: str, path: str, cached: str, token: str) -> str:
+    """A whole category or brand page from its frame, its path, its cached title and results,
+    and the session's CSRF token."""
     title, _, results = cached.partition(_TITLE_END)
-    page = frame.replace(_TITLE_MARK, escape(title)).replace(_RESULTS_MARK, results)
-    return page.replace(_CSRF_PLACEHOLDER, token)
+    return _filled(frame, path, title, results).replace(_CSRF_PLACEHOLDER, token)
+
+
+def _filled(frame: str, path: str, title: str, results: str) -> str:
+    page = frame.replace(_PATH_MARK, escape(path)).replace(_TITLE_MARK, escape(title))
+    return page.replace(_RESULTS_MARK, results)
 
 
 def _wants_fragment() -> bool:
@@ -183,18 +188,19 @@ def _wants_fragment() -> bool:
 def _framed(*, title: str, results: str, in_stock: bool, query: str | None = None) -> str:
     """The whole listing page around its results, with the customer's navbar.
 
-    The page around the results depends on the path, the switch, whether there is a query,
-    and what the navbar shows of the customer; rendered once with markers, it is reused from
-    a per-process cache.
+    The page around the results depends on the switch, whether there is a query, and what
+    the navbar shows of the customer; rendered once with markers (for the path too), it is
+    reused from a per-process cache.
     """
     context = {"in_stock": in_stock}
     if query is not None:
         context["query"] = query
     if "_flashes" in session:  # a message to show once: render it the ordinary way
-        return render_template("catalog/listing.html", title=title, results=results, **context)
+        return render_template(
+            "catalog/listing.html", title=title, results=results, path=request.path, **context
+        )
     organization = current_user.organization
     key = frame_key(
-        request.path,
         in_stock,
         query,
         user_id=current_user.id,
@@ -208,15 +214,14 @@ def _framed(*, title: str, results: str, in_stock: bool, query: str | None = Non
     if frame is None:
         if query:
             context["query"] = _QUERY_MARK
-        frame = _render_frame(title=_TITLE_MARK, results=_RESULTS_MARK, **context)
+        frame = _render_frame(path=_PATH_MARK, title=_TITLE_MARK, results=_RESULTS_MARK, **context)
         frames.put(key, frame)
-    page = frame.replace(_TITLE_MARK, escape(title))
     if query is not None:
         # The navbar's search box shows the q argument as typed; the form keeps the query.
-        page = page.replace(_QUERY_MARK, escape(query)).replace(
+        frame = frame.replace(_QUERY_MARK, escape(query)).replace(
             _SEARCH_BOX_MARK, escape(request.args.get("q", ""))
         )
-    return page.replace(_RESULTS_MARK, results)
+    return _filled(frame, request.path, title, results)
 
 
 def _render_frame(**context) -> str:
