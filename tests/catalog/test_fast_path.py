@@ -234,3 +234,9 @@ def test_one_frame_serves_every_listing_of_a_customer(app, client, store):
     with view_only(app):
         assert _answer(client.get(brand_url)) == _answer(page)
     assert f'action="{brand_url}"' in page.get_data(as_text=True)
+
+
+def test_search_text_cannot_reach_the_frames_markers(client, store):
+    login(client, store.customer)
+    page = client.get("/search?q=%00results%00").get_data(as_text=True)
+    assert page.count('id="results"') == 1

@@ -219,7 +219,7 @@ def _framed(*, title: str, results: str, in_stock: bool, query: str | None = Non
     if query is not None:
         # The navbar's search box shows the q argument as typed; the form keeps the query.
         frame = frame.replace(_QUERY_MARK, escape(query)).replace(
-            _SEARCH_BOX_MARK, escape(request.args.get("q", ""))
+            _SEARCH_BOX_MARK, escape(request.args.get("q", "").replace("\x00", ""))
         )
     return _filled(frame, request.path, title, results)
 
@@ -230,9 +230,14 @@ def _render_frame(**context) -> str:
     return render_template("catalog/listing.html", csrf_token=lambda: _CSRF_PLACEHOLDER, **context)
 
 
+def _search_text() -> str:
+    # NUL marks the places in a cached frame where parts go in; typed text never has one.
+    return request.args.get("q", "").replace("\x00", "").strip()[:200]
+
+
 @bp.get("/search")
 def search():
-    text = request.args.get("q", "").strip()[:200]
+    text = _search_text()
     page, in_stock = _page(), _in_stock_only()
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
     found = product_search.search(
@@ -256,7 +261,7 @@ def search():
 @bp.get("/search/suggest")
 def suggest():
     """Active search: the top matches for what has been typed so far."""
-    text = request.args.get("q", "").strip()[:200]
+    text = _search_text()
     if len(text) < 2:
         return ""
     found = product_search.search(text, limit=8)
