@@ -13,8 +13,10 @@ from webapp import jobs, request_cache
 from webapp.extensions import db
 from webapp.store.models import Cart, CartLine
 
-# The badge count is cached per user and dropped after a commit that changed their cart; a
-# change whose owner cannot be told (a bulk UPDATE) moves the epoch and drops them all.
+# The badge count is cached per user with the versions it was counted at: the user's cart
+# version, moved by every commit that changed their cart, and the epoch, moved by a change
+# whose owner cannot be told (a bulk UPDATE). A count read before a change and written after
+# it carries the old version, so it is never taken for the current one.
 _EPOCH_KEY = "cart-count:epoch"
 _COUNT_SECONDS = 300
 _CHANGED_KEY = "cart_count_changed"  # session.info: user ids (or None: anyone) changed
@@ -24,6 +26,14 @@ def _count_key(user_id: int) -> str:
     return f"cart-count:user:{user_id}"
 
 
+def _version_key(user_id: int) -> str:
+    return f"cart-count:version:{user_id}"
+
+
+def _versions(get, user_id: int) -> str:
+    return f"{int(get(_EPOCH_KEY) or 0)}:{int(get(_version_key(user_id)) or 0)}"
+
+
 def cart_badge_count() -> int:
     """Items in the signed-in customer's cart (0 for staff and visitors)."""
     if not current_user.is_authenticated or current_user.organization_id is None:
@@ -31,13 +41,14 @@ def cart_badge_count() -> int:
     user_id = current_user.id
     if _changed_in_this_transaction(user_id):
         return _count(user_id)  # read our own uncommitted change, as the query always did
-    epoch = int(request_cache.get(_EPOCH_KEY) or 0)
-    count = _current_count(request_cache.get(_count_key(user_id)), epoch)
+    # The versions are read before the count (with the request's other keys).
+    versions = _versions(request_cache.get, user_id)
+    count = _current_count(request_cache.get(_count_key(user_id)), versions)
     if count is not None:
         return count
     count = _count(user_id)
-    jobs.redis_conn().set(_count_key(user_id), f"{epoch}:{count}", ex=_COUNT_SECONDS)
-    request_cache.remember(_count_key(user_id), f"{epoch}:{count}")
+    jobs.redis_conn().set(_count_key(user_id), f"{versions}:{count}", ex=_COUNT_SECONDS)
+    request_cache.remember(_count_key(user_id), f"{versions}:{count}")
     return count
 
 
@@ -47,19 +58,21 @@ def count_in(
     """The badge count among values read for a request (None: not cached or out of date)."""
     if organization_id is None:
         return 0  # staff: no cart
-    return _current_count(values.get(_count_key(user_id)), int(values.get(_EPOCH_KEY) or 0))
+    return _current_count(values.get(_count_key(user_id)), _versions(values.get, user_id))
 
 
-def _current_count(cached: bytes | None, epoch: int) -> int | None:
+def _current_count(cached: bytes | None, versions: str) -> int | None:
     if cached is None:
         return None
-    cached_epoch, _, count = cached.decode().partition(":")
-    return int(count) if int(cached_epoch) == epoch else None
+    counted_at, _, count = cached.decode().rpartition(":")
+    return int(count) if counted_at == versions else None
 
 
 @request_cache.provides("cart-count:")
 def _keys(user_id: int | None) -> list[str]:
-    return [_EPOCH_KEY] if user_id is None else [_count_key(user_id), _EPOCH_KEY]
+    if user_id is None:
+        return [_EPOCH_KEY]
+    return [_count_key(user_id), _EPOCH_KEY, _version_key(user_id)]
 
 
 def _count(user_id: int) -> int:
@@ -84,13 +97,14 @@ def _changed_in_this_transaction(user_id: int) -> bool:
 
 
 def _forget(user_ids: frozenset[int | None]) -> None:
-    redis = jobs.redis_conn()
+    keys = [_version_key(user_id) for user_id in user_ids if user_id is not None]
     if None in user_ids:
-        redis.incr(_EPOCH_KEY)
-    keys = [_count_key(user_id) for user_id in user_ids if user_id is not None]
-    if keys:
-        redis.delete(*keys)
-    request_cache.forget(_EPOCH_KEY, *keys)
+        keys.append(_EPOCH_KEY)
+    with jobs.redis_conn().pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.incr(key)
+        pipe.execute()
+    request_cache.forget(*keys)
 
 
 def _note_changed(session: Session, user_ids: set[int | None]) -> None:
