@@ -124,3 +124,21 @@ def test_the_signed_in_user_rebuilt_from_redis_equals_the_database_row(app, stor
             assert getattr(restored, key) == value, key  # typed: datetimes, enums, bools
             assert type(getattr(restored, key)) is type(value), key
         assert restored.organization.name == organization
+
+
+def test_a_snapshot_written_before_user_versions_is_read_again_not_a_crash(app, client, store):
+    """Snapshots of the previous release (no per-user version) are still in Redis on deploy."""
+    import json
+
+    from webapp import request_cache
+    from webapp.jobs import redis_conn
+
+    login(client, store.customer)
+    client.get("/")
+    key = f"identity:user:{store.customer.id}"
+    previous = json.loads(redis_conn().get(key))
+    del previous["version"]
+    redis_conn().set(key, json.dumps(previous))
+    request_cache.forget(key)
+    assert client.get("/").status_code == 200
+    assert "version" in json.loads(redis_conn().get(key))

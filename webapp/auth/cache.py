@@ -34,8 +34,6 @@ _SNAPSHOT_SECONDS = 300
 # Never copied to Redis: loaded from the database on the rare page that needs it.
 _PRIVATE = frozenset({"password_hash"})
 _WATCHED = (User, Organization, PriceGroup)
-
-
 _CHANGED_USERS = "identity_changed_users"  # session.info: ids of users changed, not committed
 
 
@@ -69,7 +67,7 @@ def load_user(user_id: int) -> User | None:
     epoch, version = _versions(request_cache.get, user_id)
     if raw is not None:
         snapshot = _decoded(raw)
-        if (snapshot["epoch"], snapshot["version"]) == (epoch, version):
+        if (snapshot["epoch"], snapshot.get("version")) == (epoch, version):
             return _restore(snapshot)
     # Read after the versions: a change committed meanwhile moves them past those stored here.
     user = db.session.scalar(
@@ -161,7 +159,7 @@ def snapshot_in(app: Flask, values: Mapping[str, bytes | None], user_id: int) ->
     if raw is None:
         return None
     snapshot = peek(app, "identity_snapshots", raw)
-    if snapshot is None or (snapshot["epoch"], snapshot["version"]) != _versions(
+    if snapshot is None or (snapshot["epoch"], snapshot.get("version")) != _versions(
         values.get, user_id
     ):
         return None
