@@ -240,3 +240,16 @@ def test_search_text_cannot_reach_the_frames_markers(client, store):
     login(client, store.customer)
     page = client.get("/search?q=%00results%00").get_data(as_text=True)
     assert page.count('id="results"') == 1
+
+
+def test_a_deactivated_customer_is_signed_out_of_a_cached_page(app, client, store):
+    login(client, store.customer)
+    url = f"/c/{store.category.slug}"
+    client.get(url)
+    served_fast(app, client, url)
+    staff = app.test_client()
+    login(staff, store.sales)
+    active_url = f"/admin/organizations/{store.org.id}/contacts/{store.customer.id}/active"
+    assert staff.post(active_url, data={"active": "0"}).status_code in (200, 302, 303)
+    response = served_by_view(app, client, url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
