@@ -27,6 +27,14 @@ def mark_page(page: Page) -> str:
     return mark
 
 
+def htmx_settled(page: Page) -> None:
+    """Wait until HTMX has no request in flight and has settled its last swap: new content
+    gets its hx-trigger listeners only when it settles (it is `.htmx-added` until then), so
+    typing into it earlier is lost."""
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    expect(page.locator(busy)).to_have_count(0)
+
+
 def assert_not_reloaded(page: Page, mark: str) -> None:
     assert page.evaluate("() => window.__browserTestMark") == mark, "the page was reloaded"
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.steps import assert_not_reloaded, mark_page, reload_from_db
+from tests.browser.steps import assert_not_reloaded, htmx_settled, mark_page, reload_from_db
 from tests.conftest import Mailbox
 from tests.quotes.conftest import link_in
 from webapp.extensions import db
@@ -43,6 +43,7 @@ def test_build_send_and_accept_a_quote_from_the_emailed_link(
     )
     expect(laptop_section).to_be_visible()
     for name in ("ThinkPad T14", "ThinkPad E16"):
+        htmx_settled(staff)  # the last add swapped in a new search box
         staff.get_by_label("Add to section").select_option(label="Laptop")
         staff.get_by_label("Search the catalog").fill(name)
         staff.get_by_role("button", name=f"Add {name}").click()
@@ -111,6 +112,7 @@ def test_an_admin_builds_a_template_in_place_and_a_quote_starts_from_it(new_page
     laptop = admin.locator(".template-section").filter(has=admin.locator("input[value='Laptop']"))
     expect(laptop).to_be_visible()
     for name in ("ThinkPad T14", "ThinkPad E16"):
+        htmx_settled(admin)  # the last add swapped in a new search box
         admin.get_by_label("Add to section").select_option(label="Laptop")
         admin.get_by_label("Search the catalog").fill(name)
         admin.get_by_role("button", name=f"Add {name}").click()
