@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import (
@@ -237,23 +238,37 @@ def detail(quote_id: int):
 
 def _changed(quote: Quote, message: str | None = None) -> Response | str:
     """Answer an edit: the refreshed builder for HTMX, a redirect for a plain form post."""
-    db.session.commit()
-    if htmx:
-        body = htmx_responses.render(
+    return _answer_change(
+        lambda: htmx_responses.render(
             "quotes_admin/detail.html", "builder", **_builder_context(quote)
-        )
-        return htmx_responses.trigger(body, **({"toast": message} if message else {}))
-    if message:
-        flash(message, "success")
-    return redirect(url_for(".detail", quote_id=quote.id), 303)
+        ),
+        url_for(".detail", quote_id=quote.id),
+        message,
+    )
 
 
 def _refused(quote: Quote, message: str, status: int = 422):
+    return _answer_refusal(url_for(".detail", quote_id=quote.id), message, status)
+
+
+def _answer_change(render: Callable[[], str], page_url: str, message: str | None):
+    """Commit, then answer with the refreshed part of the page (HTMX, with the message as a
+    toast) or a redirect to the page (a plain post, with the message flashed)."""
+    db.session.commit()
+    if htmx:
+        return htmx_responses.trigger(render(), **({"toast": message} if message else {}))
+    if message:
+        flash(message, "success")
+    return redirect(page_url, 303)
+
+
+def _answer_refusal(page_url: str, message: str, status: int):
+    """Roll back, then say why: a toast for HTMX, a flashed message on the page otherwise."""
     db.session.rollback()
     if htmx:
         return render_template("errors/toast.html", message=message), status
     flash(message, "danger")
-    return redirect(url_for(".detail", quote_id=quote.id), 303)
+    return redirect(page_url, 303)
 
 
 def _run(quote: Quote, action, *, done: str | None = None):
@@ -613,21 +628,15 @@ def _template_page(template: QuoteTemplate, form: TemplateForm | None = None, st
 
 def _template_changed(template: QuoteTemplate, message: str | None = None):
     """Answer a template edit: the refreshed editor for HTMX, a redirect for a plain post."""
-    db.session.commit()
-    if htmx:
-        body, _ = _template_page(template)
-        return htmx_responses.trigger(body, **({"toast": message} if message else {}))
-    if message:
-        flash(message, "success")
-    return redirect(url_for(".template_detail", template_id=template.id), 303)
+    return _answer_change(
+        lambda: _template_page(template)[0],
+        url_for(".template_detail", template_id=template.id),
+        message,
+    )
 
 
 def _template_refused(template: QuoteTemplate, message: str, status: int = 422):
-    db.session.rollback()
-    if htmx:
-        return render_template("errors/toast.html", message=message), status
-    flash(message, "danger")
-    return redirect(url_for(".template_detail", template_id=template.id), 303)
+    return _answer_refusal(url_for(".template_detail", template_id=template.id), message, status)
 
 
 def _run_template(template: QuoteTemplate, action, *, done: str | None = None):

@@ -532,29 +532,40 @@ def add_custom_line(
     actor: User,
 ) -> QuoteLine:
     """Add a free-text line: a service, labour or anything not in the catalog."""
+    fields = _custom_line_fields(description, product_type, quantity, unit_price, unit_cost, sku)
+    begin_edit(quote, actor)
+    line = QuoteLine(quote_id=quote.id, position=_next_line_position(section), **fields)
+    section.lines.append(line)
+    db.session.flush()
+    return line
+
+
+def _custom_line_fields(
+    description: str,
+    product_type: ProductType,
+    quantity: int,
+    unit_price: Decimal,
+    unit_cost: Decimal,
+    sku: str,
+) -> dict:
+    """The checked fields of a free-text line, for a quote or a template."""
     description = description.strip()
     if not description:
         raise QuoteError("Describe the line.")
     check_quantity(quantity)
     if unit_price < 0 or unit_cost < 0:
         raise QuoteError("Price and cost cannot be negative.")
-    begin_edit(quote, actor)
     recurrence, term = _recurrence_for(product_type)
-    line = QuoteLine(
-        quote_id=quote.id,
-        position=_next_line_position(section),
-        product_type=product_type,
-        sku=sku.strip()[:100],
-        description=description[:500],
-        quantity=quantity,
-        unit_price=unit_price,
-        unit_cost=unit_cost,
-        recurrence=recurrence,
-        term_months=term,
-    )
-    section.lines.append(line)
-    db.session.flush()
-    return line
+    return {
+        "product_type": product_type,
+        "sku": sku.strip()[:100],
+        "description": description[:500],
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "unit_cost": unit_cost,
+        "recurrence": recurrence,
+        "term_months": term,
+    }
 
 
 @dataclass(frozen=True)
@@ -1043,24 +1054,8 @@ def add_template_custom_line(
     sku: str,
 ) -> QuoteTemplateLine:
     """Add a free-text line (a service, labour, anything not in the catalog) at a fixed price."""
-    description = description.strip()
-    if not description:
-        raise QuoteError("Describe the line.")
-    check_quantity(quantity)
-    if unit_price < 0 or unit_cost < 0:
-        raise QuoteError("Price and cost cannot be negative.")
-    recurrence, term = _recurrence_for(product_type)
-    line = QuoteTemplateLine(
-        position=_next_template_position(section),
-        product_type=product_type,
-        sku=sku.strip()[:100],
-        description=description[:500],
-        quantity=quantity,
-        unit_price=unit_price,
-        unit_cost=unit_cost,
-        recurrence=recurrence,
-        term_months=term,
-    )
+    fields = _custom_line_fields(description, product_type, quantity, unit_price, unit_cost, sku)
+    line = QuoteTemplateLine(position=_next_template_position(section), **fields)
     section.lines.append(line)
     db.session.flush()
     return line

@@ -413,77 +413,62 @@ class XeroProvider:
     # -- invoices and bills ---------------------------------------------------------------
     def push_invoices(self, invoices: Sequence[InvoiceData]) -> list[PushResult]:
         """Create ACCREC invoices; those that may have been sent are looked up first."""
-        maybe = [i for i in invoices if i.maybe_sent]
         # Reference is our number, or "<number> / PO <customer PO>" (mapping.sales_invoice);
         # AND binds tighter than OR in Xero's filters.
-        existing = self._lookup(
-            "Invoices",
-            [
+        return self._push_invoices(
+            invoices,
+            DeliveryKind.INVOICE,
+            where=lambda i: (
                 f'Type=="ACCREC" AND Reference=={quote(i.reference)} OR Type=="ACCREC" AND '
                 f"Reference.StartsWith({quote(i.reference + ' / PO ')})"
-                for i in maybe
-            ],
-        )
-        found: dict[str, PushResult] = {}
-        pending = []
-        for invoice in invoices:
-            record = (
-                _first(existing, lambda r, inv=invoice: mapping.matches_invoice(r, inv))
-                if invoice.maybe_sent
-                else None
-            )
-            if record is not None:
-                found[invoice.key] = self._found(
-                    DeliveryKind.INVOICE, invoice, record, "InvoiceID", "InvoiceNumber"
-                )
-            else:
-                pending.append((invoice, mapping.sales_invoice(invoice)))
-        created = self._create(
-            "Invoices",
-            DeliveryKind.INVOICE,
-            pending,
-            id_field="InvoiceID",
-            number_field="InvoiceNumber",
+            ),
+            matches=mapping.matches_invoice,
+            payload=mapping.sales_invoice,
             subject=lambda d: f"invoice {d.reference}",
-            unitdp=4,
         )
-        return [found.get(i.key) or created[i.key] for i in invoices]
 
     def push_bills(self, bills: Sequence[BillData]) -> list[PushResult]:
         """Create ACCPAY invoices (bills); those that may have been sent are looked up first."""
-        maybe = [b for b in bills if b.maybe_sent]
-        existing = self._lookup(
-            "Invoices",
-            [
+        return self._push_invoices(
+            bills,
+            DeliveryKind.BILL,
+            where=lambda b: (
                 f'Type=="ACCPAY" AND Contact.ContactID==Guid({quote(b.supplier_ledger_id)}) '
                 f"AND InvoiceNumber=={quote(mapping.bill_number(b))}"
-                for b in maybe
-            ],
+            ),
+            matches=mapping.matches_bill,
+            payload=mapping.purchase_bill,
+            subject=lambda d: f"bill {d.reference}",
         )
+
+    def _push_invoices(self, documents, kind: DeliveryKind, *, where, matches, payload, subject):
+        """Create Xero invoices of either type. Documents that may have been sent already are
+        looked up with `where` and, when `matches` finds one, answered with it instead."""
+        existing = self._lookup("Invoices", [where(d) for d in documents if d.maybe_sent])
         found: dict[str, PushResult] = {}
         pending = []
-        for bill in bills:
+        for document in documents:
             record = (
-                _first(existing, lambda r, b=bill: mapping.matches_bill(r, b))
-                if bill.maybe_sent
+                _first(existing, lambda r, d=document: matches(r, d))
+                if document.maybe_sent
                 else None
             )
             if record is not None:
-                found[bill.key] = self._found(
-                    DeliveryKind.BILL, bill, record, "InvoiceID", "InvoiceNumber"
+                found[document.key] = self._found(
+                    kind, document, record, "InvoiceID", "InvoiceNumber"
                 )
             else:
-                pending.append((bill, mapping.purchase_bill(bill)))
+                pending.append((document, payload(document)))
         created = self._create(
             "Invoices",
-            DeliveryKind.BILL,
+            kind,
             pending,
             id_field="InvoiceID",
             number_field="InvoiceNumber",
-            subject=lambda d: f"bill {d.reference}",
+            subject=subject,
             unitdp=4,
         )
-        return [found.get(b.key) or created[b.key] for b in bills]
+        return [found.get(d.key) or created[d.key] for d in documents]
 
     def push_purchase_orders(self, orders: Sequence[PurchaseOrderData]) -> list[PushResult]:
         """Xero gets bills only (issue 5, item 3): purchase orders are not pushed."""
