@@ -56,6 +56,8 @@ def connect_qbo(sandbox, *, mapped: bool = True, realm: str | None = None) -> Le
     if mapped:
         for purpose, (account_id, name) in QBO_ACCOUNTS.items():
             operations.set_account_mapping(connection, purpose, account_id, name)
+        # US companies carry the pseudo tax codes TAX / NON on lines (sandbox _seed).
+        operations.set_tax_mapping(connection, "GST", "TAX", "Taxable")
     db.session.flush()
     return connection
 

@@ -30,7 +30,7 @@ def test_ready_document_becomes_one_invoice_after_its_customer_and_items(
     (invoice,) = _invoices(qbo, doc.number)
     customer = qbo.get(qbo.realms[0], "Customer", invoice["CustomerRef"]["value"])
     assert customer["DisplayName"] == "Contoso"
-    assert invoice["TotalAmt"] == float(doc.subtotal)
+    assert invoice["TotalAmt"] == float(doc.total)
     delivery = db.session.execute(
         db.select(Delivery).filter_by(kind="invoice", subject_id=doc.id)
     ).scalar_one()

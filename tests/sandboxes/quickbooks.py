@@ -554,6 +554,9 @@ class QboSandbox:
                     continue
                 amount = line.get("Amount", 0)
                 total += -amount if line.get("DetailType") == "DiscountLineDetail" else amount
+            # TotalAmt is the lines plus the transaction's tax (Finance.xsd TxnTaxDetail.TotalTax,
+            # "total tax calculated for the transaction"); tax is never part of a line Amount.
+            total += float((entity.get("TxnTaxDetail") or {}).get("TotalTax") or 0)
             entity["TotalAmt"] = round(total, 2)
             if name == "PurchaseOrder":
                 entity.setdefault("POStatus", "Open")

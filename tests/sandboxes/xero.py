@@ -129,7 +129,8 @@ def _seed_accounts() -> list[dict[str, Any]]:
             "Type": acc_type,
             "Class": klass,
             "Status": "ACTIVE",
-            "TaxType": "NONE",
+            # A US demo company taxes sales by default; lines without TaxType get it.
+            "TaxType": "TAX001" if acc_type == "REVENUE" else "NONE",
             "EnablePaymentsToAccount": False,
             "ShowInExpenseClaims": False,
             "ReportingCode": klass[:3],
@@ -809,7 +810,15 @@ class XeroSandbox:
             amount *= 1 - line.get("DiscountRate", 0) / 100
             amount = round(amount - line.get("DiscountAmount", 0), 2)
             line["LineAmount"] = amount
-            line.setdefault("TaxType", "NONE")
+            if not line.get("TaxType"):
+                # Xero takes a missing line TaxType from the item, else from the line's account
+                # (Account.TaxType "the default tax type of the account"), else NONE.
+                item = self._find(tenant, "Items", "Code", line.get("ItemCode")) or {}
+                side = "SalesDetails" if record.get("Type") == "ACCREC" else "PurchaseDetails"
+                account = self._account(tenant, line.get("AccountCode")) or {}
+                line["TaxType"] = (
+                    (item.get(side) or {}).get("TaxType") or account.get("TaxType") or "NONE"
+                )
             rate = tenant.ledger["TaxRates"].get(line["TaxType"], {}).get("EffectiveRate", 0.0)
             if mode == "Exclusive":
                 tax = round(amount * rate / 100, 2)

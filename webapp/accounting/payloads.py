@@ -81,18 +81,22 @@ def _account(connection: LedgerConnection, purpose: AccountPurpose, *, required:
     return mapping.ledger_account_id
 
 
-def _tax(connection: LedgerConnection, tax_code: str, tax_amount: Decimal) -> str:
+def _tax(connection: LedgerConnection, tax_code: str) -> str:
+    """Return the ledger tax type for our code; every sales line carries one, zero-rated too.
+
+    Without an explicit type the ledger applies its own default (Xero: the account's tax
+    rate), so the ledger's totals would drift from ours; an unmapped code blocks the document.
+    """
     mapping = connection.tax_for(tax_code)
     if mapping is not None:
         return mapping.ledger_tax_id
-    if tax_amount and connection.tax_mappings:
-        raise PermanentError(
-            f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider.label} "
-            "tax rate.",
-            field=f"Tax code {tax_code or '(none)'}",
-            fix="Map it under Settings > Integrations > Tax rates, then press Retry.",
-        )
-    return ""
+    raise PermanentError(
+        f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider.label} "
+        "tax rate.",
+        field=f"Tax code {tax_code or '(none)'}",
+        fix=f"Map tax code {tax_code or '(none)'} under Settings > Integrations > Tax rates, "
+        "then press Retry.",
+    )
 
 
 def _key(delivery: Delivery) -> str:
@@ -202,7 +206,7 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
                 item_ledger_id=item_id,
                 item_code=item_code,
                 account_id=income,
-                tax_rate_id=_tax(connection, line.tax_code, line.line_tax),
+                tax_rate_id=_tax(connection, line.tax_code),
                 our_tax_code=line.tax_code,
             )
         )
@@ -235,7 +239,7 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
                 item_ledger_id=_ledger_id(connection, CHARGE_ITEM, item, CHARGE_ITEMS[item][1]),
                 item_code=CHARGE_ITEMS[item][0],
                 account_id=_account(connection, purpose, required=False) or income,
-                tax_rate_id=_tax(connection, code, tax),
+                tax_rate_id=_tax(connection, code),
                 our_tax_code=code,
             )
         )
@@ -268,7 +272,13 @@ def _product_code_by_id(product_id: int) -> str:
 
 
 def _default_tax_code(document) -> str:
-    codes = {line.tax_code for line in document.lines if line.line_tax}
+    """Return the code shipping and surcharge were taxed at: the default code (sales totals)."""
+    from webapp.sales.operations import default_tax_code
+
+    default = default_tax_code()
+    if default is not None:
+        return default.code
+    codes = {line.tax_code for line in document.lines}
     return next(iter(codes)) if len(codes) == 1 else ""
 
 

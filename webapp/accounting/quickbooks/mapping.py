@@ -184,6 +184,10 @@ def invoice(data: InvoiceData) -> dict[str, Any]:
             "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
             "PONumber": data.customer_po[:15] if data.customer_po else None,
             "Line": [_sales_line(line) for line in data.lines],
+            # Our tax, stated: QBO otherwise adds none (or its own) and the invoice total, so
+            # its open balance after a full payment, differs from ours (Finance.xsd TxnTaxDetail
+            # "you may supply it when adding a transaction").
+            "TxnTaxDetail": {"TotalTax": _num(data.tax_total)},
         }
     )
 
