@@ -490,6 +490,18 @@ class QboSandbox:
                         f"{name}.Line[{i}].Amount",
                     )
                 )
+        for element, limit in (("DocNumber", 21), ("PONumber", 15)):
+            # Finance.xsd "ValidRange: QBO: max=21" / "max=15"; API-NOTES 1.6: 2050 string length.
+            value = body.get(element)
+            if isinstance(value, str) and len(value) > limit:
+                problems.append(
+                    QboProblem(
+                        "2050",
+                        "String length is either shorter or longer than supported by specification",
+                        f"{element} is {len(value)} characters; the maximum is {limit}",
+                        f"{name}.{element}",
+                    )
+                )
         if name in ("Payment", "BillPayment"):
             problems += self._payment_problems(realm, name, body)
         txn_date = str(body.get("TxnDate") or self.clock.utcnow().date().isoformat())

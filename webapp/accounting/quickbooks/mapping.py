@@ -17,11 +17,28 @@ from webapp.accounting.interfaces import (
     LedgerAccount,
     LedgerPayment,
     LedgerTaxRate,
+    PermanentError,
     PurchaseOrderData,
     SupplierData,
 )
 
 MARKER = "msp-ref:"
+
+# Finance.xsd Transaction.DocNumber "ValidRange: QBO: max=21"; SalesTransaction.PONumber
+# "ValidRange: QBO: max=15". QBO rejects or truncates longer values, so we refuse them first.
+DOC_NUMBER_MAX = 21
+PO_NUMBER_MAX = 15
+
+
+def _fit(value: str, limit: int, element: str, what: str) -> str:
+    """Return ``value`` when QuickBooks can hold it whole; a longer one is refused, never cut."""
+    if len(value) > limit:
+        raise PermanentError(
+            f"{what} {value!r} is {len(value)} characters; QuickBooks holds at most {limit}.",
+            field=element,
+            fix=f"Shorten the {what.lower()} to {limit} characters or fewer, then press Retry.",
+        )
+    return value
 
 
 def marker(reference: str) -> str:
@@ -177,12 +194,18 @@ def invoice(data: InvoiceData) -> dict[str, Any]:
     return _clean(
         {
             "CustomerRef": _ref(data.customer_ledger_id),
-            "DocNumber": (data.number or "")[:21],
+            "DocNumber": _fit(data.number or "", DOC_NUMBER_MAX, "DocNumber", "Document number"),
             "TxnDate": _date(data.issue_date),
             "DueDate": _date(data.due_date),
             "CurrencyRef": _ref(data.currency) if data.currency else None,
             "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
-            "PONumber": data.customer_po[:15] if data.customer_po else None,
+            # A customer PO longer than PONumber holds goes whole into the customer memo.
+            "PONumber": data.customer_po if len(data.customer_po) <= PO_NUMBER_MAX else None,
+            "CustomerMemo": (
+                {"value": f"Your PO: {data.customer_po}"}
+                if len(data.customer_po) > PO_NUMBER_MAX
+                else None
+            ),
             "Line": [_sales_line(line) for line in data.lines],
             # Our tax, stated: QBO otherwise adds none (or its own) and the invoice total, so
             # its open balance after a full payment, differs from ours (Finance.xsd TxnTaxDetail
@@ -196,7 +219,9 @@ def bill(data: BillData) -> dict[str, Any]:
     return _clean(
         {
             "VendorRef": _ref(data.supplier_ledger_id),
-            "DocNumber": data.supplier_invoice_number[:21],
+            "DocNumber": _fit(
+                data.supplier_invoice_number, DOC_NUMBER_MAX, "DocNumber", "Supplier invoice number"
+            ),
             "TxnDate": _date(data.issue_date),
             "DueDate": _date(data.due_date),
             "CurrencyRef": _ref(data.currency) if data.currency else None,
@@ -212,7 +237,7 @@ def purchase_order(data: PurchaseOrderData, payables_account_id: str) -> dict[st
         {
             "VendorRef": _ref(data.supplier_ledger_id),
             "APAccountRef": _ref(payables_account_id),
-            "DocNumber": data.number[:21],
+            "DocNumber": _fit(data.number, DOC_NUMBER_MAX, "DocNumber", "Purchase order number"),
             "TxnDate": _date(data.issue_date),
             "DueDate": _date(data.delivery_date),
             "CurrencyRef": _ref(data.currency) if data.currency else None,
