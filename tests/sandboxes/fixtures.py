@@ -108,3 +108,35 @@ def qbo_api(qbo_sandbox: Any) -> ApiSession:
 def xero_api(xero_sandbox: Any) -> ApiSession:
     """Return an authorised session on the default tenant of ``xero_sandbox``."""
     return xero_session(xero_sandbox)
+
+
+@pytest.fixture
+def autotask_sandbox_factory() -> Iterator[Callable[..., Any]]:
+    """Start Autotask sandboxes with custom options: ``autotask_sandbox_factory(**options)``."""
+    from .autotask import AutotaskSandbox
+
+    yield from _factory(AutotaskSandbox)
+
+
+@pytest.fixture
+def autotask_sandbox(autotask_sandbox_factory: Callable[..., Any]) -> Any:
+    """Run an Autotask sandbox with default options; ``.base_url`` is set."""
+    return autotask_sandbox_factory()
+
+
+def autotask_session(sandbox: Any, timeout: float = 5.0) -> ApiSession:
+    """Return a session on the sandbox's current zone with the API user's headers."""
+    return ApiSession(
+        sandbox.zone_url,
+        timeout,
+        ApiIntegrationCode=sandbox.integration_code,
+        UserName=sandbox.username,
+        Secret=sandbox.secret,
+        Accept="application/json",
+    )
+
+
+@pytest.fixture
+def autotask_api(autotask_sandbox: Any) -> ApiSession:
+    """Return a session on the current zone of ``autotask_sandbox``."""
+    return autotask_session(autotask_sandbox)
