@@ -108,3 +108,71 @@ def qbo_api(qbo_sandbox: Any) -> ApiSession:
 def xero_api(xero_sandbox: Any) -> ApiSession:
     """Return an authorised session on the default tenant of ``xero_sandbox``."""
     return xero_session(xero_sandbox)
+
+
+@pytest.fixture
+def autotask_sandbox_factory() -> Iterator[Callable[..., Any]]:
+    """Start Autotask sandboxes with custom options: ``autotask_sandbox_factory(**options)``."""
+    from .autotask import AutotaskSandbox
+
+    yield from _factory(AutotaskSandbox)
+
+
+@pytest.fixture
+def autotask_sandbox(autotask_sandbox_factory: Callable[..., Any]) -> Any:
+    """Run an Autotask sandbox with default options; ``.base_url`` is set."""
+    return autotask_sandbox_factory()
+
+
+def autotask_session(sandbox: Any, timeout: float = 5.0) -> ApiSession:
+    """Return a session on the sandbox's current zone with the API user's headers."""
+    return ApiSession(
+        sandbox.zone_url,
+        timeout,
+        ApiIntegrationCode=sandbox.integration_code,
+        UserName=sandbox.username,
+        Secret=sandbox.secret,
+        Accept="application/json",
+    )
+
+
+@pytest.fixture
+def autotask_api(autotask_sandbox: Any) -> ApiSession:
+    """Return a session on the current zone of ``autotask_sandbox``."""
+    return autotask_session(autotask_sandbox)
+
+
+@pytest.fixture
+def connectwise_sandbox_factory() -> Iterator[Callable[..., Any]]:
+    """Start ConnectWise sandboxes with custom options: ``connectwise_sandbox_factory(**o)``."""
+    from .connectwise import ConnectWiseSandbox
+
+    yield from _factory(ConnectWiseSandbox)
+
+
+@pytest.fixture
+def connectwise_sandbox(connectwise_sandbox_factory: Callable[..., Any]) -> Any:
+    """Run a ConnectWise sandbox with default options; ``.base_url`` is set."""
+    return connectwise_sandbox_factory()
+
+
+def connectwise_session(sandbox: Any, timeout: float = 5.0) -> ApiSession:
+    """Return a session on the sandbox's current codebase with API member keys."""
+    import base64
+
+    token = base64.b64encode(
+        f"{sandbox.company_id}+{sandbox.public_key}:{sandbox.private_key}".encode()
+    ).decode()
+    return ApiSession(
+        sandbox.api_url,
+        timeout,
+        Authorization=f"Basic {token}",
+        clientId=sandbox.client_id,
+        Accept="application/vnd.connectwise.com+json; version=2026.1",
+    )
+
+
+@pytest.fixture
+def connectwise_api(connectwise_sandbox: Any) -> ApiSession:
+    """Return a session on ``connectwise_sandbox``."""
+    return connectwise_session(connectwise_sandbox)
