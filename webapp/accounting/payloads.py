@@ -156,7 +156,7 @@ def item_data(delivery: Delivery, connection: LedgerConnection, product) -> Item
         reference=f"product-{product.id}",
         code=code,
         name=name[:100].strip(),
-        description=(product.name or "")[:4000],
+        description=product.display_name,
         unit_price=product.fixed_price,
         unit_cost=product.best_cost,
         income_account_id=_account(connection, AccountPurpose.INCOME, required=True),
@@ -190,15 +190,18 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
     income = _account(connection, AccountPurpose.INCOME, required=True)
     lines = []
     for line in document.lines:
+        description = line.description
         if line.product_id is not None:
             item_id = _ledger_id(connection, PRODUCT, line.product_id, f"Item {line.sku}")
-            item_code = _product_code_by_id(line.product_id)
+            product = _product(line.product_id)
+            item_code = product_code(product)
+            description = _brand_once(product, description)
         else:
             item_id = _ledger_id(connection, CHARGE_ITEM, SUNDRY_ITEM, "Sundry item")
             item_code = CHARGE_ITEMS[SUNDRY_ITEM][0]
         lines.append(
             DocumentLine(
-                description=line.description,
+                description=description,
                 quantity=Decimal(line.quantity),
                 unit_amount=money(line.unit_price),
                 line_amount=money(line.line_subtotal),
@@ -265,10 +268,20 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
     )
 
 
-def _product_code_by_id(product_id: int) -> str:
+def _product(product_id: int):
     from webapp.catalog.models import Product
 
-    return product_code(db.session.get(Product, product_id))
+    return db.session.get(Product, product_id)
+
+
+def _brand_once(product, description: str) -> str:
+    """Return a line description that names the brand once (lines stored as "Dell Dell ...")."""
+    from webapp.catalog.models import brand_and_name
+
+    brand = product.brand.name
+    if description.casefold().startswith(f"{brand} ".casefold()):
+        return brand_and_name(brand, description)
+    return description
 
 
 def _default_tax_code(document) -> str:
@@ -289,7 +302,7 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
         po_line = line.purchase_order_line
         lines.append(
             DocumentLine(
-                description=po_line.description,
+                description=_brand_once(po_line.product, po_line.description),
                 quantity=Decimal(line.quantity),
                 unit_amount=Decimal(line.unit_cost),
                 line_amount=money(line.line_total),
@@ -336,7 +349,7 @@ def purchase_order_data(
     expense = _account(connection, AccountPurpose.EXPENSE, required=True)
     lines = tuple(
         DocumentLine(
-            description=line.description,
+            description=_brand_once(line.product, line.description),
             quantity=Decimal(line.quantity),
             unit_amount=Decimal(line.unit_cost),
             line_amount=money(Decimal(line.unit_cost) * line.quantity),

@@ -59,6 +59,19 @@ class TaxCode(db.Model):
     is_default: Mapped[bool] = mapped_column(default=False)
 
 
+def brand_and_name(brand: str, text: str) -> str:
+    """Return ``text`` led by ``brand`` exactly once (feed names often start with the brand)."""
+    brand, text = (brand or "").strip(), (text or "").strip()
+    if not brand:
+        return text
+    prefix = f"{brand} ".casefold()
+    while text.casefold().startswith(prefix + prefix):
+        text = text[len(prefix) :]
+    if text.casefold() == brand.casefold() or text.casefold().startswith(prefix):
+        return text
+    return f"{brand} {text}".strip()
+
+
 class Product(TimestampMixin, db.Model):
     """One sellable thing: one per manufacturer part number and brand."""
 
@@ -97,6 +110,11 @@ class Product(TimestampMixin, db.Model):
     @property
     def in_stock(self) -> bool:
         return self.total_stock > 0 or not self.product_type.is_stocked
+
+    @property
+    def display_name(self) -> str:
+        """Return the line description: brand and name, the brand once ("Dell Latitude 5440")."""
+        return brand_and_name(self.brand.name, self.name)
 
 
 class Supplier(TimestampMixin, db.Model):

@@ -496,9 +496,7 @@ def add_product_line(
     begin_edit(quote, actor)
     price = _org_price(product, quote.organization)
     recurrence, term = _recurrence_for(product.product_type)
-    description = (
-        f"{product.brand.name} {product.name}" if product.product_type.is_stocked else product.name
-    )
+    description = product.display_name if product.product_type.is_stocked else product.name
     line = QuoteLine(
         quote_id=quote.id,
         position=_next_line_position(section),
@@ -1023,9 +1021,7 @@ def add_template_product_line(
         raise QuoteError(f"{product.name} is obsolete and cannot be quoted.")
     check_quantity(quantity)
     recurrence, term = _recurrence_for(product.product_type)
-    description = (
-        f"{product.brand.name} {product.name}" if product.product_type.is_stocked else product.name
-    )
+    description = product.display_name if product.product_type.is_stocked else product.name
     line = QuoteTemplateLine(
         position=_next_template_position(section),
         product=product,

@@ -340,7 +340,7 @@ def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDo
         LineInput(
             product_id=line.product.id,
             sku=line.product.mpn,
-            description=f"{line.product.brand.name} {line.product.name}",
+            description=line.product.display_name,
             quantity=line.quantity,
             unit_price=line.unit_price_seen,
             unit_cost=line.product.best_cost,
