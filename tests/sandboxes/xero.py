@@ -184,6 +184,7 @@ class Tenant:
     tenant_type: str
     ledger: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    organisation: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -286,6 +287,7 @@ class XeroSandbox:
         )
         self.client_id = client_id
         self.client_secret = client_secret
+        self.base_currency = base_currency
         self.tenants: dict[str, Tenant] = {}
         for spec in tenants or [DEFAULT_TENANT]:
             self.add_tenant(
@@ -321,6 +323,17 @@ class XeroSandbox:
             tenant.ledger["Accounts"][account["AccountID"]] = account
         for rate in _seed_tax_rates():
             tenant.ledger["TaxRates"][rate["TaxType"]] = rate
+        # GET /Organisation (schema Organisation); tests change PaymentTerms to suit.
+        tenant.organisation = {
+            "OrganisationID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero-org-{tenant_id}")),
+            "Name": name,
+            "BaseCurrency": self.base_currency,
+            "OrganisationType": "COMPANY",
+            "PaymentTerms": {
+                "Bills": {"Day": 30, "Type": "DAYSAFTERBILLDATE"},
+                "Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"},
+            },
+        }
         self.tenants[tenant_id] = tenant
         return tenant
 
@@ -677,6 +690,10 @@ class XeroSandbox:
             errors.append("Type is required (ACCREC or ACCPAY) (API-NOTES 2.3)")
         elif invoice and record["Type"] not in ("ACCREC", "ACCPAY"):
             errors.append(f"Type {record['Type']} is not an invoice type; use CreditNotes etc.")
+        if invoice and status in ("SUBMITTED", "AUTHORISED") and not record.get("DueDate"):
+            # The API does not apply payment terms on create: an approved invoice without a
+            # DueDate is refused (recalled; Xero's "Due Date is required" validation).
+            errors.append("Due Date is required when the invoice is submitted or approved")
         if coll == "PurchaseOrders" and not record.get("Date"):
             errors.append("Date is required for a purchase order (API-NOTES 2.3)")
         doc_date = str(record.get("Date") or self.today())[:10]
@@ -1380,6 +1397,11 @@ def _build_app(sb: XeroSandbox) -> Flask:
                     "AuthorizationUnsuccessful: missing scope " + " or ".join(coll.scopes),
                 )
         return coll
+
+    @app.get(f"{API_PREFIX}Organisation")
+    def get_organisation() -> Response:
+        tenant = sb.tenants[request.headers["xero-tenant-id"]]
+        return _json(sb.envelope("Organisations", [copy.deepcopy(tenant.organisation)]))
 
     @app.get(f"{API_PREFIX}<name>")
     @app.get(f"{API_PREFIX}<name>/<item_id>")

@@ -159,6 +159,13 @@ class XeroClient:
         rows = body.get(collection.split("/")[0]) or []
         return [row for row in rows if isinstance(row, dict)]
 
+    def organisation(self) -> dict[str, Any]:
+        """Return the connected organisation (``GET /Organisation``: {"Organisations": [..]})."""
+        response = self.http.request("GET", self._url("Organisation"), headers=self._headers({}))
+        self._raise_for(response, "organisation")
+        rows = (self._json(response) or {}).get("Organisations") or [{}]
+        return rows[0] if isinstance(rows[0], dict) else {}
+
     def get_all(
         self,
         collection: str,

@@ -7,10 +7,11 @@ against that document.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +95,35 @@ def payment_terms(terms: str) -> dict[str, Any] | None:
             return None
         days = int(match.group(1))
     return {"Sales": {"Day": days, "Type": "DAYSAFTERBILLDATE"}}
+
+
+def due_date(issued: date, terms: Mapping[str, Any] | None) -> date:
+    """Return the due date Xero's PaymentTerm (Day + PaymentTermType) gives an invoice.
+
+    DAYSAFTERBILLDATE: Day days after the date; DAYSAFTERBILLMONTH: Day days after the end of
+    its month; OFCURRENTMONTH / OFFOLLOWINGMONTH: that day of this / next month (clamped to the
+    month's length, never before the invoice date). No terms: due on the invoice date.
+    """
+    terms = terms or {}
+    day = int(terms.get("Day") or 0)
+    kind = terms.get("Type")
+
+    def of_month(year: int, month: int) -> date:
+        return date(year, month, min(max(day, 1), calendar.monthrange(year, month)[1]))
+
+    if kind == "DAYSAFTERBILLDATE":
+        return issued + timedelta(days=day)
+    month_end = of_month(issued.year, issued.month).replace(
+        day=calendar.monthrange(issued.year, issued.month)[1]
+    )
+    if kind == "DAYSAFTERBILLMONTH":
+        return month_end + timedelta(days=day)
+    if kind == "OFCURRENTMONTH":
+        return max(issued, of_month(issued.year, issued.month))
+    if kind == "OFFOLLOWINGMONTH":
+        following = month_end + timedelta(days=1)
+        return of_month(following.year, following.month)
+    return issued
 
 
 def address(data: Address, address_type: str) -> dict[str, Any]:

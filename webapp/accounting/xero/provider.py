@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -413,6 +414,17 @@ class XeroProvider:
     # -- invoices and bills ---------------------------------------------------------------
     def push_invoices(self, invoices: Sequence[InvoiceData]) -> list[PushResult]:
         """Create ACCREC invoices; those that may have been sent are looked up first."""
+        # Xero's API does not apply the organisation's payment terms to an invoice made
+        # without a DueDate; an approved one needs it. Take it from those terms
+        # (Organisation.PaymentTerms.Sales, xero_accounting.yaml PaymentTerm).
+        if any(i.due_date is None for i in invoices):
+            terms = self._sales_terms()
+            invoices = [
+                i
+                if i.due_date is not None
+                else dataclasses.replace(i, due_date=mapping.due_date(i.issue_date, terms))
+                for i in invoices
+            ]
         # Reference is our number, or "<number> / PO <customer PO>" (mapping.sales_invoice);
         # AND binds tighter than OR in Xero's filters.
         return self._push_invoices(
@@ -426,6 +438,12 @@ class XeroProvider:
             payload=mapping.sales_invoice,
             subject=lambda d: f"invoice {d.reference}",
         )
+
+    def _sales_terms(self) -> Mapping[str, Any] | None:
+        """Return the organisation's sales payment terms, read once per provider (job)."""
+        if not hasattr(self, "_terms"):
+            self._terms = (self.client.organisation().get("PaymentTerms") or {}).get("Sales")
+        return self._terms
 
     def push_bills(self, bills: Sequence[BillData]) -> list[PushResult]:
         """Create ACCPAY invoices (bills); those that may have been sent are looked up first."""
