@@ -26,7 +26,8 @@ _seq = itertools.count(1)
 QBO_ACCOUNTS = {
     AccountPurpose.INCOME: ("79", "Sales of Product Income"),
     AccountPurpose.EXPENSE: ("80", "Cost of Goods Sold"),
-    AccountPurpose.FREIGHT: ("1", "Services"),
+    AccountPurpose.SHIPPING: ("1", "Services"),
+    AccountPurpose.FREIGHT: ("80", "Cost of Goods Sold"),
     AccountPurpose.SURCHARGE: ("1", "Services"),
     AccountPurpose.PAYABLES: ("33", "Accounts Payable (A/P)"),
 }
@@ -177,6 +178,7 @@ def make_receipt(supplier, products, *, invoice_number: str | None = None, freig
 XERO_ACCOUNTS = {
     AccountPurpose.INCOME: ("200", "Sales"),
     AccountPurpose.EXPENSE: ("310", "Cost of Goods Sold"),
+    AccountPurpose.SHIPPING: ("200", "Sales"),
     AccountPurpose.FREIGHT: ("429", "General Expenses"),
     AccountPurpose.SURCHARGE: ("200", "Sales"),
 }

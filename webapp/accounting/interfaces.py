@@ -102,8 +102,9 @@ class AccountPurpose(enum.StrEnum):
 
     INCOME = "income"
     EXPENSE = "expense"  # purchases / cost of goods sold
-    FREIGHT = "freight"
-    SURCHARGE = "surcharge"
+    SHIPPING = "shipping"  # shipping charged to customers: income
+    FREIGHT = "freight"  # freight suppliers charge us: a cost
+    SURCHARGE = "surcharge"  # card surcharge charged to customers: income
     PAYABLES = "payables"  # QuickBooks APAccountRef for bills and purchase orders
 
     @property
@@ -111,8 +112,9 @@ class AccountPurpose(enum.StrEnum):
         return {
             "income": "Income (sales)",
             "expense": "Expense / cost of goods sold",
-            "freight": "Freight",
-            "surcharge": "Payment surcharge",
+            "shipping": "Shipping charged to customers (income)",
+            "freight": "Supplier freight (cost)",
+            "surcharge": "Payment surcharge (income)",
             "payables": "Accounts payable",
         }[self.value]
 

@@ -38,7 +38,8 @@ PURCHASE_ORDER = "purchase_order"
 # Non-product lines use these items (QuickBooks sales lines need an item).
 FREIGHT_ITEM, SURCHARGE_ITEM, SUNDRY_ITEM = 1, 2, 3
 CHARGE_ITEMS = {
-    FREIGHT_ITEM: ("FREIGHT", "Freight", AccountPurpose.FREIGHT),
+    # Code and name kept from before shipping and freight were split: ledgers hold this item.
+    FREIGHT_ITEM: ("FREIGHT", "Freight", AccountPurpose.SHIPPING),
     SURCHARGE_ITEM: ("SURCHARGE", "Payment surcharge", AccountPurpose.SURCHARGE),
     SUNDRY_ITEM: ("SUNDRY", "Sundry sales", AccountPurpose.INCOME),
 }
@@ -167,18 +168,16 @@ def item_data(delivery: Delivery, connection: LedgerConnection, product) -> Item
 
 def charge_item_data(delivery: Delivery, connection: LedgerConnection) -> ItemData:
     code, name, purpose = CHARGE_ITEMS[delivery.subject_id]
-    income = _account(connection, purpose, required=False) or _account(
-        connection, AccountPurpose.INCOME, required=True
-    )
+    income = _account(connection, purpose, required=True)
     return ItemData(
         key=_key(delivery),
         reference=f"charge-{code.lower()}",
         code=code,
         name=name,
         description=name,
-        purchased=purpose == AccountPurpose.FREIGHT,
+        purchased=False,
         income_account_id=income,
-        expense_account_id=_account(connection, AccountPurpose.EXPENSE, required=False),
+        expense_account_id="",
         maybe_sent=delivery.maybe_sent,
     )
 
@@ -218,7 +217,7 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
             document.shipping_charge,
             document.shipping_tax,
             FREIGHT_ITEM,
-            AccountPurpose.FREIGHT,
+            AccountPurpose.SHIPPING,
             f"Shipping: {document.shipping_method_name}".rstrip(": "),
         ),
         (
@@ -241,7 +240,8 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
                 tax_amount=money(tax),
                 item_ledger_id=_ledger_id(connection, CHARGE_ITEM, item, CHARGE_ITEMS[item][1]),
                 item_code=CHARGE_ITEMS[item][0],
-                account_id=_account(connection, purpose, required=False) or income,
+                # Shipping and surcharge have their own income accounts (no silent fallback).
+                account_id=_account(connection, purpose, required=True),
                 tax_rate_id=_tax(connection, code),
                 our_tax_code=code,
             )
@@ -320,7 +320,7 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
                 quantity=Decimal(1),
                 unit_amount=money(receipt.freight),
                 line_amount=money(receipt.freight),
-                account_id=_account(connection, AccountPurpose.FREIGHT, required=False) or expense,
+                account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
             )
         )
     po_link = link_for(connection.id, PURCHASE_ORDER, receipt.purchase_order_id)
@@ -347,7 +347,7 @@ def purchase_order_data(
     delivery: Delivery, connection: LedgerConnection, order
 ) -> PurchaseOrderData:
     expense = _account(connection, AccountPurpose.EXPENSE, required=True)
-    lines = tuple(
+    lines = [
         DocumentLine(
             description=_brand_once(line.product, line.description),
             quantity=Decimal(line.quantity),
@@ -360,7 +360,19 @@ def purchase_order_data(
             account_id=expense,
         )
         for line in order.lines
-    )
+    ]
+    if order.freight:
+        # The supplier's freight on the PO goes to the freight (cost) account, as on the bill.
+        lines.append(
+            DocumentLine(
+                description="Freight",
+                quantity=Decimal(1),
+                unit_amount=money(order.freight),
+                line_amount=money(order.freight),
+                account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
+            )
+        )
+    lines = tuple(lines)
     issued = order.issued_at or order.created_at
     return PurchaseOrderData(
         key=_key(delivery),

@@ -73,6 +73,7 @@ def ledger(app: Any, store: Store, xero_sandbox: XeroSandbox) -> Ledger:
     for purpose, code in (
         (AccountPurpose.INCOME, "200"),
         (AccountPurpose.EXPENSE, "310"),
+        (AccountPurpose.SHIPPING, "400"),
         (AccountPurpose.FREIGHT, "400"),
         (AccountPurpose.SURCHARGE, "429"),
     ):

@@ -248,8 +248,8 @@ def purchase_order(data: PurchaseOrderData, payables_account_id: str) -> dict[st
 
 
 _PURPOSES = {
-    "Income": {AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE},
-    "Other Income": {AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE},
+    "Income": {AccountPurpose.INCOME, AccountPurpose.SHIPPING, AccountPurpose.SURCHARGE},
+    "Other Income": {AccountPurpose.INCOME, AccountPurpose.SHIPPING, AccountPurpose.SURCHARGE},
     "Expense": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},
     "Other Expense": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},
     "Cost of Goods Sold": {AccountPurpose.EXPENSE, AccountPurpose.FREIGHT},

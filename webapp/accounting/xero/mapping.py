@@ -47,9 +47,11 @@ STATUS = {
 
 # Xero account Type (schema AccountType) -> the mapping lists that offer it.
 _ACCOUNT_PURPOSES: dict[str, frozenset[AccountPurpose]] = {
-    "REVENUE": frozenset({AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE}),
-    "SALES": frozenset({AccountPurpose.INCOME, AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE}),
-    "OTHERINCOME": frozenset({AccountPurpose.FREIGHT, AccountPurpose.SURCHARGE}),
+    "REVENUE": frozenset(
+        {AccountPurpose.INCOME, AccountPurpose.SHIPPING, AccountPurpose.SURCHARGE}
+    ),
+    "SALES": frozenset({AccountPurpose.INCOME, AccountPurpose.SHIPPING, AccountPurpose.SURCHARGE}),
+    "OTHERINCOME": frozenset({AccountPurpose.SHIPPING, AccountPurpose.SURCHARGE}),
     "DIRECTCOSTS": frozenset({AccountPurpose.EXPENSE, AccountPurpose.FREIGHT}),
     "EXPENSE": frozenset({AccountPurpose.EXPENSE, AccountPurpose.FREIGHT}),
     "OVERHEADS": frozenset({AccountPurpose.EXPENSE, AccountPurpose.FREIGHT}),

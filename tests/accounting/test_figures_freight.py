@@ -1,0 +1,66 @@
+"""Shipping (income), supplier freight (cost) and surcharge each go to their own account."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.accounting.builders import make_document, make_receipt
+from webapp import signals
+from webapp.accounting import operations
+from webapp.accounting.interfaces import AccountPurpose
+from webapp.accounting.models import Delivery, DeliveryStatus
+from webapp.extensions import db
+from workers.accounting import sync_connection
+
+
+def test_qbo_purchase_order_carries_the_supplier_freight_on_the_freight_account(
+    qbo, qbo_connection, store
+):
+    qbo_connection.push_purchase_orders = True
+    receipt = make_receipt(store.supplier, store.products[:1])
+    order = receipt.purchase_order
+    order.freight = Decimal("18.00")
+    order.total = order.subtotal + order.freight
+    signals.purchase_order_issued.send(order)
+    db.session.commit()
+
+    sync_connection(qbo_connection.id)
+
+    (pushed,) = qbo.entities(qbo.realms[0], "PurchaseOrder")
+    [freight] = [ln for ln in pushed["Line"] if ln["DetailType"] == "AccountBasedExpenseLineDetail"]
+    assert freight["Amount"] == 18.0
+    assert freight["AccountBasedExpenseLineDetail"]["AccountRef"] == {"value": "80"}
+    assert Decimal(str(pushed["TotalAmt"])) == order.total
+
+
+def test_invoice_shipping_and_surcharge_use_their_own_income_accounts(qbo, qbo_connection, store):
+    operations.set_account_mapping(qbo_connection, AccountPurpose.SURCHARGE, "79", "Sales")
+    doc = make_document(store.org, store.customer, store.products[:1], surcharge="3.00")
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+
+    sync_connection(qbo_connection.id)
+
+    items = {i["Name"]: i for i in qbo.entities(qbo.realms[0], "Item")}
+    assert items["Freight"]["IncomeAccountRef"] == {"value": "1"}  # shipping: income
+    assert "ExpenseAccountRef" not in items["Freight"]
+    assert items["Payment surcharge"]["IncomeAccountRef"] == {"value": "79"}
+
+
+def test_unmapped_shipping_account_blocks_the_invoice_instead_of_using_sales_income(
+    qbo, qbo_connection, store
+):
+    operations.set_account_mapping(qbo_connection, AccountPurpose.SHIPPING, "", "")
+    doc = make_document(store.org, store.customer, store.products[:1])  # shipping 10.00
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+
+    sync_connection(qbo_connection.id)
+
+    failed = (
+        db.session.execute(db.select(Delivery).filter_by(status=DeliveryStatus.FAILED))
+        .scalars()
+        .all()
+    )
+    assert failed and "Shipping" in failed[0].error_field
+    assert not qbo.entities(qbo.realms[0], "Invoice")
