@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.accounting.builders import make_document, make_receipt
+from tests.factories import login
 from webapp import signals
-from webapp.accounting import operations
+from webapp.accounting import operations, queries
 from webapp.accounting.interfaces import AccountPurpose
 from webapp.accounting.models import Delivery, DeliveryStatus
 from webapp.extensions import db
@@ -47,20 +48,39 @@ def test_invoice_shipping_and_surcharge_use_their_own_income_accounts(qbo, qbo_c
     assert items["Payment surcharge"]["IncomeAccountRef"] == {"value": "79"}
 
 
-def test_unmapped_shipping_account_blocks_the_invoice_instead_of_using_sales_income(
+def test_connection_without_a_shipping_account_needs_mapping_and_sends_nothing(
     qbo, qbo_connection, store
 ):
     operations.set_account_mapping(qbo_connection, AccountPurpose.SHIPPING, "", "")
-    doc = make_document(store.org, store.customer, store.products[:1])  # shipping 10.00
+    doc = make_document(store.org, store.customer, store.products[:1])
     signals.sales_document_ready_to_invoice.send(doc)
     db.session.commit()
 
     sync_connection(qbo_connection.id)
 
-    failed = (
-        db.session.execute(db.select(Delivery).filter_by(status=DeliveryStatus.FAILED))
-        .scalars()
-        .all()
-    )
-    assert failed and "Shipping" in failed[0].error_field
+    assert queries.missing_mappings(qbo_connection) == [
+        "Shipping charged to customers (income) account"
+    ]
     assert not qbo.entities(qbo.realms[0], "Invoice")
+    statuses = set(db.session.execute(db.select(Delivery.status)).scalars())
+    assert DeliveryStatus.CONFIRMED not in statuses and DeliveryStatus.FAILED not in statuses
+
+    operations.set_account_mapping(qbo_connection, AccountPurpose.SHIPPING, "1", "Services")
+    db.session.commit()
+    sync_connection(qbo_connection.id)
+
+    assert len(qbo.entities(qbo.realms[0], "Invoice")) == 1
+
+
+def test_integrations_page_lists_what_is_missing(client, qbo, qbo_connection, store):
+    operations.set_account_mapping(qbo_connection, AccountPurpose.SURCHARGE, "", "")
+    operations.set_tax_mapping(qbo_connection, "GST", "", "")
+    db.session.commit()
+
+    login(client, store.admin)
+    page = client.get(f"/admin/accounting/integrations?connection={qbo_connection.id}")
+
+    text = page.get_data(as_text=True)
+    assert "Needs mapping" in text
+    assert "Payment surcharge (income) account" in text
+    assert "Tax rate for our default tax code GST" in text

@@ -105,6 +105,7 @@ def integrations():
         lists=ledger_lists,
         purposes=list(AccountPurpose),
         tax_codes=queries.our_tax_codes(),
+        missing=queries.missing_mappings(selected) if selected is not None else [],
         notifications=queries.open_notifications(),
         statuses=queries.sync_status(),
         myob_export=queries.myob_export_endpoint(),

@@ -48,7 +48,7 @@ def sync_command(connection_id: int | None):
                     length=total, label=f"Syncing {connection.label}", file=sys.stderr
                 ) as bar,
             ):
-                _drain(connection, bar.update)
+                problem = _drain(connection, bar.update)
         except SyncBusy:
             problem = "another worker is syncing it right now; try again in a moment."
         except TransientError as exc:
@@ -73,12 +73,19 @@ def _chosen(connection_id: int | None) -> list[LedgerConnection]:
     return [connection]
 
 
-def _drain(connection: LedgerConnection, progress) -> None:
+def _drain(connection: LedgerConnection, progress) -> str:
+    """Run the outbox until no ready work is left; return a problem to report, if any."""
     # run_sync takes a bounded run; repeat while ready work remains and the runs settle some.
     while True:
         report = outbox.run_sync(connection, progress=progress)
+        if report.needs_mapping:
+            return (
+                "needs mapping, nothing sent; choose in Settings › Integrations: "
+                + ", ".join(report.needs_mapping)
+                + "."
+            )
         if not report.more or report.confirmed + report.failed == 0:
-            return
+            return ""
 
 
 def _summary(connection: LedgerConnection, started, failed_before: set[int], problem: str) -> bool:

@@ -237,6 +237,8 @@ class SyncReport:
     throttled: int = 0
     more: bool = False  # ready work remains (the job re-enqueues itself)
     transient: str = ""
+    # Not empty: the connection "needs mapping" and nothing was pushed (queries.missing_mappings).
+    needs_mapping: list[str] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -540,6 +542,11 @@ def run_sync(
     report = SyncReport()
     if connection.status != ConnectionStatus.CONNECTED:
         return report  # needs_reconnect: work waits; disconnected: nothing is sent
+    from webapp.accounting.queries import missing_mappings
+
+    report.needs_mapping = missing_mappings(connection)
+    if report.needs_mapping:
+        return report  # needs mapping: work waits until every mapping is chosen
     limit = limit or int(current_app.config.get("ACCOUNTING_JOB_BATCH", 300))
     provider, http = operations.build_provider(connection, save=db.session.commit)
     done = 0

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, time
 from flask import current_app, url_for
 
 from webapp.accounting import payloads
-from webapp.accounting.interfaces import AccountingError, LedgerAccount, LedgerTaxRate
+from webapp.accounting.interfaces import (
+    AccountingError,
+    AccountPurpose,
+    LedgerAccount,
+    LedgerTaxRate,
+)
 from webapp.accounting.models import (
     AccountingNotification,
     ConnectionStatus,
@@ -52,6 +57,35 @@ def ledger_lists(connection: LedgerConnection) -> LedgerLists:
         return LedgerLists(provider.list_accounts(), provider.list_tax_rates())
     except AccountingError as exc:
         return LedgerLists(error=f"{connection.provider.label} lists unavailable: {exc.message}")
+
+
+# Every document needs these; payables is optional (QuickBooks uses its default A/P account).
+REQUIRED_PURPOSES = (
+    AccountPurpose.INCOME,
+    AccountPurpose.EXPENSE,
+    AccountPurpose.SHIPPING,
+    AccountPurpose.SURCHARGE,
+    AccountPurpose.FREIGHT,
+)
+
+
+def missing_mappings(connection: LedgerConnection) -> list[str]:
+    """Return what must be mapped before anything is pushed ("needs mapping" when not empty).
+
+    The accounts every document may need and our default tax code (shipping, surcharge and
+    most lines use it). Another unmapped tax code blocks only the documents that use it.
+    """
+    from webapp.sales.operations import default_tax_code
+
+    missing = [
+        f"{purpose.label} account"
+        for purpose in REQUIRED_PURPOSES
+        if connection.account_for(purpose) is None
+    ]
+    default = default_tax_code()
+    if default is not None and connection.tax_for(default.code) is None:
+        missing.append(f"Tax rate for our default tax code {default.code}")
+    return missing
 
 
 def our_tax_codes():
