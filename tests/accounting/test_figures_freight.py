@@ -84,3 +84,14 @@ def test_integrations_page_lists_what_is_missing(client, qbo, qbo_connection, st
     assert "Needs mapping" in text
     assert "Payment surcharge (income) account" in text
     assert "Tax rate for our default tax code GST" in text
+
+
+def test_cli_sync_says_what_needs_mapping_and_exits_1(app, qbo, qbo_connection, store):
+    operations.set_account_mapping(qbo_connection, AccountPurpose.FREIGHT, "", "")
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["accounting", "sync"])
+
+    assert result.exit_code == 1
+    assert "needs mapping, nothing sent" in result.output
+    assert "Supplier freight (cost) account" in result.output
