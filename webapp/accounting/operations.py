@@ -411,10 +411,21 @@ def import_payments(
         added += 1
     db.session.flush()
     for document_id in sorted(touched):
+        # A document's payments come from the ledger it was first invoiced in; with two
+        # ledgers connected their payments are never summed together.
+        of_record = db.session.execute(
+            db.select(LedgerLink.connection_id)
+            .where(LedgerLink.subject_type == SALES_DOCUMENT, LedgerLink.subject_id == document_id)
+            .order_by(LedgerLink.created_at, LedgerLink.id)
+            .limit(1)
+        ).scalar_one()
+        if of_record != connection.id:
+            continue
         document = db.session.get(SalesDocument, document_id)
         paid = db.session.execute(
             db.select(db.func.coalesce(db.func.sum(ImportedPayment.amount), 0)).where(
-                ImportedPayment.sales_document_id == document_id
+                ImportedPayment.sales_document_id == document_id,
+                ImportedPayment.connection_id == connection.id,
             )
         ).scalar_one()
         paid = Decimal(paid).quantize(Decimal("0.01"))
