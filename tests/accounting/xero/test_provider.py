@@ -510,8 +510,9 @@ def test_revoke_uses_the_stored_connection_id(xero_sandbox: XeroSandbox) -> None
     assert isinstance(tokens, SandboxTokens)
     xero.revoke(_token_set(tokens))
     assert xero_sandbox.connections == {}
-    listed = [r for r in xero_sandbox.requests if r.method == "GET" and "connections" in r.path]
-    assert listed == []
+    calls = [(r.method, r.path) for r in xero_sandbox.requests if "connections" in r.path]
+    # Deleted by its stored id (no look-up first); listed after, to revoke only if it was last.
+    assert calls == [("DELETE", f"/connections/{conn_id}"), ("GET", "/connections")]
 
 
 def test_revoking_a_dead_grant_is_not_an_error(

@@ -512,7 +512,7 @@ class XeroProvider:
         return [r for r in rates if r is not None]
 
     def revoke(self, tokens: TokenSet) -> None:
-        """Disconnect the organisation (DELETE /connections/{id}) and revoke the token.
+        """Disconnect the organisation (DELETE /connections/{id}); revoke the token if last.
 
         xero-identity.yaml: DELETE /Connections/{id}; revocation endpoint per RFC 7009. A
         grant that is already dead is fine: there is nothing left to revoke.
@@ -527,6 +527,10 @@ class XeroProvider:
                 for row in self.client.connections(url):
                     if str(row.get("tenantId")) == self.ctx.tenant_id and row.get("id"):
                         self.client.delete_connection(url, str(row["id"]))
+            # One grant can hold several organisations: revoking it would disconnect the
+            # others too, so the token is revoked only when its last organisation goes.
+            if self.client.connections(url):
+                return
         except NeedsReconnect:
             pass  # the grant is already gone: nothing is connected any more
         revoke_url = config.get(self.oauth.revoke_url_key)
