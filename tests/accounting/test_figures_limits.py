@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.accounting.builders import make_document
+from tests.accounting.builders import make_document, make_receipt
 from webapp import signals
 from webapp.accounting.models import AccountingNotification, Delivery, DeliveryStatus
 from webapp.extensions import db
@@ -18,16 +18,21 @@ def _push(qbo_connection, doc):
     ).scalar_one()
 
 
-def test_document_number_longer_than_quickbooks_holds_fails_naming_the_limit(
+def test_supplier_invoice_number_longer_than_docnumber_fails_naming_the_limit(
     qbo, qbo_connection, store
 ):
-    doc = make_document(store.org, store.customer, store.products[:1])
-    doc.number = "INV-2026-BRANCH-000012345"  # 25 characters; DocNumber holds 21
+    # Our own numbers fit (String(20)); a supplier's invoice number may not (DocNumber <= 21).
+    receipt = make_receipt(
+        store.supplier, store.products[:1], invoice_number="SUPPLIER-INV-2026-0001234"
+    )
+    signals.receipt_recorded.send(receipt)
+    db.session.commit()
 
-    delivery = _push(qbo_connection, doc)
+    sync_connection(qbo_connection.id)
 
+    delivery = db.session.execute(db.select(Delivery).filter_by(kind="bill")).scalar_one()
     assert delivery.status == DeliveryStatus.FAILED and delivery.error_field == "DocNumber"
-    assert not qbo.entities(qbo.realms[0], "Invoice")
+    assert not qbo.entities(qbo.realms[0], "Bill")
     [note] = db.session.execute(
         db.select(AccountingNotification).filter_by(delivery_id=delivery.id)
     ).scalars()
