@@ -18,8 +18,15 @@ from webapp.settings.operations import get_setting
 from webapp.store import operations
 from webapp.store.forms import CheckoutFormFields
 from webapp.store.models import PaymentMethod, ShippingMethod
+from webapp.store.queries import cart_badge_count
 
 bp = Blueprint("store", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def _cart_badge():
+    # Every page's navbar shows the cart badge: the store provides it to all templates.
+    return {"cart_count": cart_badge_count}
 
 
 def _refused(error: operations.StoreError, template: str | None = None, **context):
