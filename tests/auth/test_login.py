@@ -104,7 +104,9 @@ def test_invited_user_without_password_cannot_sign_in(client, store):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/", "/cart", "/cart/badge", "/c/{category}", "/p/{product}", "/my/quotes"])
+@pytest.mark.parametrize(
+    "path", ["/", "/cart", "/cart/badge", "/c/{category}", "/p/{product}", "/my/quotes"]
+)
 def test_a_signed_in_customer_deactivated_by_staff_is_refused_on_every_page(
     app, client, store, path
 ):
