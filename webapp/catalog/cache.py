@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from flask import g
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -29,15 +29,18 @@ def _start_version(redis) -> None:
 
 
 def catalog_version() -> int:
-    """The current catalog version, read from Redis once per request or job."""
-    if "catalog_version" not in g:
-        redis = jobs.redis_conn()
+    """The current catalog version: read from Redis once per request (each time in a job,
+    whose app context may outlive other processes' changes)."""
+    if has_request_context() and "catalog_version" in g:
+        return g.catalog_version
+    redis = jobs.redis_conn()
+    raw = redis.get(_VERSION_KEY)
+    if raw is None:
+        _start_version(redis)
         raw = redis.get(_VERSION_KEY)
-        if raw is None:
-            _start_version(redis)
-            raw = redis.get(_VERSION_KEY)
+    if has_request_context():
         g.catalog_version = int(raw)
-    return g.catalog_version
+    return int(raw)
 
 
 def bump_catalog_version() -> None:

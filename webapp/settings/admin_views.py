@@ -9,9 +9,8 @@ from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db, htmx
-from webapp.sales.models import DocumentKind
 from webapp.settings.operations import get_setting, set_setting, setting_row
-from webapp.settings.registry import SETTINGS, InvalidSetting
+from webapp.settings.registry import SETTINGS, DocumentKind, InvalidSetting
 
 bp = Blueprint(
     "settings_admin", __name__, url_prefix="/admin/settings", template_folder="templates"
