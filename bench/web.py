@@ -228,6 +228,9 @@ def measure(
                     connections=connections,
                     logs=logs,
                 )
+                results["workers"][kind]["category_cold_one_connection"] = _cold_latency(
+                    app.url, redis.url
+                )
     save_result(f"web-{target.name}-{products}", results)
     return results
 
@@ -289,6 +292,11 @@ def _measure_pair(
             ratios = [r["rps"] / h["rps"] for r, h in zip(runs_, samples["hello"], strict=True)]
             summary[name]["ratio_to_hello"] = _median(ratios)
             summary[name]["ratio_each"] = [round(x, 3) for x in ratios]
+        if name != "bound_signed_in_ok":
+            # The framework's floor: a signed-in page of the same app that only says "ok".
+            floor = samples["bound_signed_in_ok"]
+            ratios = [r["rps"] / o["rps"] for r, o in zip(runs_, floor, strict=True)]
+            summary[name]["ratio_to_signed_in_ok"] = _median(ratios)
     return {
         "throughput": summary,
         "latency_one_connection": latency,
@@ -297,6 +305,31 @@ def _measure_pair(
             "hello": hello.statuses(),
             "bounds": bounds.statuses(),
         },
+    }
+
+
+def _cold_latency(base: str, redis_url: str, requests: int = 200) -> dict:
+    """The category page with a cold cache, one connection: the catalog version is bumped
+    before each request (as any catalog change does), so its listing and price book are
+    rebuilt from the database. Timed by the client (urllib), so a little above the server's."""
+    import redis as redis_client
+
+    cookie = sign_in(base)
+    connection = redis_client.Redis.from_url(redis_url)
+    timings = []
+    for _ in range(requests):
+        connection.incr("catalog:version")
+        started = time.perf_counter()
+        status, body = fetch(base + CATEGORY_PATH, cookie)
+        timings.append((time.perf_counter() - started) * 1000)
+        if status != 200 or 'id="product-grid"' not in body:
+            raise RuntimeError(f"cold category page failed ({status})")
+    timings.sort()
+    return {
+        "requests": requests,
+        "p50_ms": round(timings[len(timings) // 2], 3),
+        "p95_ms": round(timings[int(len(timings) * 0.95)], 3),
+        "p99_ms": round(timings[int(len(timings) * 0.99)], 3),
     }
 
 

@@ -178,11 +178,9 @@ def app(_schema, redis_url, tmp_path, smtp_server) -> Iterator[Flask]:
         yield app
         db.session.remove()
         _empty_database()
-        from webapp import request_cache
         from webapp.jobs import redis_conn
 
         redis_conn().flushdb()
-        request_cache.forget_all()  # Redis's notice of the flush may come a moment later
         db.engine.dispose()
 
 

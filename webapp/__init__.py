@@ -10,10 +10,9 @@ from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from webapp import config, csrf_tokens, jobs
+from webapp import config, jobs
 from webapp.auth import throttle
-from webapp.catalog import fast_path as catalog_fast_path
-from webapp.extensions import csrf, db, htmx, login_manager, migrate
+from webapp.extensions import cache, csrf, db, htmx, login_manager, migrate
 from webapp.money import format_money
 from webapp.parsing import DB_INT_MAX
 
@@ -53,8 +52,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     logging.getLogger("webapp").setLevel(app.config.get("LOG_LEVEL", "INFO"))
-    # Last: it wraps the finished app's WSGI callable.
-    catalog_fast_path.init_app(app)
     return app
 
 
@@ -67,9 +64,10 @@ def _init_extensions(app: Flask) -> None:
         _tune_sqlite(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     csrf.init_app(app)
-    csrf_tokens.init_app(app)
     htmx.init_app(app)
     jobs.init_app(app)
+    app.config.setdefault("CACHE_REDIS_URL", app.config["REDIS_URL"])
+    cache.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", _limits_storage_uri(app.config["REDIS_URL"]))
     throttle.init_app(app)
 
@@ -175,12 +173,6 @@ def _register_template_helpers(app: Flask) -> None:
     from webapp.admin.navigation import admin_nav
 
     app.jinja_env.globals["admin_nav"] = admin_nav
-
-    from webapp.store.queries import cart_badge_count
-
-    @app.context_processor
-    def store_context():
-        return {"cart_count": cart_badge_count}
 
 
 def _url_with(**changes) -> str:

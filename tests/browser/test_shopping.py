@@ -21,8 +21,7 @@ from tests.browser.steps import (
     start_checkout,
 )
 from webapp.extensions import db
-from webapp.sales.models import DocumentKind, SalesDocument
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import DocumentKind, PaymentMethod, SalesDocument
 
 pytestmark = pytest.mark.browser
 

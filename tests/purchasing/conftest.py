@@ -17,9 +17,8 @@ from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import DocumentSource, SalesDocument
+from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument
 from webapp.settings.operations import set_setting
-from webapp.store.models import PaymentMethod
 
 _keys = itertools.count(1)
 

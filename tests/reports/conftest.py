@@ -24,8 +24,7 @@ from webapp.purchasing.models import (
     StockItem,
 )
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import DocumentSource, SalesDocument, SalesDocumentLine
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument, SalesDocumentLine
 
 _keys = itertools.count(1)
 

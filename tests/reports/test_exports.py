@@ -14,8 +14,8 @@ from webapp.extensions import db
 from webapp.reports import exports
 from webapp.reports.exports import MYOB_ITEM_PURCHASES_FIELDS, MYOB_ITEM_SALES_FIELDS
 from webapp.reports.forms import DateRange, ReportInputError
+from webapp.sales.models import PaymentMethod
 from webapp.settings.operations import set_setting
-from webapp.store.models import PaymentMethod
 
 MAY = DateRange(date(2025, 5, 1), date(2025, 5, 31))
 

@@ -13,8 +13,7 @@ from webapp.reports import queries
 from webapp.reports.forms import DateRange, Grain
 from webapp.reports.queries import SalesDimension
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import DocumentStatus
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import DocumentStatus, PaymentMethod
 
 MAY = DateRange(date(2025, 5, 1), date(2025, 5, 31))
 

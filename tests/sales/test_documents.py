@@ -5,9 +5,8 @@ import pytest
 from tests.factories import login
 from webapp.extensions import db
 from webapp.sales import operations
-from webapp.sales.models import DocumentKind, DocumentStatus, SalesDocument
+from webapp.sales.models import DocumentKind, DocumentStatus, PaymentMethod, SalesDocument
 from webapp.settings.operations import set_setting
-from webapp.store.models import PaymentMethod
 
 
 def issue(store, key="k1"):

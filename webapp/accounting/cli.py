@@ -24,7 +24,7 @@ def accounting_cli():
 @with_appcontext
 def sync_command(connection_id: int | None):
     """Push every ready delivery now, in this process, and say what happened."""
-    from workers.accounting import SyncBusy, sync_lock
+    from webapp.accounting.locks import SyncBusy, sync_lock
 
     connections = _chosen(connection_id)
     trouble = False

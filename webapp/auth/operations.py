@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -14,7 +15,9 @@ from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
-from webapp.organizations.models import Organization
+
+if TYPE_CHECKING:
+    from webapp.organizations.models import Organization
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -14,9 +14,9 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from webapp import htmx_responses
-from webapp.auth import cache as identity_cache
 from webapp.auth import operations
 from webapp.auth.forms import AcceptInviteForm, LoginForm
 from webapp.auth.models import User
@@ -28,9 +28,13 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 def load_user(user_id: str) -> User | None:
-    # From the Redis snapshot when it is current: most pages then need no database at all.
+    """The signed-in user with their organization (both shown on every page)."""
     user_id = whole_number(user_id, minimum=1)
-    return identity_cache.load_user(user_id) if user_id is not None else None
+    if user_id is None:
+        return None
+    # Read on every request, never cached: Flask-Login's is_authenticated is User.is_active,
+    # so a user deactivated meanwhile is refused on the next page they open.
+    return db.session.get(User, user_id, options=[joinedload(User.organization)])
 
 
 def unauthorized():

@@ -1,24 +1,18 @@
-"""Rendered catalog HTML, cached: fragments keyed on a catalog version that every catalog change
-bumps, and each customer's page frame keyed on what it shows of them.
-
-Fragments live in Redis (shared by every process) and, for the hot ones, in a small LRU in
-each process, so that a page hit moves no HTML out of Redis. The catalog version is read with
-the request's other Redis keys in one round trip (see webapp.request_cache).
-"""
+"""Cached catalog reads: listing results kept in Flask-Caching (Redis), keyed on a catalog
+version that every committed catalog change bumps, and on the customer's price group."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from webapp import jobs, request_cache
+from webapp import jobs
 from webapp.catalog.models import Brand, Category, PricingRule, Product
-from webapp.extensions import db
-from webapp.local_cache import local_cache, peek
+from webapp.extensions import cache, db
 from webapp.settings.models import Setting
 
 _VERSION_KEY = "catalog:version"
@@ -28,40 +22,25 @@ _CATALOG_ROWS = (Brand, Category, PricingRule, Product, Setting)
 _CHANGED_KEY = "catalog_changed"  # session.info: catalog rows flushed, not yet committed
 
 
-@request_cache.provides(_VERSION_KEY)
-def _keys(_user_id: int | None) -> list[str]:
-    return [_VERSION_KEY]
-
-
 def _start_version(redis) -> None:
-    # A fresh Redis starts from a random version, so that HTML a process cached before a
-    # Redis restart is never taken for the current version's.
+    # A fresh Redis starts from a random version, so that entries cached before a Redis
+    # restart are never taken for the current version's.
     redis.set(_VERSION_KEY, secrets.randbelow(2**48), nx=True)
 
 
 def catalog_version() -> int:
-    raw = request_cache.get(_VERSION_KEY)
+    """The current catalog version: read from Redis once per request (each time in a job,
+    whose app context may outlive other processes' changes)."""
+    if has_request_context() and "catalog_version" in g:
+        return g.catalog_version
+    redis = jobs.redis_conn()
+    raw = redis.get(_VERSION_KEY)
     if raw is None:
-        redis = jobs.redis_conn()
         _start_version(redis)
         raw = redis.get(_VERSION_KEY)
-        request_cache.remember(_VERSION_KEY, raw)
+    if has_request_context():
+        g.catalog_version = int(raw)
     return int(raw)
-
-
-def version_in(values: Mapping[str, bytes | None]) -> int | None:
-    """The catalog version among values read for a request (None: not started yet)."""
-    raw = values.get(_VERSION_KEY)
-    return int(raw) if raw is not None else None
-
-
-def peek_fragment(app: Flask, version: int, key: str) -> str | None:
-    """The fragment cached in this process for `key` at `version`, without rendering."""
-    return peek(app, "catalog_fragments", _fragment_key(version, key))
-
-
-def _fragment_key(version: int, key: str) -> str:
-    return f"frag:{version}:{key}"
 
 
 def bump_catalog_version() -> None:
@@ -69,26 +48,20 @@ def bump_catalog_version() -> None:
     redis = jobs.redis_conn()
     _start_version(redis)
     redis.incr(_VERSION_KEY)
-    request_cache.forget(_VERSION_KEY)
+    g.pop("catalog_version", None)
 
 
-def cached_fragment(key: str, render: Callable[[], str]) -> str:
-    """Return the cached HTML for `key` at the current catalog version, rendering on a miss."""
-    full_key = _fragment_key(catalog_version(), key)
-    # Entries of an old catalog version are never read again and age out.
-    fragments = local_cache("catalog_fragments", 256)
-    html = fragments.get(full_key)
-    if html is not None:
-        return html
-    redis = jobs.redis_conn()
-    raw = redis.get(full_key)
-    if raw is not None:
-        html = raw.decode()
-    else:
-        html = render()
-        redis.set(full_key, html.encode(), ex=current_app.config["FRAGMENT_CACHE_SECONDS"])
-    fragments.put(full_key, html)
-    return html
+def cached(key: str, compute: Callable[[], object], timeout: int | None = None):
+    """Return the value cached for `key` at the current catalog version, computing it on a
+    miss; values of an older version are never read again and expire."""
+    if changed_in_this_transaction():
+        return compute()  # our own uncommitted changes are in no cached version
+    full_key = f"catalog:{catalog_version()}:{key}"
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, timeout=timeout)
+    return value
 
 
 def changed_in_this_transaction() -> bool:

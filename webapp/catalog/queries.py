@@ -13,22 +13,13 @@ from webapp.catalog import cache
 from webapp.catalog.models import Brand, Category, PricingRule, Product, SupplierOffer
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
-from webapp.local_cache import local_cache
 
 
 def price_book() -> PriceBook:
-    """The pricing rules: read once per catalog version (every change to a rule or a setting
-    bumps it), and once per request or job while its own changes are not committed."""
+    """The pricing rules: cached per catalog version (every change to a rule or a setting
+    bumps it), read once per request or job."""
     if "price_book" not in g:
-        if cache.changed_in_this_transaction():
-            g.price_book = _load_price_book()
-        else:
-            books = local_cache("price_books", 4)
-            version = cache.catalog_version()
-            g.price_book = books.get(version)
-            if g.price_book is None:
-                g.price_book = _load_price_book()
-                books.put(version, g.price_book)
+        g.price_book = cache.cached("price_book", _load_price_book)
     return g.price_book
 
 
@@ -118,6 +109,50 @@ def listing(
     # Fetch one extra row to know whether there is a next page, instead of counting.
     rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
     return ListingPage(rows[:per_page], page, len(rows) > per_page)
+
+
+@dataclass(frozen=True)
+class ListedProduct:
+    """What a listing shows of a product, priced for one price group (kept in the cache)."""
+
+    id: int
+    name: str
+    mpn: str
+    price: Decimal | None
+    is_stocked: bool
+    total_stock: int
+    min_eta_days: int | None
+
+    @property
+    def in_stock(self) -> bool:
+        return self.total_stock > 0 or not self.is_stocked
+
+
+@dataclass(frozen=True)
+class PricedListing:
+    title: str
+    rows: list[ListedProduct]
+    has_next: bool
+
+
+def priced_listing(
+    title: str, products: list[Product], group_id: int | None, has_next: bool
+) -> PricedListing:
+    """A page of products with the price group's prices, as plain values to cache."""
+    book = price_book()
+    rows = [
+        ListedProduct(
+            id=product.id,
+            name=product.name,
+            mpn=product.mpn,
+            price=book.price_of(product, group_id),
+            is_stocked=product.product_type.is_stocked,
+            total_stock=product.total_stock,
+            min_eta_days=product.min_eta_days,
+        )
+        for product in products
+    ]
+    return PricedListing(title, rows, has_next)
 
 
 def products_in_order(ids: list[int]) -> list[Product]:

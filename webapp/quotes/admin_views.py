@@ -53,13 +53,12 @@ from webapp.quotes.models import (
 from webapp.quotes.selection import Chosen, default_selection, largest_selection, priced, totals_of
 from webapp.quotes.snapshot import all_lines
 from webapp.quotes.totals import PricedLine, line_figures
-from webapp.sales.models import DocumentStatus, Recurrence, SalesDocument
+from webapp.sales.models import DocumentStatus, PaymentMethod, Recurrence, SalesDocument
 from webapp.sales.operations import IllegalTransition as DocumentIllegalTransition
 from webapp.sales.operations import release_document
 from webapp.sales.totals import ZERO
 from webapp.settings.operations import get_setting, set_setting, setting_row
 from webapp.settings.registry import SETTINGS, InvalidSetting
-from webapp.store.models import PaymentMethod
 
 bp = Blueprint("quotes_admin", __name__, url_prefix="/admin/quotes", template_folder="templates")
 

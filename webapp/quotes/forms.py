@@ -14,8 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from webapp.catalog.models import ProductType
 from webapp.parsing import DB_INT_MAX
 from webapp.quotes.models import ApprovalRuleKind
-from webapp.sales.models import Recurrence
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import PaymentMethod, Recurrence
 
 # Ids must fit the database's integer columns (PostgreSQL refuses larger numbers outright).
 MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs

@@ -14,8 +14,7 @@ from webapp.catalog.models import Product, ProductType, TaxCode
 from webapp.extensions import db
 from webapp.models_base import Cost, Money, Percent, TimestampMixin, UTCDateTime, str_enum, utcnow
 from webapp.organizations.models import Organization
-from webapp.sales.models import Recurrence, SalesDocument
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import PaymentMethod, Recurrence, SalesDocument
 
 
 class QuoteStatus(enum.StrEnum):

@@ -55,10 +55,15 @@ from webapp.quotes.selection import (
 )
 from webapp.quotes.tokens import InvalidToken, make_token, read_token
 from webapp.quotes.totals import CostedLine, MarginCheck, line_figures, margin_guard
-from webapp.sales.models import DocumentSequence, DocumentSource, Recurrence, SalesDocument
+from webapp.sales.models import (
+    DocumentSequence,
+    DocumentSource,
+    PaymentMethod,
+    Recurrence,
+    SalesDocument,
+)
 from webapp.sales.operations import HeaderInput, LineInput, issue_document, record_event
 from webapp.settings.operations import get_setting
-from webapp.store.models import PaymentMethod
 from webapp.store.operations import cancel_checkout, get_cart
 
 DEFAULT_EXPIRY_DAYS = 14

@@ -11,22 +11,20 @@ from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.models_base import Cost, Money, Percent, UTCDateTime, str_enum, utcnow
 from webapp.organizations.models import AddressMixin, Organization
-from webapp.store.models import PaymentMethod
+
+# The kind is the value of the settings' "Display document as": defined with that setting.
+from webapp.settings.registry import DocumentKind  # noqa: F401 - re-exported for sales
 
 
-class DocumentKind(enum.StrEnum):
-    """How a sales document is presented: decided by the *Display document as* setting."""
+class PaymentMethod(enum.StrEnum):
+    """How a customer pays an order (chosen at checkout or on an accepted quote)."""
 
-    SALES_ORDER = "sales_order"
-    TAX_INVOICE = "tax_invoice"
-
-    @property
-    def title(self) -> str:
-        return {"sales_order": "Sales Order", "tax_invoice": "Tax Invoice"}[self.value]
+    ON_ACCOUNT = "on_account"
+    CARD = "card"
 
     @property
-    def prefix(self) -> str:
-        return {"sales_order": "SO", "tax_invoice": "INV"}[self.value]
+    def label(self) -> str:
+        return {"on_account": "On account", "card": "Credit card"}[self.value]
 
 
 class DocumentStatus(enum.StrEnum):

@@ -21,6 +21,7 @@ from webapp.sales.models import (
     DocumentSequence,
     DocumentSource,
     DocumentStatus,
+    PaymentMethod,
     Recurrence,
     SalesDocument,
     SalesDocumentEvent,
@@ -28,7 +29,6 @@ from webapp.sales.models import (
 )
 from webapp.sales.totals import Totals, document_totals
 from webapp.settings.operations import get_setting
-from webapp.store.models import PaymentMethod
 
 
 class IllegalTransition(Exception):

@@ -8,12 +8,9 @@ from flask_login import current_user
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
-from webapp.catalog.cache import bump_catalog_version
 from webapp.extensions import db, htmx
-from webapp.jobs import call_after_commit
-from webapp.sales.models import DocumentKind
 from webapp.settings.operations import get_setting, set_setting, setting_row
-from webapp.settings.registry import SETTINGS, InvalidSetting
+from webapp.settings.registry import SETTINGS, DocumentKind, InvalidSetting
 
 bp = Blueprint(
     "settings_admin", __name__, url_prefix="/admin/settings", template_folder="templates"
@@ -21,7 +18,6 @@ bp = Blueprint(
 
 SALES_KEYS = ("display_document_as", "card_surcharge_pct", "default_markup_pct")
 # Changing these changes every displayed price: cached listings must go.
-_PRICE_KEYS = frozenset({"default_markup_pct"})
 
 
 def _setting_context(key: str) -> dict:
@@ -56,8 +52,6 @@ def update(key: str):
             return render_template("errors/toast.html", message=message), 422
         flash(message, "danger")
         return redirect(url_for(".sales"), 303)
-    if key in _PRICE_KEYS:
-        call_after_commit(bump_catalog_version)
     db.session.commit()
     if htmx:
         return htmx_responses.render(

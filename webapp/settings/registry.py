@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from webapp.parsing import whole_number
-from webapp.sales.models import DocumentKind
+
+
+class DocumentKind(enum.StrEnum):
+    """How a sales document is presented: decided by the *Display document as* setting."""
+
+    SALES_ORDER = "sales_order"
+    TAX_INVOICE = "tax_invoice"
+
+    @property
+    def title(self) -> str:
+        return {"sales_order": "Sales Order", "tax_invoice": "Tax Invoice"}[self.value]
+
+    @property
+    def prefix(self) -> str:
+        return {"sales_order": "SO", "tax_invoice": "INV"}[self.value]
 
 
 class InvalidSetting(ValueError):

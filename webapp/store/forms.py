@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import PaymentMethod
 
 
 class CheckoutFormFields(FlaskForm):

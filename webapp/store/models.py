@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,15 +10,7 @@ from webapp.catalog.models import Product
 from webapp.extensions import db
 from webapp.models_base import Money, Percent, TimestampMixin, UTCDateTime, str_enum
 from webapp.organizations.models import AddressMixin
-
-
-class PaymentMethod(enum.StrEnum):
-    ON_ACCOUNT = "on_account"
-    CARD = "card"
-
-    @property
-    def label(self) -> str:
-        return {"on_account": "On account", "card": "Credit card"}[self.value]
+from webapp.sales.models import PaymentMethod
 
 
 class ShippingMethod(db.Model):

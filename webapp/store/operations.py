@@ -15,10 +15,10 @@ from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.parsing import is_digits
-from webapp.sales.models import DocumentSource, SalesDocument
+from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument
 from webapp.sales.operations import HeaderInput, LineInput, issue_document
 from webapp.settings.operations import get_setting
-from webapp.store.models import Cart, CartLine, CheckoutDetails, PaymentMethod, ShippingMethod
+from webapp.store.models import Cart, CartLine, CheckoutDetails, ShippingMethod
 
 MAX_QUANTITY = 9999
 

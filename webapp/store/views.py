@@ -12,14 +12,22 @@ from webapp import htmx_responses
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
 from webapp.parsing import whole_number
+from webapp.sales.models import PaymentMethod
 from webapp.sales.operations import price_lines
 from webapp.sales.totals import document_totals
 from webapp.settings.operations import get_setting
 from webapp.store import operations
 from webapp.store.forms import CheckoutFormFields
-from webapp.store.models import PaymentMethod, ShippingMethod
+from webapp.store.models import ShippingMethod
+from webapp.store.queries import cart_badge_count
 
 bp = Blueprint("store", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def _cart_badge():
+    # Every page's navbar shows the cart badge: the store provides it to all templates.
+    return {"cart_count": cart_badge_count}
 
 
 def _refused(error: operations.StoreError, template: str | None = None, **context):

@@ -37,8 +37,7 @@ from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.sales import operations as sales
-from webapp.sales.models import PaymentStatus, SalesDocument
-from webapp.store.models import PaymentMethod
+from webapp.sales.models import PaymentMethod, PaymentStatus, SalesDocument
 
 SCOPES = "offline_access accounting.transactions accounting.contacts accounting.settings"
 
