@@ -203,3 +203,16 @@ def test_admin_shows_why_an_import_is_held_and_confirms_it(tmp_path, stocked, cl
     run_jobs()
     assert db.session.get(FeedImport, held.id).status is ImportStatus.SUCCEEDED
     assert live_offers(stocked) == 10
+
+
+def test_an_uploaded_feed_is_kept_in_the_database_for_a_worker_on_another_machine(
+    tmp_path, supplier, run_jobs
+):
+    path = write(tmp_path, HEADER + rows(3))
+    queued = feeds.queue_import(supplier, path, "feed.csv", actor_id=None)
+    db.session.commit()
+    path.unlink()  # the worker's machine does not have the web node's disk
+    run_jobs()
+    done = db.session.get(FeedImport, queued.id)
+    assert done.status is ImportStatus.SUCCEEDED, done.error
+    assert live_offers(supplier) == 3

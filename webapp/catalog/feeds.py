@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -913,8 +914,12 @@ def create_run(supplier: Supplier, path: Path, filename: str, actor_id: int | No
 
 
 def queue_import(supplier: Supplier, upload_path: Path, filename: str, actor_id: int) -> FeedImport:
-    """Record an uploaded feed and run it on the imports queue after commit."""
+    """Record an uploaded feed and run it on the imports queue after commit.
+
+    The file goes into the database with the run, so a worker on another machine reads it.
+    """
     run = create_run(supplier, upload_path, filename, actor_id)
+    run.content = Path(upload_path).read_bytes()
     jobs.enqueue_after_commit(
         "workers.jobs.import_feed", run.id, queue="imports", job_id=f"feed-import-{run.id}"
     )
@@ -933,7 +938,26 @@ def execute(run_id: int, progress: ProgressCallback | None = None) -> FeedImport
     run.status = ImportStatus.RUNNING
     run.started_at = utcnow()
     db.session.commit()
-    total = count_lines(Path(run.stored_path))
+    with _feed_file(run) as path:
+        return _execute(run, path, progress)
+
+
+@contextmanager
+def _feed_file(run: FeedImport):
+    """The run's file: from the database when it was stored there, else the local path."""
+    if run.content is None:
+        yield Path(run.stored_path)
+        return
+    with tempfile.NamedTemporaryFile(prefix=f"feed-{run.id}-", suffix=".csv") as handle:
+        handle.write(run.content)
+        handle.flush()
+        db.session.expire(run, ["content"])  # not kept in memory for the whole run
+        yield Path(handle.name)
+
+
+def _execute(run: FeedImport, path: Path, progress: ProgressCallback | None) -> FeedImport:
+    run_id = run.id
+    total = count_lines(path)
     redis = jobs.redis_conn()
     key = progress_key(run.id)
     redis.hset(key, mapping={"done": 0, "total": total})
@@ -945,7 +969,7 @@ def execute(run_id: int, progress: ProgressCallback | None = None) -> FeedImport
             progress(rows)
 
     try:
-        run_import(run, Path(run.stored_path), report)
+        run_import(run, path, report)
         db.session.commit()
     except FeedError as error:
         db.session.rollback()
