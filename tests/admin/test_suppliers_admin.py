@@ -176,6 +176,10 @@ def test_feed_page_shows_the_current_format(client, store):
 
 
 def test_mapping_a_supplier_category_lets_its_new_products_import(client, store, run_jobs):
+    # A small full feed: past the limits a real one is held at.
+    limits = {"max_bad_rows_percent": 100, "max_withdrawn_percent": 100}
+    store.supplier.feed_format = {**(store.supplier.feed_format or {}), **limits}
+    db.session.commit()
     login(client, store.purchasing)
     response = client.post(
         f"/admin/catalog/suppliers/{store.supplier.id}/category-maps",
@@ -235,6 +239,10 @@ def test_removing_a_mapping_over_htmx_empties_its_row(client, store):
 def test_uploaded_feed_is_imported_by_the_worker_and_reports_the_bad_row_by_line(
     app, client, store, run_jobs
 ):
+    # A small full feed: past the limits a real one is held at.
+    limits = {"max_bad_rows_percent": 100, "max_withdrawn_percent": 100}
+    store.supplier.feed_format = {**(store.supplier.feed_format or {}), **limits}
+    db.session.commit()
     login(client, store.purchasing)
     response = _upload(client, store.supplier, GOOD_FEED.encode())
     assert response.status_code == 303

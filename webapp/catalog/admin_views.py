@@ -486,9 +486,24 @@ def import_detail(import_id: int):
         "status",
         run=run,
         progress=_import_progress(run),
-        finished=run.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED),
+        finished=run.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED, ImportStatus.HELD),
         created_by=db.session.get(User, run.created_by_id) if run.created_by_id else None,
     )
+
+
+@bp.post("/imports/<int:import_id>/confirm")
+@staff_required(Role.PURCHASING)
+def confirm_import(import_id: int):
+    run = _get(FeedImport, import_id)
+    try:
+        feeds.confirm(run, _actor().id)
+    except feeds.FeedError as error:
+        db.session.rollback()
+        flash(f"{error}.", "danger")
+        return redirect(url_for(".import_detail", import_id=run.id), 303)
+    db.session.commit()
+    flash(f"{run.filename}: the import is queued again, past its limits.", "success")
+    return redirect(url_for(".import_detail", import_id=run.id), 303)
 
 
 # --- pricing rules ---------------------------------------------------------------------------

@@ -1,22 +1,29 @@
 """Supplier price-and-stock feeds: read a CSV in the supplier's format and upsert offers.
 
-One import is one transaction: a bad row is skipped and reported with its line number, the
-good rows are written, and if anything unexpected stops the run nothing of it is kept.
+One import is one transaction: a bad row is skipped and reported with the line of the file
+it starts on, the good rows are written, and if anything unexpected stops the run nothing of
+it is kept. A full feed that would withdraw more than `max_withdrawn_percent` of the
+supplier's live offers, or whose bad rows are more than `max_bad_rows_percent` of its rows,
+is held instead: nothing changes until someone confirms it (`confirm`), which runs it again
+with `override_limits`.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain, islice
 from operator import itemgetter
 from pathlib import Path
 
 from flask import current_app
 from slugify import slugify
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from webapp import jobs
 from webapp.catalog.models import (
@@ -50,6 +57,14 @@ class FeedError(Exception):
     """The feed as a whole cannot be read (wrong columns, wrong encoding, ...)."""
 
 
+class FeedHeld(Exception):
+    """A full feed would destroy data: the run keeps nothing and waits for a confirmation."""
+
+    def __init__(self, reasons: list[str], summary: ImportSummary):
+        super().__init__("; ".join(reasons))
+        self.summary = summary
+
+
 @dataclass(frozen=True)
 class FeedFormat:
     """How one supplier writes its feed; stored as JSON on the supplier."""
@@ -60,13 +75,24 @@ class FeedFormat:
     thousands_separator: str = ""
     encoding: str = "utf-8-sig"
     full_feed: bool = True
+    # Limits past which a full feed is held for confirmation instead of imported.
+    max_withdrawn_percent: int = 20
+    max_bad_rows_percent: int = 2
 
     @classmethod
     def from_json(cls, data: dict | None) -> FeedFormat:
         data = dict(data or {})
         columns = {name: name for name in REQUIRED + OPTIONAL}
         columns.update(data.pop("columns", {}) or {})
-        known = {"delimiter", "decimal_separator", "thousands_separator", "encoding", "full_feed"}
+        known = {
+            "delimiter",
+            "decimal_separator",
+            "thousands_separator",
+            "encoding",
+            "full_feed",
+            "max_withdrawn_percent",
+            "max_bad_rows_percent",
+        }
         unknown = set(data) - known
         if unknown:
             raise FeedError(f"unknown feed format setting(s): {', '.join(sorted(unknown))}")
@@ -75,6 +101,10 @@ class FeedFormat:
             raise FeedError("the delimiter must be a single character")
         if feed.decimal_separator == feed.thousands_separator:
             raise FeedError("decimal and thousands separators must differ")
+        for name in ("max_withdrawn_percent", "max_bad_rows_percent"):
+            value = getattr(feed, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise FeedError(f"{name} must be a whole number from 0 to 100")
         return feed
 
 
@@ -121,8 +151,9 @@ class ImportSummary:
 
 
 def _int(text: str, label: str, *, minimum: int = 0, maximum: int = 10_000_000) -> int:
-    cleaned = text.strip().replace(",", "") if text else ""
-    if not cleaned.lstrip("-").isdigit():
+    # No separators: "1,5" is not fifteen.
+    cleaned = text.strip() if text else ""
+    if not (cleaned.lstrip("-").isascii() and cleaned.lstrip("-").isdigit()):
         raise ValueError(f"{label}: {text!r} is not a whole number")
     value = int(cleaned)
     if not minimum <= value <= maximum:
@@ -136,10 +167,10 @@ def parse_rows(path: Path, feed: FeedFormat, summary: ImportSummary) -> Iterator
         handle = open(path, newline="", encoding=feed.encoding)  # noqa: SIM115
     except LookupError:
         raise FeedError(f"unknown encoding {feed.encoding!r}") from None
-    with handle:
+    with handle, closing(_RawLines(path, feed)) as raw_lines:
         # A plain reader with column positions: csv.DictReader builds a dict per row, which
         # was a third of the parse time of a million-row feed.
-        reader = csv.reader(handle, delimiter=feed.delimiter)
+        reader = csv.reader(handle, delimiter=feed.delimiter, strict=True)
         try:
             header = next(reader, None) or []
         except UnicodeDecodeError as error:
@@ -161,28 +192,47 @@ def parse_rows(path: Path, feed: FeedFormat, summary: ImportSummary) -> Iterator
         fields = itemgetter(*(position.get(feed.columns[name], width) for name in _FIELDS))
         padding = [""] * (width + 1)
         seen_skus: dict[str, int] = {}
-        # Line numbers (and skipped blank lines) exactly as csv.DictReader reported them.
-        line = reader.line_num
+        raw_lines.header = header
+        # Lines of the file: a record starts on the line after the previous one ended, so a
+        # quoted newline moves every later line number on by one. `base` is the lines read by
+        # earlier readers (a stray quote restarts the reader after its line).
+        base = 0
+        ended = reader.line_num
         while True:
             try:
                 raw = next(reader)
-                line = reader.line_num
-                while not raw:
-                    raw = next(reader)
-                line = reader.line_num
             except StopIteration:
                 break
             except UnicodeDecodeError as error:
                 raise FeedError(
-                    f"line {line + 1}: the file is not {feed.encoding} text ({error.reason})"
+                    f"line {base + ended + 1}: the file is not {feed.encoding} text "
+                    f"({error.reason})"
                 ) from None
             except csv.Error as error:
-                summary.rows_read += 1
-                summary.skip(line, f"unreadable row: {error}")
+                raw = None
+                problem = f"unreadable row: {error}"
+            else:
+                problem = None
+            line = base + ended + 1
+            ended = reader.line_num
+            if raw == []:
                 continue
             summary.rows_read += 1
+            if problem or ended > line - base or '"' in "".join(raw):
+                # Unreadable, spanning lines or holding a quote: check the text as written,
+                # where a stray quote shows (csv reads one into the field, or runs on past it).
+                stray = raw_lines.explain(line, base + ended)
+                if stray and base + ended > line:
+                    # Read again from the line after the stray quote's.
+                    rest = raw_lines.after(line, base + ended)
+                    base = line
+                    reader = csv.reader(chain(rest, handle), delimiter=feed.delimiter, strict=True)
+                    ended = 0
+                if stray or problem:
+                    summary.skip(line, stray or problem)
+                    continue
             if len(raw) > width:
-                summary.skip(line, f"{len(raw)} fields where the header has {width}")
+                summary.skip(line, _too_many_fields(len(raw), width, feed))
                 continue
             raw.extend(padding[len(raw) :])
             try:
@@ -195,6 +245,79 @@ def parse_rows(path: Path, feed: FeedFormat, summary: ImportSummary) -> Iterator
                 summary.skip(line, f"SKU {row.sku!r} already appeared on line {first}")
                 continue
             yield row
+
+
+def _too_many_fields(count: int, width: int, feed: FeedFormat) -> str:
+    reason = f"{count} fields where the header has {width}"
+    if feed.delimiter in (feed.decimal_separator, feed.thousands_separator, ","):
+        name = {",": "a decimal comma", ".": "a decimal point"}.get(feed.delimiter, "a number")
+        reason += f": a value with a {feed.delimiter!r} in it ({name}?) must be quoted"
+    return reason
+
+
+class _RawLines:
+    """The feed's lines as written, read on demand by a second handle moving forward only."""
+
+    def __init__(self, path: Path, feed: FeedFormat):
+        self._path = path
+        self._feed = feed
+        self.header: list[str] = []
+        self._handle = None
+        self._next_line = 1
+        self._last: tuple[int, int, list[str]] = (0, 0, [])
+        d = re.escape(feed.delimiter)
+        self._quoted = re.compile(rf'"(?:[^"]|"")*"(?={d}|\r?\n|$)')
+        self._plain = re.compile(rf'[^"{d}\r\n]*(?={d}|\r?\n|$)')
+
+    def lines(self, first: int, last: int) -> list[str]:
+        if self._last[:2] == (first, last):
+            return self._last[2]
+        if self._handle is None or first < self._next_line:
+            self.close()
+            self._handle = open(self._path, newline="", encoding=self._feed.encoding)  # noqa: SIM115
+            self._next_line = 1
+        taken = list(islice(self._handle, first - self._next_line, last - self._next_line + 1))
+        self._next_line = last + 1
+        self._last = (first, last, taken)
+        return taken
+
+    def after(self, line: int, last: int) -> list[str]:
+        """The lines after `line` up to `last`, which a stray quote had run together."""
+        return self.lines(line, last)[1:]
+
+    def explain(self, line: int, last: int) -> str | None:
+        """Say where the record of lines `line`..`last` has a stray quote, if it has one."""
+        text = "".join(self.lines(line, last))
+        delimiter = self._feed.delimiter
+        position, column = 0, 1
+        while True:
+            match = self._quoted.match(text, position) or self._plain.match(text, position)
+            if match is None:
+                return self._stray(text, position, column, line, last)
+            position = match.end()
+            if position >= len(text) or text[position] in "\r\n":
+                return None
+            position += len(delimiter)
+            column += 1
+
+    def _stray(self, text: str, position: int, column: int, line: int, last: int) -> str:
+        name = self.header[column - 1] if column <= len(self.header) else "beyond the header"
+        where = f"stray quote character in column {column} ({name})"
+        end = text.find(self._feed.delimiter, position)
+        newline = text.find("\n", position)
+        if text.startswith('"', position) and last > line:
+            return (
+                f"{where}: its quote is not closed on this line, so the lines after it ran "
+                "together; quote the whole field and double the quotes inside it"
+            )
+        value = text[position : min(i for i in (end, newline, len(text)) if i >= 0)].strip()
+        quoted = '"' + value.replace('"', '""') + '"'
+        return f"{where}: quote the whole field and double the quotes inside it ({quoted})"
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def _whole(text: str, label: str, maximum: int) -> int:
@@ -232,7 +355,7 @@ def _validate(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
             thousands_sep=feed.thousands_separator,
         )
     except ValueError as error:
-        raise ValueError(f"cost: {error}") from None
+        raise ValueError(f"cost: {_number_problem(cost_text, feed) or error}") from None
     if cost <= 0:
         raise ValueError(f"cost must be more than zero, not {cost_text}")
     if cost > MAX_COST:
@@ -249,6 +372,22 @@ def _validate(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
         _whole(eta_days, "eta_days", 3650) if eta_days else None,
         description[:5000],
     )
+
+
+def _number_problem(text: str, feed: FeedFormat) -> str | None:
+    """Name a separator the feed's format does not use, the usual reason a cost is unreadable."""
+    for mark in ",.":
+        if mark in text and mark not in (feed.decimal_separator, feed.thousands_separator):
+            thousands = (
+                f"its thousands separator is {feed.thousands_separator!r}"
+                if feed.thousands_separator
+                else "it has no thousands separator"
+            )
+            return (
+                f"{text!r} has a {mark!r} but this feed's decimal separator is "
+                f"{feed.decimal_separator!r} and {thousands}"
+            )
+    return None
 
 
 class _Resolver:
@@ -411,13 +550,13 @@ class _BulkWriter:
         # three statements of fixed text. An OR of IN-lists was as fast, but each chunk's
         # statement was new and SQLite's statement cache kept ~1 MB of every one.
         if not self._keys_table:
+            # IF NOT EXISTS: a run rolled back (held or failed) may roll back its DROP too.
             self.connection.exec_driver_sql(
-                f"CREATE TEMPORARY TABLE {_KEYS_TABLE} "
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {_KEYS_TABLE} "
                 "(brand_id INTEGER NOT NULL, mpn VARCHAR(100) NOT NULL)"
             )
             self._keys_table = True
-        else:
-            self.connection.exec_driver_sql(f"DELETE FROM {_KEYS_TABLE}")
+        self.connection.exec_driver_sql(f"DELETE FROM {_KEYS_TABLE}")
         rows = list(keys)
         if not rows:
             return {}
@@ -593,13 +732,49 @@ def _offer_totals(rows: list[FeedRow]) -> tuple[Decimal, int, int | None]:
     return best_cost, total_stock, min(stocked or any_eta, default=None)
 
 
-def _withdraw_unlisted(supplier: Supplier, run: FeedImport, summary: ImportSummary) -> None:
+def _live_offers(supplier: Supplier) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(SupplierOffer)
+        .where(SupplierOffer.supplier_id == supplier.id, SupplierOffer.available.is_(True))
+    )
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part * 100 / whole:.0f}%" if whole else "0%"
+
+
+def _check_limits(
+    feed: FeedFormat, summary: ImportSummary, live_before: int, withdrawing: int
+) -> None:
+    """Hold a full feed that would withdraw, or skip, more than its format allows."""
+    reasons = []
+    if live_before and withdrawing * 100 > feed.max_withdrawn_percent * live_before:
+        reasons.append(
+            f"this full feed would withdraw {withdrawing:,} of {live_before:,} offers "
+            f"({_percent(withdrawing, live_before)}), more than the "
+            f"{feed.max_withdrawn_percent}% allowed"
+        )
+    if summary.rows_skipped * 100 > feed.max_bad_rows_percent * summary.rows_read:
+        reasons.append(
+            f"{summary.rows_skipped:,} of {summary.rows_read:,} rows "
+            f"({_percent(summary.rows_skipped, summary.rows_read)}) could not be read, more "
+            f"than the {feed.max_bad_rows_percent}% allowed"
+        )
+    if reasons:
+        raise FeedHeld(reasons, summary)
+
+
+def _withdraw_unlisted(
+    supplier: Supplier, run: FeedImport, summary: ImportSummary, check: Callable[[int], None]
+) -> None:
     unlisted = (
         SupplierOffer.supplier_id == supplier.id,
         SupplierOffer.available.is_(True),
         (SupplierOffer.last_import_id != run.id) | SupplierOffer.last_import_id.is_(None),
     )
     product_ids = set(db.session.scalars(select(SupplierOffer.product_id).where(*unlisted)))
+    check(len(product_ids))
     if not product_ids:
         return
     result = db.session.execute(
@@ -669,6 +844,8 @@ def run_import(
     resolver = _Resolver(supplier)
     writer = _BulkWriter.open(supplier, run)
     offers_before = writer.offer_count()
+    live_before = _live_offers(supplier)
+    limits = feed.full_feed and not run.override_limits
     written = 0
     chunk: list[FeedRow] = []
     reported = 0
@@ -689,11 +866,18 @@ def run_import(
         # less the old one: two counts instead of a look-up per chunk.
         summary.offers_created = writer.offer_count() - offers_before
         summary.offers_updated = written - summary.offers_created
+        writer.close()
+
+        def check(withdrawing: int) -> None:
+            if limits:
+                _check_limits(feed, summary, live_before, withdrawing)
+
         # When every offer the supplier had was listed again there is nothing to withdraw,
         # and no need to scan its offers for the ones this run did not list.
         if feed.full_feed and summary.offers_updated < offers_before:
-            _withdraw_unlisted(supplier, run, summary)
-        writer.close()
+            _withdraw_unlisted(supplier, run, summary, check)
+        else:
+            check(0)
         refresh_product_aggregates(
             None if summary.touched_all else sorted(summary.touched_products)
         )
@@ -730,8 +914,12 @@ def create_run(supplier: Supplier, path: Path, filename: str, actor_id: int | No
 
 
 def queue_import(supplier: Supplier, upload_path: Path, filename: str, actor_id: int) -> FeedImport:
-    """Record an uploaded feed and run it on the imports queue after commit."""
+    """Record an uploaded feed and run it on the imports queue after commit.
+
+    The file goes into the database with the run, so a worker on another machine reads it.
+    """
     run = create_run(supplier, upload_path, filename, actor_id)
+    run.content = Path(upload_path).read_bytes()
     jobs.enqueue_after_commit(
         "workers.jobs.import_feed", run.id, queue="imports", job_id=f"feed-import-{run.id}"
     )
@@ -745,12 +933,31 @@ def progress_key(run_id: int) -> str:
 def execute(run_id: int, progress: ProgressCallback | None = None) -> FeedImport:
     """Run a recorded import to the end, committing its result either way."""
     run = db.session.get(FeedImport, run_id)
-    if run is None or run.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
+    if run is None or run.status is not ImportStatus.QUEUED:
         return run
     run.status = ImportStatus.RUNNING
     run.started_at = utcnow()
     db.session.commit()
-    total = count_lines(Path(run.stored_path))
+    with _feed_file(run) as path:
+        return _execute(run, path, progress)
+
+
+@contextmanager
+def _feed_file(run: FeedImport):
+    """The run's file: from the database when it was stored there, else the local path."""
+    if run.content is None:
+        yield Path(run.stored_path)
+        return
+    with tempfile.NamedTemporaryFile(prefix=f"feed-{run.id}-", suffix=".csv") as handle:
+        handle.write(run.content)
+        handle.flush()
+        db.session.expire(run, ["content"])  # not kept in memory for the whole run
+        yield Path(handle.name)
+
+
+def _execute(run: FeedImport, path: Path, progress: ProgressCallback | None) -> FeedImport:
+    run_id = run.id
+    total = count_lines(path)
     redis = jobs.redis_conn()
     key = progress_key(run.id)
     redis.hset(key, mapping={"done": 0, "total": total})
@@ -762,16 +969,52 @@ def execute(run_id: int, progress: ProgressCallback | None = None) -> FeedImport
             progress(rows)
 
     try:
-        run_import(run, Path(run.stored_path), report)
+        run_import(run, path, report)
         db.session.commit()
     except FeedError as error:
         db.session.rollback()
         _fail(run_id, str(error))
+    except FeedHeld as held:
+        db.session.rollback()
+        _hold(run_id, held)
     except BaseException as error:
         db.session.rollback()
         _fail(run_id, f"the import stopped and nothing was kept: {type(error).__name__}: {error}")
         raise
     return db.session.get(FeedImport, run_id)
+
+
+def _hold(run_id: int, held: FeedHeld) -> None:
+    run = db.session.get(FeedImport, run_id)
+    summary = held.summary
+    run.status = ImportStatus.HELD
+    run.error = f"Nothing was changed: {held}. Check the file, or confirm to import it anyway."
+    run.rows_read = summary.rows_read
+    run.rows_skipped = summary.rows_skipped
+    run.problems = summary.problems
+    run.products_created = run.offers_created = run.offers_updated = run.offers_withdrawn = 0
+    run.finished_at = utcnow()
+    db.session.commit()
+    current_app.logger.warning("feed import %s held: %s", run_id, held)
+
+
+def confirm(run: FeedImport, actor_id: int | None) -> FeedImport:
+    """Queue a held import again, this time past its limits; the caller commits."""
+    if run.status is not ImportStatus.HELD:
+        raise FeedError(f"only a held import can be confirmed; this one is {run.status.label}")
+    run.status = ImportStatus.QUEUED
+    run.override_limits = True
+    run.error = ""
+    run.finished_at = None
+    db.session.flush()
+    current_app.logger.info("feed import %s confirmed by user %s", run.id, actor_id)
+    jobs.enqueue_after_commit(
+        "workers.jobs.import_feed",
+        run.id,
+        queue="imports",
+        job_id=f"feed-import-{run.id}-confirmed",
+    )
+    return run
 
 
 def _fail(run_id: int, message: str) -> None:

@@ -4,7 +4,17 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -209,6 +219,9 @@ class ImportStatus(enum.StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # A full feed that would withdraw too many offers or has too many bad rows: nothing was
+    # changed, and it waits for someone to confirm it (which runs it with override_limits).
+    HELD = "held"
 
     @property
     def label(self) -> str:
@@ -224,6 +237,9 @@ class FeedImport(TimestampMixin, db.Model):
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
     filename: Mapped[str] = mapped_column(String(300))
     stored_path: Mapped[str] = mapped_column(String(500), default="")
+    # The feed file itself, so a worker on any machine can read it (deferred: it can be large).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    override_limits: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[ImportStatus] = mapped_column(
         str_enum(ImportStatus, "import_status"), default=ImportStatus.QUEUED
     )

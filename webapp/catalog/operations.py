@@ -234,6 +234,8 @@ def save_feed_format(supplier, settings: dict, actor):
         "thousands_separator": feed.thousands_separator,
         "encoding": feed.encoding,
         "full_feed": feed.full_feed,
+        "max_withdrawn_percent": feed.max_withdrawn_percent,
+        "max_bad_rows_percent": feed.max_bad_rows_percent,
     }
     db.session.flush()
     return feed
