@@ -1,7 +1,7 @@
 """feed imports: an override for held full feeds, and the feed file kept in the database
 
 Revision ID: i12c0a1b2c3d4
-Revises: f4c6e8a0b2c3
+Revises: i11b0a1b2c3d
 Create Date: 2026-12-06 13:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i12c0a1b2c3d4"
-down_revision = "f4c6e8a0b2c3"
+down_revision = "i11b0a1b2c3d"
 branch_labels = None
 depends_on = None
 
