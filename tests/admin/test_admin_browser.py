@@ -24,6 +24,10 @@ FEED = (
 def test_feed_import_page_follows_the_worker_live_and_stops_polling_when_done(
     new_page, store, run_jobs, tmp_path
 ):
+    # A small full feed with a bad row: past the limits a real one is held at.
+    limits = {"max_bad_rows_percent": 100, "max_withdrawn_percent": 100}
+    store.supplier.feed_format = {**(store.supplier.feed_format or {}), **limits}
+    db.session.commit()
     feed = tmp_path / "ingram-monday.csv"
     feed.write_text(FEED)
     page = new_page(store.purchasing)
