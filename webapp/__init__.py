@@ -6,15 +6,18 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, abort, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
 
 from webapp import config, jobs
 from webapp.auth import throttle
 from webapp.extensions import cache, csrf, db, htmx, login_manager, migrate
 from webapp.money import format_money
-from webapp.parsing import DB_INT_MAX
+from webapp.parsing import DB_INT_MAX, has_nul
+
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -44,6 +47,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_handlers(app)
     _register_cli(app)
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # No page has a use for NUL, and PostgreSQL refuses it in text ("A string literal
+        # cannot contain NUL"): refuse it once here rather than as a 500 in some query.
+        form = request.form if request.mimetype in _FORM_TYPES else MultiDict()
+        pairs = [*request.args.items(multi=True), *form.items(multi=True)]
+        if has_nul([request.path, *(text for pair in pairs for text in pair)]):
+            abort(400, description="The request holds a NUL character; remove it and retry.")
 
     @app.after_request
     def vary_on_htmx(response):

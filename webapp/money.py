@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -12,7 +12,10 @@ _SYMBOLS = {"USD": "$", "AUD": "$", "NZD": "$", "CAD": "$", "GBP": "£", "EUR": 
 
 def round_money(amount: Decimal) -> Decimal:
     """Round to the cent, half up (the rule tax authorities and ledgers use)."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    # Enough digits for any amount already stored (a 1e30 price from before input was
+    # bounded): the default 28 would raise, and the quote could no longer be opened or fixed.
+    with localcontext(prec=80):
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def apply_percent(amount: Decimal, percent: Decimal) -> Decimal:

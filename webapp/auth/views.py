@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     flash,
@@ -22,7 +20,7 @@ from webapp.auth.forms import AcceptInviteForm, LoginForm
 from webapp.auth.models import User
 from webapp.auth.throttle import throttled
 from webapp.extensions import db, htmx
-from webapp.parsing import whole_number
+from webapp.parsing import same_site_path, whole_number
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -49,12 +47,7 @@ def unauthorized():
 
 def _safe_next(target: str | None) -> str | None:
     # Only same-site paths: an open redirect would let a phishing link bounce through us.
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    return same_site_path(target)
 
 
 def _home_for(user: User) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DecimalField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.catalog.feeds import OPTIONAL, REQUIRED
+from webapp.fields import MoneyField, PercentField
 
 
 def optional_id(value: object) -> int | None:
@@ -19,53 +18,8 @@ def optional_id(value: object) -> int | None:
     return int(value)
 
 
-class PlainDecimalField(DecimalField):
-    """A decimal typed by a person: finite, at most `places` decimals, no locale guessing."""
-
-    def __init__(self, label=None, validators=None, places: int = 2, **kwargs):
-        super().__init__(label, validators, places=places, **kwargs)
-        self.max_places = places
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        text = valuelist[0].strip()
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            self.data = None
-            raise ValueError(f"{text!r} is not a number.") from None
-        if not value.is_finite():
-            self.data = None
-            raise ValueError(f"{text!r} is not a number.")
-        if value.as_tuple().exponent < -self.max_places:
-            self.data = None
-            raise ValueError(f"Use at most {self.max_places} decimal places.")
-        self.data = value
-
-
-class Between:
-    """Check a Decimal lies within [low, high], saying so in the field's own terms."""
-
-    def __init__(self, low: Decimal, high: Decimal, unit: str = ""):
-        self.low, self.high, self.unit = low, high, unit
-
-    def __call__(self, form, field):
-        if field.data is None:
-            return
-        if not self.low <= field.data <= self.high:
-            raise ValidationError(
-                f"Enter a value from {self.low}{self.unit} to {self.high:,}{self.unit}."
-            )
-
-
 class FixedPriceForm(FlaskForm):
-    fixed_price = PlainDecimalField(
-        "Fixed sell price",
-        places=2,
-        validators=[Optional(), Between(Decimal("0"), Decimal("999999999999.99"))],
-    )
+    fixed_price = MoneyField("Fixed sell price", validators=[Optional()])
 
 
 class FeedFormatForm(FlaskForm):
@@ -141,22 +95,16 @@ class PricingRuleForm(FlaskForm):
     price_group_id = SelectField("Price group", coerce=optional_id)
     category_id = SelectField("Category", coerce=optional_id)
     brand_id = SelectField("Brand", coerce=optional_id)
-    markup_pct = PlainDecimalField(
+    markup_pct = PercentField(
         "Markup on best cost (%)",
-        places=3,
-        validators=[
-            InputRequired("Enter the markup."),
-            Between(Decimal("-50"), Decimal("1000"), "%"),
-        ],
+        validators=[InputRequired("Enter the markup.")],
+        minimum=-50,
+        maximum=1000,
     )
 
 
 class TaxCodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=20)])
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    rate = PlainDecimalField(
-        "Rate (%)",
-        places=3,
-        validators=[InputRequired("Enter the rate."), Between(Decimal("0"), Decimal("100"), "%")],
-    )
+    rate = PercentField("Rate (%)", validators=[InputRequired("Enter the rate.")], maximum=100)
     is_default = BooleanField("Default tax code for new lines")

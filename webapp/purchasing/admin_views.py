@@ -16,7 +16,7 @@ from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, Supplier, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
-from webapp.parsing import whole_number
+from webapp.parsing import COST_MAX, InputRefused, bounded_decimal, whole_number
 from webapp.purchasing import operations, planning, queries
 from webapp.purchasing.forms import (
     BidForm,
@@ -351,9 +351,13 @@ def _receipt_lines(po: PurchaseOrder) -> tuple[list[operations.ReceiptLineInput]
             problems[line.id] = f"{label}: quantity {raw_qty!r} is not a whole number."
             continue
         try:
-            cost = Decimal(raw_cost) if raw_cost else line.unit_cost
-        except InvalidOperation:
-            problems[line.id] = f"{label}: unit cost {raw_cost!r} is not a number."
+            cost = (
+                bounded_decimal(raw_cost, places=4, minimum=Decimal(0), maximum=COST_MAX)
+                if raw_cost
+                else line.unit_cost
+            )
+        except InputRefused as refused:
+            problems[line.id] = f"{label}: unit cost: {refused}"
             continue
         serials = [s.strip() for s in raw_serials.replace(",", "\n").splitlines() if s.strip()]
         items.append(operations.ReceiptLineInput(line.id, quantity, cost, tuple(serials)))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from webapp.catalog.admin_forms import PlainDecimalField, optional_id
+from webapp.catalog.admin_forms import optional_id
+from webapp.fields import BoundedDateField, CostField, MoneyField, QuantityField
 from webapp.parsing import DB_INT_MAX
 
 # Row ids are 32-bit: a larger one would make PostgreSQL raise instead of finding nothing.
@@ -14,8 +15,8 @@ MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs
 
 
 class LineForm(FlaskForm):
-    quantity = IntegerField("Quantity", [InputRequired(), NumberRange(min=1, max=1_000_000)])
-    unit_cost = PlainDecimalField("Unit cost", [InputRequired()], places=4)
+    quantity = QuantityField("Quantity", [InputRequired()])
+    unit_cost = CostField("Unit cost", [InputRequired()])
 
 
 class ManualLineForm(LineForm):
@@ -38,9 +39,9 @@ class ReceiptForm(FlaskForm):
         "Supplier invoice number",
         [DataRequired("Enter the supplier's invoice number."), Length(max=100)],
     )
-    invoice_date = DateField("Invoice date", [InputRequired("Enter the invoice date.")])
-    due_date = DateField("Due date", [Optional()])
-    freight = PlainDecimalField("Freight", [Optional()], places=2)
+    invoice_date = BoundedDateField("Invoice date", [InputRequired("Enter the invoice date.")])
+    due_date = BoundedDateField("Due date", [Optional()])
+    freight = MoneyField("Freight", [Optional()])
     note = TextAreaField("Note", [Optional(), Length(max=2000)])
 
 
@@ -59,15 +60,15 @@ class SettingsForm(FlaskForm):
     purchasing_officer_email = StringField(
         "Purchasing officer email", [Optional(), Length(max=254)]
     )
-    supplier_payment_terms_days = IntegerField(
-        "Supplier payment terms (days)", [InputRequired(), NumberRange(min=0, max=365)]
+    supplier_payment_terms_days = QuantityField(
+        "Supplier payment terms (days)", [InputRequired()], minimum=0, maximum=365
     )
 
 
 class StockForm(FlaskForm):
     product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1, max=MAX_ID)])
-    quantity_on_hand = IntegerField("On hand", [InputRequired(), NumberRange(min=0, max=1_000_000)])
-    unit_cost = PlainDecimalField("Unit cost", [InputRequired()], places=4)
+    quantity_on_hand = QuantityField("On hand", [InputRequired()], minimum=0)
+    unit_cost = CostField("Unit cost", [InputRequired()])
     location = StringField("Location", [Optional(), Length(max=100)])
 
 
@@ -75,7 +76,7 @@ class BidForm(FlaskForm):
     supplier_id = SelectField("Supplier", coerce=optional_id, validators=[InputRequired()])
     organization_id = SelectField("Organization", coerce=optional_id, validators=[InputRequired()])
     product_id = IntegerField("Product id", [InputRequired(), NumberRange(min=1, max=MAX_ID)])
-    unit_cost = PlainDecimalField("Bid unit cost", [InputRequired()], places=4)
-    valid_from = DateField("Valid from", [InputRequired()])
-    valid_until = DateField("Valid until", [Optional()])
+    unit_cost = CostField("Bid unit cost", [InputRequired()])
+    valid_from = BoundedDateField("Valid from", [InputRequired()])
+    valid_until = BoundedDateField("Valid until", [Optional()])
     reference = StringField("Bid reference", [Optional(), Length(max=100)])

@@ -1,9 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DateTimeLocalField,
-    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -12,7 +10,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.catalog.models import ProductType
-from webapp.parsing import DB_INT_MAX
+from webapp.fields import BoundedDateField, CostField, MoneyField, QuantityField
+from webapp.parsing import COST_MAX, DB_INT_MAX, MONEY_MAX
 from webapp.quotes.models import ApprovalRuleKind
 from webapp.sales.models import PaymentMethod, Recurrence
 
@@ -36,31 +35,30 @@ class NewQuoteForm(FlaskForm):
 class HeaderForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     owner_id = SelectField("Owner", coerce=int, validate_choice=True)
-    expires_on = DateField("Expires on", validators=[InputRequired()])
+    expires_on = BoundedDateField("Expires on", validators=[InputRequired()])
     payment_method = SelectField(
         "Payment", choices=[(m.value, m.label) for m in PaymentMethod], validate_choice=True
     )
     shipping_label = StringField("Shipping", validators=[Optional(), Length(max=100)])
-    shipping_charge = DecimalField(
-        "Shipping charge", places=2, validators=[InputRequired(), NumberRange(min=0)]
-    )
+    shipping_charge = MoneyField("Shipping charge", validators=[InputRequired()])
     intro = TextAreaField("Introduction", validators=[Optional(), Length(max=10000)])
     terms = TextAreaField("Terms", validators=[Optional(), Length(max=20000)])
 
 
 class LineForm(FlaskForm):
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
-    unit_price = DecimalField("Unit price", places=2, validators=[InputRequired()])
-    unit_cost = DecimalField("Unit cost", places=4, validators=[InputRequired()])
+    quantity = QuantityField("Quantity", validators=[InputRequired()], maximum=9999)
+    # A negative price is a discount line; its cost may be negative too (a rebate).
+    unit_price = MoneyField("Unit price", validators=[InputRequired()], minimum=-MONEY_MAX)
+    unit_cost = CostField("Unit cost", validators=[InputRequired()], minimum=-COST_MAX)
     optional = BooleanField("Optional")
     qty_editable = BooleanField("Customer sets quantity")
-    min_qty = IntegerField("Min", validators=[Optional(), NumberRange(min=1, max=9999)])
-    max_qty = IntegerField("Max", validators=[Optional(), NumberRange(min=1, max=9999)])
+    min_qty = QuantityField("Min", validators=[Optional()], maximum=9999)
+    max_qty = QuantityField("Max", validators=[Optional()], maximum=9999)
     recurrence = SelectField(
         "Billing", choices=[(r.value, r.label) for r in Recurrence], validate_choice=True
     )
-    term_months = IntegerField("Term (months)", validators=[Optional(), NumberRange(min=1)])
+    term_months = QuantityField("Term (months)", validators=[Optional()], maximum=600)
 
 
 CUSTOM_TYPES = [
@@ -80,21 +78,15 @@ class CustomLineForm(FlaskForm):
     )
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
     sku = StringField("Code", validators=[Optional(), Length(max=100)])
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
-    unit_price = DecimalField(
-        "Unit price", places=2, validators=[InputRequired(), NumberRange(min=0)]
-    )
-    unit_cost = DecimalField(
-        "Unit cost", places=4, default=0, validators=[Optional(), NumberRange(min=0)]
-    )
+    quantity = QuantityField("Quantity", validators=[InputRequired()], maximum=9999)
+    unit_price = MoneyField("Unit price", validators=[InputRequired()])
+    unit_cost = CostField("Unit cost", default=0, validators=[Optional()])
 
 
 class ProductLineForm(FlaskForm):
     section_id = IntegerField("Section", validators=[InputRequired(), ID_RANGE])
     product_id = IntegerField("Product", validators=[InputRequired(), ID_RANGE])
-    quantity = IntegerField(
-        "Quantity", default=1, validators=[InputRequired(), NumberRange(min=1, max=9999)]
-    )
+    quantity = QuantityField("Quantity", default=1, validators=[InputRequired()], maximum=9999)
 
 
 class SectionForm(FlaskForm):
@@ -118,8 +110,8 @@ class TemplateForm(FlaskForm):
     description = StringField("Description", validators=[Optional(), Length(max=500)])
     intro = TextAreaField("Introduction", validators=[Optional(), Length(max=10000)])
     terms = TextAreaField("Terms", validators=[Optional(), Length(max=20000)])
-    expiry_days = IntegerField(
-        "Quotes expire after (days)", validators=[InputRequired(), NumberRange(min=1, max=365)]
+    expiry_days = QuantityField(
+        "Quotes expire after (days)", validators=[InputRequired()], maximum=365
     )
     active = BooleanField("In use")
 
@@ -128,17 +120,17 @@ class TemplateLineForm(FlaskForm):
     """A template line: a blank price or cost means the catalog's when a quote is made."""
 
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
-    quantity = IntegerField("Quantity", validators=[InputRequired(), NumberRange(min=1, max=9999)])
-    unit_price = DecimalField("Unit price", places=2, validators=[Optional(), NumberRange(min=0)])
-    unit_cost = DecimalField("Unit cost", places=4, validators=[Optional(), NumberRange(min=0)])
+    quantity = QuantityField("Quantity", validators=[InputRequired()], maximum=9999)
+    unit_price = MoneyField("Unit price", validators=[Optional()])
+    unit_cost = CostField("Unit cost", validators=[Optional()])
     optional = BooleanField("Optional")
     qty_editable = BooleanField("Customer sets quantity")
-    min_qty = IntegerField("Min", validators=[Optional(), NumberRange(min=1, max=9999)])
-    max_qty = IntegerField("Max", validators=[Optional(), NumberRange(min=1, max=9999)])
+    min_qty = QuantityField("Min", validators=[Optional()], maximum=9999)
+    max_qty = QuantityField("Max", validators=[Optional()], maximum=9999)
     recurrence = SelectField(
         "Billing", choices=[(r.value, r.label) for r in Recurrence], validate_choice=True
     )
-    term_months = IntegerField("Term (months)", validators=[Optional(), NumberRange(min=1)])
+    term_months = QuantityField("Term (months)", validators=[Optional()], maximum=600)
 
 
 class SaveTemplateForm(FlaskForm):
@@ -149,5 +141,5 @@ class RuleForm(FlaskForm):
     kind = SelectField(
         "Rule", choices=[(k.value, k.label) for k in ApprovalRuleKind], validate_choice=True
     )
-    threshold = DecimalField("Threshold", places=2, validators=[Optional(), NumberRange(min=0)])
+    threshold = MoneyField("Threshold", validators=[Optional()])
     user_id = SelectField("User", coerce=optional_id, validate_choice=True)

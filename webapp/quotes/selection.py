@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from webapp.parsing import is_digits
+from webapp.parsing import DB_INT_MAX, is_digits
 from webapp.quotes.totals import PricedLine, QuoteTotals, quote_totals
 
 MAX_QUANTITY = 9999
@@ -70,7 +70,8 @@ def _whole_number(raw: str, line: dict) -> int:
     text = raw.strip()
     if not is_digits(text):
         raise SelectionError(f"The quantity of “{line['description']}” must be a whole number.")
-    return int(text)
+    # Past 10 digits it is out of every line's range; int() of 5,000 digits would raise.
+    return int(text) if len(text) <= 10 else DB_INT_MAX + 1
 
 
 def parse_selection(snapshot: dict, getlist: Callable[[str], list[str]]) -> list[Chosen]:

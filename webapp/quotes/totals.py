@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from webapp.money import HUNDRED, round_money
 from webapp.sales.totals import ZERO, Totals, document_totals
@@ -24,7 +24,8 @@ def percent_of(part: Decimal, whole: Decimal) -> Decimal | None:
     """Return part/whole as a percentage rounded to 0.01, or None when whole is zero."""
     if whole == 0:
         return None
-    return (part * HUNDRED / whole).quantize(PCT, rounding=ROUND_HALF_UP)
+    with localcontext(prec=80):  # an absurd stored price must still show, not raise
+        return (part * HUNDRED / whole).quantize(PCT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

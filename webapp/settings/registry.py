@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from webapp.parsing import whole_number
+from webapp.parsing import InputRefused, bounded_decimal, whole_number
 
 
 class DocumentKind(enum.StrEnum):
@@ -48,12 +48,11 @@ def _document_kind(value: object) -> DocumentKind:
 
 def _percent(value: object) -> Decimal:
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidSetting("must be a number") from None
-    if not number.is_finite() or not Decimal(0) <= number <= Decimal(100):
-        raise InvalidSetting("must be between 0 and 100")
-    return number.quantize(Decimal("0.001"))
+        return bounded_decimal(
+            value, places=3, minimum=Decimal(0), maximum=Decimal(100), what="a percentage"
+        )
+    except InputRefused as refused:
+        raise InvalidSetting(str(refused)) from None
 
 
 # --- purchasing parsers ---

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from webapp import htmx_responses
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
-from webapp.parsing import whole_number
+from webapp.parsing import same_site_path, whole_number
 from webapp.sales.models import PaymentMethod
 from webapp.sales.operations import price_lines
 from webapp.sales.totals import document_totals
@@ -38,7 +38,12 @@ def _refused(error: operations.StoreError, template: str | None = None, **contex
     flash(error.message, "danger")
     if template:
         return render_template(template, **context), error.status
-    return redirect(request.referrer or url_for("store.cart"), 303)
+    return redirect(_back(), 303)
+
+
+def _back() -> str:
+    # The Referer is typed by the client: follow it only to a page of this site.
+    return same_site_path(request.referrer, request.host) or url_for("store.cart")
 
 
 def _form_int(name: str) -> int:
@@ -67,7 +72,7 @@ def add_to_cart():
             **{"toast": message},
         )
     flash(message, "success")
-    return redirect(request.referrer or url_for("store.cart"), 303)
+    return redirect(_back(), 303)
 
 
 @bp.get("/cart/badge")
