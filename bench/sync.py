@@ -48,6 +48,7 @@ def main() -> None:
             "REDIS_URL": "",
             "SECRET_KEY": "bench-secret",
             "ACCOUNTING_RETRY_BACKOFF": "0",
+            "INTEGRATIONS_ALLOW_HTTP": True,  # the sandboxes serve plain http
             "MAIL_SERVER": "127.0.0.1",
         }
     )

@@ -244,10 +244,12 @@ def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
     from webapp.catalog.cli import catalog_cli
     from webapp.demo.cli import demo_cli
+    from webapp.integrations.cli import integrations_cli
     from webapp.reports.cli import reports_cli
 
     app.cli.add_command(accounting_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(integrations_cli)
     app.cli.add_command(reports_cli)
     app.cli.add_command(users_cli)

@@ -80,9 +80,15 @@ def from_environment(instance_path: Path) -> dict:
         "MYOB_DATE_FORMAT": os.environ.get("MYOB_DATE_FORMAT", "%d/%m/%Y"),
         # The MYOB item number the card payment surcharge line is imported against.
         "MYOB_SURCHARGE_ITEM": os.environ.get("MYOB_SURCHARGE_ITEM", "SURCHARGE"),
-        # --- accounting (QuickBooks Online, Xero) ---
-        # Fernet key for OAuth tokens at rest; empty derives one from SECRET_KEY.
+        # --- integrations core (every outside system) ---
+        # Fernet keys for secrets at rest, comma-separated: the first encrypts, all decrypt
+        # (rotate with `flask integrations rotate-keys`). ENCRYPTION_KEY (one key) is still
+        # read; with neither, a key is derived from SECRET_KEY.
+        "ENCRYPTION_KEYS": os.environ.get("ENCRYPTION_KEYS", ""),
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY", ""),
+        # Plain http to vendors is refused unless this is set (tests, local sandboxes).
+        "INTEGRATIONS_ALLOW_HTTP": _bool("INTEGRATIONS_ALLOW_HTTP", False),
+        # --- accounting (QuickBooks Online, Xero) ---
         "QBO_API_BASE": os.environ.get("QBO_API_BASE", "https://quickbooks.api.intuit.com"),
         "QBO_AUTHORIZE_URL": os.environ.get(
             "QBO_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2"

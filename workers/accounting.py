@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from webapp.accounting.locks import sync_lock
 from webapp.extensions import db
+from webapp.integrations.locks import sync_lock
 from workers.app import job_context
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ def sync_connection(connection_id: int) -> dict:
     Raises on transient faults (after recording them) so RQ's Retry applies.
     """
     from webapp.accounting import outbox
-    from webapp.accounting.interfaces import NeedsReconnect
+    from webapp.integrations.interfaces import NeedsReconnect
     from webapp.accounting.models import LedgerConnection
 
     with job_context():
@@ -71,7 +71,7 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
     from datetime import datetime
 
     from webapp.accounting import operations
-    from webapp.accounting.interfaces import NeedsReconnect
+    from webapp.integrations.interfaces import NeedsReconnect
     from webapp.accounting.models import ConnectionStatus, LedgerConnection
 
     with job_context():

@@ -7,10 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from webapp.accounting import operations
-from webapp.accounting.interfaces import AccountPurpose, LedgerTenant
+from webapp.accounting.interfaces import (
+    AccountPurpose,
+    LedgerTenant,
+)
 from webapp.accounting.models import LedgerConnection
-from webapp.accounting.oauth import token_set
 from webapp.extensions import db
+from webapp.integrations.oauth import token_set
 from webapp.models_base import utcnow
 from webapp.sales.models import (
     DocumentKind,

@@ -12,10 +12,13 @@ import pytest
 
 from tests.accounting.builders import make_document, make_receipt
 from webapp import signals
-from webapp.accounting.interfaces import RateLimit, RateLimited
 from webapp.accounting.models import Delivery
-from webapp.accounting.ratelimit import ConnectionLimiter
 from webapp.extensions import db
+from webapp.integrations.interfaces import (
+    RateLimit,
+    RateLimited,
+)
+from webapp.integrations.ratelimit import ConnectionLimiter
 from webapp.sales.models import PaymentStatus
 from workers.accounting import import_payments, sync_connection
 

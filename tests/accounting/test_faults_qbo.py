@@ -16,7 +16,7 @@ from tests.accounting.builders import QBO_ACCOUNTS, connect_qbo, make_document
 from tests.conftest import TEST_SCHEMA, wait_for
 from webapp import signals
 from webapp.accounting import operations
-from webapp.accounting.interfaces import AccountPurpose, TransientError
+from webapp.accounting.interfaces import AccountPurpose
 from webapp.accounting.models import (
     AccountingNotification,
     ConnectionStatus,
@@ -25,8 +25,9 @@ from webapp.accounting.models import (
     NotificationStatus,
     SyncLogEntry,
 )
-from webapp.accounting.secrets import read_tokens
 from webapp.extensions import db
+from webapp.integrations.interfaces import TransientError
+from webapp.integrations.secrets import read_tokens
 from workers.accounting import sync_connection
 
 
@@ -269,6 +270,7 @@ def _subprocess_env(app) -> dict[str, str]:
         SECRET_KEY=app.config["SECRET_KEY"],
         INSTANCE_PATH=app.instance_path,
         ACCOUNTING_LOCK_TTL="1",
+        INTEGRATIONS_ALLOW_HTTP="1",  # the sandbox serves plain http
         ACCOUNTING_RETRY_BACKOFF="0",
     )
     for key in ("QBO_API_BASE", "QBO_TOKEN_URL", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET"):
@@ -300,7 +302,7 @@ def test_worker_killed_mid_delivery_recovers_without_duplicates(app, qbo, primed
         worker.kill()
         worker.wait()
     assert {d.status for d in _deliveries(docs)} == {DeliveryStatus.SENT}
-    wait_for(lambda: not redis_conn().exists(f"accounting:sync:{primed.id}"), timeout=10)
+    wait_for(lambda: not redis_conn().exists(f"integrations:sync:{primed.id}"), timeout=10)
     docs += _docs(store, 1)
 
     sync_connection(primed.id)

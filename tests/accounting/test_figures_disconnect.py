@@ -6,8 +6,8 @@ from tests.accounting.builders import point_app_at_xero
 from webapp.accounting import operations
 from webapp.accounting.interfaces import LedgerTenant
 from webapp.accounting.models import ConnectionStatus
-from webapp.accounting.oauth import token_set
 from webapp.extensions import db
+from webapp.integrations.oauth import token_set
 
 TENANTS = [
     {"tenantId": "11111111-1111-4111-8111-111111111111", "tenantName": "Org A"},

@@ -208,7 +208,7 @@ def test_cli_sync_of_one_connection_waits_for_a_sync_already_running(
     from webapp.jobs import redis_conn
 
     (doc,) = _ready(store)
-    lock = redis_conn().lock(f"accounting:sync:{qbo_connection.id}", timeout=60)
+    lock = redis_conn().lock(f"integrations:sync:{qbo_connection.id}", timeout=60)
     assert lock.acquire(blocking=False)
     try:
         result = app.test_cli_runner().invoke(

@@ -80,7 +80,7 @@ def test_a_replayed_callback_or_code_is_refused(client, qbo, store):
 
 
 def test_disconnect_revokes_the_grant_and_forgets_the_tokens(client, qbo, qbo_connection, store):
-    from webapp.accounting.secrets import read_tokens
+    from webapp.integrations.secrets import read_tokens
 
     tokens = read_tokens(qbo_connection)
     login(client, store.admin)

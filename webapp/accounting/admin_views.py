@@ -17,11 +17,8 @@ from flask_login import current_user
 
 from webapp.accounting import operations, outbox, queries
 from webapp.accounting.forms import OptionsForm
-from webapp.accounting.http import LedgerHttp
 from webapp.accounting.interfaces import (
-    AccountingError,
     AccountPurpose,
-    ConnectionContext,
     DeliveryKind,
     LedgerTenant,
 )
@@ -31,18 +28,23 @@ from webapp.accounting.models import (
     LedgerConnection,
     NotificationStatus,
 )
-from webapp.accounting.oauth import (
+from webapp.accounting.providers import UnknownProvider, available_providers, provider_class
+from webapp.auth.access import staff_required
+from webapp.auth.models import Role
+from webapp.extensions import db
+from webapp.htmx_responses import render
+from webapp.integrations.http import IntegrationHttp
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    IntegrationError,
+)
+from webapp.integrations.oauth import (
     ConnectFailed,
     StaticTokens,
     authorization_url,
     exchange_code,
 )
-from webapp.accounting.providers import UnknownProvider, available_providers, provider_class
-from webapp.accounting.secrets import seal, token_payload, tokens_from_payload, unseal
-from webapp.auth.access import staff_required
-from webapp.auth.models import Role
-from webapp.extensions import db
-from webapp.htmx_responses import render
+from webapp.integrations.secrets import seal, token_payload, tokens_from_payload, unseal
 
 bp = Blueprint(
     "accounting_admin", __name__, url_prefix="/admin/accounting", template_folder="templates"
@@ -144,14 +146,17 @@ def callback(provider: str):
         tenant_id="",
         tenant_name="",
         api_base=current_app.config[cls.oauth.api_base_key],
-        http=LedgerHttp(
-            StaticTokens(tokens), timeout=current_app.config["ACCOUNTING_HTTP_TIMEOUT"]
+        http=IntegrationHttp(
+            StaticTokens(tokens),
+            timeout=current_app.config["ACCOUNTING_HTTP_TIMEOUT"],
+            vendor=cls.label,
+            allow_http=bool(current_app.config.get("INTEGRATIONS_ALLOW_HTTP")),
         ),
         config=current_app.config,
     )
     try:
         tenants = cls.list_tenants(ctx, request.args)
-    except AccountingError as exc:
+    except IntegrationError as exc:
         return render_template(
             "accounting_admin/connect_failed.html", provider=cls, message=exc.message
         ), 502

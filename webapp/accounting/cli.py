@@ -8,9 +8,12 @@ import click
 from flask.cli import with_appcontext
 
 from webapp.accounting import outbox, queries
-from webapp.accounting.interfaces import NeedsReconnect, TransientError
 from webapp.accounting.models import ConnectionStatus, Delivery, LedgerConnection
 from webapp.extensions import db
+from webapp.integrations.interfaces import (
+    NeedsReconnect,
+    TransientError,
+)
 from webapp.models_base import utcnow
 
 
@@ -24,7 +27,7 @@ def accounting_cli():
 @with_appcontext
 def sync_command(connection_id: int | None):
     """Push every ready delivery now, in this process, and say what happened."""
-    from webapp.accounting.locks import SyncBusy, sync_lock
+    from webapp.integrations.locks import SyncBusy, sync_lock
 
     connections = _chosen(connection_id)
     trouble = False

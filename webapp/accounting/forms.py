@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 
-from webapp.accounting.interfaces import LedgerDocumentStatus, Numbering
+from webapp.accounting.interfaces import (
+    LedgerDocumentStatus,
+    Numbering,
+)
 
 _STATUSES = [(s.value, s.label) for s in LedgerDocumentStatus]
 

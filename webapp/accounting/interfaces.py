@@ -5,8 +5,8 @@ HOW TO ADD A PROVIDER
 
 1. Make a package ``webapp/accounting/<name>/`` with three modules (STYLE.md habit 6):
 
-   - ``client.py``   auth + HTTP only. Build every call on ``ctx.http`` (a ``LedgerHttp``
-     from ``webapp.accounting.http``): it adds the bearer token, refreshes it once on a 401
+   - ``client.py``   auth + HTTP only. Build every call on ``ctx.http`` (an ``IntegrationHttp``
+     from ``webapp.integrations.http``): it adds the bearer token, refreshes it once on a 401
      (the core saves the rotated refresh token in the same unit of work), waits for the
      per-connection rate limiter, turns 429/5xx/timeouts/resets into ``TransientError``
      (honouring ``Retry-After``), counts calls and keeps request/response excerpts. The
@@ -48,11 +48,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from webapp.accounting.http import LedgerHttp
-
+# Errors and plain data every kind of integration shares live in the core.
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    OAuthSpec,
+    PermanentError,
+    RateLimit,
+    TokenSet,
+)
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary shared by the core and providers
@@ -120,96 +125,8 @@ class AccountPurpose(enum.StrEnum):
 
 
 # --------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------
-
-
-class AccountingError(Exception):
-    """Base of every error a provider raises."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class TransientError(AccountingError):
-    """Nothing is known to be wrong with the data: try again later (network, 429, 5xx).
-
-    ``retry_after`` is the vendor's Retry-After in seconds when it gave one. ``outcome_unknown``
-    is true when the request may have been processed (timeout, reset after sending).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        retry_after: float | None = None,
-        *,
-        status: int | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.status = status
-        self.outcome_unknown = outcome_unknown
-
-
-class RateLimited(TransientError):
-    """The vendor answered 429 (or our own limiter is full); wait ``retry_after`` seconds."""
-
-
-class PermanentError(AccountingError):
-    """The ledger rejected the data; retrying the same request cannot help.
-
-    ``message`` says what is wrong in plain words, ``field`` names our field (or the vendor's
-    element) at fault and ``fix`` tells the admin what to change before pressing Retry.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str = "",
-        fix: str = "",
-        vendor_code: str = "",
-        vendor_detail: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.field = field
-        self.fix = fix
-        self.vendor_code = vendor_code
-        self.vendor_detail = vendor_detail
-
-    def __repr__(self) -> str:
-        return f"PermanentError({self.message!r}, field={self.field!r})"
-
-
-class AuthError(AccountingError):
-    """The vendor refused our credentials."""
-
-
-class NeedsReconnect(AuthError):
-    """The grant is revoked or expired: an admin must connect again; work waits meanwhile."""
-
-
-class UnsupportedOperation(AccountingError):
-    """The provider has no such capability (see ``AccountingProvider.supports``)."""
-
-
-# --------------------------------------------------------------------------------------------
 # Plain data passed in and out (no ORM objects cross this line)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """OAuth tokens of one connection, decrypted (only ``accounting.secrets`` stores them)."""
-
-    access_token: str
-    refresh_token: str
-    access_expires_at: datetime | None = None
-    refresh_expires_at: datetime | None = None
-    scope: str = ""
-    id_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -431,50 +348,6 @@ class WebhookEvent:
     entity: str  # "Invoice", "Payment", ...
     entity_id: str
     operation: str  # "Create", "Update", ...
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """Published per-connection limits the core's Redis limiter enforces."""
-
-    per_minute: int
-    concurrent: int
-    per_day: int | None = None
-    batch_per_minute: int | None = None  # QuickBooks: 40 /batch requests per minute
-
-
-@dataclass(frozen=True)
-class OAuthSpec:
-    """OAuth 2 facts for the core's authorization-code flow (webapp.accounting.oauth).
-
-    The ``*_key`` fields name ``app.config`` keys, so every URL is configurable.
-    """
-
-    authorize_url_key: str
-    token_url_key: str
-    client_id_key: str
-    client_secret_key: str
-    api_base_key: str
-    scopes: tuple[str, ...]
-    revoke_url_key: str = ""
-    pkce: bool = False
-    # Where the tenant comes from: "callback" (QuickBooks realmId) or "connections" (Xero).
-    tenant_source: str = "callback"
-    webhook_key_config: str = ""  # config key of the webhook signing secret
-
-
-@dataclass
-class ConnectionContext:
-    """Everything a provider needs for one connection during one job or request."""
-
-    connection_id: int | None  # None while choosing a tenant during connect
-    tenant_id: str
-    tenant_name: str
-    api_base: str
-    http: LedgerHttp
-    config: Mapping[str, Any]  # app.config (read only)
-    # Per-connection choices, so mapping functions need no database.
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------

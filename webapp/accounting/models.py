@@ -16,6 +16,7 @@ from webapp.accounting.interfaces import (
     Numbering,
 )
 from webapp.extensions import db
+from webapp.integrations.secrets import register_encrypted
 from webapp.models_base import Money, TimestampMixin, UTCDateTime, str_enum, utcnow
 
 
@@ -57,7 +58,7 @@ class LedgerConnection(TimestampMixin, db.Model):
     status: Mapped[ConnectionStatus] = mapped_column(
         str_enum(ConnectionStatus, "ledger_connection_status"), default=ConnectionStatus.CONNECTED
     )
-    # Fernet ciphertext of the token set; only webapp.accounting.secrets reads or writes it.
+    # Fernet ciphertext of the token set; only webapp.integrations.secrets reads or writes it.
     token_ciphertext: Mapped[str] = mapped_column(Text, default="")
     access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -105,6 +106,10 @@ class LedgerConnection(TimestampMixin, db.Model):
 
     def tax_for(self, tax_code: str) -> TaxMapping | None:
         return next((m for m in self.tax_mappings if m.tax_code == tax_code), None)
+
+
+# `flask integrations rotate-keys` re-encrypts the stored tokens.
+register_encrypted(LedgerConnection, "token_ciphertext")
 
 
 class AccountMapping(db.Model):

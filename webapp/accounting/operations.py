@@ -6,24 +6,19 @@ Operations flush, never commit (the outbox job commits at its documented safe po
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
 
 from webapp import signals
-from webapp.accounting.http import LedgerHttp
 from webapp.accounting.interfaces import (
-    AccountingError,
     AccountingProvider,
     AccountPurpose,
-    ConnectionContext,
     LedgerDocumentStatus,
     LedgerTenant,
     Numbering,
-    TokenSet,
 )
 from webapp.accounting.models import (
     AccountingNotification,
@@ -40,11 +35,18 @@ from webapp.accounting.models import (
     SyncLogEntry,
     TaxMapping,
 )
-from webapp.accounting.oauth import ConnectionTokens
 from webapp.accounting.providers import provider_class
-from webapp.accounting.ratelimit import ConnectionLimiter
-from webapp.accounting.secrets import forget_tokens, write_tokens
 from webapp.extensions import db
+from webapp.integrations.http import IntegrationHttp
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    IntegrationError,
+    TokenSet,
+)
+from webapp.integrations.locks import redis_lock
+from webapp.integrations.oauth import ConnectionTokens
+from webapp.integrations.ratelimit import ConnectionLimiter
+from webapp.integrations.secrets import forget_tokens, write_tokens
 from webapp.models_base import utcnow
 
 log = logging.getLogger(__name__)
@@ -130,10 +132,10 @@ def disconnect(connection: LedgerConnection, actor) -> None:
     if connection.token_ciphertext:
         try:
             provider, _http = build_provider(connection, save=db.session.flush, limited=False)
-            from webapp.accounting.secrets import read_tokens
+            from webapp.integrations.secrets import read_tokens
 
             provider.revoke(read_tokens(connection))
-        except AccountingError as exc:
+        except IntegrationError as exc:
             # The tokens are forgotten either way; a dead grant cannot be revoked twice.
             log.warning("revoking %s failed: %s", connection.label, exc)
     forget_tokens(connection)
@@ -212,29 +214,13 @@ def limiter_for(connection_key: str, provider: type[AccountingProvider]) -> Conn
     )
 
 
-@contextmanager
-def redis_lock(name: str, timeout: float = 30.0) -> Iterator[None]:
-    from webapp.jobs import redis_conn
-
-    lock = redis_conn().lock(f"accounting:lock:{name}", timeout=timeout, blocking_timeout=timeout)
-    if not lock.acquire():
-        raise AccountingError(f"Timed out waiting for {name}.")
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except Exception:  # noqa: BLE001 - the lock expired meanwhile: nothing to release
-            log.warning("lock %s expired before release", name)
-
-
 def build_provider(
     connection: LedgerConnection,
     *,
     save: Callable[[], None],
     limited: bool = True,
     on_call=None,
-) -> tuple[AccountingProvider, LedgerHttp]:
+) -> tuple[AccountingProvider, IntegrationHttp]:
     """Return the provider for a stored connection and the HTTP channel it uses."""
     cls = provider_for(connection)
     config = current_app.config
@@ -244,13 +230,16 @@ def build_provider(
         config,
         save=save,
         lock=lambda: redis_lock(f"refresh:{connection.id}"),
+        on_needs_reconnect=lambda message: mark_needs_reconnect(connection, message),
         reload=lambda: db.session.refresh(connection),
     )
-    http = LedgerHttp(
+    http = IntegrationHttp(
         tokens,
         gate=limiter_for(str(connection.id), cls) if limited else None,
         timeout=float(config.get("ACCOUNTING_HTTP_TIMEOUT", 30)),
         on_call=on_call,
+        vendor=cls.label,
+        allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
     )
     ctx = ConnectionContext(
         connection_id=connection.id,

@@ -29,10 +29,7 @@ from webapp.accounting import operations, payloads
 from webapp.accounting.interfaces import (
     AccountingProvider,
     DeliveryKind,
-    NeedsReconnect,
-    PermanentError,
     PushResult,
-    TransientError,
 )
 from webapp.accounting.models import (
     AttemptOutcome,
@@ -46,6 +43,11 @@ from webapp.accounting.models import (
     delivery_dependencies,
 )
 from webapp.extensions import db
+from webapp.integrations.interfaces import (
+    NeedsReconnect,
+    PermanentError,
+    TransientError,
+)
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 

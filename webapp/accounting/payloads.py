@@ -17,12 +17,12 @@ from webapp.accounting.interfaces import (
     InvoiceData,
     ItemData,
     Numbering,
-    PermanentError,
     PurchaseOrderData,
     SupplierData,
 )
 from webapp.accounting.models import Delivery, LedgerConnection, LedgerLink
 from webapp.extensions import db
+from webapp.integrations.interfaces import PermanentError
 
 CENT = Decimal("0.01")
 

@@ -9,7 +9,6 @@ from flask import current_app, url_for
 
 from webapp.accounting import payloads
 from webapp.accounting.interfaces import (
-    AccountingError,
     AccountPurpose,
     LedgerAccount,
     LedgerTaxRate,
@@ -24,6 +23,7 @@ from webapp.accounting.models import (
     SyncLogEntry,
 )
 from webapp.extensions import db
+from webapp.integrations.interfaces import IntegrationError
 from webapp.models_base import utcnow
 
 PAGE_SIZE = 100
@@ -55,7 +55,7 @@ def ledger_lists(connection: LedgerConnection) -> LedgerLists:
     provider, _http = operations.build_provider(connection, save=db.session.flush)
     try:
         return LedgerLists(provider.list_accounts(), provider.list_tax_rates())
-    except AccountingError as exc:
+    except IntegrationError as exc:
         return LedgerLists(error=f"{connection.provider.label} lists unavailable: {exc.message}")
 
 

@@ -9,18 +9,20 @@ from typing import Any
 import requests
 
 from tests.sandboxes.xero import XeroSandbox
-from webapp.accounting.http import LedgerHttp
 from webapp.accounting.interfaces import (
     BillData,
-    ConnectionContext,
     CustomerData,
     DocumentLine,
     InvoiceData,
     LedgerDocumentStatus,
-    NeedsReconnect,
     SupplierData,
 )
 from webapp.accounting.xero.provider import XeroProvider
+from webapp.integrations.http import IntegrationHttp
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    NeedsReconnect,
+)
 
 
 class SandboxTokens:
@@ -62,7 +64,9 @@ def sandbox_config(sandbox: XeroSandbox) -> dict[str, Any]:
 
 def connect(sandbox: XeroSandbox, **http_options: Any) -> XeroProvider:
     """Return a XeroProvider on the sandbox's first organisation."""
-    http = LedgerHttp(tokens=SandboxTokens(sandbox), timeout=5, **http_options)
+    http = IntegrationHttp(
+        tokens=SandboxTokens(sandbox), timeout=5, vendor="Xero", allow_http=True, **http_options
+    )
     ctx = ConnectionContext(
         connection_id=1,
         tenant_id=sandbox.tenant_id,

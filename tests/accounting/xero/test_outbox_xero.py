@@ -17,9 +17,6 @@ from webapp.accounting import operations, outbox
 from webapp.accounting.interfaces import (
     AccountPurpose,
     LedgerDocumentStatus,
-    RateLimited,
-    TokenSet,
-    TransientError,
 )
 from webapp.accounting.models import (
     AccountingNotification,
@@ -32,9 +29,14 @@ from webapp.accounting.models import (
     LedgerProvider,
     TaxMapping,
 )
-from webapp.accounting.secrets import write_tokens
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
+from webapp.integrations.interfaces import (
+    RateLimited,
+    TokenSet,
+    TransientError,
+)
+from webapp.integrations.secrets import write_tokens
 from webapp.models_base import utcnow
 from webapp.sales import operations as sales
 from webapp.sales.models import PaymentMethod, PaymentStatus, SalesDocument

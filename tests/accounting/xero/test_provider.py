@@ -27,14 +27,16 @@ from webapp.accounting.interfaces import (
     DeliveryKind,
     ItemData,
     LedgerDocumentStatus,
-    NeedsReconnect,
     PushResult,
+)
+from webapp.accounting.xero.client import idempotency_key
+from webapp.accounting.xero.provider import XeroProvider
+from webapp.integrations.interfaces import (
+    NeedsReconnect,
     RateLimited,
     TransientError,
     UnsupportedOperation,
 )
-from webapp.accounting.xero.client import idempotency_key
-from webapp.accounting.xero.provider import XeroProvider
 
 
 def writes(sb: XeroSandbox, collection: str) -> list[Any]:
@@ -525,6 +527,6 @@ def test_revoking_a_dead_grant_is_not_an_error(
 
 
 def _token_set(tokens: SandboxTokens) -> Any:
-    from webapp.accounting.interfaces import TokenSet
+    from webapp.integrations.interfaces import TokenSet
 
     return TokenSet(tokens.tokens["access_token"], tokens.tokens["refresh_token"])

@@ -6,8 +6,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from webapp.accounting.http import LedgerHttp, excerpt
-from webapp.accounting.interfaces import PermanentError, TransientError
+from webapp.integrations.http import IntegrationHttp, excerpt
+from webapp.integrations.interfaces import (
+    PermanentError,
+    TransientError,
+)
 
 # Every call pins minor version 75: from 2025-08-01 Intuit serves 75 whatever is asked
 # (https://blogs.intuit.com/2025/01/21/changes-to-our-accounting-api-that-may-impact-your-application).
@@ -78,7 +81,7 @@ def fault_error(fault: Mapping[str, Any]) -> PermanentError:
 class QboClient:
     """Calls against one realm."""
 
-    def __init__(self, http: LedgerHttp, api_base: str, realm_id: str) -> None:
+    def __init__(self, http: IntegrationHttp, api_base: str, realm_id: str) -> None:
         self.http = http
         self.base = f"{api_base.rstrip('/')}/v3/company/{realm_id}"
 
@@ -97,7 +100,7 @@ class QboClient:
         if response.status_code >= 400 or "Fault" in body:
             fault = body.get("Fault") or {}
             if response.status_code == 403:
-                from webapp.accounting.interfaces import NeedsReconnect
+                from webapp.integrations.interfaces import NeedsReconnect
 
                 raise NeedsReconnect("QuickBooks says this app may not use the company (403).")
             raise fault_error(fault)

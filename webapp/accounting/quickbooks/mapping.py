@@ -17,10 +17,10 @@ from webapp.accounting.interfaces import (
     LedgerAccount,
     LedgerPayment,
     LedgerTaxRate,
-    PermanentError,
     PurchaseOrderData,
     SupplierData,
 )
+from webapp.integrations.interfaces import PermanentError
 
 MARKER = "msp-ref:"
 

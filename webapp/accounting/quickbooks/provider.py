@@ -10,10 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from webapp.accounting.http import excerpt
 from webapp.accounting.interfaces import (
     BillData,
-    ConnectionContext,
     CustomerData,
     DeliveryKind,
     InvoiceData,
@@ -22,17 +20,21 @@ from webapp.accounting.interfaces import (
     LedgerPayment,
     LedgerTaxRate,
     LedgerTenant,
-    OAuthSpec,
-    PermanentError,
     PurchaseOrderData,
     PushResult,
-    RateLimit,
     SupplierData,
-    TokenSet,
     WebhookEvent,
 )
 from webapp.accounting.quickbooks import mapping
 from webapp.accounting.quickbooks.client import MAX_BATCH, QboClient, fault_error, quote, request_id
+from webapp.integrations.http import excerpt
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    OAuthSpec,
+    PermanentError,
+    RateLimit,
+    TokenSet,
+)
 
 # Names / numbers per look-up query (an IN list; keeps the GET URL well under 8 KB).
 LOOKUP_CHUNK = 80

@@ -1,7 +1,7 @@
 """HTTP to Xero: tenant header, Idempotency-Key, batched writes, error bodies -> typed errors.
 
 Bearer token, refresh on 401, the rate limiter and 429/5xx/timeouts are handled by the core's
-``LedgerHttp`` (webapp.accounting.http); this module adds what is Xero's own (API-NOTES 2):
+``IntegrationHttp`` (webapp.integrations.http); this module adds what is Xero's own (API-NOTES 2):
 the ``xero-tenant-id`` header on every accounting call, ``Idempotency-Key`` on writes (at most
 128 characters), many elements per PUT/POST with ``summarizeErrors=false`` so one bad element
 does not sink the batch, and Xero's error bodies read into PermanentError / NeedsReconnect.
@@ -18,9 +18,12 @@ from typing import Any
 
 import requests
 
-from webapp.accounting.http import LedgerHttp, excerpt
-from webapp.accounting.interfaces import NeedsReconnect, PermanentError
 from webapp.accounting.xero.errors import explain
+from webapp.integrations.http import IntegrationHttp, excerpt
+from webapp.integrations.interfaces import (
+    NeedsReconnect,
+    PermanentError,
+)
 
 IDEMPOTENCY_KEY_MAX = 128  # xero_accounting.yaml #/components/parameters/idempotencyKey
 PAGE_SIZE = 100  # API-NOTES 2.1: 100 records per page by default
@@ -73,9 +76,9 @@ def _is_error_element(element: Mapping[str, Any]) -> bool:
 
 
 class XeroClient:
-    """Calls on one Xero organisation (tenant) through the connection's ``LedgerHttp``."""
+    """Calls on one Xero organisation (tenant) through the connection's ``IntegrationHttp``."""
 
-    def __init__(self, http: LedgerHttp, api_base: str, tenant_id: str) -> None:
+    def __init__(self, http: IntegrationHttp, api_base: str, tenant_id: str) -> None:
         self.http = http
         self.api_base = api_base.rstrip("/")
         self.tenant_id = tenant_id
@@ -202,7 +205,7 @@ class XeroClient:
 
         ``summarizeErrors=false`` makes Xero answer 200 with a result per element, in input
         order (API-NOTES 2.4), so each rejection is returned for its own element. A 400 for
-        the whole request raises PermanentError; 401/429/5xx/timeouts raise in LedgerHttp.
+        the whole request raises PermanentError; 401/429/5xx/timeouts raise in IntegrationHttp.
         """
         if not elements:
             return []

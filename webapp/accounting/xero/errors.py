@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from webapp.accounting.interfaces import PermanentError
+from webapp.integrations.interfaces import PermanentError
 
 MAPPINGS = "Settings > Integrations > Xero"
 

@@ -11,10 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
-from webapp.accounting.http import excerpt
 from webapp.accounting.interfaces import (
     BillData,
-    ConnectionContext,
     CustomerData,
     DeliveryKind,
     InvoiceData,
@@ -23,20 +21,24 @@ from webapp.accounting.interfaces import (
     LedgerPayment,
     LedgerTaxRate,
     LedgerTenant,
-    NeedsReconnect,
-    OAuthSpec,
-    PermanentError,
     PurchaseOrderData,
     PushResult,
-    RateLimit,
     SupplierData,
-    TokenSet,
-    UnsupportedOperation,
     WebhookEvent,
 )
 from webapp.accounting.xero import mapping
 from webapp.accounting.xero.client import ElementResult, XeroClient, idempotency_key
 from webapp.accounting.xero.errors import explain
+from webapp.integrations.http import excerpt
+from webapp.integrations.interfaces import (
+    ConnectionContext,
+    NeedsReconnect,
+    OAuthSpec,
+    PermanentError,
+    RateLimit,
+    TokenSet,
+    UnsupportedOperation,
+)
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
-"""Per-connection rate limiter in Redis: calls per minute (and per day), batch calls per
-minute, concurrent calls, and a pause set by a vendor's 429 Retry-After.
+"""Per-connection rate limiter in Redis: calls per minute (and per hour, per day), batch calls
+per minute, concurrent calls, and a pause set by a vendor's 429 Retry-After.
 
 Every worker process shares the counters, so a month-end run on many workers stays under the
 vendor's published per-tenant limits (API-NOTES 0: Xero 60/min, 5 concurrent; QuickBooks
@@ -15,7 +15,10 @@ from contextlib import contextmanager
 
 from redis import Redis
 
-from webapp.accounting.interfaces import RateLimit, RateLimited
+from webapp.integrations.interfaces import (
+    RateLimit,
+    RateLimited,
+)
 
 # KEYS: one sorted set per window, then the concurrency set, then the pause key.
 # ARGV: now, member, lease, concurrent limit, then (limit, seconds) per window.
@@ -61,7 +64,7 @@ return '0'
 
 
 class ConnectionLimiter:
-    """The ``Gate`` of ``LedgerHttp`` for one connection."""
+    """The ``Gate`` of ``IntegrationHttp`` for one connection."""
 
     def __init__(
         self,
@@ -75,7 +78,7 @@ class ConnectionLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.redis = redis
-        self.prefix = f"accounting:ratelimit:{connection_key}"
+        self.prefix = f"integrations:ratelimit:{connection_key}"
         self.limit = limit
         self.max_wait = max_wait
         self.lease = lease  # a killed worker's slot frees itself after this long
@@ -88,6 +91,8 @@ class ConnectionLimiter:
         # A second more than the vendor's minute: we count a call when it leaves, the vendor
         # when it arrives, so a window of exactly 60 s lets the 41st batch in a hair early.
         windows = [(f"{self.prefix}:minute", self.limit.per_minute, 61)]
+        if self.limit.per_hour:
+            windows.append((f"{self.prefix}:hour", self.limit.per_hour, 3600))
         if self.limit.per_day:
             windows.append((f"{self.prefix}:day", self.limit.per_day, 86400))
         if batch and self.limit.batch_per_minute:
@@ -105,6 +110,15 @@ class ConnectionLimiter:
         wait = float(self._script(keys=keys, args=args))
         return (member, 0.0) if wait <= 0 else (None, wait)
 
+    def budget(self) -> dict[str, int]:
+        """Calls left in each window now (for the Integrations page; reads, never takes)."""
+        now = self.clock()
+        left = {}
+        for key, limit, seconds in self._windows(batch=True):
+            used = self.redis.zcount(key, now - seconds, "+inf")
+            left[key.rsplit(":", 1)[1]] = max(0, limit - int(used))
+        return left
+
     def release(self, member: str) -> None:
         self.redis.zrem(f"{self.prefix}:concurrent", member)
 
@@ -119,7 +133,8 @@ class ConnectionLimiter:
             spent = self.clock() - started
             if spent + wait > self.max_wait:
                 raise RateLimited(
-                    "Our rate limiter for this ledger is full; the work waits.", retry_after=wait
+                    "Our rate limiter for this connection is full; the work waits.",
+                    retry_after=wait,
                 )
             self.waited += wait
             self.sleep(wait)

@@ -1,4 +1,10 @@
-"""HTTP for ledger clients: bearer token, refresh on 401, rate limiter, faults -> typed errors."""
+"""HTTP for every vendor client: bearer token, refresh on 401, rate limiter, faults -> typed errors.
+
+One channel per connection. It refuses plain http unless ``allow_http`` (tests and local
+sandboxes: ``INTEGRATIONS_ALLOW_HTTP``), waits for the connection's budget, honours
+``Retry-After`` in seconds or as an HTTP-date, and lets the provider ``classify`` a response by
+its content first (vendors answer 500 for permission errors, or 200 with an error body).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,19 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
 
-from webapp.accounting.interfaces import NeedsReconnect, RateLimited, TransientError
+from webapp.integrations.interfaces import (
+    IntegrationError,
+    NeedsReconnect,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 
 EXCERPT_CHARS = 4000
 
@@ -30,7 +44,7 @@ class TokenSource(Protocol):
 
 
 class Gate(Protocol):
-    """The per-connection rate limiter (webapp.accounting.ratelimit.ConnectionLimiter)."""
+    """The per-connection rate limiter (webapp.integrations.ratelimit.ConnectionLimiter)."""
 
     def slot(self, batch: bool = False) -> AbstractContextManager[None]:
         """Wait for a call slot (per-minute and concurrency); hold it during the call."""
@@ -52,13 +66,37 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return value if len(value) <= limit else value[:limit] + f"\n… ({len(value) - limit} more)"
 
 
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """Return the Retry-After header in seconds (delta form only; vendors send seconds)."""
+def retry_after_seconds(response: requests.Response, now: datetime | None = None) -> float | None:
+    """Return the Retry-After header in seconds: delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
     raw = response.headers.get("Retry-After", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
+    if not raw:
         return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def require_https(url: str, allow_http: bool, vendor: str = "The vendor") -> None:
+    """Refuse to send credentials over plain http (outside tests and local sandboxes)."""
+    if url.lower().startswith("https://"):
+        return
+    if allow_http and url.lower().startswith("http://"):
+        return
+    raise PermanentError(
+        f"{vendor}'s address {url.split('?')[0]!r} is not HTTPS; credentials are only sent "
+        "over HTTPS.",
+        field="API base URL",
+        fix="Set the vendor's base URL to an https:// address (INTEGRATIONS_ALLOW_HTTP is "
+        "for tests and local sandboxes only).",
+    )
 
 
 @dataclass
@@ -72,7 +110,7 @@ class CallRecord:
 
 
 @dataclass
-class LedgerHttp:
+class IntegrationHttp:
     """One connection's HTTP channel; every vendor call goes through ``request``."""
 
     tokens: TokenSource | None
@@ -87,6 +125,10 @@ class LedgerHttp:
     throttled: int = 0  # 429s seen (bench/sync log)
     on_call: Callable[[CallRecord], None] | None = None
     sleep: Callable[[float], None] = time.sleep
+    vendor: str = "The vendor"  # how messages name the other side ("Xero", "Autotask")
+    allow_http: bool = False
+    # Provider hook: an error this response means whatever its status (None: use the status).
+    classify: Callable[[requests.Response], IntegrationError | None] | None = None
 
     @property
     def call_count(self) -> int:
@@ -115,6 +157,7 @@ class LedgerHttp:
         wait), NeedsReconnect (401 after one refresh). ``batch`` counts the call against the
         vendor's batch-endpoint limit too.
         """
+        require_https(url, self.allow_http, self.vendor)
         refreshed = False
         throttles = 0
         while True:
@@ -122,12 +165,14 @@ class LedgerHttp:
             response = self._send(
                 method, url, params, json_body, data, headers, token, basic_auth, batch
             )
+            if self.classify is not None and (error := self.classify(response)) is not None:
+                raise error
             if response.status_code == 401 and auth and self.tokens and not refreshed:
                 refreshed = True
                 self.tokens.refresh()
                 continue
             if response.status_code == 401 and auth:
-                raise NeedsReconnect("The ledger refused our access token after a refresh.")
+                raise NeedsReconnect(f"{self.vendor} refused our access token after a refresh.")
             if response.status_code == 429:
                 self.throttled += 1
                 wait = retry_after_seconds(response)
@@ -139,11 +184,11 @@ class LedgerHttp:
                     self.sleep(wait)
                     continue
                 raise RateLimited(
-                    "The ledger's rate limit was reached.", retry_after=wait, status=429
+                    f"{self.vendor}'s rate limit was reached.", retry_after=wait, status=429
                 )
             if response.status_code >= 500:
                 raise TransientError(
-                    f"The ledger answered {response.status_code} (a temporary fault).",
+                    f"{self.vendor} answered {response.status_code} (a temporary fault).",
                     retry_after_seconds(response),
                     status=response.status_code,
                     outcome_unknown=True,
@@ -174,17 +219,18 @@ class LedgerHttp:
                     )
                 except requests.ConnectTimeout as exc:
                     text = str(exc)
-                    raise TransientError("The ledger could not be reached (timeout).") from exc
+                    raise TransientError(f"{self.vendor} could not be reached (timeout).") from exc
                 except requests.Timeout as exc:
                     text = str(exc)
                     raise TransientError(
-                        "The ledger did not answer in time; the request may have been processed.",
+                        f"{self.vendor} did not answer in time; "
+                        "the request may have been processed.",
                         outcome_unknown=True,
                     ) from exc
                 except requests.ConnectionError as exc:
                     text = str(exc)
                     raise TransientError(
-                        "The connection to the ledger was lost; "
+                        f"The connection to {self.vendor} was lost; "
                         "the request may have been processed.",
                         outcome_unknown=True,
                     ) from exc

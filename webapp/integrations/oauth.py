@@ -1,9 +1,9 @@
-"""OAuth 2 authorization-code flow and token refresh for ledger connections (Authlib).
+"""OAuth 2 authorization-code flow and token refresh for any stored connection (Authlib).
 
 The views keep ``state`` (and Xero's PKCE verifier) in the session and pop it on return, so
 a wrong or replayed ``state`` is refused; the vendor refuses a replayed ``code``. Refresh
 tokens rotate on every refresh (API-NOTES 1.2 / 2.2): the newest is written by
-``webapp.accounting.secrets`` before anything else can fail.
+``webapp.integrations.secrets`` before anything else can fail.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from webapp.accounting.interfaces import (
-    AccountingProvider,
+from webapp.integrations.http import require_https
+from webapp.integrations.interfaces import (
     NeedsReconnect,
+    OAuthProvider,
+    PermanentError,
     TokenSet,
     TransientError,
 )
-from webapp.accounting.models import LedgerConnection
-from webapp.accounting.secrets import read_tokens, write_tokens
+from webapp.integrations.secrets import TokenHolder, read_tokens, write_tokens
 from webapp.models_base import utcnow
 
 # Refresh this long before the access token expires, so a call never starts with a dead one.
@@ -40,7 +41,7 @@ class ConnectFailed(Exception):
         self.status = status
 
 
-def _client(provider: type[AccountingProvider], config: Mapping[str, Any], **kw) -> OAuth2Session:
+def _client(provider: type[OAuthProvider], config: Mapping[str, Any], **kw) -> OAuth2Session:
     spec = provider.oauth
     client_id = config.get(spec.client_id_key) or ""
     if not client_id:
@@ -59,8 +60,14 @@ def _client(provider: type[AccountingProvider], config: Mapping[str, Any], **kw)
     )
 
 
+def _token_url(provider: type[OAuthProvider], config: Mapping[str, Any]) -> str:
+    url = config[provider.oauth.token_url_key]
+    require_https(url, bool(config.get("INTEGRATIONS_ALLOW_HTTP")), provider.label)
+    return url
+
+
 def authorization_url(
-    provider: type[AccountingProvider], config: Mapping[str, Any], redirect_uri: str
+    provider: type[OAuthProvider], config: Mapping[str, Any], redirect_uri: str
 ) -> tuple[str, dict[str, str]]:
     """Return the vendor URL to send the admin to, and what the session must remember."""
     state = generate_token(32)
@@ -100,7 +107,7 @@ def token_set(body: Mapping[str, Any], previous: TokenSet | None = None) -> Toke
 
 
 def exchange_code(
-    provider: type[AccountingProvider],
+    provider: type[OAuthProvider],
     config: Mapping[str, Any],
     remembered: Mapping[str, str] | None,
     args: Mapping[str, str],
@@ -114,13 +121,17 @@ def exchange_code(
         raise ConnectFailed(f"{provider.label} refused the connection: {args['error']}.")
     if not args.get("code"):
         raise ConnectFailed(f"{provider.label} sent no authorization code.")
+    try:
+        token_url = _token_url(provider, config)
+    except PermanentError as exc:
+        raise ConnectFailed(exc.message, status=409) from exc
     client = _client(provider, config, redirect_uri=remembered["redirect_uri"])
     extra = {}
     if remembered.get("code_verifier"):
         extra["code_verifier"] = remembered["code_verifier"]
     try:
         body = client.fetch_token(
-            config[provider.oauth.token_url_key],
+            token_url,
             grant_type="authorization_code",
             code=args["code"],
             **extra,
@@ -136,16 +147,15 @@ def exchange_code(
 
 
 def refresh_token_set(
-    provider: type[AccountingProvider], config: Mapping[str, Any], current: TokenSet
+    provider: type[OAuthProvider], config: Mapping[str, Any], current: TokenSet
 ) -> TokenSet:
     """Trade the refresh token for a new set; NeedsReconnect when the grant is gone."""
     if not current.refresh_token:
         raise NeedsReconnect(f"{provider.label} gave no refresh token: connect again.")
+    token_url = _token_url(provider, config)
     client = _client(provider, config)
     try:
-        body = client.refresh_token(
-            config[provider.oauth.token_url_key], refresh_token=current.refresh_token
-        )
+        body = client.refresh_token(token_url, refresh_token=current.refresh_token)
     except OAuthError as exc:
         if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise NeedsReconnect(
@@ -167,12 +177,13 @@ class ConnectionTokens:
 
     def __init__(
         self,
-        connection: LedgerConnection,
-        provider: type[AccountingProvider],
+        connection: TokenHolder,
+        provider: type[OAuthProvider],
         config: Mapping[str, Any],
         save: Callable[[], None],
         lock: Callable[[], Any] | None = None,
         reload: Callable[[], None] | None = None,
+        on_needs_reconnect: Callable[[str], None] | None = None,
     ) -> None:
         self.connection = connection
         self.provider = provider
@@ -180,6 +191,7 @@ class ConnectionTokens:
         self.save = save
         self.lock = lock  # a cross-process lock: two workers must not spend one refresh token
         self.reload = reload
+        self.on_needs_reconnect = on_needs_reconnect  # the domain marks its connection
         self._tokens: TokenSet | None = None
 
     def current(self) -> TokenSet:
@@ -208,12 +220,11 @@ class ConnectionTokens:
             return self._refresh(stale)
 
     def _refresh(self, stale: TokenSet) -> str:
-        from webapp.accounting import operations
-
         try:
             tokens = refresh_token_set(self.provider, self.config, stale)
         except NeedsReconnect as exc:
-            operations.mark_needs_reconnect(self.connection, exc.message)
+            if self.on_needs_reconnect is not None:
+                self.on_needs_reconnect(exc.message)
             self.save()
             raise
         write_tokens(self.connection, tokens)
