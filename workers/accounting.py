@@ -17,8 +17,8 @@ def sync_connection(connection_id: int) -> dict:
     Raises on transient faults (after recording them) so RQ's Retry applies.
     """
     from webapp.accounting import outbox
-    from webapp.integrations.interfaces import NeedsReconnect
     from webapp.accounting.models import LedgerConnection
+    from webapp.integrations.interfaces import NeedsReconnect
 
     with job_context():
         connection = db.session.get(LedgerConnection, connection_id)
@@ -71,8 +71,8 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
     from datetime import datetime
 
     from webapp.accounting import operations
-    from webapp.integrations.interfaces import NeedsReconnect
     from webapp.accounting.models import ConnectionStatus, LedgerConnection
+    from webapp.integrations.interfaces import NeedsReconnect
 
     with job_context():
         if connection_id is None:
