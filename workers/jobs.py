@@ -21,6 +21,14 @@ def import_feed(run_id: int) -> None:
         execute(run_id)
 
 
+def sweep_queued_jobs() -> int:
+    """Enqueue jobs whose after-commit enqueue was lost (Redis unreachable at that moment)."""
+    from webapp.jobs import sweep_queued_jobs as sweep
+
+    with job_context():
+        return sweep()
+
+
 def reindex_products(product_ids: list[int] | None) -> int:
     from webapp.catalog.operations import reindex
 

@@ -14,6 +14,9 @@ class Periodic:
 
 
 SCHEDULE: list[Periodic] = [
+    # --- every job the app enqueues after a commit ---
+    # Jobs committed while Redis was unreachable (webapp.jobs.QueuedJob): enqueued late, not lost.
+    Periodic("workers.jobs.sweep_queued_jobs", cron="* * * * *"),
     # Each domain adds its periodic jobs here, e.g.
     # Periodic("workers.quotes.expire_quotes", cron="*/15 * * * *"),
     # --- quotes ---

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import timedelta
 from decimal import Decimal
 
+from tests.conftest import TEST_SCHEMA
 from webapp.accounting import operations
 from webapp.accounting.interfaces import (
     AccountPurpose,
@@ -210,3 +212,23 @@ def connect_xero(sandbox, *, tax_code: str = "GST", tax_type: str = "OUTPUT") ->
     operations.set_tax_mapping(connection, tax_code, tax_type, tax_type)
     db.session.flush()
     return connection
+
+
+def worker_env(app) -> dict[str, str]:
+    """The environment of a worker process that shares this test's database, Redis and QBO."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("postgresql"):
+        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{TEST_SCHEMA}"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        REDIS_URL=app.config["REDIS_URL"],
+        SECRET_KEY=app.config["SECRET_KEY"],
+        INSTANCE_PATH=app.instance_path,
+        ACCOUNTING_LOCK_TTL="1",
+        INTEGRATIONS_ALLOW_HTTP="1",  # the sandbox serves plain http
+        ACCOUNTING_RETRY_BACKOFF="0",
+    )
+    for key in ("QBO_API_BASE", "QBO_TOKEN_URL", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET"):
+        env[key] = str(app.config[key])
+    return env

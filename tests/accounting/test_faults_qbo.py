@@ -3,7 +3,6 @@ rejections, waiting prerequisites and a worker killed mid-delivery (QuickBooks s
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -12,8 +11,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from tests.accounting.builders import QBO_ACCOUNTS, connect_qbo, make_document
-from tests.conftest import TEST_SCHEMA, wait_for
+from tests.accounting.builders import QBO_ACCOUNTS, connect_qbo, make_document, worker_env
+from tests.conftest import wait_for
 from webapp import signals
 from webapp.accounting import operations
 from webapp.accounting.interfaces import AccountPurpose
@@ -259,25 +258,6 @@ def test_invoice_waits_for_its_items_instead_of_failing(qbo, qbo_connection, sto
     _assert_each_once(qbo, [doc])
 
 
-def _subprocess_env(app) -> dict[str, str]:
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url.startswith("postgresql"):
-        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{TEST_SCHEMA}"
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        REDIS_URL=app.config["REDIS_URL"],
-        SECRET_KEY=app.config["SECRET_KEY"],
-        INSTANCE_PATH=app.instance_path,
-        ACCOUNTING_LOCK_TTL="1",
-        INTEGRATIONS_ALLOW_HTTP="1",  # the sandbox serves plain http
-        ACCOUNTING_RETRY_BACKOFF="0",
-    )
-    for key in ("QBO_API_BASE", "QBO_TOKEN_URL", "QBO_CLIENT_ID", "QBO_CLIENT_SECRET"):
-        env[key] = str(app.config[key])
-    return env
-
-
 def test_worker_killed_mid_delivery_recovers_without_duplicates(app, qbo, primed, store):
     from webapp.jobs import redis_conn
 
@@ -292,7 +272,7 @@ def test_worker_killed_mid_delivery_recovers_without_duplicates(app, qbo, primed
             "sync_connection(int(sys.argv[1]))",
             str(primed.id),
         ],
-        env=_subprocess_env(app),
+        env=worker_env(app),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
