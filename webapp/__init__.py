@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     # Before any route exists: every <int:id> in a URL is bounded by the database's integer.
     app.url_map.converters["int"] = _DatabaseIntConverter
+    _register_providers()
     _register_blueprints(app)
     _connect_subscribers()
     _register_template_helpers(app)
@@ -118,14 +119,19 @@ def _limits_storage_uri(redis_url: str) -> str:
     return redis_url
 
 
+def _register_providers() -> None:
+    """Each domain registers its outside systems with the integrations core on import."""
+    import webapp.accounting.providers  # noqa: F401 - QuickBooks Online, Xero
+
+
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounting.admin_views import bp as accounting_admin_bp
-    from webapp.accounting.views import bp as accounting_bp
     from webapp.admin.views import bp as admin_bp
     from webapp.auth.admin_views import bp as auth_admin_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.catalog.admin_views import bp as catalog_admin_bp
     from webapp.catalog.views import bp as catalog_bp
+    from webapp.integrations.inbound import bp as inbound_bp
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
@@ -139,7 +145,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         accounting_admin_bp,
-        accounting_bp,
+        inbound_bp,
         auth_bp,
         catalog_bp,
         store_bp,

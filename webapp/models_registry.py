@@ -6,6 +6,7 @@ def import_all_models() -> None:
     from webapp.accounting import models as _accounting  # noqa: F401
     from webapp.auth import models as _auth  # noqa: F401
     from webapp.catalog import models as _catalog  # noqa: F401
+    from webapp.integrations import models as _integrations  # noqa: F401
     from webapp.mail import models as _mail  # noqa: F401
     from webapp.organizations import models as _organizations  # noqa: F401
     from webapp.purchasing import models as _purchasing  # noqa: F401

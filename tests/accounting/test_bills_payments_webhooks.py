@@ -118,7 +118,7 @@ def test_webhook_with_a_bad_signature_is_refused(client, qbo, qbo_connection):
 
     body = json.dumps({"eventNotifications": []}).encode()
     response = client.post(
-        "/webhooks/accounting/qbo",
+        "/webhooks/qbo",
         data=body,
         headers={
             "intuit-signature": _signed(body, "wrong-key"),
@@ -132,6 +132,8 @@ def test_webhook_with_a_bad_signature_is_refused(client, qbo, qbo_connection):
 
 
 def test_signed_payment_webhook_queues_a_payments_import(client, qbo, qbo_connection, run_jobs):
+    from rq.registry import FinishedJobRegistry
+
     from webapp.jobs import get_queue
 
     body = json.dumps(
@@ -147,7 +149,7 @@ def test_signed_payment_webhook_queues_a_payments_import(client, qbo, qbo_connec
         }
     ).encode()
     response = client.post(
-        "/webhooks/accounting/qbo",
+        "/webhooks/qbo",
         data=body,
         headers={
             "intuit-signature": _signed(body, "qbo-verifier-token"),
@@ -158,7 +160,11 @@ def test_signed_payment_webhook_queues_a_payments_import(client, qbo, qbo_connec
 
     assert response.status_code == 200
     funcs = [job.func_name for job in get_queue().jobs]
-    assert "workers.accounting.import_payments" in funcs
+    assert "workers.integrations.handle_inbound" in funcs  # answered first, handled in a job
+    run_jobs()
+    finished = FinishedJobRegistry(queue=get_queue())
+    ran = {get_queue().fetch_job(job_id).func_name for job_id in finished.get_job_ids()}
+    assert "workers.accounting.import_payments" in ran
 
 
 class FakeClock:

@@ -16,8 +16,9 @@ HOW TO ADD A PROVIDER
    - ``provider.py`` one class implementing ``AccountingProvider`` (below). It is built per
      job with a ``ConnectionContext``; it never touches the database or ``flask.request``.
 
-2. Register it by name in ``webapp.accounting.providers.PROVIDER_PATHS``
-   (``"xero": "webapp.accounting.xero.provider:XeroProvider"``) and add its env vars to
+2. Register it in ``webapp.accounting.providers.LEDGERS`` (a ``Registration`` of the
+   integrations core: name, ``"ledger"``, ``"webapp.accounting.xero.provider:XeroProvider"``,
+   and for webhooks the config key of the signing secret) and add its env vars to
    ``webapp/config.py`` (API base, authorize, token, client id/secret; defaults = the vendor's
    production URLs). The OAuth screens, the outbox, the sync log and notifications then work
    unchanged: they only speak this interface.

@@ -1,43 +1,42 @@
-"""The provider registry: ledger name -> provider class (imported on first use)."""
+"""Accounting's ledgers, registered with the integrations core."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from webapp.accounting.interfaces import AccountingProvider
+from webapp.integrations import registry
+from webapp.integrations.registry import Registration, UnknownProvider
 
 # Add a provider here (see "HOW TO ADD A PROVIDER" in webapp/accounting/interfaces.py).
-PROVIDER_PATHS: dict[str, str] = {
-    "qbo": "webapp.accounting.quickbooks.provider:QuickBooksProvider",
-    "xero": "webapp.accounting.xero.provider:XeroProvider",
-}
+LEDGERS = (
+    Registration(
+        "qbo",
+        "ledger",
+        "webapp.accounting.quickbooks.provider:QuickBooksProvider",
+        webhook_key_config="QBO_WEBHOOK_VERIFIER",
+        webhook_handler="webapp.accounting.inbound:handle_webhook",
+    ),
+    Registration(
+        "xero",
+        "ledger",
+        "webapp.accounting.xero.provider:XeroProvider",
+        webhook_key_config="XERO_WEBHOOK_KEY",
+        webhook_handler="webapp.accounting.inbound:handle_webhook",
+    ),
+)
+for _ledger in LEDGERS:
+    registry.register(_ledger)
 
-
-class UnknownProvider(LookupError):
-    """No provider is registered under that name (or its package is missing)."""
+__all__ = ["UnknownProvider", "available_providers", "provider_class"]
 
 
 def provider_class(name: str) -> type[AccountingProvider]:
-    """Return the provider class registered as ``name``."""
-    path = PROVIDER_PATHS.get(name)
-    if path is None:
-        raise UnknownProvider(f"No accounting provider named {name!r}.")
-    module_name, _, attr = path.partition(":")
-    try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise UnknownProvider(f"The {name!r} provider is not installed.") from exc
-        raise
-    return getattr(module, attr)
+    """Return the ledger provider class registered as ``name``."""
+    entry = registry.registration(name)
+    if entry.kind != "ledger":
+        raise UnknownProvider(f"{name!r} is not a ledger.")
+    return registry.resolve(entry.path)
 
 
 def available_providers() -> list[type[AccountingProvider]]:
-    """Return the provider classes whose packages exist, in registry order."""
-    found = []
-    for name in PROVIDER_PATHS:
-        try:
-            found.append(provider_class(name))
-        except UnknownProvider:
-            continue
-    return found
+    """Return the ledger provider classes whose packages exist, in registry order."""
+    return registry.providers("ledger")

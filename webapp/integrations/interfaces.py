@@ -131,7 +131,6 @@ class OAuthSpec:
     pkce: bool = False
     # Where the tenant comes from: "callback" (QuickBooks realmId) or "connections" (Xero).
     tenant_source: str = "callback"
-    webhook_key_config: str = ""  # config key of the webhook signing secret
 
 
 @dataclass

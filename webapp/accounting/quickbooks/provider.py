@@ -68,7 +68,6 @@ class QuickBooksProvider:
         scopes=("com.intuit.quickbooks.accounting",),
         revoke_url_key="QBO_REVOKE_URL",
         tenant_source="callback",
-        webhook_key_config="QBO_WEBHOOK_VERIFIER",
     )
 
     def __init__(self, ctx: ConnectionContext) -> None:

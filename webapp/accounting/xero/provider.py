@@ -121,7 +121,6 @@ class XeroProvider:
         ),
         revoke_url_key="XERO_REVOKE_URL",
         tenant_source="connections",
-        webhook_key_config="XERO_WEBHOOK_KEY",
     )
 
     def __init__(self, ctx: ConnectionContext) -> None:
