@@ -117,3 +117,13 @@ def test_the_clock_runs_the_sweep_every_minute():
 
     [entry] = [p for p in SCHEDULE if p.func == "workers.jobs.sweep_queued_jobs"]
     assert entry.cron == "* * * * *"
+
+
+def test_releasing_a_savepoint_does_not_enqueue_before_the_outer_commit(app, store):
+    email = _invite(store)
+    with db.session.begin_nested():  # e.g. taking a document number
+        pass
+    assert get_queue().count == 0  # the outer transaction may still roll back
+    db.session.commit()
+    assert [job.args for job in get_queue().jobs] == [(email.id,)]
+    assert _rows() == []

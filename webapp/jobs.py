@@ -221,6 +221,8 @@ def call_after_commit(callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: the outer transaction has not committed yet
     for callback in session.info.pop(_CALLBACKS_KEY, []):
         callback()
     pending: list[PendingJob] = session.info.pop(_PENDING_KEY, [])
