@@ -1,10 +1,12 @@
-"""integrations core: the job outbox (jobs kept until Redis has them) and inbound webhook events
+"""integrations core: the job outbox, inbound webhook events, notices that close themselves
 
 Revision ID: i11a0core001
 Revises: i12c0a1b2c3d4
 Create Date: 2026-12-07 03:30:00
 
 """
+
+import warnings
 
 import sqlalchemy as sa
 from alembic import op
@@ -59,7 +61,20 @@ def upgrade():
     )
 
 
+    # ADD COLUMN works on SQLite as it is (no table copy needed).
+    op.add_column(
+        "accounting_notifications",
+        sa.Column("cause", sa.String(50), nullable=False, server_default=""),
+    )
+
+
 def downgrade():
+    # SQLite copies the table; reflecting its foreign keys warns about an expression index of
+    # another table (organizations), which the copy does not touch.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sa.exc.SAWarning)
+        with op.batch_alter_table("accounting_notifications") as batch:
+            batch.drop_column("cause")
     op.drop_table("inbound_events")
     op.drop_index(op.f("ix_queued_jobs_created_at"), table_name="queued_jobs")
     op.drop_table("queued_jobs")

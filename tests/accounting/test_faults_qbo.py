@@ -188,16 +188,16 @@ def test_revoked_grant_asks_for_reconnect_and_keeps_the_work(qbo, primed, store)
     db.session.refresh(primed)
     assert primed.status == ConnectionStatus.NEEDS_RECONNECT
     assert {d.status for d in _deliveries(docs)} == {DeliveryStatus.PENDING}
-    assert (
-        db.session.execute(
-            db.select(AccountingNotification).filter_by(connection_id=primed.id, delivery_id=None)
-        )
-        .scalar_one()
-        .title.endswith("must be reconnected")
-    )
+    notice = db.session.execute(
+        db.select(AccountingNotification).filter_by(connection_id=primed.id, delivery_id=None)
+    ).scalar_one()
+    assert notice.title.endswith("must be reconnected")
+    assert notice.status == NotificationStatus.OPEN
 
     connect_qbo(qbo, mapped=False)  # the admin reconnects the same company
     db.session.commit()
+    db.session.refresh(notice)
+    assert notice.status == NotificationStatus.RESOLVED  # the cause is gone: it closed itself
     sync_connection(primed.id)
 
     _assert_each_once(qbo, docs)

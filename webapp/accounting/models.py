@@ -311,6 +311,9 @@ class AccountingNotification(db.Model):
         default=NotificationStatus.OPEN,
     )
     title: Mapped[str] = mapped_column(String(300))
+    # What closes it by itself when it is gone: "reconnect" (a reconnect), "" (the delivery's
+    # success, or an admin's dismissal).
+    cause: Mapped[str] = mapped_column(String(50), default="")
     message: Mapped[str] = mapped_column(Text, default="")  # the vendor's error in plain words
     field: Mapped[str] = mapped_column(String(200), default="")
     fix: Mapped[str] = mapped_column(Text, default="")

@@ -62,6 +62,9 @@ class AccountingRuleError(Exception):
 
 # -- connections -----------------------------------------------------------------------------
 
+# The cause of the notice a lost grant opens; a reconnect closes it.
+RECONNECT = "reconnect"
+
 
 def provider_for(connection: LedgerConnection) -> type[AccountingProvider]:
     return provider_class(connection.provider.value)
@@ -96,6 +99,7 @@ def save_connection(
     connection.last_error = ""
     write_tokens(connection, tokens)
     db.session.flush()
+    resolve_cause(connection, RECONNECT)
     log_sync(connection, SyncDirection.PULL, "connect", message=f"Connected {connection.label}.")
     from webapp.accounting import outbox
 
@@ -116,6 +120,7 @@ def mark_needs_reconnect(connection: LedgerConnection, message: str) -> None:
             message,
             field="Connection",
             fix="Open Settings > Integrations and press Reconnect; queued work is sent then.",
+            cause=RECONNECT,
         )
     db.session.flush()
 
@@ -264,8 +269,13 @@ def notify(
     *,
     field: str = "",
     fix: str = "",
+    cause: str = "",
 ) -> AccountingNotification:
-    """Open (or refresh) the admin notification for a failure."""
+    """Open (or refresh) the admin notification for a failure.
+
+    One open notice per delivery, and one per (connection, cause) for connection-wide causes;
+    ``resolve_cause`` closes the latter when the cause is gone.
+    """
     existing = None
     if delivery is not None:
         existing = db.session.execute(
@@ -273,7 +283,13 @@ def notify(
                 delivery_id=delivery.id, status=NotificationStatus.OPEN
             )
         ).scalar_one_or_none()
-    note = existing or AccountingNotification(connection=connection, delivery=delivery)
+    elif cause and connection is not None and connection.id is not None:
+        existing = db.session.execute(
+            db.select(AccountingNotification).filter_by(
+                connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
+            )
+        ).scalar_one_or_none()
+    note = existing or AccountingNotification(connection=connection, delivery=delivery, cause=cause)
     note.title = title[:300]
     note.message = message
     note.field = field[:200]
@@ -286,6 +302,17 @@ def resolve_notifications(delivery: Delivery) -> None:
     for note in db.session.execute(
         db.select(AccountingNotification).filter_by(
             delivery_id=delivery.id, status=NotificationStatus.OPEN
+        )
+    ).scalars():
+        note.status = NotificationStatus.RESOLVED
+        note.resolved_at = utcnow()
+
+
+def resolve_cause(connection: LedgerConnection, cause: str) -> None:
+    """Close the connection's open notices of ``cause``: it is gone (e.g. reconnected)."""
+    for note in db.session.execute(
+        db.select(AccountingNotification).filter_by(
+            connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
         )
     ).scalars():
         note.status = NotificationStatus.RESOLVED
