@@ -43,6 +43,7 @@ from webapp.sales.models import (
     SalesDocument,
 )
 from webapp.settings.operations import get_setting
+from webapp.statemachine import StateMachine
 
 ZERO = Decimal(0)
 MAX_QUANTITY = 1_000_000
@@ -95,13 +96,14 @@ TRANSITIONS: dict[PurchaseOrderStatus, frozenset[PurchaseOrderStatus]] = {
     PurchaseOrderStatus.RECEIVED: frozenset(),
     PurchaseOrderStatus.CANCELLED: frozenset(),
 }
+MACHINE = StateMachine.from_targets("purchase order", PurchaseOrderStatus, TRANSITIONS)
 
 
 def transition(
     po: PurchaseOrder, status: PurchaseOrderStatus, actor: User | None, reason: str = ""
 ) -> None:
     """Move a PO to `status`, or raise IllegalTransition."""
-    if status not in TRANSITIONS[po.status]:
+    if not MACHINE.allows(po.status, status):
         raise IllegalTransition(po, status)
     previous = po.status
     po.status = status

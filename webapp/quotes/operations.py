@@ -64,6 +64,7 @@ from webapp.sales.models import (
 )
 from webapp.sales.operations import HeaderInput, LineInput, issue_document, record_event
 from webapp.settings.operations import get_setting
+from webapp.statemachine import StateMachine
 from webapp.store.operations import cancel_checkout, get_cart
 
 DEFAULT_EXPIRY_DAYS = 14
@@ -137,6 +138,7 @@ TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     QuoteStatus.LOST: frozenset(),
     QuoteStatus.CANCELLED: frozenset(),
 }
+MACHINE = StateMachine.from_targets("quote", QuoteStatus, TRANSITIONS)
 
 
 def transition(
@@ -149,7 +151,7 @@ def transition(
 ) -> None:
     """Move the quote to `status`, or raise IllegalTransition (or QuoteChanged on a race)."""
     current = quote.status
-    if status not in TRANSITIONS[current]:
+    if not MACHINE.allows(current, status):
         raise IllegalTransition(current, status)
     values: dict = {"status": status, "updated_at": utcnow()}
     if new_version:

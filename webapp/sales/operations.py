@@ -29,6 +29,7 @@ from webapp.sales.models import (
 )
 from webapp.sales.totals import Totals, document_totals
 from webapp.settings.operations import get_setting
+from webapp.statemachine import StateMachine
 
 
 class IllegalTransition(Exception):
@@ -46,6 +47,7 @@ TRANSITIONS: dict[DocumentStatus, frozenset[DocumentStatus]] = {
     DocumentStatus.COMPLETED: frozenset(),
     DocumentStatus.CANCELLED: frozenset(),
 }
+MACHINE = StateMachine.from_targets("sales document", DocumentStatus, TRANSITIONS)
 
 
 def transition(
@@ -55,7 +57,7 @@ def transition(
 
     A held document that becomes approved flows on: `sales_document_approved` is sent.
     """
-    if status not in TRANSITIONS[document.status]:
+    if not MACHINE.allows(document.status, status):
         raise IllegalTransition(document.status, status)
     previous = document.status
     document.status = status

@@ -1,0 +1,100 @@
+"""One way to declare a status machine: named transitions from source statuses to a target.
+
+Each domain declares its machine next to its operations and changes a status only through
+``fire`` (a named step: "confirm", "cancel") or ``check`` (a target chosen by the caller, as
+the staff screens do). An illegal step raises; a machine that forgets a status of its enum,
+or names one twice, fails when it is declared, not when a user first meets it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+S = TypeVar("S", bound=enum.Enum)
+
+
+class IllegalTransition(Exception):
+    """A status change the machine does not allow."""
+
+    def __init__(self, what: str, current: enum.Enum, step: str) -> None:
+        label = getattr(current, "label", current.value)
+        super().__init__(f"A {what} that is {str(label).lower()} cannot {step}.")
+        self.current = current
+        self.step = step
+
+
+@dataclass(frozen=True)
+class Transition(Generic[S]):
+    name: str
+    sources: frozenset[S]
+    target: S
+
+
+class StateMachine(Generic[S]):
+    """The allowed steps between the members of ``states`` (``what`` names the record)."""
+
+    def __init__(self, what: str, states: type[S], transitions: Iterable[Transition[S]]) -> None:
+        self.what = what
+        self.states = states
+        self.transitions: dict[str, Transition[S]] = {}
+        reached: set[S] = set()
+        for transition in transitions:
+            if transition.name in self.transitions:
+                raise ValueError(f"{what}: the step {transition.name!r} is declared twice.")
+            for state in (*transition.sources, transition.target):
+                if not isinstance(state, states):
+                    raise ValueError(f"{what}: {state!r} is not a {states.__name__}.")
+            self.transitions[transition.name] = transition
+            reached |= {*transition.sources, transition.target}
+        missing = set(states) - reached
+        if missing:
+            names = ", ".join(sorted(s.value for s in missing))
+            raise ValueError(f"{what}: no step leads to or from {names}.")
+
+    @classmethod
+    def from_targets(
+        cls, what: str, states: type[S], table: Mapping[S, Iterable[S]]
+    ) -> StateMachine[S]:
+        """Declare a machine whose steps are named by their target ("to_<target>")."""
+        missing = set(states) - set(table)
+        if missing:
+            names = ", ".join(sorted(s.value for s in missing))
+            raise ValueError(f"{what}: the table has no row for {names}.")
+        sources: dict[S, set[S]] = {}
+        for source, targets in table.items():
+            for target in targets:
+                sources.setdefault(target, set()).add(source)
+        steps = [Transition(f"to_{t.value}", frozenset(s), t) for t, s in sources.items()]
+        # Terminal states with no way in are still states of the machine.
+        for state in states:
+            if state not in sources and not table[state]:
+                steps.append(Transition(f"to_{state.value}", frozenset(), state))
+        return cls(what, states, steps)
+
+    def targets(self, current: S) -> frozenset[S]:
+        """Every status ``current`` may change to."""
+        return frozenset(t.target for t in self.transitions.values() if current in t.sources)
+
+    def allows(self, current: S, target: S) -> bool:
+        return target in self.targets(current)
+
+    def check(self, current: S, target: S) -> None:
+        """Raise IllegalTransition unless ``current`` may change to ``target``."""
+        if not self.allows(current, target):
+            label = getattr(target, "label", target.value)
+            raise IllegalTransition(self.what, current, f"become {str(label).lower()}")
+
+    def can(self, record: Any, step: str, attribute: str = "status") -> bool:
+        return getattr(record, attribute) in self.transitions[step].sources
+
+    def fire(self, record: Any, step: str, attribute: str = "status") -> S:
+        """Apply the named step to ``record``; return the status it had before."""
+        transition = self.transitions[step]
+        current = getattr(record, attribute)
+        if current not in transition.sources:
+            raise IllegalTransition(self.what, current, step.replace("_", " "))
+        setattr(record, attribute, transition.target)
+        return current
