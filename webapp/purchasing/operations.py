@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from webapp import signals
 from webapp.auth.models import User
@@ -36,7 +35,6 @@ from webapp.purchasing.models import (
 )
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import (
-    DocumentSequence,
     DocumentStatus,
     FulfilmentStatus,
     ProcurementStatus,
@@ -134,20 +132,7 @@ PO_PREFIX = "PO"
 
 def next_po_number() -> str:
     """Take the next PO number (PO-000123) from the shared document sequences."""
-    if db.session.get(DocumentSequence, PO_PREFIX) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(DocumentSequence(prefix=PO_PREFIX, next_value=1))
-        except IntegrityError:
-            pass  # created by a concurrent transaction: use theirs
-    # UPDATE ... RETURNING takes the row lock first, so two plans never share a number.
-    value = db.session.execute(
-        update(DocumentSequence)
-        .where(DocumentSequence.prefix == PO_PREFIX)
-        .values(next_value=DocumentSequence.next_value + 1)
-        .returning(DocumentSequence.next_value)
-    ).scalar_one()
-    return f"{PO_PREFIX}-{value - 1:06d}"
+    return sales_operations.take_number(PO_PREFIX)
 
 
 def create_purchase_order(

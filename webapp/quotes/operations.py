@@ -56,13 +56,18 @@ from webapp.quotes.selection import (
 from webapp.quotes.tokens import InvalidToken, make_token, read_token
 from webapp.quotes.totals import CostedLine, MarginCheck, line_figures, margin_guard
 from webapp.sales.models import (
-    DocumentSequence,
     DocumentSource,
     PaymentMethod,
     Recurrence,
     SalesDocument,
 )
-from webapp.sales.operations import HeaderInput, LineInput, issue_document, record_event
+from webapp.sales.operations import (
+    HeaderInput,
+    LineInput,
+    issue_document,
+    record_event,
+    take_number,
+)
 from webapp.settings.operations import get_setting
 from webapp.statemachine import StateMachine
 from webapp.store.operations import cancel_checkout, get_cart
@@ -190,19 +195,7 @@ QUOTE_PREFIX = "Q"
 
 def next_quote_number() -> str:
     """Take the next quote number (Q-000123) from the shared gap-free sequences."""
-    if db.session.get(DocumentSequence, QUOTE_PREFIX) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(DocumentSequence(prefix=QUOTE_PREFIX, next_value=1))
-        except IntegrityError:
-            pass  # created by a concurrent transaction: use theirs
-    value = db.session.execute(
-        update(DocumentSequence)
-        .where(DocumentSequence.prefix == QUOTE_PREFIX)
-        .values(next_value=DocumentSequence.next_value + 1)
-        .returning(DocumentSequence.next_value)
-    ).scalar_one()
-    return f"{QUOTE_PREFIX}-{value - 1:06d}"
+    return take_number(QUOTE_PREFIX)
 
 
 def today() -> date:

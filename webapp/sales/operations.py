@@ -86,27 +86,30 @@ def record_event(
     return event
 
 
-def _ensure_sequence(prefix: str) -> None:
-    if db.session.get(DocumentSequence, prefix) is not None:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(DocumentSequence(prefix=prefix, next_value=1))
-    except IntegrityError:
-        pass  # created by a concurrent transaction: use theirs
+def take_number(prefix: str) -> str:
+    """Take the next gap-free number of ``prefix`` (SO-000123, INV-…, Q-…, PO-…).
+
+    The one numbering of every document kind: sales documents, quotes and purchase orders.
+    """
+    if db.session.get(DocumentSequence, prefix) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(DocumentSequence(prefix=prefix, next_value=1))
+        except IntegrityError:
+            pass  # created by a concurrent transaction: use theirs
+    # UPDATE ... RETURNING takes the row lock first, so concurrent takers never share a number.
+    value = db.session.execute(
+        update(DocumentSequence)
+        .where(DocumentSequence.prefix == prefix)
+        .values(next_value=DocumentSequence.next_value + 1)
+        .returning(DocumentSequence.next_value)
+    ).scalar_one()
+    return f"{prefix}-{value - 1:06d}"
 
 
 def next_number(kind: DocumentKind) -> str:
     """Take the next number of the kind's sequence (SO-000123, INV-000123)."""
-    _ensure_sequence(kind.prefix)
-    # UPDATE ... RETURNING takes the row lock first, so concurrent orders never share a number.
-    value = db.session.execute(
-        update(DocumentSequence)
-        .where(DocumentSequence.prefix == kind.prefix)
-        .values(next_value=DocumentSequence.next_value + 1)
-        .returning(DocumentSequence.next_value)
-    ).scalar_one()
-    return f"{kind.prefix}-{value - 1:06d}"
+    return take_number(kind.prefix)
 
 
 @dataclass(frozen=True)
