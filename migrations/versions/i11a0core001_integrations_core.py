@@ -1,7 +1,7 @@
 """integrations core: the job outbox, inbound webhook events, notices that close themselves
 
 Revision ID: i11a0core001
-Revises: i12c0a1b2c3d4
+Revises: i11e0void001
 Create Date: 2026-12-07 03:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from webapp.models_base import UTCDateTime
 
 revision = "i11a0core001"
-down_revision = "i12c0a1b2c3d4"
+down_revision = "i11e0void001"
 branch_labels = None
 depends_on = None
 

@@ -313,6 +313,8 @@ class QboSandbox:
         with self._lock:
             if operation == "delete":
                 return self._delete(realm, name, body)
+            if operation == "void":
+                return self._void(realm, name, body)
             if operation not in (None, "update", "create"):
                 raise QboFault([unsupported("operation", f"operation={operation} not supported")])
             if "Id" in body and operation != "create":
@@ -372,6 +374,48 @@ class QboSandbox:
         self._apply_payment(realm, name, existing, sign=-1)
         del self.ledgers[realm][name][existing["Id"]]
         return {"domain": "QBO", "status": "Deleted", "Id": existing["Id"]}
+
+    def _void(self, realm: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /invoice?operation=void`` with Id + SyncToken: keep it, zero every amount.
+
+        Intuit's invoice reference ("Void an invoice"): the transaction stays, all amounts and
+        quantities become zero and "Voided" is put before the PrivateNote. An invoice with a
+        payment applied is refused until the payment is removed (recalled; code 6000).
+        """
+        if name != "Invoice":
+            raise QboFault([unsupported("operation", f"void is not supported for {name}")])
+        existing = self._existing(realm, name, body)
+        paid = self._applied[realm].get((name, existing["Id"]), 0.0)
+        if paid > 0.005:
+            raise QboFault(
+                [
+                    QboProblem(
+                        "6000",
+                        "A business validation error has occurred while processing your request",
+                        f"Business Validation Error: payments of {paid:.2f} are applied to "
+                        "this invoice; delete or unapply them before voiding it.",
+                        "Invoice.Id",
+                    )
+                ]
+            )
+        voided = copy.deepcopy(existing)
+        for line in voided.get("Line") or []:
+            line["Amount"] = 0
+            detail = line.get("SalesItemLineDetail")
+            if isinstance(detail, dict):
+                detail["Qty"] = 0
+                detail["UnitPrice"] = 0
+        if isinstance(voided.get("TxnTaxDetail"), dict):
+            voided["TxnTaxDetail"]["TotalTax"] = 0
+        note = str(existing.get("PrivateNote") or "")
+        if not note.startswith("Voided"):
+            voided["PrivateNote"] = f"Voided - {note}" if note else "Voided"
+        voided["TotalAmt"] = 0
+        voided["Balance"] = 0
+        voided["SyncToken"] = str(int(existing["SyncToken"]) + 1)
+        voided["MetaData"] = {**existing["MetaData"], "LastUpdatedTime": self.now_iso()}
+        self.ledgers[realm][name][existing["Id"]] = voided
+        return copy.deepcopy(voided)
 
     def _existing(self, realm: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         existing = self.ledgers[realm][name].get(str(body.get("Id")))

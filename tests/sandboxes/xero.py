@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -86,6 +87,15 @@ COLLECTIONS = {
             True,
             ("accounting.transactions", "accounting.invoices"),
             "PurchaseOrderNumber",
+        ),
+        Collection(
+            "CreditNotes",
+            "CreditNote",
+            "CreditNoteID",
+            True,
+            # API-NOTES 2.2: accounting.invoices covers invoices and credit notes.
+            ("accounting.transactions", "accounting.invoices"),
+            "CreditNoteNumber",
         ),
         Collection(
             "Payments",
@@ -686,6 +696,8 @@ class XeroSandbox:
         status = record["Status"]
         if existing is None and status not in creatable:
             errors.append(f"Status {status} cannot be used when creating a document")
+        if existing is not None and invoice and status != existing.get("Status"):
+            errors += self._status_change_errors(existing, status)
         if invoice and not record.get("Type"):
             errors.append("Type is required (ACCREC or ACCPAY) (API-NOTES 2.3)")
         elif invoice and record["Type"] not in ("ACCREC", "ACCPAY"):
@@ -754,10 +766,172 @@ class XeroSandbox:
         self._totals(tenant, record, opts.get("unitdp", 2))
         if invoice:
             record.setdefault("AmountPaid", 0.0)
-            record["AmountDue"] = round(record["Total"] - record["AmountPaid"], 2)
+            record.setdefault("AmountCredited", 0.0)
+            record["AmountDue"] = round(
+                record["Total"] - record["AmountPaid"] - record["AmountCredited"], 2
+            )
+            if status in ("VOIDED", "DELETED"):
+                record["AmountDue"] = 0.0
             record.setdefault("Payments", [])
+            record.setdefault("CreditNotes", [])
             record["HasErrors"] = False
         return [], record
+
+    @staticmethod
+    def _status_change_errors(existing: dict[str, Any], status: str) -> list[str]:
+        """Xero's invoice status rules (https://developer.xero.com/documentation/api/accounting/invoices):
+        DRAFT / SUBMITTED invoices are DELETED, AUTHORISED ones VOIDED, and only while no
+        payment or credit note is allocated to them (wording recalled)."""
+        current = existing.get("Status")
+        if status == "DELETED" and current not in ("DRAFT", "SUBMITTED"):
+            return [f"A {current} invoice cannot be deleted; void it instead"]
+        if status == "VOIDED":
+            if current != "AUTHORISED":
+                return [f"Only AUTHORISED invoices can be voided; delete a {current} one"]
+            if existing.get("AmountPaid") or existing.get("AmountCredited"):
+                return [
+                    "This document cannot be voided as it has a payment or credit note "
+                    "allocated to it"
+                ]
+        return []
+
+    def _save_creditnotes(
+        self, tenant: Tenant, data: dict[str, Any], existing: Any, opts: dict[str, Any]
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Create a credit note (xero_accounting.yaml CreditNote); edits are not modelled."""
+        if existing is not None:
+            return ["Editing a credit note is not supported by the sandbox"], None
+        record = dict(data)
+        record.setdefault("Status", "DRAFT")
+        status = record["Status"]
+        errors: list[str] = []
+        if status not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+            errors.append(f"Status {status} cannot be used when creating a credit note")
+        if record.get("Type") not in ("ACCRECCREDIT", "ACCPAYCREDIT"):
+            errors.append("Type is required (ACCRECCREDIT or ACCPAYCREDIT)")
+        doc_date = str(record.get("Date") or self.today())[:10]
+        if self.lock_date and doc_date <= self.lock_date:
+            errors.append(
+                f"The document date cannot be before the period lock date of {self.lock_date}."
+            )
+        contact, contact_error = self._resolve_contact(tenant, record.get("Contact"))
+        if contact_error:
+            errors.append(contact_error)
+        lines = record.get("LineItems") or []
+        if status in ("SUBMITTED", "AUTHORISED") and not lines:
+            errors.append("At least one line item is required before a document is approved")
+        doc_type = "ACCREC" if record.get("Type") == "ACCRECCREDIT" else "ACCPAY"
+        for i, line in enumerate(lines):
+            errors += [
+                f"LineItems[{i}]: {m}"
+                for m in self._line_errors(tenant, line, status, doc_type, "CreditNotes")
+            ]
+        if errors:
+            return errors, None
+        if contact is None or contact.get("ContactID") is None:
+            return [f"Contact {record['Contact'].get('Name')} could not be found"], None
+        record["Contact"] = {k: contact[k] for k in ("ContactID", "Name") if k in contact}
+        record.setdefault("Date", self.today())
+        record.setdefault("LineAmountTypes", "Exclusive")
+        record.setdefault("CurrencyCode", self.base_currency)
+        record.setdefault("CurrencyRate", 1.0)
+        record.setdefault("HasAttachments", False)
+        if not record.get("CreditNoteNumber") and doc_type == "ACCREC":
+            tenant.counters["CreditNotes"] = tenant.counters.get("CreditNotes", 0) + 1
+            record["CreditNoteNumber"] = f"CN-{tenant.counters['CreditNotes']:04d}"
+        self._totals(tenant, record, opts.get("unitdp", 2))
+        record["Allocations"] = []
+        record["RemainingCredit"] = record["Total"]
+        record["AppliedAmount"] = 0.0
+        record["HasErrors"] = False
+        return [], record
+
+    def allocate_credit_note(
+        self, tenant: Tenant, credit_note_id: str, body: Any
+    ) -> dict[str, Any]:
+        """``PUT /CreditNotes/{id}/Allocations``: apply credit to invoices (schema Allocations).
+
+        Both must be AUTHORISED, of one contact and of matching type; an allocation cannot
+        exceed what the invoice owes nor the credit left (wording recalled).
+        """
+        problems = self.spec.problems("Allocations", body)
+        if problems:
+            raise validation_error(
+                [{"ValidationErrors": [{"Message": p.message} for p in problems]}]
+            )
+        allocations = body.get("Allocations") if isinstance(body, dict) else None
+        if not isinstance(allocations, list) or not allocations:
+            raise validation_error(
+                [{"ValidationErrors": [{"Message": "Allocations: at least one is required"}]}]
+            )
+        with self._lock:
+            note = tenant.ledger["CreditNotes"].get(credit_note_id)
+            if note is None:
+                raise XeroApiError(
+                    404,
+                    {
+                        "Type": "NotFoundException",
+                        "Message": "The resource you're looking for cannot be found",
+                    },
+                )
+            errors: list[str] = []
+            remaining = note["RemainingCredit"]
+            plan = []
+            for allocation in allocations:
+                ref = allocation.get("Invoice") or {}
+                invoice = tenant.ledger["Invoices"].get(ref.get("InvoiceID") or "")
+                amount = allocation.get("Amount", 0)
+                if note.get("Status") != "AUTHORISED":
+                    errors.append("Only an AUTHORISED credit note can be allocated")
+                elif invoice is None:
+                    errors.append("Invoice could not be found")
+                elif invoice.get("Status") != "AUTHORISED":
+                    errors.append("The invoice must be AUTHORISED to allocate credit to it")
+                elif (invoice["Type"] == "ACCREC") != (note["Type"] == "ACCRECCREDIT"):
+                    errors.append("The credit note and invoice types do not match")
+                elif invoice["Contact"]["ContactID"] != note["Contact"]["ContactID"]:
+                    errors.append("The credit note and invoice must be for the same contact")
+                elif amount <= 0 or amount > invoice["AmountDue"] + 0.005:
+                    errors.append("The amount allocated exceeds the amount due on the invoice")
+                elif amount > remaining + 0.005:
+                    errors.append("The amount allocated exceeds the credit note's remaining credit")
+                else:
+                    remaining -= amount
+                    plan.append((invoice, amount, str(allocation.get("Date") or self.today())))
+            if errors:
+                raise validation_error([{"ValidationErrors": [{"Message": m} for m in errors]}])
+            rows = []
+            for invoice, amount, on in plan:
+                allocation_id = str(uuid.uuid4())
+                invoice["AmountCredited"] = round(invoice.get("AmountCredited", 0) + amount, 2)
+                invoice["AmountDue"] = round(
+                    invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"], 2
+                )
+                invoice.setdefault("CreditNotes", []).append(
+                    {
+                        "CreditNoteID": note["CreditNoteID"],
+                        "CreditNoteNumber": note.get("CreditNoteNumber"),
+                        "AppliedAmount": amount,
+                    }
+                )
+                if invoice["AmountDue"] <= 0:
+                    invoice["Status"] = "PAID"
+                    invoice["FullyPaidOnDate"] = on
+                invoice["UpdatedDateUTC"] = self.clock.now()
+                row = {
+                    "AllocationID": allocation_id,
+                    "Amount": amount,
+                    "Date": on,
+                    "Invoice": {"InvoiceID": invoice["InvoiceID"]},
+                }
+                note["Allocations"].append(row)
+                rows.append({**row, "CreditNote": {"CreditNoteID": note["CreditNoteID"]}})
+            note["RemainingCredit"] = round(remaining, 2)
+            note["AppliedAmount"] = round(note["Total"] - note["RemainingCredit"], 2)
+            if note["RemainingCredit"] <= 0:
+                note["Status"] = "PAID"
+            note["UpdatedDateUTC"] = self.clock.now()
+            return self.envelope("Allocations", [render(copy.deepcopy(r)) for r in rows])
 
     def _resolve_contact(self, tenant: Tenant, ref: Any) -> tuple[dict[str, Any] | None, str]:
         if not isinstance(ref, dict) or not (ref.get("ContactID") or ref.get("Name")):
@@ -831,7 +1005,11 @@ class XeroSandbox:
                 # Xero takes a missing line TaxType from the item, else from the line's account
                 # (Account.TaxType "the default tax type of the account"), else NONE.
                 item = self._find(tenant, "Items", "Code", line.get("ItemCode")) or {}
-                side = "SalesDetails" if record.get("Type") == "ACCREC" else "PurchaseDetails"
+                side = (
+                    "SalesDetails"
+                    if record.get("Type") in ("ACCREC", "ACCRECCREDIT")
+                    else "PurchaseDetails"
+                )
                 account = self._account(tenant, line.get("AccountCode")) or {}
                 line["TaxType"] = (
                     (item.get(side) or {}).get("TaxType") or account.get("TaxType") or "NONE"
@@ -1408,6 +1586,54 @@ def _build_app(sb: XeroSandbox) -> Flask:
     def get_collection(name: str, item_id: str | None = None) -> Response:
         coll = collection(name, write=False)
         return _json(sb.read(sb.tenants[request.headers["xero-tenant-id"]], coll, item_id))
+
+    @app.put(f"{API_PREFIX}CreditNotes/<credit_note_id>/Allocations")
+    def allocate(credit_note_id: str) -> Response:
+        collection("CreditNotes", write=True)
+        tenant = sb.tenants[request.headers["xero-tenant-id"]]
+
+        def handle() -> Response:
+            try:
+                body = json.loads(request.get_data())
+            except ValueError as exc:
+                raise XeroApiError(
+                    400,
+                    {
+                        "ErrorNumber": 14,
+                        "Type": "PostDataInvalidException",
+                        "Message": f"JSON for post data was invalid: {exc}",
+                    },
+                ) from exc
+            return _json(sb.allocate_credit_note(tenant, credit_note_id, body))
+
+        return idempotent(tenant, handle)
+
+    def idempotent(tenant: Tenant, handle: Callable[[], Response]) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return handle()
+        if len(key) > 128:
+            raise validation_error(
+                [
+                    {
+                        "ValidationErrors": [
+                            {"Message": "Idempotency-Key must be at most 128 characters"}
+                        ]
+                    }
+                ]
+            )
+        with sb.idempotency.claim((tenant.tenant_id, key)) as stored:
+            if stored is not None:
+                return Response(stored.body, stored.status, content_type=stored.content_type)
+            try:
+                response = handle()
+            except XeroApiError as exc:
+                response = _json(exc.body, exc.status, exc.headers)
+            sb.idempotency.store(
+                (tenant.tenant_id, key),
+                StoredResponse(response.status_code, response.get_data(), response.content_type),
+            )
+            return response
 
     @app.route(f"{API_PREFIX}<name>", methods=["PUT", "POST"])
     @app.route(f"{API_PREFIX}<name>/<item_id>", methods=["POST"])

@@ -74,10 +74,26 @@ class DeliveryKind(enum.StrEnum):
     INVOICE = "invoice"
     BILL = "bill"
     PURCHASE_ORDER = "purchase_order"
+    # Undo an invoice the ledger holds because its document was cancelled: a void (QuickBooks,
+    # Xero) or a credit note allocated to it (Xero), per ``CancelAction``.
+    INVOICE_VOID = "invoice_void"
 
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
+
+
+class CancelAction(enum.StrEnum):
+    """What cancelling a document does to its invoice in Xero (QuickBooks always voids)."""
+
+    VOID = "void"  # Status VOIDED; an invoice with payments is credited instead
+    CREDIT_NOTE = "credit_note"  # an ACCRECCREDIT credit note allocated to the invoice
+
+    @property
+    def label(self) -> str:
+        return {"void": "Void the invoice", "credit_note": "Credit it with a credit note"}[
+            self.value
+        ]
 
 
 class LedgerDocumentStatus(enum.StrEnum):
@@ -290,6 +306,23 @@ class PurchaseOrderData:
 
 
 @dataclass(frozen=True)
+class VoidData:
+    """Undo one invoice the ledger holds (its document was cancelled).
+
+    The provider reads the invoice first (current version, payments, status) and decides:
+    void it, delete a draft, or credit it when payments stop a void.
+    """
+
+    key: str
+    reference: str  # our document number
+    invoice_ledger_id: str
+    invoice_number: str = ""
+    action: CancelAction = CancelAction.VOID
+    issue_date: date | None = None  # the credit note's date (today)
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
 class PushResult:
     """What happened to one item of a push, matched to the input by ``key``."""
 
@@ -382,6 +415,10 @@ class AccountingPush(Protocol):
 
     def push_purchase_orders(self, orders: Sequence[PurchaseOrderData]) -> list[PushResult]:
         """Create the purchase orders; raise UnsupportedOperation if the ledger has none."""
+        ...
+
+    def void_invoices(self, voids: Sequence[VoidData]) -> list[PushResult]:
+        """Void (or credit) invoices of cancelled documents; a refusal names what to do."""
         ...
 
     def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:

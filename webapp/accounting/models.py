@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounting.interfaces import (
     AccountPurpose,
+    CancelAction,
     DeliveryKind,
     LedgerDocumentStatus,
     Numbering,
@@ -83,6 +84,10 @@ class LedgerConnection(TimestampMixin, db.Model):
     push_bills: Mapped[bool] = mapped_column(default=True)
     push_invoices: Mapped[bool] = mapped_column(default=True)
     push_purchase_orders: Mapped[bool] = mapped_column(default=False)  # QuickBooks only
+    # Xero only: what cancelling a document whose invoice Xero holds does (QuickBooks voids).
+    cancel_action: Mapped[CancelAction] = mapped_column(
+        str_enum(CancelAction, "ledger_cancel_action"), default=CancelAction.VOID
+    )
 
     account_mappings: Mapped[list[AccountMapping]] = relationship(
         back_populates="connection", cascade="all, delete-orphan"
@@ -167,6 +172,7 @@ class DeliveryStatus(enum.StrEnum):
     SENT = "sent"  # handed to the ledger; outcome not yet known (a retry looks up first)
     CONFIRMED = "confirmed"  # the ledger holds it: ledger_id is set
     FAILED = "failed"  # the ledger rejected it: an admin must fix and retry
+    CANCELLED = "cancelled"  # its document was cancelled before it reached the ledger
 
     @property
     def label(self) -> str:
@@ -176,6 +182,7 @@ class DeliveryStatus(enum.StrEnum):
             "sent": "Sent",
             "confirmed": "Confirmed",
             "failed": "Failed",
+            "cancelled": "Cancelled (never sent)",
         }[self.value]
 
 

@@ -16,6 +16,7 @@ from webapp import signals
 from webapp.accounting.interfaces import (
     AccountingProvider,
     AccountPurpose,
+    CancelAction,
     LedgerDocumentStatus,
     LedgerTenant,
     Numbering,
@@ -158,6 +159,7 @@ def update_options(
     push_bills: bool,
     push_invoices: bool,
     push_purchase_orders: bool,
+    cancel_action: CancelAction = CancelAction.VOID,
 ) -> None:
     from webapp.accounting.interfaces import DeliveryKind
 
@@ -166,6 +168,11 @@ def update_options(
         and DeliveryKind.PURCHASE_ORDER not in provider_for(connection).supports
     ):
         raise AccountingRuleError(f"{connection.provider.label} does not take purchase orders.")
+    if cancel_action != CancelAction.VOID and connection.provider != LedgerProvider.XERO:
+        raise AccountingRuleError(
+            f"{connection.provider.label} always voids the invoice of a cancelled document."
+        )
+    connection.cancel_action = cancel_action
     connection.bill_status = bill_status
     connection.invoice_status = invoice_status
     connection.numbering = numbering

@@ -61,6 +61,7 @@ KIND_ORDER = [
     DeliveryKind.PURCHASE_ORDER,
     DeliveryKind.BILL,
     DeliveryKind.INVOICE,
+    DeliveryKind.INVOICE_VOID,  # last: a void waits for the invoice it undoes
 ]
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.WAITING)
 BACKOFF = [5, 30, 120, 600, 1800, 3600]
@@ -143,7 +144,11 @@ def _connections(flag: str, kind: DeliveryKind) -> list[LedgerConnection]:
 
 def queue_invoice(document) -> list[Delivery]:
     """Queue the customer invoice for every ledger that takes invoices."""
-    out = []
+    from webapp.sales.models import DocumentStatus
+
+    out: list[Delivery] = []
+    if document.status is DocumentStatus.CANCELLED:
+        return out  # a cancelled document is never invoiced
     for connection in _connections("push_invoices", DeliveryKind.INVOICE):
         needs = [
             _prerequisite(
@@ -169,6 +174,57 @@ def queue_invoice(document) -> list[Delivery]:
         )
         schedule_sync(connection)
     return out
+
+
+def cancel_invoice(document) -> list[Delivery]:
+    """The document was cancelled: stop its unsent invoice, or queue the void of a sent one.
+
+    An invoice that cannot have reached the ledger (refused, or pending / waiting and never
+    handed over) is cancelled: nothing is pushed, its notification is resolved. One that may
+    have (sent, or retried after a lost answer) or did (confirmed) gets an ``INVOICE_VOID``
+    delivery in this same transaction; it depends on the invoice delivery, so a void of an
+    invoice still in flight waits for it.
+    """
+    voids = []
+    for invoice in db.session.execute(
+        db.select(Delivery)
+        .filter_by(
+            kind=DeliveryKind.INVOICE, subject_type=payloads.SALES_DOCUMENT, subject_id=document.id
+        )
+        .order_by(Delivery.id)
+        # The sync job re-reads the row under the same lock before sending (deliver_batch).
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars():
+        connection = invoice.connection
+        if invoice.status == DeliveryStatus.CANCELLED:
+            continue
+        # Failed = the ledger refused it (a retry after a lost answer looks up first), so it
+        # holds nothing; pending or waiting ones are in the ledger only if maybe_sent.
+        unsent = invoice.status in (DeliveryStatus.PENDING, DeliveryStatus.WAITING)
+        if invoice.status == DeliveryStatus.FAILED or (unsent and not invoice.maybe_sent):
+            invoice.status = DeliveryStatus.CANCELLED
+            invoice.next_attempt_at = None
+            operations.resolve_notifications(invoice)
+            operations.log_sync(
+                connection,
+                SyncDirection.PUSH,
+                invoice.kind.value,
+                delivery=invoice,
+                message=f"{document.number} was cancelled before it was sent: nothing pushed.",
+            )
+            continue
+        voids.append(
+            ensure_delivery(
+                connection,
+                DeliveryKind.INVOICE_VOID,
+                payloads.SALES_DOCUMENT,
+                document.id,
+                [invoice],
+            )
+        )
+        schedule_sync(connection)
+    return voids
 
 
 def _charge(connection: LedgerConnection, which: int) -> Delivery | None:
@@ -326,6 +382,8 @@ def _payload(delivery: Delivery, connection: LedgerConnection):
         return payloads.invoice_data(delivery, connection, subject)
     if kind == DeliveryKind.BILL:
         return payloads.bill_data(delivery, connection, subject)
+    if kind == DeliveryKind.INVOICE_VOID:
+        return payloads.void_data(delivery, connection, subject)
     return payloads.purchase_order_data(delivery, connection, subject)
 
 
@@ -337,6 +395,7 @@ def _push(provider: AccountingProvider, kind: DeliveryKind, items: list) -> list
         DeliveryKind.INVOICE: provider.push_invoices,
         DeliveryKind.BILL: provider.push_bills,
         DeliveryKind.PURCHASE_ORDER: provider.push_purchase_orders,
+        DeliveryKind.INVOICE_VOID: provider.void_invoices,
     }[kind]
     return method(items)
 
@@ -351,6 +410,8 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 
 def _fail(connection, delivery: Delivery, attempt: DeliveryAttempt | None, error: PermanentError):
+    if delivery.kind == DeliveryKind.INVOICE and _drop_waiting_void(connection, delivery, attempt):
+        return
     delivery.status = DeliveryStatus.FAILED
     delivery.last_error = error.message
     delivery.error_field = error.field[:200]
@@ -374,6 +435,55 @@ def _fail(connection, delivery: Delivery, attempt: DeliveryAttempt | None, error
         ok=False,
         message=_plain(error),
     )
+
+
+def _drop_waiting_void(connection, invoice: Delivery, attempt: DeliveryAttempt | None) -> bool:
+    """A rejected invoice of a cancelled document: nothing reached the ledger, so no void."""
+    void = db.session.execute(
+        db.select(Delivery).filter_by(
+            connection_id=connection.id,
+            kind=DeliveryKind.INVOICE_VOID,
+            subject_type=invoice.subject_type,
+            subject_id=invoice.subject_id,
+        )
+    ).scalar_one_or_none()
+    if void is None or void.status not in OPEN_STATUSES:
+        return False
+    for delivery in (invoice, void):
+        delivery.status = DeliveryStatus.CANCELLED
+        delivery.maybe_sent = False
+        operations.resolve_notifications(delivery)
+    if attempt is not None:
+        attempt.outcome = AttemptOutcome.REJECTED
+    operations.log_sync(
+        connection,
+        SyncDirection.PUSH,
+        invoice.kind.value,
+        delivery=invoice,
+        message=f"{describe(invoice)} was cancelled and its invoice was refused: nothing to void.",
+    )
+    return True
+
+
+def _still_open(deliveries: list[Delivery]) -> list[Delivery]:
+    """Re-read the statuses under a row lock: a cancel may have stopped one meanwhile."""
+    if not deliveries:
+        return deliveries
+    with db.session.no_autoflush:
+        current = dict(
+            db.session.execute(
+                db.select(Delivery.id, Delivery.status)
+                .where(Delivery.id.in_([d.id for d in deliveries]))
+                .with_for_update()
+            ).all()
+        )
+    kept = []
+    for delivery in deliveries:
+        if current.get(delivery.id) == DeliveryStatus.CANCELLED:
+            delivery.status = DeliveryStatus.CANCELLED
+        else:
+            kept.append(delivery)
+    return kept
 
 
 def _plain(error: PermanentError) -> str:
@@ -400,11 +510,25 @@ def describe(delivery: Delivery) -> str:
 def _confirm(connection, delivery: Delivery, attempt: DeliveryAttempt, result: PushResult):
     delivery.status = DeliveryStatus.CONFIRMED
     delivery.ledger_id = result.ledger_id
-    delivery.ledger_number = result.ledger_number
+    delivery.ledger_number = result.ledger_number[:100]
     delivery.maybe_sent = False
     delivery.confirmed_at = utcnow()
     delivery.last_error = ""
     attempt.outcome = AttemptOutcome.SUCCEEDED
+    operations.resolve_notifications(delivery)
+    if delivery.kind == DeliveryKind.INVOICE_VOID:
+        # The invoice's link stays: payments imported later still find their document.
+        operations.log_sync(
+            connection,
+            SyncDirection.PUSH,
+            delivery.kind.value,
+            delivery=delivery,
+            message=f"{describe(delivery)} was cancelled: "
+            f"{result.ledger_number or result.ledger_id}"
+            + (" (already done in the ledger)" if result.found_existing else ""),
+            ledger_id=result.ledger_id,
+        )
+        return
     link = payloads.link_for(connection.id, delivery.subject_type, delivery.subject_id)
     if link is None:
         link = LedgerLink(
@@ -439,7 +563,7 @@ def deliver_batch(
     """Push one API batch of same-kind deliveries; commit before and after the call."""
     kind = deliveries[0].kind
     items, sending = [], []
-    for delivery in deliveries:
+    for delivery in _still_open(deliveries):
         try:
             items.append(_payload(delivery, connection))
         except PermanentError as error:

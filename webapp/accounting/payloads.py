@@ -12,6 +12,7 @@ from webapp.accounting.interfaces import (
     AccountPurpose,
     Address,
     BillData,
+    CancelAction,
     CustomerData,
     DocumentLine,
     InvoiceData,
@@ -19,6 +20,7 @@ from webapp.accounting.interfaces import (
     Numbering,
     PurchaseOrderData,
     SupplierData,
+    VoidData,
 )
 from webapp.accounting.models import Delivery, LedgerConnection, LedgerLink
 from webapp.extensions import db
@@ -264,6 +266,30 @@ def invoice_data(delivery: Delivery, connection: LedgerConnection, document) -> 
         subtotal=money(document.subtotal),
         tax_total=money(document.tax_total),
         total=money(document.total),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def void_data(delivery: Delivery, connection: LedgerConnection, document) -> VoidData:
+    """Name the ledger invoice a cancelled document's void (or credit note) undoes."""
+    from webapp.models_base import utcnow
+
+    link = link_for(connection.id, SALES_DOCUMENT, document.id)
+    if link is None:
+        raise PermanentError(
+            f"{connection.provider.label} holds no invoice for {document.number} to void.",
+            field="Invoice",
+            fix="Nothing to undo in the ledger; dismiss this notification.",
+        )
+    # QuickBooks always voids; the choice between a void and a credit note is Xero's.
+    action = connection.cancel_action if connection.provider.value == "xero" else CancelAction.VOID
+    return VoidData(
+        key=_key(delivery),
+        reference=document.number,
+        invoice_ledger_id=link.ledger_id,
+        invoice_number=link.ledger_number,
+        action=action,
+        issue_date=utcnow().date(),
         maybe_sent=delivery.maybe_sent,
     )
 

@@ -22,3 +22,9 @@ def bill_on_receipt(receipt, **_extra) -> None:
 def purchase_order_on_issue(order, **_extra) -> None:
     """Push the purchase order where the admin chose to (QuickBooks only)."""
     outbox.queue_purchase_order(order)
+
+
+@signals.sales_document_cancelled.connect
+def void_on_cancel(document, **_extra) -> None:
+    """A cancelled document: its unsent invoice is dropped, a sent one voided or credited."""
+    outbox.cancel_invoice(document)

@@ -162,6 +162,11 @@ class SalesDocument(AddressMixin, db.Model):
     def title(self) -> str:
         return self.kind.title
 
+    @property
+    def overpaid_by(self) -> Decimal:
+        """Return what the ledger says was paid above the total (zero when not overpaid)."""
+        return max((self.amount_paid or Decimal(0)) - self.total, Decimal(0))
+
 
 class SalesDocumentLine(db.Model):
     __tablename__ = "sales_document_lines"

@@ -135,6 +135,17 @@ class QboClient:
         )
         return self._check(response)
 
+    def post(self, path: str, body: dict[str, Any], *, requestid: str, **params: str) -> dict:
+        """POST one entity operation (e.g. ``invoice`` with ``operation=void``)."""
+        response = self.http.request(
+            "POST",
+            f"{self.base}/{path}",
+            params={**params, "requestid": requestid, "minorversion": MINOR_VERSION},
+            json_body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        return self._check(response)
+
     def batch(self, items: list[dict[str, Any]], requestid: str) -> tuple[list[dict], str, str]:
         """POST /batch; return the BatchItemResponse list and request/response excerpts."""
         body = {"BatchItemRequest": items}

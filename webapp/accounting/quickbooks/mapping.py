@@ -46,6 +46,19 @@ def marker(reference: str) -> str:
     return f"{MARKER}{reference}"
 
 
+def is_voided(invoice: dict[str, Any]) -> bool:
+    """Return whether QuickBooks voided it (amounts zeroed, "Voided" before the PrivateNote)."""
+    note = str(invoice.get("PrivateNote") or "")
+    return note.startswith("Voided") and not float(invoice.get("TotalAmt") or 0)
+
+
+def amount_paid(invoice: dict[str, Any]) -> Decimal:
+    """Return what is applied to the invoice: its total less its open balance."""
+    total = Decimal(str(invoice.get("TotalAmt") or 0))
+    balance = Decimal(str(invoice.get("Balance", total) or 0))
+    return max(total - balance, Decimal(0))
+
+
 def has_marker(entity: dict[str, Any], reference: str) -> bool:
     text = f"{entity.get('PrivateNote', '')} {entity.get('Notes', '')}"
     return marker(reference) in text.split()

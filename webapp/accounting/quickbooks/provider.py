@@ -23,6 +23,7 @@ from webapp.accounting.interfaces import (
     PurchaseOrderData,
     PushResult,
     SupplierData,
+    VoidData,
     WebhookEvent,
 )
 from webapp.accounting.quickbooks import mapping
@@ -41,6 +42,7 @@ LOOKUP_CHUNK = 80
 
 _RECORD_PATHS = {
     DeliveryKind.INVOICE: "invoice?txnId=",
+    DeliveryKind.INVOICE_VOID: "invoice?txnId=",
     DeliveryKind.BILL: "bill?txnId=",
     DeliveryKind.PURCHASE_ORDER: "purchaseorder?txnId=",
     DeliveryKind.CUSTOMER: "customerdetail?nameId=",
@@ -255,6 +257,60 @@ class QuickBooksProvider:
             if match is not None:
                 found[item.key] = match
         return found
+
+    # -- cancelled documents: void their invoices ---------------------------------------
+    def void_invoices(self, voids: Sequence[VoidData]) -> list[PushResult]:
+        """Void each invoice: POST /invoice?operation=void with its Id and current SyncToken.
+
+        QuickBooks keeps a voided invoice with every amount zeroed and "Voided" put before its
+        PrivateNote (https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice#void-an-invoice).
+        The invoice is read first: its SyncToken moves whenever it changes (a payment applied),
+        a retry finds it already voided, and one with payments applied is not voided — the
+        admin is told to deal with the payment in QuickBooks first.
+        """
+        return [self._void(item) for item in voids]
+
+    def _void(self, item: VoidData) -> PushResult:
+        number = item.invoice_number or item.reference
+        try:
+            invoice = self.client.get(f"invoice/{item.invoice_ledger_id}").get("Invoice") or {}
+            if mapping.is_voided(invoice):
+                return self._voided(item, invoice, found_existing=True)
+            paid = mapping.amount_paid(invoice)
+            if paid > 0:
+                return PushResult(
+                    item.key,
+                    error=PermanentError(
+                        f"QuickBooks invoice {number} cannot be voided: payments of "
+                        f"{paid:.2f} are applied to it.",
+                        field="Payments",
+                        fix=f"In QuickBooks, delete the payment applied to invoice {number} "
+                        "(or unapply it and refund the customer), then press Retry to void it.",
+                    ),
+                    response_excerpt=excerpt(invoice),
+                )
+            body = {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}
+            voided = self.client.post(
+                "invoice", body, requestid=request_id([item.key]), operation="void"
+            )
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+        return self._voided(item, voided.get("Invoice") or {}, request=excerpt(body))
+
+    def _voided(
+        self, item: VoidData, invoice: dict[str, Any], *, found_existing=False, request=""
+    ) -> PushResult:
+        ledger_id = str(invoice.get("Id") or item.invoice_ledger_id)
+        return PushResult(
+            key=item.key,
+            ledger_id=ledger_id,
+            ledger_number=f"invoice {invoice.get('DocNumber') or item.reference} voided",
+            ledger_url=self.record_url(DeliveryKind.INVOICE, ledger_id),
+            found_existing=found_existing,
+            request_excerpt=request,
+            response_excerpt=excerpt(invoice),
+            version=str(invoice.get("SyncToken", "")),
+        )
 
     # -- batch create ---------------------------------------------------------------------
     def _create(

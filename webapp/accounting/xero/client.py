@@ -239,6 +239,19 @@ class XeroClient:
                 results.append(ElementResult(index, row, [], sent))
         return results
 
+    def put(self, path: str, body: dict[str, Any], *, key: str, subject: str) -> dict[str, Any]:
+        """PUT one body to a sub-resource (``CreditNotes/{id}/Allocations``); return the body."""
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            raise ValueError(f"Idempotency-Key longer than {IDEMPOTENCY_KEY_MAX}: {key!r}")
+        response = self.http.request(
+            "PUT",
+            self._url(path),
+            json_body=body,
+            headers=self._headers({"Idempotency-Key": key}),
+        )
+        self._raise_for(response, subject)
+        return self._json(response) or {}
+
     # -- identity (xero-identity.yaml) ----------------------------------------------------
     def connections(self, connections_url: str) -> list[dict[str, Any]]:
         """Return ``GET /connections``: the organisations this grant reaches."""

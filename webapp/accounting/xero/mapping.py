@@ -368,6 +368,50 @@ def purchase_bill(bill: BillData) -> dict[str, Any]:
     return out
 
 
+# Copied from the invoice onto the credit note that reverses it (LineItem members).
+_CREDIT_LINE_FIELDS = (
+    "Description",
+    "Quantity",
+    "UnitAmount",
+    "ItemCode",
+    "AccountCode",
+    "TaxType",
+    "TaxAmount",
+    "LineAmount",
+    "DiscountRate",
+    "Tracking",
+)
+
+
+def credit_note_reference(reference: str) -> str:
+    """Return the Reference of the credit note that cancels our document (its look-up key)."""
+    return f"{reference} cancelled"[:255]
+
+
+def cancelling_credit_note(invoice: Mapping[str, Any], reference: str, on: date) -> dict:
+    """Return the ACCRECCREDIT credit note reversing ``invoice`` line for line.
+
+    The lines are the ledger's own (not rebuilt from our document), so the credit equals the
+    invoice to the cent whatever changed on our side since it was pushed.
+    """
+    lines = [
+        {k: line[k] for k in _CREDIT_LINE_FIELDS if line.get(k) not in (None, [], "")}
+        for line in invoice.get("LineItems") or []
+    ]
+    out: dict[str, Any] = {
+        "Type": "ACCRECCREDIT",
+        "Contact": {"ContactID": (invoice.get("Contact") or {}).get("ContactID")},
+        "Date": on.isoformat(),
+        "LineAmountTypes": invoice.get("LineAmountTypes") or "Exclusive",
+        "Reference": credit_note_reference(reference),
+        "Status": "AUTHORISED",
+        "LineItems": lines,
+    }
+    if invoice.get("CurrencyCode"):
+        out["CurrencyCode"] = invoice["CurrencyCode"]
+    return out
+
+
 def invoice_reference(record: Mapping[str, Any]) -> str:
     """Return our document number from an ACCREC invoice's Reference ("INV-1 / PO 7")."""
     return str(record.get("Reference") or "").split(" / PO ", 1)[0].strip()

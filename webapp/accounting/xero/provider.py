@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 
 from webapp.accounting.interfaces import (
     BillData,
+    CancelAction,
     CustomerData,
     DeliveryKind,
     InvoiceData,
@@ -24,6 +25,7 @@ from webapp.accounting.interfaces import (
     PurchaseOrderData,
     PushResult,
     SupplierData,
+    VoidData,
     WebhookEvent,
 )
 from webapp.accounting.xero import mapping
@@ -95,6 +97,7 @@ class XeroProvider:
             DeliveryKind.ITEM,
             DeliveryKind.INVOICE,
             DeliveryKind.BILL,
+            DeliveryKind.INVOICE_VOID,
         }
     )
     # API-NOTES 2.4: about 50 elements per request is the practical ceiling.
@@ -194,6 +197,10 @@ class XeroProvider:
         return {
             DeliveryKind.INVOICE: f"{base}/AccountsReceivable/View.aspx?InvoiceID={ledger_id}",
             DeliveryKind.BILL: f"{base}/AccountsPayable/View.aspx?InvoiceID={ledger_id}",
+            # The credit note that cancelled an invoice (Xero's UI path, recalled).
+            DeliveryKind.INVOICE_VOID: (
+                f"{base}/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={ledger_id}"
+            ),
             DeliveryKind.CUSTOMER: f"{base}/Contacts/View/{ledger_id}",
             DeliveryKind.SUPPLIER: f"{base}/Contacts/View/{ledger_id}",
             DeliveryKind.ITEM: f"{base}/Accounts/Inventory/{ledger_id}",
@@ -488,6 +495,125 @@ class XeroProvider:
             unitdp=4,
         )
         return [found.get(d.key) or created[d.key] for d in documents]
+
+    # -- cancelled documents: void, delete or credit their invoices ---------------------
+    def void_invoices(self, voids: Sequence[VoidData]) -> list[PushResult]:
+        """Undo each invoice as Xero allows (https://developer.xero.com/documentation/api/accounting/invoices):
+
+        a DRAFT or SUBMITTED invoice is DELETED; an AUTHORISED one without payments or credit
+        is VOIDED when the admin chose voids; otherwise (payments applied, or credit notes
+        chosen) an ACCRECCREDIT credit note copying its lines is created and allocated to
+        what the invoice still owes — what was paid stays as the customer's credit to refund.
+        """
+        return [self._void(item) for item in voids]
+
+    def _void(self, item: VoidData) -> PushResult:
+        subject = f"invoice {item.invoice_number or item.reference}"
+        try:
+            rows = self.client.get(f"Invoices/{item.invoice_ledger_id}")
+            invoice = rows[0] if rows else {}
+            status = str(invoice.get("Status") or "")
+            if status in ("VOIDED", "DELETED"):
+                return self._undone(item, invoice, f"{subject} {status.lower()}", True)
+            if status in ("DRAFT", "SUBMITTED"):
+                # Only approved invoices can be voided; a draft is deleted instead.
+                return self._set_status(item, invoice, "DELETED", subject)
+            settled = float(invoice.get("AmountPaid") or 0) + float(
+                invoice.get("AmountCredited") or 0
+            )
+            if item.action == CancelAction.VOID and status == "AUTHORISED" and not settled:
+                return self._set_status(item, invoice, "VOIDED", subject)
+            return self._credit(item, invoice, subject)
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+
+    def _set_status(self, item: VoidData, invoice: dict, status: str, subject: str) -> PushResult:
+        element = {"InvoiceID": invoice["InvoiceID"], "Status": status}
+        (result,) = self.client.save(
+            "Invoices", [element], key=idempotency_key([item.key]), method="POST", subject=subject
+        )
+        if not result.ok:
+            return PushResult(
+                item.key,
+                error=explain(result.errors, subject),
+                request_excerpt=excerpt(element, 2000),
+                response_excerpt=excerpt({"ValidationErrors": result.errors}, 2000),
+            )
+        return self._undone(item, result.record or invoice, f"{subject} {status.lower()}")
+
+    def _credit(self, item: VoidData, invoice: dict, subject: str) -> PushResult:
+        reference = mapping.credit_note_reference(item.reference)
+        note = None
+        if item.maybe_sent:
+            found = self.client.get(
+                "CreditNotes",
+                params={"where": f'Type=="ACCRECCREDIT" AND Reference=={quote(reference)}'},
+            )
+            note = _first(found, lambda r: r.get("Status") not in ("DELETED", "VOIDED"))
+        if note is None:
+            element = mapping.cancelling_credit_note(
+                invoice, item.reference, item.issue_date or datetime.now(UTC).date()
+            )
+            (result,) = self.client.save(
+                "CreditNotes",
+                [element],
+                key=idempotency_key([item.key], prefix="msp-cn"),
+                subject=f"credit note for {subject}",
+                unitdp=4,
+            )
+            if not result.ok:
+                return PushResult(
+                    item.key,
+                    error=explain(result.errors, f"credit note for {subject}"),
+                    request_excerpt=excerpt(element, 2000),
+                    response_excerpt=excerpt({"ValidationErrors": result.errors}, 2000),
+                )
+            note = result.record or {}
+        number = note.get("CreditNoteNumber") or note.get("CreditNoteID")
+        allocated = any(
+            (a.get("Invoice") or {}).get("InvoiceID") == invoice["InvoiceID"]
+            for a in note.get("Allocations") or []
+        )
+        due = min(float(invoice.get("AmountDue") or 0), float(note.get("Total") or 0))
+        text = f"credit note {number}"
+        if due > 0 and not allocated:
+            self.client.put(
+                f"CreditNotes/{note['CreditNoteID']}/Allocations",
+                {
+                    "Allocations": [
+                        {
+                            "Invoice": {"InvoiceID": invoice["InvoiceID"]},
+                            "Amount": round(due, 2),
+                            "Date": (item.issue_date or datetime.now(UTC).date()).isoformat(),
+                        }
+                    ]
+                },
+                key=idempotency_key([item.key], prefix="msp-alloc"),
+                subject=f"allocation of credit note {number}",
+            )
+        left = round(float(note.get("Total") or 0) - (due if not allocated else 0), 2)
+        if left > 0 and not allocated:
+            text += f" ({left:.2f} paid: customer credit to refund)"
+        return PushResult(
+            key=item.key,
+            ledger_id=str(note.get("CreditNoteID") or ""),
+            ledger_number=text,
+            ledger_url=self.record_url(DeliveryKind.INVOICE_VOID, str(note.get("CreditNoteID"))),
+            response_excerpt=excerpt(note, 2000),
+        )
+
+    def _undone(
+        self, item: VoidData, invoice: dict, text: str, found_existing: bool = False
+    ) -> PushResult:
+        ledger_id = str(invoice.get("InvoiceID") or item.invoice_ledger_id)
+        return PushResult(
+            key=item.key,
+            ledger_id=ledger_id,
+            ledger_number=text,
+            ledger_url=self.record_url(DeliveryKind.INVOICE, ledger_id),
+            found_existing=found_existing,
+            response_excerpt=excerpt(invoice, 2000),
+        )
 
     def push_purchase_orders(self, orders: Sequence[PurchaseOrderData]) -> list[PushResult]:
         """Xero gets bills only (issue 5, item 3): purchase orders are not pushed."""
