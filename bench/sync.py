@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -89,7 +90,7 @@ def run(app, args) -> dict:
     from webapp.catalog.models import TaxCode
     from webapp.extensions import db
     from webapp.jobs import get_queue
-    from workers.accounting import sweep
+    from workers.accounting import refresh_lists, sweep
 
     require_specs()
     qbo, xero = QboSandbox(), XeroSandbox()
@@ -114,6 +115,7 @@ def run(app, args) -> dict:
         orgs = [make_organization(f"Client {i:03d}") for i in range(args.customers)]
         contacts = [make_user(organization=org) for org in orgs]
         db.session.commit()
+        refresh_lists()  # what connecting queued: the page shows these stored lists
         get_queue().empty()
 
         built = time.perf_counter()
@@ -191,11 +193,47 @@ def run(app, args) -> dict:
                 "missing": _missing(xero_inv, docs) + _missing(xero_bills, receipts),
             },
             "connections": {"qbo": qbo_conn.id, "xero": xero_conn.id},
+            "integrations_page": _page_calls(app, statuses, [qbo_conn.id, xero_conn.id]),
         }
     finally:
         for sandbox, server in zip((qbo, xero), servers, strict=True):
             sandbox.release()
             server.stop()
+
+
+def _page_calls(app, statuses: dict, connection_ids: list[int], renders: int = 30) -> dict:
+    """Render Settings > Integrations as an admin; count vendor calls made while it renders."""
+    from tests.factories import PASSWORD, make_user
+    from webapp.auth.models import Role
+    from webapp.extensions import db
+
+    admin = make_user(role=Role.ADMIN, email="bench-admin@example.com")
+    db.session.commit()
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+    signed_in = client.post(
+        "/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed_in.status_code == 302, signed_in.status_code
+    out = {}
+    for name, connection_id in zip(("qbo", "xero"), connection_ids, strict=True):
+        before = sum(statuses[name].values())
+        times = []
+        for _ in range(renders):
+            started = time.perf_counter()
+            page = client.get(f"/admin/accounting/integrations?connection={connection_id}")
+            times.append((time.perf_counter() - started) * 1000)
+            assert page.status_code == 200, page.status_code
+            assert "Save mappings" in page.get_data(as_text=True)
+        times.sort()
+        out[name] = {
+            "renders": renders,
+            "vendor_calls": sum(statuses[name].values()) - before,
+            "p50_ms": round(times[len(times) // 2], 1),
+            "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+        }
+    return out
 
 
 def _count_statuses(sandbox_app) -> Counter:

@@ -212,6 +212,23 @@ def sweep_queued_jobs(older_than: timedelta | None = None) -> int:
     return enqueued
 
 
+def schedule_after_commit(when: datetime, func: str, *args: Any, job_id: str) -> None:
+    """Run ``func(*args)`` at ``when`` (RQ's scheduler), once the transaction commits.
+
+    Only for work a periodic sweep also finds (a retry after a backoff): if Redis is
+    unreachable the sweep picks it up later, so nothing is written to ``queued_jobs``.
+    ``job_id`` makes a second schedule of the same work replace the first.
+    """
+
+    def schedule() -> None:
+        try:
+            get_queue().enqueue_at(when, func, *args, job_id=job_id)
+        except RedisError as exc:
+            log.warning("could not schedule %s at %s (the sweep will): %s", func, when, exc)
+
+    call_after_commit(schedule)
+
+
 def call_after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the current transaction commits (e.g. to invalidate caches)."""
     callbacks = db.session.info.setdefault(_CALLBACKS_KEY, [])

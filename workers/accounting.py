@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from webapp.extensions import db
@@ -95,3 +96,36 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
                 continue
             db.session.commit()
         return total
+
+
+def refresh_lists(connection_id: int | None = None) -> int:
+    """Read and store the accounts and tax rates of one ledger, or of every connected one.
+
+    Settings > Integrations shows only the stored copy, so it never waits on the vendor.
+    """
+    from webapp.accounting import operations
+    from webapp.accounting.models import ConnectionStatus, LedgerConnection
+    from webapp.integrations.interfaces import NeedsReconnect
+    from webapp.models_base import utcnow
+
+    with job_context():
+        if connection_id is None:
+            connections = [
+                c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED
+            ]
+        else:
+            found = db.session.get(LedgerConnection, connection_id)
+            connections = [found] if found is not None else []
+        read = 0
+        for connection in connections:
+            if connection.status != ConnectionStatus.CONNECTED:
+                # Reconnect or disconnect came first: end the wait the page shows.
+                connection.lists_read_at = utcnow()
+                db.session.commit()
+                continue
+            provider, _http = operations.build_provider(connection, save=db.session.commit)
+            # A lost grant: the connection is marked (reconnect notice); nothing more to do.
+            with contextlib.suppress(NeedsReconnect):
+                read += operations.refresh_lists(connection, provider)
+            db.session.commit()
+        return read

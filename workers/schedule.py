@@ -28,4 +28,6 @@ SCHEDULE: list[Periodic] = [
     Periodic("workers.accounting.import_payments", cron="17 * * * *"),
     # Deliveries whose backoff ended, or whose worker died mid-push.
     Periodic("workers.accounting.sweep", cron="*/5 * * * *"),
+    # Accounts and tax rates as the admin page shows them (an admin can refresh at once).
+    Periodic("workers.accounting.refresh_lists", cron="41 4 * * *"),
 ]

@@ -95,8 +95,22 @@ def test_disconnect_revokes_the_grant_and_forgets_the_tokens(client, qbo, qbo_co
     assert live is None and why == "token revoked"
 
 
-def test_integrations_page_lists_accounts_and_tax_rates_live(client, qbo, qbo_connection, store):
+def _refresh_lists(connection) -> None:
+    from webapp.accounting import operations
+    from workers.accounting import refresh_lists
+
+    operations.request_lists_refresh(connection)
+    db.session.commit()
+    refresh_lists(connection.id)
+    db.session.expire_all()
+
+
+def test_integrations_page_shows_the_stored_lists_and_calls_no_vendor(
+    client, qbo, qbo_connection, store
+):
+    _refresh_lists(qbo_connection)
     login(client, store.admin)
+    calls_before = len(qbo.requests)
 
     page = client.get(f"/admin/accounting/integrations?connection={qbo_connection.id}")
 
@@ -104,6 +118,62 @@ def test_integrations_page_lists_accounts_and_tax_rates_live(client, qbo, qbo_co
     assert page.status_code == 200
     assert "Sales of Product Income" in html and "Accounts Payable (A/P)" in html
     assert "Non-taxable" in html  # a QuickBooks tax code, offered for our GST code
+    assert "Lists read from QuickBooks Online" in html
+    assert len(qbo.requests) == calls_before  # rendered from the stored copy
+    # The rate budget the workers share, read from Redis: the read of the lists spent some.
+    assert "498 per minute" in html and "40 batches per minute" in html
+
+
+def test_connecting_queues_a_read_of_the_lists_and_the_page_polls_until_it_ends(
+    client, qbo, store, run_jobs
+):
+    login(client, store.admin)
+    client.get(_start(client, qbo))
+    (connection,) = _connections()
+    url = f"/admin/accounting/integrations?connection={connection.id}"
+
+    waiting = client.get(url).get_data(as_text=True)
+    assert "Reading accounts and tax rates from QuickBooks Online" in waiting
+    assert 'hx-trigger="every 2s"' in waiting and "Save mappings" not in waiting
+
+    run_jobs()
+    fragment = client.get(f"{url}&block=mappings", headers={"HX-Request": "true"})
+
+    text = fragment.get_data(as_text=True)
+    assert text.lstrip().startswith('<section id="mappings"')
+    assert "Sales of Product Income" in text and "Save mappings" in text
+    assert "every 2s" not in text  # done: the fragment stops polling
+
+
+def test_a_failed_read_keeps_the_lists_it_had_and_says_why(client, qbo, qbo_connection, store):
+    _refresh_lists(qbo_connection)
+    qbo.faults.fail_next(10, status=400)  # every call of the next read is refused
+    _refresh_lists(qbo_connection)
+    qbo.faults.clear()
+    login(client, store.admin)
+
+    html = client.get(f"/admin/accounting/integrations?connection={qbo_connection.id}").get_data(
+        as_text=True
+    )
+
+    assert "QuickBooks Online lists unavailable:" in html
+    assert "Sales of Product Income" in html  # the last good copy stays choosable
+    assert "Reading accounts" not in html  # the failed read ended the wait
+
+
+def test_refresh_lists_button_queues_a_read(client, qbo, qbo_connection, store, run_jobs):
+    login(client, store.admin)
+
+    response = client.post(f"/admin/accounting/connections/{qbo_connection.id}/lists")
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert qbo_connection.lists_pending
+    run_jobs()
+    db.session.expire_all()
+    assert not qbo_connection.lists_pending
+    names = {a["name"] for a in qbo_connection.ledger_lists["accounts"]}
+    assert "Sales of Product Income" in names
 
 
 def test_mappings_save_and_unknown_ids_are_refused_without_partial_writes(
@@ -111,6 +181,8 @@ def test_mappings_save_and_unknown_ids_are_refused_without_partial_writes(
 ):
     login(client, store.admin)
     url = f"/admin/accounting/connections/{qbo_connection.id}/mappings"
+    assert client.post(url, data={"account_income": "1"}).status_code == 409  # lists not read
+    _refresh_lists(qbo_connection)
 
     bad = client.post(
         url, data={"account_income": "1", "account_expense": "nope", "tax_GST": "TAX"}

@@ -38,3 +38,23 @@ def test_invoices_and_bills_reach_xero_once_through_the_outbox(xero, store):
     statuses = set(db.session.execute(db.select(Delivery.status)).scalars())
     assert statuses == {DeliveryStatus.CONFIRMED}
     assert db.session.execute(db.select(Delivery).filter_by(kind="purchase_order")).first() is None
+
+
+def test_the_integrations_page_never_waits_on_xero(client, xero, store, run_jobs):
+    from tests.factories import login
+
+    connection = connect_xero(xero)
+    db.session.commit()
+    run_jobs()  # the sync and the read of the lists that connecting queued
+    xero.faults.hang_next(5, seconds=30)  # a stalled Xero would hold a live read for 30 s
+    login(client, store.admin)
+    calls_before = len(xero.requests)
+
+    page = client.get(f"/admin/accounting/integrations?connection={connection.id}")
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert len(xero.requests) == calls_before
+    assert "Lists read from Xero" in html and "Save mappings" in html
+    xero.faults.clear()
+    xero.faults.release()

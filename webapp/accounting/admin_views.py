@@ -90,8 +90,8 @@ def integrations():
     elif connections:
         selected = next((c for c in connections if c.status != ConnectionStatus.DISCONNECTED), None)
     if selected is not None and selected.status == ConnectionStatus.CONNECTED:
+        # The stored copy: this page never calls the vendor (a job refreshes it).
         ledger_lists = queries.ledger_lists(selected)
-        db.session.commit()  # a token refresh during the read must be kept
     form = OptionsForm(obj=selected) if selected is not None else None
     return render(
         "accounting_admin/integrations.html",
@@ -110,6 +110,7 @@ def integrations():
         missing=queries.missing_mappings(selected) if selected is not None else [],
         notifications=queries.open_notifications(),
         statuses=queries.sync_status(),
+        budgets={c.id: queries.rate_budget(c) for c in connections if c.is_active},
         myob_export=queries.myob_export_endpoint(),
         DeliveryKind=DeliveryKind,
     )
@@ -237,8 +238,9 @@ def save_mappings(connection_id: int):
     if connection.status != ConnectionStatus.CONNECTED:
         abort(409, description="Reconnect this ledger before changing its mappings.")
     lists = queries.ledger_lists(connection)
-    if lists.error:
-        abort(502, description=lists.error)
+    if lists.read_at is None or not (lists.accounts or lists.tax_rates):
+        abort(409, description=f"{connection.provider.label}'s accounts and tax rates have not "
+              "been read yet: press Refresh lists and try again.")  # fmt: skip
     accounts = {a.id: a for a in lists.accounts}
     rates = {r.id: r for r in lists.tax_rates}
     changes = []
@@ -261,6 +263,18 @@ def save_mappings(connection_id: int):
             operations.set_tax_mapping(connection, key, chosen, name)
     db.session.commit()
     flash("Mappings saved.", "success")
+    return redirect(url_for(".integrations", connection=connection.id), 303)
+
+
+@bp.post("/connections/<int:connection_id>/lists")
+@staff_required(Role.ADMIN)
+def refresh_lists(connection_id: int):
+    connection = _connection(connection_id)
+    if connection.status != ConnectionStatus.CONNECTED:
+        abort(409, description="Reconnect this ledger before reading its lists.")
+    operations.request_lists_refresh(connection)
+    db.session.commit()
+    flash(f"Reading {connection.provider.label}'s accounts and tax rates…", "info")
     return redirect(url_for(".integrations", connection=connection.id), 303)
 
 

@@ -362,6 +362,65 @@ class LedgerTaxRate:
     rate: Decimal | None = None
 
 
+@dataclass
+class LedgerLists:
+    """A ledger's chart of accounts and tax rates, as stored on its connection.
+
+    A job reads them from the vendor (``operations.refresh_lists``); pages only read the copy.
+    """
+
+    accounts: list[LedgerAccount] = field(default_factory=list)
+    tax_rates: list[LedgerTaxRate] = field(default_factory=list)
+    error: str = ""  # the last refresh failed: shown beside the lists it kept
+    read_at: datetime | None = None  # None: never read yet
+    pending: bool = False  # a refresh is queued or running
+
+    def accounts_for(self, purpose: AccountPurpose) -> list[LedgerAccount]:
+        fitting = [a for a in self.accounts if purpose in a.purposes]
+        return fitting or self.accounts
+
+    def to_payload(self) -> dict:
+        return {
+            "accounts": [
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "code": a.code,
+                    "type": a.type,
+                    "purposes": sorted(p.value for p in a.purposes),
+                }
+                for a in self.accounts
+            ],
+            "tax_rates": [
+                {"id": r.id, "name": r.name, "rate": None if r.rate is None else str(r.rate)}
+                for r in self.tax_rates
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict | None, **state) -> LedgerLists:
+        payload = payload or {}
+        accounts = [
+            LedgerAccount(
+                id=a["id"],
+                name=a["name"],
+                code=a.get("code", ""),
+                type=a.get("type", ""),
+                purposes=frozenset(AccountPurpose(p) for p in a.get("purposes", ())),
+            )
+            for a in payload.get("accounts", ())
+        ]
+        rates = [
+            LedgerTaxRate(
+                id=r["id"],
+                name=r["name"],
+                rate=None if r.get("rate") is None else Decimal(r["rate"]),
+            )
+            for r in payload.get("tax_rates", ())
+        ]
+        return cls(accounts, rates, **state)
+
+
 @dataclass(frozen=True)
 class LedgerPayment:
     """One payment (or one allocation of it) applied to an invoice in the ledger."""

@@ -6,7 +6,17 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Date, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.accounting.interfaces import (
@@ -68,6 +78,12 @@ class LedgerConnection(TimestampMixin, db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     payments_synced_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The ledger's chart of accounts and tax rates, read by a job (operations.refresh_lists)
+    # so that Settings > Integrations never calls the vendor while it renders.
+    ledger_lists: Mapped[dict] = mapped_column(JSON, default=dict)
+    lists_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lists_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lists_error: Mapped[str] = mapped_column(Text, default="")
     connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     # The admin's choices for this ledger.
@@ -105,6 +121,13 @@ class LedgerConnection(TimestampMixin, db.Model):
     def is_active(self) -> bool:
         """Return whether work should be queued for this ledger (even while reconnect is due)."""
         return self.status != ConnectionStatus.DISCONNECTED
+
+    @property
+    def lists_pending(self) -> bool:
+        """Return whether a refresh of the stored lists was asked for and has not ended."""
+        if self.lists_requested_at is None:
+            return False
+        return self.lists_read_at is None or self.lists_read_at < self.lists_requested_at
 
     def account_for(self, purpose: AccountPurpose) -> AccountMapping | None:
         return next((m for m in self.account_mappings if m.purpose == purpose), None)

@@ -26,7 +26,6 @@ from webapp.accounting.models import (
     AccountMapping,
     ConnectionStatus,
     Delivery,
-    DeliveryStatus,
     ImportedPayment,
     LedgerConnection,
     LedgerLink,
@@ -105,7 +104,49 @@ def save_connection(
     from webapp.accounting import outbox
 
     outbox.schedule_sync(connection)
+    request_lists_refresh(connection)
     return connection
+
+
+def request_lists_refresh(connection: LedgerConnection) -> None:
+    """Queue a read of the ledger's accounts and tax rates (after commit; the page polls)."""
+    from webapp.jobs import enqueue_after_commit
+
+    connection.lists_requested_at = utcnow()
+    enqueue_after_commit("workers.accounting.refresh_lists", connection.id)
+
+
+def refresh_lists(connection: LedgerConnection, provider: AccountingProvider) -> bool:
+    """Read and store the chart of accounts and tax rates; return whether it worked.
+
+    A vendor fault is kept as ``lists_error`` beside the lists read last time (mappings stay
+    choosable); a lost grant raises ``NeedsReconnect`` after marking the connection.
+    """
+    from webapp.accounting.interfaces import LedgerLists
+    from webapp.integrations.interfaces import NeedsReconnect
+
+    label = connection.provider.label
+    try:
+        lists = LedgerLists(provider.list_accounts(), provider.list_tax_rates())
+    except NeedsReconnect:
+        connection.lists_error = f"{label} must be reconnected before its lists can be read."
+        connection.lists_read_at = utcnow()
+        raise
+    except IntegrationError as exc:
+        connection.lists_error = f"{label} lists unavailable: {exc.message}"
+        connection.lists_read_at = utcnow()
+        log_sync(connection, SyncDirection.PULL, "lists", ok=False, message=connection.lists_error)
+        return False
+    connection.ledger_lists = lists.to_payload()
+    connection.lists_read_at = utcnow()
+    connection.lists_error = ""
+    log_sync(
+        connection,
+        SyncDirection.PULL,
+        "lists",
+        message=f"Read {len(lists.accounts)} accounts and {len(lists.tax_rates)} tax rates.",
+    )
+    return True
 
 
 def mark_needs_reconnect(connection: LedgerConnection, message: str) -> None:
@@ -358,9 +399,11 @@ def log_sync(
 
 def retry_delivery(delivery: Delivery, actor) -> None:
     """Re-queue a failed delivery after the admin fixed the cause (new idempotency key)."""
-    if delivery.status != DeliveryStatus.FAILED:
+    from webapp.accounting.outbox import DELIVERY
+
+    if not DELIVERY.can(delivery, "retry"):
         raise AccountingRuleError("Only failed deliveries can be retried.")
-    delivery.status = DeliveryStatus.PENDING
+    DELIVERY.fire(delivery, "retry")
     # A new key: the vendor replays a stored rejection for a key it has seen.
     delivery.generation += 1
     delivery.next_attempt_at = None

@@ -16,6 +16,7 @@ and one sync job per connection at a time (a Redis lock).
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,8 +49,9 @@ from webapp.integrations.interfaces import (
     PermanentError,
     TransientError,
 )
-from webapp.jobs import enqueue_after_commit
+from webapp.jobs import enqueue_after_commit, schedule_after_commit
 from webapp.models_base import utcnow
+from webapp.statemachine import StateMachine, Transition
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,27 @@ KIND_ORDER = [
 ]
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.WAITING)
 BACKOFF = [5, 30, 120, 600, 1800, 3600]
+
+_P, _W, _S = DeliveryStatus.PENDING, DeliveryStatus.WAITING, DeliveryStatus.SENT
+# Every status change of a delivery is one of these named steps (``DELIVERY.fire``).
+DELIVERY = StateMachine(
+    "delivery",
+    DeliveryStatus,
+    [
+        # A prerequisite is not confirmed yet / now it is.
+        Transition("wait", frozenset({_P, _S}), DeliveryStatus.WAITING),
+        Transition("ready", frozenset({_W}), DeliveryStatus.PENDING),
+        # Handed to the vendor; a send after a lost answer (still "sent") looks up first.
+        Transition("send", frozenset({_P, _S}), DeliveryStatus.SENT),
+        Transition("requeue", frozenset({_S}), DeliveryStatus.PENDING),  # transient, or reconnect
+        Transition("confirm", frozenset({_S}), DeliveryStatus.CONFIRMED),
+        Transition("fail", frozenset({_P, _S}), DeliveryStatus.FAILED),  # the vendor refused it
+        Transition("retry", frozenset({DeliveryStatus.FAILED}), DeliveryStatus.PENDING),
+        Transition(
+            "cancel", frozenset({_P, _W, _S, DeliveryStatus.FAILED}), DeliveryStatus.CANCELLED
+        ),
+    ],
+)
 
 
 # ============================================================================================
@@ -115,7 +138,7 @@ def ensure_delivery(
     if any(d.status != DeliveryStatus.CONFIRMED for d in delivery.depends_on) and (
         delivery.status == DeliveryStatus.PENDING
     ):
-        delivery.status = DeliveryStatus.WAITING
+        DELIVERY.fire(delivery, "wait")
     return delivery
 
 
@@ -203,7 +226,7 @@ def cancel_invoice(document) -> list[Delivery]:
         # holds nothing; pending or waiting ones are in the ledger only if maybe_sent.
         unsent = invoice.status in (DeliveryStatus.PENDING, DeliveryStatus.WAITING)
         if invoice.status == DeliveryStatus.FAILED or (unsent and not invoice.maybe_sent):
-            invoice.status = DeliveryStatus.CANCELLED
+            DELIVERY.fire(invoice, "cancel")
             invoice.next_attempt_at = None
             operations.resolve_notifications(invoice)
             operations.log_sync(
@@ -328,10 +351,11 @@ def _ready(connection: LedgerConnection, limit: int) -> list[Delivery]:
     ready = []
     for delivery in rows:
         if delivery.id in unconfirmed:
-            delivery.status = DeliveryStatus.WAITING
+            if delivery.status != DeliveryStatus.WAITING:
+                DELIVERY.fire(delivery, "wait")
             continue
         if delivery.status == DeliveryStatus.WAITING:
-            delivery.status = DeliveryStatus.PENDING
+            DELIVERY.fire(delivery, "ready")
         ready.append(delivery)
     ready.sort(key=lambda d: (KIND_ORDER.index(d.kind), d.id))
     # Take whole kinds in order: documents only once the prerequisites of this run are done.
@@ -403,7 +427,8 @@ def _push(provider: AccountingProvider, kind: DeliveryKind, items: list) -> list
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     raw = str(current_app.config.get("ACCOUNTING_RETRY_BACKOFF") or "")
     steps = [float(s) for s in raw.split(",") if s.strip()] or BACKOFF
-    seconds = steps[min(max(attempts, 1), len(steps)) - 1]
+    # Jitter (up to a fifth earlier) keeps connections that failed together from retrying in step.
+    seconds = steps[min(max(attempts, 1), len(steps)) - 1] * random.uniform(0.8, 1.0)  # noqa: S311
     if retry_after:
         seconds = max(seconds, retry_after)
     return timedelta(seconds=seconds)
@@ -412,7 +437,7 @@ def _backoff(attempts: int, retry_after: float | None) -> timedelta:
 def _fail(connection, delivery: Delivery, attempt: DeliveryAttempt | None, error: PermanentError):
     if delivery.kind == DeliveryKind.INVOICE and _drop_waiting_void(connection, delivery, attempt):
         return
-    delivery.status = DeliveryStatus.FAILED
+    DELIVERY.fire(delivery, "fail")
     delivery.last_error = error.message
     delivery.error_field = error.field[:200]
     delivery.error_fix = error.fix
@@ -450,7 +475,7 @@ def _drop_waiting_void(connection, invoice: Delivery, attempt: DeliveryAttempt |
     if void is None or void.status not in OPEN_STATUSES:
         return False
     for delivery in (invoice, void):
-        delivery.status = DeliveryStatus.CANCELLED
+        DELIVERY.fire(delivery, "cancel")
         delivery.maybe_sent = False
         operations.resolve_notifications(delivery)
     if attempt is not None:
@@ -480,7 +505,8 @@ def _still_open(deliveries: list[Delivery]) -> list[Delivery]:
     kept = []
     for delivery in deliveries:
         if current.get(delivery.id) == DeliveryStatus.CANCELLED:
-            delivery.status = DeliveryStatus.CANCELLED
+            # Cancelled by another transaction: take its word over this stale copy.
+            delivery.status = current[delivery.id]
         else:
             kept.append(delivery)
     return kept
@@ -508,7 +534,7 @@ def describe(delivery: Delivery) -> str:
 
 
 def _confirm(connection, delivery: Delivery, attempt: DeliveryAttempt, result: PushResult):
-    delivery.status = DeliveryStatus.CONFIRMED
+    DELIVERY.fire(delivery, "confirm")
     delivery.ledger_id = result.ledger_id
     delivery.ledger_number = result.ledger_number[:100]
     delivery.maybe_sent = False
@@ -575,7 +601,7 @@ def deliver_batch(
     attempts = {}
     for delivery in sending:
         delivery.attempts += 1
-        delivery.status = DeliveryStatus.SENT
+        DELIVERY.fire(delivery, "send")
         delivery.maybe_sent = True  # from here on a retry must look the record up first
         attempts[delivery.id] = DeliveryAttempt(delivery=delivery)
         db.session.add(attempts[delivery.id])
@@ -589,7 +615,7 @@ def deliver_batch(
         results = _push(provider, kind, items)
     except NeedsReconnect as exc:
         for delivery in sending:
-            delivery.status = DeliveryStatus.PENDING
+            DELIVERY.fire(delivery, "requeue")
             attempts[delivery.id].outcome = AttemptOutcome.RECONNECT
             attempts[delivery.id].error = exc.message
         operations.mark_needs_reconnect(connection, exc.message)
@@ -598,7 +624,7 @@ def deliver_batch(
         raise
     except TransientError as exc:
         for delivery in sending:
-            delivery.status = DeliveryStatus.PENDING
+            DELIVERY.fire(delivery, "requeue")
             delivery.next_attempt_at = utcnow() + _backoff(delivery.attempts, exc.retry_after)
             delivery.last_error = exc.message
             attempts[delivery.id].outcome = AttemptOutcome.TRANSIENT
@@ -612,6 +638,14 @@ def deliver_batch(
             ok=False,
             message=f"{len(sending)} {kind.label.lower()} deliveries will be retried: "
             f"{exc.message}",
+        )
+        # Run again when the backoff ends, not at the next five-minute sweep (RQ's own retry
+        # of this job may come before a long Retry-After and find nothing due).
+        schedule_after_commit(
+            min(d.next_attempt_at for d in sending),
+            "workers.accounting.sync_connection",
+            connection.id,
+            job_id=f"accounting-retry-{connection.id}",
         )
         _finish_attempts(attempts, http, calls_before, started)
         db.session.commit()

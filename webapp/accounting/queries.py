@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from flask import current_app, url_for
+from redis.exceptions import RedisError
 
 from webapp.accounting import payloads
-from webapp.accounting.interfaces import (
-    AccountPurpose,
-    LedgerAccount,
-    LedgerTaxRate,
-)
+from webapp.accounting.interfaces import AccountPurpose, LedgerLists
 from webapp.accounting.models import (
     AccountingNotification,
     ConnectionStatus,
@@ -23,7 +20,6 @@ from webapp.accounting.models import (
     SyncLogEntry,
 )
 from webapp.extensions import db
-from webapp.integrations.interfaces import IntegrationError
 from webapp.models_base import utcnow
 
 PAGE_SIZE = 100
@@ -35,28 +31,25 @@ def connections() -> list[LedgerConnection]:
     )
 
 
-@dataclass
-class LedgerLists:
-    """Chart of accounts and tax rates, pulled live from the ledger."""
-
-    accounts: list[LedgerAccount] = field(default_factory=list)
-    tax_rates: list[LedgerTaxRate] = field(default_factory=list)
-    error: str = ""
-
-    def accounts_for(self, purpose) -> list[LedgerAccount]:
-        fitting = [a for a in self.accounts if purpose in a.purposes]
-        return fitting or self.accounts
-
-
 def ledger_lists(connection: LedgerConnection) -> LedgerLists:
-    """Read the lists live; a vendor fault becomes a message, not a 500."""
+    """Return the stored chart of accounts and tax rates (no vendor call: a job reads them)."""
+    return LedgerLists.from_payload(
+        connection.ledger_lists,
+        error=connection.lists_error,
+        read_at=connection.lists_read_at,
+        pending=connection.lists_pending,
+    )
+
+
+def rate_budget(connection: LedgerConnection) -> dict[str, int]:
+    """Return the calls left in each rate window (read from Redis, shared by web and workers)."""
     from webapp.accounting import operations
 
-    provider, _http = operations.build_provider(connection, save=db.session.flush)
     try:
-        return LedgerLists(provider.list_accounts(), provider.list_tax_rates())
-    except IntegrationError as exc:
-        return LedgerLists(error=f"{connection.provider.label} lists unavailable: {exc.message}")
+        provider = operations.provider_for(connection)
+        return operations.limiter_for(str(connection.id), provider).budget()
+    except RedisError:
+        return {}
 
 
 # Every document needs these; payables is optional (QuickBooks uses its default A/P account).

@@ -1,0 +1,72 @@
+"""Every status change of a delivery is a named step; a transient fault retries on time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rq.registry import ScheduledJobRegistry
+
+from tests.accounting.builders import make_document
+from webapp import signals
+from webapp.accounting import operations
+from webapp.accounting.models import Delivery, DeliveryStatus
+from webapp.accounting.outbox import DELIVERY
+from webapp.extensions import db
+from webapp.integrations.interfaces import TransientError
+from webapp.jobs import get_queue
+from webapp.models_base import utcnow
+from webapp.statemachine import IllegalTransition
+from workers.accounting import sync_connection
+
+
+def _invoice_delivery(store) -> Delivery:
+    doc = make_document(store.org, store.customer, store.products[:1])
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+    return db.session.execute(
+        db.select(Delivery).filter_by(kind="invoice", subject_id=doc.id)
+    ).scalar_one()
+
+
+def test_confirmed_and_cancelled_are_final():
+    assert DELIVERY.targets(DeliveryStatus.CONFIRMED) == frozenset()
+    assert DELIVERY.targets(DeliveryStatus.CANCELLED) == frozenset()
+    # A delivery waiting for its customer cannot be handed to the vendor.
+    assert not DELIVERY.allows(DeliveryStatus.WAITING, DeliveryStatus.SENT)
+
+
+def test_only_a_failed_delivery_can_be_retried(qbo, qbo_connection, store):
+    delivery = _invoice_delivery(store)
+    sync_connection(qbo_connection.id)
+    db.session.expire_all()
+    assert delivery.status == DeliveryStatus.CONFIRMED
+
+    with pytest.raises(operations.AccountingRuleError):
+        operations.retry_delivery(delivery, store.admin)
+    with pytest.raises(IllegalTransition, match="cannot cancel"):
+        DELIVERY.fire(delivery, "cancel")
+    assert delivery.status == DeliveryStatus.CONFIRMED
+
+
+def test_a_long_retry_after_schedules_the_next_sync_when_it_ends(app, qbo, qbo_connection, store):
+    app.config["ACCOUNTING_RETRY_BACKOFF"] = "0"
+    _invoice_delivery(store)
+    qbo.faults.fail_next(1, status=503, retry_after=40, path="/batch")
+
+    with pytest.raises(TransientError):
+        sync_connection(qbo_connection.id)
+
+    db.session.expire_all()
+    due = min(
+        db.session.execute(
+            db.select(Delivery.next_attempt_at).where(Delivery.next_attempt_at.is_not(None))
+        ).scalars()
+    )
+    assert utcnow() + timedelta(seconds=30) < due <= utcnow() + timedelta(seconds=41)
+    registry = ScheduledJobRegistry(queue=get_queue())
+    job_id = f"accounting-retry-{qbo_connection.id}"
+    assert job_id in registry.get_job_ids()
+    at = registry.get_scheduled_time(job_id)
+    assert abs((at - due).total_seconds()) < 1.5  # not the five-minute sweep
+    assert get_queue().fetch_job(job_id).func_name == "workers.accounting.sync_connection"
