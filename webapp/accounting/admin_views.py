@@ -56,9 +56,13 @@ _OAUTH_KEY = "accounting_oauth"
 @bp.app_context_processor
 def _document_panel_helpers() -> dict:
     # The admin order page includes accounting_admin/_document_panel.html.
+    # The PO and receipt pages include _record_panel.html, the dashboard _attention.html.
     return {
         "accounting_states": queries.document_states,
+        "accounting_record_states": queries.record_states,
         "accounting_busy": queries.document_busy,
+        "accounting_attention": queries.attention,
+        "accounting_subject_url": queries.subject_url,
     }
 
 

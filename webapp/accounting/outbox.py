@@ -530,6 +530,18 @@ def describe(delivery: Delivery) -> str:
         return doc.number if doc else f"#{delivery.subject_id}"
     if delivery.subject_type == payloads.CHARGE_ITEM:
         return payloads.CHARGE_ITEMS[delivery.subject_id][1]
+    if delivery.subject_type == payloads.PURCHASE_ORDER:
+        from webapp.purchasing.models import PurchaseOrder
+
+        po = db.session.get(PurchaseOrder, delivery.subject_id)
+        if po is not None:
+            return po.number
+    if delivery.subject_type == payloads.RECEIPT:
+        from webapp.purchasing.models import Receipt
+
+        receipt = db.session.get(Receipt, delivery.subject_id)
+        if receipt is not None:
+            return f"supplier invoice {receipt.supplier_invoice_number} ({receipt.supplier.name})"
     return f"{delivery.subject_type.replace('_', ' ')} #{delivery.subject_id}"
 
 

@@ -87,6 +87,16 @@ def our_tax_codes():
     return list(db.session.execute(db.select(TaxCode).order_by(TaxCode.code)).scalars())
 
 
+def attention(limit: int = 5) -> tuple[int, list[AccountingNotification]]:
+    """Return how many integration notices are open and the newest few (the dashboard)."""
+    count = db.session.scalar(
+        db.select(db.func.count())
+        .select_from(AccountingNotification)
+        .where(AccountingNotification.status == NotificationStatus.OPEN)
+    )
+    return count or 0, open_notifications()[:limit]
+
+
 def open_notifications() -> list[AccountingNotification]:
     return list(
         db.session.execute(
@@ -118,14 +128,20 @@ def sync_log(connection_id: int | None, only_errors: bool, page: int):
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
+# Our admin page for each kind of subject (the endpoint and its id argument).
+_SUBJECT_PAGES = {
+    payloads.SALES_DOCUMENT: ("sales_admin.order_detail", "document_id"),
+    payloads.PURCHASE_ORDER: ("purchasing_admin.purchase_order", "po_id"),
+    payloads.RECEIPT: ("purchasing_admin.receipt", "receipt_id"),
+}
+
+
 def subject_url(delivery: Delivery) -> str | None:
     """Return our admin page for the delivery's subject, when there is one."""
-    if (
-        delivery.subject_type == payloads.SALES_DOCUMENT
-        and "sales_admin.order_detail" in current_app.view_functions
-    ):
-        return url_for("sales_admin.order_detail", document_id=delivery.subject_id)
-    return None
+    endpoint, arg = _SUBJECT_PAGES.get(delivery.subject_type, (None, None))
+    if endpoint is None or endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **{arg: delivery.subject_id})
 
 
 @dataclass
@@ -137,11 +153,18 @@ class LedgerState:
 
 def document_states(document) -> list[LedgerState]:
     """Return the sync state of a sales document per ledger (admin order panel)."""
+    return record_states(payloads.SALES_DOCUMENT, [document.id])
+
+
+def record_states(subject_type: str, subject_ids: list[int]) -> list[LedgerState]:
+    """Return the sync state per ledger of our records (a PO, its receipts' bills…)."""
+    if not subject_ids:
+        return []
     rows = []
     for delivery in db.session.execute(
         db.select(Delivery)
-        .filter_by(subject_type=payloads.SALES_DOCUMENT, subject_id=document.id)
-        .order_by(Delivery.connection_id)
+        .where(Delivery.subject_type == subject_type, Delivery.subject_id.in_(subject_ids))
+        .order_by(Delivery.subject_id, Delivery.connection_id, Delivery.id)
     ).scalars():
         note = db.session.execute(
             db.select(AccountingNotification)
@@ -151,7 +174,7 @@ def document_states(document) -> list[LedgerState]:
         rows.append(
             LedgerState(
                 delivery,
-                payloads.link_for(delivery.connection_id, payloads.SALES_DOCUMENT, document.id),
+                payloads.link_for(delivery.connection_id, subject_type, delivery.subject_id),
                 note,
             )
         )
