@@ -175,3 +175,12 @@ def test_a_newline_in_next_is_not_followed_after_login(client, store):
     assert response.status_code == 302
     assert "Set-Cookie" not in response.headers["Location"]
     assert "%0" not in response.headers["Location"]
+
+
+def test_a_required_number_of_only_spaces_or_newlines_is_refused_not_none(app):
+    from webapp.quotes.forms import TemplateForm
+
+    with app.test_request_context(method="POST", data={"name": "T", "expiry_days": "\r\n\r\n"}):
+        form = TemplateForm(meta={"csrf": False})
+        assert not form.validate()
+        assert "expiry_days" in form.errors

@@ -44,6 +44,7 @@ class _BoundedDecimalField(DecimalField):
     def process_formdata(self, valuelist):
         if not valuelist or not str(valuelist[0]).strip():
             self.data = None
+            self.raw_data = []  # blank or only spaces is no input: InputRequired refuses it
             return
         self.data = None
         try:
@@ -92,6 +93,7 @@ class QuantityField(IntegerField):
     def process_formdata(self, valuelist):
         self.data = None
         if not valuelist or not str(valuelist[0]).strip():
+            self.raw_data = []  # blank or only spaces is no input: InputRequired refuses it
             return
         value = whole_number(valuelist[0], minimum=self.minimum, maximum=self.maximum)
         if value is None:
@@ -117,6 +119,7 @@ class BoundedDateField(DateField):
     def process_formdata(self, valuelist):
         self.data = None
         if not valuelist or not str(valuelist[0]).strip():
+            self.raw_data = []  # blank or only spaces is no input: InputRequired refuses it
             return
         try:
             self.data = bounded_date(valuelist[0], minimum=self.minimum, maximum=self.maximum)

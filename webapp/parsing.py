@@ -32,6 +32,24 @@ def whole_number(raw: object, *, minimum: int = 0, maximum: int = DB_INT_MAX) ->
     return value if minimum <= value <= maximum else None
 
 
+MAX_PAGE = 100_000
+
+
+def page_arg(name: str = "page", *, maximum: int = MAX_PAGE) -> int:
+    """Return the list page asked for in the query string (1 when absent); 400 otherwise.
+
+    The one parser of ``?page=`` for every paginated list: a page past the database's
+    OFFSET range, "-1" or "²" is a bad argument, not a 500 and not silently page 1.
+    """
+    from flask import abort, request
+
+    raw = request.args.get(name, "1")
+    page = whole_number(raw, minimum=1, maximum=maximum)
+    if page is None:
+        abort(400, description=f"{name} must be a whole number from 1 to {maximum:,}")
+    return page
+
+
 class InputRefused(ValueError):
     """A value a person typed that we will not store; the message says why, in their terms."""
 

@@ -429,3 +429,19 @@ def test_admin_role_passes_every_organization_check(client, store):
         f"/admin/organizations/{store.unapproved_org.id}/approval", data={"approved": "1"}
     )
     assert response.status_code == 303
+
+
+def test_non_ascii_names_are_compared_as_the_database_compares_them(client, store):
+    # SQLite lowers ASCII only, PostgreSQL every letter: the check asks the database, so it
+    # agrees with the unique index instead of a server error when Python's lower() differs.
+    from tests.factories import login as sign_in
+
+    sign_in(client, store.admin)
+    for url in ("/admin/organizations/price-groups", "/admin/organizations/new"):
+        first = client.post(url, data={"name": "Éducation Ñ"})
+        assert first.status_code in (302, 303)
+        again = client.post(url, data={"name": "Éducation Ñ\x0c"})  # stripped: the same name
+        assert again.status_code < 500
+        assert "already exists" in again.get_data(as_text=True)
+        variant = client.post(url, data={"name": "éducation ñ"})
+        assert variant.status_code < 500

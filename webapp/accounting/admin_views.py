@@ -45,6 +45,7 @@ from webapp.integrations.oauth import (
     exchange_code,
 )
 from webapp.integrations.secrets import seal, token_payload, tokens_from_payload, unseal
+from webapp.parsing import page_arg
 
 bp = Blueprint(
     "accounting_admin", __name__, url_prefix="/admin/accounting", template_folder="templates"
@@ -334,7 +335,7 @@ def document_ledgers(document_id: int):
 def sync_log():
     connection_id = request.args.get("connection", type=int)
     only_errors = request.args.get("errors") == "1"
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_arg()
     entries, has_next = queries.sync_log(connection_id, only_errors, page)
     return render(
         "accounting_admin/sync_log.html",

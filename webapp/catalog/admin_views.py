@@ -41,25 +41,16 @@ from webapp.catalog.models import (
 from webapp.extensions import db, htmx
 from webapp.organizations.models import PriceGroup
 from webapp.organizations.queries import like_pattern
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg, whole_number
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/catalog", template_folder="templates")
 
 PER_PAGE = 50
 IMPORTS_PER_PAGE = 20
-_MAX_PAGE = 100_000
 
 
 def _actor() -> User:
     return current_user._get_current_object()
-
-
-def _page(name: str = "page") -> int:
-    raw = request.args.get(name, "1")
-    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
-    if page is None:
-        abort(400, description=f"{name} must be a whole number from 1 to {_MAX_PAGE:,}")
-    return page
 
 
 def _id_arg(name: str) -> int | None:
@@ -108,7 +99,7 @@ def products():
     obsolete = request.args.get("obsolete", "")
     if obsolete not in ("", "yes", "no"):
         abort(400, description="obsolete must be yes or no")
-    page = _page()
+    page = page_arg()
     query = (
         select(Product).options(selectinload(Product.category)).order_by(Product.name, Product.id)
     )
@@ -245,7 +236,7 @@ def suppliers():
 def supplier_detail(supplier_id: int):
     supplier = _get(Supplier, supplier_id)
     search = request.args.get("q", "").strip()[:100]
-    page = _page()
+    page = page_arg()
     query = (
         select(SupplierOffer)
         .options(joinedload(SupplierOffer.product))
@@ -305,7 +296,7 @@ def _feed_page(
     map_form: CategoryMapForm | None = None,
     upload_form: FeedUploadForm | None = None,
 ):
-    page = _page()
+    page = page_arg()
     imports = list(
         db.session.scalars(
             select(FeedImport)

@@ -254,7 +254,7 @@ def map_supplier_category(supplier, supplier_category: str, category_id: int, ac
     mapping = db.session.scalar(
         select(SupplierCategoryMap).where(
             SupplierCategoryMap.supplier_id == supplier.id,
-            func.lower(SupplierCategoryMap.supplier_category) == name.lower(),
+            func.lower(SupplierCategoryMap.supplier_category) == func.lower(name),
         )
     )
     if mapping is None:

@@ -10,11 +10,10 @@ from webapp import htmx_responses
 from webapp.catalog import cache, queries
 from webapp.catalog import search as product_search
 from webapp.extensions import htmx
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
-_MAX_PAGE = 2000
 _ID_MARK = 987654321  # a product id that shows where ids go in a product URL
 
 
@@ -34,14 +33,6 @@ def _private(response):
 def _group_id() -> int | None:
     organization = current_user.organization
     return organization.price_group_id if organization else None
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
-    if page is None:
-        abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE}")
-    return page
 
 
 def _in_stock_only() -> bool:
@@ -90,7 +81,7 @@ def brand(slug: str):
 
 def _listing(kind: str, slug: str, find, filter_name: str):
     try:
-        page = _page()
+        page = page_arg(maximum=2_000)
     except HTTPException:
         if find(slug) is None:
             abort(404)  # an unknown page is "not found" before its arguments are wrong
@@ -128,7 +119,7 @@ def _search_text() -> str:
 @bp.get("/search")
 def search():
     text = _search_text()
-    page, in_stock = _page(), _in_stock_only()
+    page, in_stock = page_arg(maximum=2_000), _in_stock_only()
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
     found = product_search.search(
         text, in_stock_only=in_stock, limit=per_page, offset=(page - 1) * per_page

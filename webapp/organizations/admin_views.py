@@ -12,13 +12,11 @@ from webapp.extensions import db, htmx
 from webapp.organizations import operations, queries
 from webapp.organizations.forms import InviteContactForm, OrganizationForm, PriceGroupForm
 from webapp.organizations.models import Organization, PriceGroup
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg
 
 bp = Blueprint(
     "organizations_admin", __name__, url_prefix="/admin/organizations", template_folder="templates"
 )
-
-_MAX_PAGE = 10_000
 
 
 def _actor() -> User:
@@ -27,14 +25,6 @@ def _actor() -> User:
 
 def _can_edit() -> bool:
     return current_user.role in (Role.ADMIN, Role.SALES)
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
-    if page is None:
-        abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return page
 
 
 def _flag(name: str) -> bool:
@@ -72,7 +62,7 @@ def index():
     if approved_arg not in ("", "yes", "no"):
         abort(400, description="approved must be yes or no")
     approved = {"yes": True, "no": False}.get(approved_arg)
-    page = _page()
+    page = page_arg(maximum=10_000)
     rows, has_next = queries.organizations(
         search=request.args.get("q", "")[:100], approved=approved, page=page
     )

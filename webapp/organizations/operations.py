@@ -20,7 +20,9 @@ class OrganizationError(ValueError):
 
 
 def _name_taken(model, name: str, exclude_id: int | None) -> bool:
-    query = select(model.id).where(func.lower(model.name) == name.strip().lower())
+    # lower() on both sides, in the database: SQLite lowers ASCII only, so Python's "è" for
+    # "È" would miss the stored name the unique index (on lower(name)) then refuses.
+    query = select(model.id).where(func.lower(model.name) == func.lower(name.strip()))
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
     return db.session.scalar(query.limit(1)) is not None

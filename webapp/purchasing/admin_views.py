@@ -16,7 +16,7 @@ from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, Supplier, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
-from webapp.parsing import COST_MAX, InputRefused, bounded_decimal, whole_number
+from webapp.parsing import COST_MAX, InputRefused, bounded_decimal, page_arg, whole_number
 from webapp.purchasing import operations, planning, queries
 from webapp.purchasing.forms import (
     BidForm,
@@ -44,7 +44,6 @@ bp = Blueprint(
     "purchasing_admin", __name__, url_prefix="/admin/purchasing", template_folder="templates"
 )
 
-_MAX_PAGE = 100_000
 MAX_SERIALS_TEXT = 20_000
 SETTING_KEYS = (
     "purchasing_issue_mode",
@@ -74,14 +73,6 @@ def _as_decimal(value) -> Decimal | None:
 
 def _actor() -> User:
     return current_user._get_current_object()
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
-    if page is None:
-        abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return page
 
 
 def _id_arg(name: str) -> int | None:
@@ -150,7 +141,7 @@ def purchase_orders():
     attention = request.args.get("attention", "")
     if attention not in ("", "1"):
         abort(400, description="attention must be 1 or empty")
-    page = _page()
+    page = page_arg()
     rows, has_next = queries.purchase_orders(
         status=status,
         supplier_id=_id_arg("supplier"),
@@ -432,7 +423,7 @@ def receive(po_id: int):
 @bp.get("/receipts")
 @staff_required(Role.PURCHASING)
 def receipts():
-    page = _page()
+    page = page_arg()
     rows, has_next = queries.receipts(
         supplier_id=_id_arg("supplier"), search=request.args.get("q", "")[:100], page=page
     )

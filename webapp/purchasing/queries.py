@@ -188,7 +188,7 @@ def receipt_by_invoice(supplier_id: int, invoice_number: str) -> Receipt | None:
     return db.session.scalar(
         select(Receipt).where(
             Receipt.supplier_id == supplier_id,
-            func.lower(Receipt.supplier_invoice_number) == invoice_number.strip().lower(),
+            func.lower(Receipt.supplier_invoice_number) == func.lower(invoice_number.strip()),
         )
     )
 

@@ -26,7 +26,7 @@ from webapp.catalog.queries import price_book
 from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg, whole_number
 from webapp.quotes import operations, queries
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
@@ -62,8 +62,6 @@ from webapp.settings.registry import SETTINGS, InvalidSetting
 
 bp = Blueprint("quotes_admin", __name__, url_prefix="/admin/quotes", template_folder="templates")
 
-_MAX_PAGE = 10_000
-
 
 def _actor() -> User:
     return current_user._get_current_object()
@@ -71,14 +69,6 @@ def _actor() -> User:
 
 def _quote(quote_id: int) -> Quote:
     return db.session.get(Quote, quote_id) or abort(404)
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1, maximum=_MAX_PAGE)
-    if page is None:
-        abort(400, description=f"page must be a whole number from 1 to {_MAX_PAGE:,}")
-    return page
 
 
 def _form_errors(form) -> str:
@@ -133,7 +123,7 @@ def index():
             status = QuoteStatus(raw_status)
         except ValueError:
             abort(400, description=f"unknown status {raw_status!r}")
-    page = _page()
+    page = page_arg(maximum=10_000)
     rows, has_next = queries.quotes(
         status=status,
         requested=request.args.get("requested") == "1",

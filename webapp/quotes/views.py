@@ -11,7 +11,7 @@ from flask_login import current_user
 from webapp import htmx_responses
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg
 from webapp.quotes import operations, queries
 from webapp.quotes.models import DecisionOutcome, Quote, QuoteVersion
 from webapp.quotes.selection import (
@@ -211,11 +211,6 @@ def request_quote():
 # --- "My quotes": the signed-in contact's organization's quotes, as sent ------------------------
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return whole_number(raw, minimum=1, maximum=10_000) or 1
-
-
 def _my_quote(number: str) -> tuple[Quote, QuoteVersion]:
     found = queries.organization_quote(current_user.organization_id, number[:20])
     if found is None:
@@ -226,11 +221,13 @@ def _my_quote(number: str) -> tuple[Quote, QuoteVersion]:
 @bp.get("/my/quotes")
 @customer_required
 def my_quotes():
-    rows, has_next = queries.organization_quotes(current_user.organization_id, page=_page_number())
+    rows, has_next = queries.organization_quotes(
+        current_user.organization_id, page=page_arg(maximum=10_000)
+    )
     return render_template(
         "quotes/my_quotes.html",
         rows=rows,
-        page=_page_number(),
+        page=page_arg(maximum=10_000),
         has_next=has_next,
         today=operations.today(),
     )

@@ -9,7 +9,7 @@ from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg
 from webapp.sales import operations, queries
 from webapp.sales.models import (
     DocumentKind,
@@ -35,8 +35,7 @@ def _enum_arg(enum_cls, name: str):
 @bp.get("/")
 @staff_required()
 def orders():
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1) or 1
+    page = page_arg()
     rows, has_next = queries.documents(
         status=_enum_arg(DocumentStatus, "status"),
         kind=_enum_arg(DocumentKind, "kind"),

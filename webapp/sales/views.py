@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from webapp.auth.access import customer_required
-from webapp.parsing import whole_number
+from webapp.parsing import page_arg
 from webapp.sales import queries
 
 bp = Blueprint("sales", __name__, template_folder="templates")
@@ -15,8 +15,7 @@ bp = Blueprint("sales", __name__, template_folder="templates")
 @bp.get("/orders")
 @customer_required
 def my_orders():
-    raw = request.args.get("page", "1")
-    page = whole_number(raw, minimum=1) or 1
+    page = page_arg()
     rows, has_next = queries.organization_documents(current_user.organization_id, page=page)
     return render_template("sales/my_orders.html", documents=rows, page=page, has_next=has_next)
 
