@@ -119,6 +119,29 @@ def test_staff_cancel_an_order_with_a_reason(client, store):
     assert "Approved → Cancelled: duplicate" in page
 
 
+def test_the_customer_is_emailed_when_their_order_is_cancelled(client, store, run_jobs, mailbox):
+    document = issue(store)
+    db.session.commit()
+    run_jobs()
+    mailbox.clear()  # the order's own email
+    login(client, store.sales)
+
+    client.post(
+        f"/admin/orders/{document.id}/status", data={"status": "cancelled", "reason": "out of stock"}
+    )
+    run_jobs()
+
+    [message] = mailbox.to(store.customer.email)
+    assert message["Subject"].startswith(f"Sales Order {document.number} cancelled")
+    text = mailbox.text(message)
+    assert "has been cancelled: out of stock" in text
+    assert f"/orders/{document.number}" in text
+    client.post("/logout")
+    login(client, store.customer)
+    page = client.get(f"/orders/{document.number}").get_data(as_text=True)
+    assert "This order was cancelled on" in page and "out of stock" in page
+
+
 def test_illegal_status_change_from_the_admin_is_explained(client, store):
     document = issue(store)
     document.status = DocumentStatus.CANCELLED
@@ -154,3 +177,17 @@ def test_admin_orders_list_filters_by_kind_and_returns_a_fragment_for_htmx(clien
         response.headers["Vary"] == "Cookie, HX-Request" or "HX-Request" in response.headers["Vary"]
     )
     assert client.get("/admin/orders/?status=bogus").status_code == 400
+
+
+def test_the_dashboard_does_not_count_cancelled_orders_as_sales(client, store):
+    kept, cancelled = issue(store, "k-kept"), issue(store, "k-cancelled")
+    operations.transition(cancelled, DocumentStatus.CANCELLED, store.admin, "duplicate")
+    db.session.commit()
+    login(client, store.admin)
+
+    html = client.get("/admin/").get_data(as_text=True)
+
+    orders = html.split("Orders, last 30 days</div>")[1].split("</div>")[0]
+    sales = html.split("Sales, last 30 days</div>")[1].split("</div>")[0]
+    assert orders.strip().endswith(">1")
+    assert f"${kept.total:,.2f}" in sales

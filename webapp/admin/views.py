@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
-from webapp.sales.models import SalesDocument
+from webapp.sales.models import DocumentStatus, SalesDocument
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -21,13 +21,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 @staff_required()
 def dashboard():
     since = utcnow() - timedelta(days=30)
+    cancelled = DocumentStatus.CANCELLED  # a cancelled order is not a sale
     stats = {
         "orders_30d": db.session.scalar(
-            select(func.count()).select_from(SalesDocument).where(SalesDocument.created_at >= since)
+            select(func.count())
+            .select_from(SalesDocument)
+            .where(SalesDocument.created_at >= since, SalesDocument.status != cancelled)
         ),
         "revenue_30d": db.session.scalar(
             select(func.coalesce(func.sum(SalesDocument.total), 0)).where(
-                SalesDocument.created_at >= since
+                SalesDocument.created_at >= since, SalesDocument.status != cancelled
             )
         ),
         "unapproved_orgs": db.session.scalar(

@@ -75,7 +75,24 @@ def transition(
         signals.sales_document_approved.send(document)
     elif status is DocumentStatus.CANCELLED:
         db.session.flush()
+        _email_cancellation(document, actor, reason)
         signals.sales_document_cancelled.send(document)
+
+
+def _email_cancellation(document: SalesDocument, actor: User | None, reason: str) -> None:
+    """Tell the customer their order was cancelled (the order page shows it too)."""
+    queue_email(
+        to=document.contact.email,
+        subject=f"{document.title} {document.number} cancelled — {current_app.config['SITE_NAME']}",
+        template="sales_document_cancelled",
+        topic=f"sales_document:{document.id}",
+        document=document,
+        reason=reason,
+        document_url=public_url("sales.order_detail", number=document.number),
+    )
+    record_event(
+        document, "emailed", f"Cancellation emailed to {document.contact.email}", actor
+    )
 
 
 def record_event(
