@@ -126,9 +126,8 @@ def test_the_customer_is_emailed_when_their_order_is_cancelled(client, store, ru
     mailbox.clear()  # the order's own email
     login(client, store.sales)
 
-    client.post(
-        f"/admin/orders/{document.id}/status", data={"status": "cancelled", "reason": "out of stock"}
-    )
+    url = f"/admin/orders/{document.id}/status"
+    client.post(url, data={"status": "cancelled", "reason": "out of stock"})
     run_jobs()
 
     [message] = mailbox.to(store.customer.email)
