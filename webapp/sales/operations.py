@@ -90,9 +90,7 @@ def _email_cancellation(document: SalesDocument, actor: User | None, reason: str
         reason=reason,
         document_url=public_url("sales.order_detail", number=document.number),
     )
-    record_event(
-        document, "emailed", f"Cancellation emailed to {document.contact.email}", actor
-    )
+    record_event(document, "emailed", f"Cancellation emailed to {document.contact.email}", actor)
 
 
 def record_event(
