@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from wtforms import DateField, DecimalField, IntegerField
+from wtforms import DateField, DecimalField, IntegerField, StringField
+from wtforms.validators import ValidationError
 
 from webapp.parsing import (
     COST_MAX,
@@ -125,3 +126,18 @@ class BoundedDateField(DateField):
             self.data = bounded_date(valuelist[0], minimum=self.minimum, maximum=self.maximum)
         except InputRefused as refused:
             raise ValueError(str(refused)) from None
+
+
+class SingleLineField(StringField):
+    """One line of text (a title, a name): a line break or control character is refused.
+
+    The browser's text input cannot send one, so it came from a script or a paste that would
+    otherwise end up in an email subject (where a line break stops the email) or a PDF.
+    """
+
+    def pre_validate(self, form):
+        text = self.data or ""
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+            raise ValidationError(
+                "Use one line: line breaks and control characters are not allowed."
+            )

@@ -288,3 +288,35 @@ def test_a_line_made_recurring_without_a_term_gets_twelve_months(client, quoting
     db.session.expire_all()
     line = db.session.get(Quote, quote.id).lines[0]
     assert (line.recurrence.value, line.term_months) == ("annual", 12)
+
+
+def test_a_title_with_a_line_break_is_refused_and_an_old_one_still_emails(
+    client, store, run_jobs, mailbox
+):
+    quote = build_quote(store)
+    db.session.commit()
+    login(client, store.sales)
+
+    response = client.post(
+        f"/admin/quotes/{quote.id}/header",
+        data={
+            "title": "Laptops\nBcc: everyone@example.com",
+            "owner_id": store.sales.id,
+            "expires_on": quote.expires_on.isoformat(),
+            "payment_method": quote.payment_method.value,
+        },
+        headers=HX,
+    )
+
+    assert response.status_code in (400, 422)
+    assert "line breaks" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert quote.title == "Laptop refresh"
+    # A title stored before the rule (an import, an old row): the email still goes, on one line.
+    quote.title = "Laptop\nrefresh"
+    db.session.commit()
+    send(quote)
+    db.session.commit()
+    run_jobs()
+    [message] = mailbox.to(store.customer.email)
+    assert message["Subject"].endswith(": Laptop refresh")

@@ -10,7 +10,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from webapp.catalog.models import ProductType
-from webapp.fields import BoundedDateField, CostField, MoneyField, QuantityField
+from webapp.fields import (
+    BoundedDateField,
+    CostField,
+    MoneyField,
+    QuantityField,
+    SingleLineField,
+)
 from webapp.parsing import COST_MAX, DB_INT_MAX, MONEY_MAX
 from webapp.quotes.models import ApprovalRuleKind
 from webapp.sales.models import PaymentMethod, Recurrence
@@ -29,11 +35,11 @@ def optional_id(value: object) -> int | None:
 class NewQuoteForm(FlaskForm):
     organization_id = SelectField("Organization", coerce=int, validate_choice=True)
     template_id = SelectField("Template", coerce=optional_id, validate_choice=True)
-    title = StringField("Title", validators=[Optional(), Length(max=200)])
+    title = SingleLineField("Title", validators=[Optional(), Length(max=200)])
 
 
 class HeaderForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    title = SingleLineField("Title", validators=[DataRequired(), Length(max=200)])
     owner_id = SelectField("Owner", coerce=int, validate_choice=True)
     expires_on = BoundedDateField("Expires on", validators=[InputRequired()])
     payment_method = SelectField(
@@ -90,7 +96,7 @@ class ProductLineForm(FlaskForm):
 
 
 class SectionForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    title = SingleLineField("Title", validators=[DataRequired(), Length(max=200)])
     choose_one = BooleanField("Choose one")
 
 

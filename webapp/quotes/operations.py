@@ -784,7 +784,8 @@ def _email_link(
     snap = version.snapshot
     site = current_app.config["SITE_NAME"]
     subject = {
-        "quote_sent": f"Quote {quote.number} from {site}: {snap['title']}",
+        # A title saved before titles were one line must not stop the email.
+        "quote_sent": f"Quote {quote.number} from {site}: {' '.join(snap['title'].split())}",
         "quote_reminder": f"Reminder: quote {quote.number} from {site} expires "
         f"{date.fromisoformat(snap['expires_on']).strftime('%d %B %Y')}",
     }[template]
