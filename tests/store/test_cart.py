@@ -176,3 +176,44 @@ def test_cart_requires_sign_in_and_htmx_gets_a_full_page_redirect(client, store)
         "/cart/add", data={"product_id": store.products[0].id, "quantity": "1"}, headers=HX
     )
     assert response.headers.get("HX-Redirect", "").startswith("/login")
+
+
+def test_concurrent_adds_are_all_kept_and_none_fails(app, store):
+    """Twenty clicks at once from tabs of one customer: 20 answers below 500, 20 units."""
+    import threading
+
+    from sqlalchemy import select
+
+    first = app.test_client()
+    login(first, store.customer)
+    cookie = first.get_cookie("session")
+    clients = [first] + [app.test_client() for _ in range(19)]
+    for c in clients[1:]:  # the same session in other tabs (sign-in is throttled)
+        c.set_cookie(cookie.key, cookie.value)
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+    product_id = store.products[0].id
+
+    def click(c):
+        barrier.wait()
+        try:
+            response = c.post(
+                "/cart/add", data={"product_id": product_id, "quantity": "1"}, headers=HX
+            )
+        except Exception as exc:  # noqa: BLE001 - TESTING re-raises what would be a 500
+            statuses.append(f"{type(exc).__name__}: {exc!s:.120}")
+        else:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    db.session.expire_all()
+    assert statuses == [200] * len(clients), statuses
+    (line,) = db.session.scalars(
+        select(CartLine).join(Cart).where(Cart.user_id == store.customer.id)
+    ).all()
+    assert line.quantity == len(clients)

@@ -73,8 +73,30 @@ def get_cart(user: User, *, create: bool = False) -> Cart | None:
     return cart
 
 
+def _locked_cart(user: User) -> Cart:
+    """Return the user's cart, created if need be, locked until the transaction ends.
+
+    Clicks from several tabs at once then change it one after the other: none fails on the
+    one-cart-per-user constraint and no quantity is lost to a read-modify-write race.
+    """
+    # A no-op UPDATE takes the lock on every database: PostgreSQL's row lock, and SQLite's
+    # write lock (SQLite has no SELECT ... FOR UPDATE; its reads would not wait).
+    lock = update(Cart).where(Cart.user_id == user.id).values(revision=Cart.revision)
+    query = select(Cart).where(Cart.user_id == user.id).execution_options(populate_existing=True)
+    if db.session.execute(lock).rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Cart(user_id=user.id, organization_id=user.organization_id))
+        except IntegrityError:
+            pass  # another request created it first: wait for theirs
+        db.session.execute(lock)
+    cart = db.session.scalar(query)
+    db.session.expire(cart, ["lines"])  # read the lines as they are under the lock
+    return cart
+
+
 def _editable_cart(user: User) -> Cart:
-    cart = get_cart(user, create=True)
+    cart = _locked_cart(user)
     if cart.is_frozen:
         raise CartFrozen(
             "Your cart is in checkout. Go back to the cart to change it, then check out again."
