@@ -162,6 +162,9 @@ def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int)
             "MAIL_PORT": smtp_port,
             "SERVER_NAME": None,
             "PUBLIC_BASE_URL": "http://localhost",
+            # The test client and the live server speak plain http.
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
             # The vendor sandboxes in tests/sandboxes serve plain http on 127.0.0.1.
             "INTEGRATIONS_ALLOW_HTTP": True,
         }

@@ -1,6 +1,7 @@
 """Migrations are the only way the schema is made: one head, and they go down and up again."""
 
 import warnings
+from datetime import date
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -40,3 +41,40 @@ def test_downgrade_to_base_and_upgrade_again(app):
     assert tables == set()
     upgrade()
     assert "sales_documents" in inspect(db.engine).get_table_names()
+
+
+def test_upgrading_redacts_single_use_links_already_stored(app):
+    """Emails written before i13b0mail001 held live invitation and approval links."""
+    from sqlalchemy import text
+
+    from webapp.mail.links import REDACTED
+    from webapp.quotes.tokens import make_token
+
+    downgrade(revision="i11a0core001")
+    invite = "http://localhost/invite/eyJ1aWQiOjcsInN0YXRlIjoiYWJjIn0.aaa.bbb"
+    approve = "http://localhost/q/" + make_token(3, 2, 9, date(2030, 1, 1))
+    insert = text(
+        "INSERT INTO outbound_emails (to_address, subject, text_body, html_body, status,"
+        " attempts, last_error, topic, created_at)"
+        " VALUES (:to, 's', :text, :html, 'sent', 1, '', :topic, CURRENT_TIMESTAMP)"
+    )
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert,
+            [
+                {"to": "a@x", "text": f"Set it:\n{invite}\n", "html": f'<a href="{invite}">x</a>',
+                 "topic": "invitation:7"},
+                {"to": "b@x", "text": f"Review: {approve}", "html": "", "topic": "quote:3"},
+                {"to": "c@x", "text": "Nothing to redact", "html": "", "topic": "sales:1"},
+            ],
+        )  # fmt: skip
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT text_body, html_body, link_kind, link_ref FROM outbound_emails ORDER BY id"
+            )
+        ).all()
+    assert rows[0] == (f"Set it:\n{REDACTED}\n", f'<a href="{REDACTED}">x</a>', "invitation", "7")
+    assert rows[1] == (f"Review: {REDACTED}", "", "quote-approval", "3:2:9")
+    assert rows[2] == ("Nothing to redact", "", "", "")

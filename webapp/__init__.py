@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
 
-from webapp import config, jobs
+from webapp import config, jobs, security
 from webapp.auth import throttle
 from webapp.extensions import cache, csrf, db, htmx, login_manager, migrate
 from webapp.money import format_money
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     _init_extensions(app)
+    security.init_app(app)
     # Before any route exists: every <int:id> in a URL is bounded by the database's integer.
     app.url_map.converters["int"] = _DatabaseIntConverter
     _register_providers()

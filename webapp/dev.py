@@ -17,6 +17,16 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _one_time_links(raw: bytes) -> list[str]:
+    import re
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(raw, policy=policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    return re.findall(r"https?://\S+/(?:invite|q)/[\w.\-]+", text)
+
+
 def _start_smtp_sink(port: int):
     from aiosmtpd.controller import Controller
 
@@ -31,6 +41,10 @@ def _start_smtp_sink(port: int):
                 "Subject: (none)",
             )
             click.echo(f"  [mail] to {', '.join(envelope.rcpt_tos)}: {subject[8:].strip()}")
+            # Sent mail never shows single-use links (they are not stored): in the demo the
+            # sink prints them, so the invitation or the quote approval can be followed.
+            for link in _one_time_links(envelope.content):
+                click.echo(f"         link: {link}")
             return "250 Message accepted"
 
     controller = Controller(Sink(), hostname="127.0.0.1", port=port)
@@ -43,6 +57,8 @@ def main() -> None:
     os.environ.setdefault("FLASK_APP", "wsgi")
     port = int(os.environ.get("PORT", "5000"))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
+    # The demo is plain http on 127.0.0.1: a Secure cookie would never come back.
+    os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 
     from webapp import create_app, jobs
 

@@ -174,7 +174,7 @@ def test_make_default_over_htmx_returns_the_table_with_one_default(client, store
     response = client.post(f"/admin/catalog/tax-codes/{other.id}/default", headers=HX)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.lstrip().startswith('<table class="table align-middle" id="tax-codes"')
+    assert html.lstrip().startswith('<table class="table align-middle mw-50rem" id="tax-codes"')
     assert html.count(">Default</span>") == 1
     assert db.session.get(TaxCode, store.tax.id).is_default is False
     assert db.session.get(TaxCode, other.id).is_default is True

@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
 ]
 NOT_INSTALLED = "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
 
+# Chromium's console text for anything the Content-Security-Policy refused.
+CSP_VIOLATION = "Content Security Policy"
+
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
@@ -105,6 +108,16 @@ def new_page(chromium, live_server, request) -> Iterator[Callable]:
         page = context.new_page()
         name = f"{len(opened) + 1}-{user.email if user else 'visitor'}"
         page.on("pageerror", lambda error: problems.append(f"{name}: JavaScript error: {error}"))
+        # Whatever the Content-Security-Policy blocks is a broken page (a style, a script
+        # or an htmx eval that silently does nothing): Chromium reports it on the console.
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"{name}: CSP violation: {message.text}")
+                if CSP_VIOLATION in message.text
+                else None
+            ),
+        )
         page.on(
             "response",
             lambda response: (

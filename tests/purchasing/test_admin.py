@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from decimal import Decimal
 
@@ -474,3 +476,18 @@ def test_procurement_panel_fragment_is_for_staff_only(client, store, market):
     assert client.get(url).status_code == 302
     login(client, store.customer)
     assert client.get(url, headers=HX).status_code == 404
+
+
+def test_po_csv_guards_every_text_column_but_not_its_numbers(client, store, draft):
+    _document, po = draft
+    line = po.lines[0]
+    line.description = '=HYPERLINK("http://x","y")'
+    line.supplier_sku = "@SKU"
+    po.supplier.name = "+Ingram"
+    db.session.commit()
+    login(client, store.purchasing)
+    text = client.get(f"/admin/purchasing/orders/{po.id}/csv").get_data(as_text=True)
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["Description"] == '\'=HYPERLINK("http://x","y")'
+    assert (row["Supplier SKU"], row["Supplier"]) == ("'@SKU", "'+Ingram")
+    assert row["Unit Cost"] == f"{line.unit_cost:.4f}" and row["Quantity"] == str(line.quantity)

@@ -259,3 +259,61 @@ def test_empty_period_gives_a_header_only_file(books):
     export_file = exports.build("myob-bills", DateRange(date(2020, 1, 1), date(2020, 1, 31)))
     assert export_file.text() == "\t".join(MYOB_ITEM_PURCHASES_FIELDS) + "\r\n"
     assert export_file.records == []
+
+
+# --- formula guard: every text cell of every file, never a number ------------------------------
+
+EVIL = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture
+def hostile(books):
+    """A sale at a loss to an organization, with a description and a PO number that a
+    spreadsheet would run as formulas; bought and receipted against a hostile invoice number."""
+    from tests.factories import make_organization
+
+    evil_org = make_organization(EVIL)
+    document = sell(
+        evil_org,
+        books.store.customer,
+        Item(books.labour, 1, "10.00", "40", description="@SUM(A1:A9)"),
+        Item(books.laptop, 2, "50.00", description="-2+3"),
+        customer_po="+cmd|' /C calc'!A0",
+        note="\tnote",
+        on="2025-05-03",
+    )
+    po = order(books.ingram, (document.lines[1], 2, "90.00"), on="2025-05-04")
+    receive(po, (po.lines[0], 1, "90.00"), invoice="=1+1", on="2025-05-05", due="2025-06-04")
+    db.session.commit()
+    return document, po
+
+
+def test_report_csv_guards_text_cells_but_keeps_negative_numbers(hostile):
+    document, _po = hostile
+    [row] = [r for r in csv_rows(exports.build("gross-profit", MAY)) if r[0] == document.number]
+    assert row[2] == "'" + EVIL
+    # Revenue 10 + 100, cost 40 + one laptop receipted at 90: a loss of 20, a number.
+    assert (row[4], row[5], row[6], row[7]) == ("110.00", "130.00", "-20.00", "-18.2")
+    lines = csv_rows(exports.build("backorders", MAY))
+    assert [r[4] for r in lines[1:]] == ["'-2+3"]  # one laptop still to come
+    payables = csv_rows(exports.build("accounts-payable", MAY))
+    assert payables[1][1] == "'=1+1"
+    assert exports.csv_cell(Decimal("-12.5")) == "-12.50"
+    assert exports.csv_cell("-12.50") == "'-12.50"  # text typed as a number is still text
+
+
+def test_myob_files_guard_text_fields_but_keep_amounts_numbers(hostile):
+    document, po = hostile
+    _fields, transactions = myob_transactions(exports.build("myob-sales", MAY))
+    [records] = [t for t in transactions if t[0]["Invoice No."] == document.number]
+    labour, laptop = records
+    assert labour["Co./Last Name"] == "'" + EVIL
+    assert labour["Customer PO"] == "'+cmd|' /C calc'!A0"
+    assert labour["Comment"] == "note"  # a leading tab is dropped with MYOB's field rules
+    assert (labour["Description"], laptop["Description"]) == ("'@SUM(A1:A9)", "'-2+3")
+    assert (laptop["Ex-Tax Price"], laptop["Quantity"]) == ("50.00", "2")
+    _fields, bills = myob_transactions(exports.build("myob-bills", MAY))
+    [[bill]] = [t for t in bills if t[0]["Purchase No."] == po.number]
+    assert bill["Supplier Invoice No."] == "'=1+1"
+    assert bill["Ex-Tax Total"] == "90.00"
+    assert exports.myob_text(exports.money(Decimal("-12.5"))) == "-12.50"

@@ -33,7 +33,7 @@ NAV: list[NavItem] = [
     NavItem("settings_admin.sales", "Settings", ("admin",)),
     NavItem("accounting_admin.integrations", "Integrations", ("admin",)),
     NavItem("accounting_admin.sync_log", "Sync log"),
-    NavItem("mail_admin.sent", "Sent mail"),
+    NavItem("mail_admin.sent", "Sent mail", ("admin",)),
 ]
 
 

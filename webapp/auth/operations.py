@@ -13,6 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db
+from webapp.mail import links
+from webapp.mail.links import LinkUnavailable, OneTimeLink
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
 
@@ -146,9 +148,26 @@ def send_invitation(user: User, actor: User) -> None:
         topic=f"invitation:{user.id}",
         user=user,
         inviter=actor,
-        link=public_url("auth.accept_invite", token=invitation_token(user)),
+        one_time_link=OneTimeLink("invitation", str(user.id)),
         days=current_app.config["INVITE_MAX_AGE_DAYS"],
     )
+
+
+def _issue_invitation_link(ref: str, to_address: str) -> str:
+    """Issue a fresh invitation link for an emailed user id (a one-time link: mail.links)."""
+    user = db.session.get(User, int(ref))
+    if (
+        user is None
+        or not user.active
+        or normalise_email(user.email) != normalise_email(to_address)
+    ):
+        raise LinkUnavailable("This invitation has been withdrawn.")
+    if user.has_accepted_invite:
+        raise LinkUnavailable(f"{user.email} has already accepted the invitation.")
+    return public_url("auth.accept_invite", token=invitation_token(user))
+
+
+links.register("invitation", _issue_invitation_link)
 
 
 def _active_admin_ids() -> list[int]:

@@ -55,4 +55,4 @@ def print_logins(url: str) -> None:
     for email, name, org, approver in demo.CONTACTS:
         extra = ", approver" if approver else ""
         click.echo(f"    customer  {email:<28} {name} ({org}{extra})")
-    click.echo("  Sent mail (the local SMTP sink): Admin → Sent mail\n")
+    click.echo("  Sent mail: Admin → Sent mail (admins); the local SMTP sink prints each link\n")

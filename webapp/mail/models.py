@@ -33,6 +33,10 @@ class OutboundEmail(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     # What the email is about, for the admin's "sent mail" page and timelines.
     topic: Mapped[str] = mapped_column(String(50), default="")
+    # A single-use link is never stored: the bodies hold links.REDACTED, and these say what
+    # to issue a fresh link for at each delivery (webapp/mail/links.py).
+    link_kind: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    link_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

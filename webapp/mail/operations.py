@@ -10,9 +10,11 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+from markupsafe import escape
 
 from webapp import jobs
 from webapp.extensions import db
+from webapp.mail.links import REDACTED, LinkUnavailable, OneTimeLink, issue
 from webapp.mail.models import EmailStatus, OutboundEmail, OutboundEmailAttachment
 from webapp.models_base import utcnow
 
@@ -41,15 +43,26 @@ def queue_email(
     template: str,
     topic: str,
     attachments: Sequence[Attachment] = (),
+    one_time_link: OneTimeLink | None = None,
     **context,
 ) -> OutboundEmail:
-    """Render `mail/<template>.txt` and `.html` and queue the email for delivery."""
+    """Render `mail/<template>.txt` and `.html` and queue the email for delivery.
+
+    With `one_time_link`, the templates' `{{ link }}` is stored as links.REDACTED and each
+    delivery puts a freshly issued link in its place.
+    """
+    if one_time_link is not None:
+        if "link" in context:
+            raise TypeError("pass a one-time link as one_time_link, never as link")
+        context["link"] = REDACTED
     email = OutboundEmail(
         to_address=to,
         subject=subject,
         text_body=render_template(f"mail/{template}.txt", **context),
         html_body=render_template(f"mail/{template}.html", **context),
         topic=topic,
+        link_kind=one_time_link.kind if one_time_link else "",
+        link_ref=one_time_link.ref if one_time_link else "",
         attachments=[
             OutboundEmailAttachment(
                 filename=item.filename, content_type=item.content_type, data=item.data
@@ -63,20 +76,71 @@ def queue_email(
     return email
 
 
+def retry(email: OutboundEmail) -> None:
+    """Queue a failed or queued email again (a one-time link in it is issued afresh)."""
+    email.status = EmailStatus.QUEUED
+    db.session.flush()
+    jobs.enqueue_after_commit("workers.jobs.send_email", email.id)
+
+
+def resend(email: OutboundEmail) -> OutboundEmail:
+    """Send a copy of an email as a new one; a one-time link in it is issued afresh by its
+    owning domain at delivery, never replayed from the stored body (which has none)."""
+    copy = OutboundEmail(
+        to_address=email.to_address,
+        subject=email.subject,
+        text_body=email.text_body,
+        html_body=email.html_body,
+        topic=email.topic,
+        link_kind=email.link_kind,
+        link_ref=email.link_ref,
+        attachments=[
+            OutboundEmailAttachment(
+                filename=item.filename, content_type=item.content_type, data=item.data
+            )
+            for item in email.attachments
+        ],
+    )
+    db.session.add(copy)
+    db.session.flush()
+    jobs.enqueue_after_commit("workers.jobs.send_email", copy.id, job_id=f"email-{copy.id}")
+    return copy
+
+
+def _bodies(email: OutboundEmail) -> tuple[str, str]:
+    """The text and HTML to send: with the one-time link issued now, if the email has one."""
+    if not email.link_kind:
+        return email.text_body, email.html_body
+    link = issue(OneTimeLink(email.link_kind, email.link_ref), email.to_address)
+    return (
+        email.text_body.replace(REDACTED, link),
+        email.html_body.replace(str(escape(REDACTED)), str(escape(link))),
+    )
+
+
 def deliver(email_id: int) -> None:
     """Send one queued email over SMTP; raise on failure so the job is retried."""
     email = db.session.get(OutboundEmail, email_id)
     if email is None or email.status is EmailStatus.SENT:
         return
     config = current_app.config
+    try:
+        text_body, html_body = _bodies(email)
+    except LinkUnavailable as refused:
+        # Permanent (the invitation was accepted, the approver removed): a retry cannot help,
+        # so the email fails with the reason on record instead of raising for RQ to retry.
+        email.status = EmailStatus.FAILED
+        email.last_error = f"Not sent: {refused}"
+        email.attempts += 1
+        return
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = email.to_address
     message["Subject"] = email.subject
     message["Message-ID"] = make_msgid(idstring=f"outbound-{email.id}")
-    message.set_content(email.text_body)
-    if email.html_body:
-        message.add_alternative(email.html_body, subtype="html")
+    message.set_content(text_body)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
     for attachment in email.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         message.add_attachment(

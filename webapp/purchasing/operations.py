@@ -18,6 +18,7 @@ from sqlalchemy import select
 from webapp import signals
 from webapp.auth.models import User
 from webapp.catalog.models import Product, Supplier, SupplierOffer
+from webapp.csvsafe import Figure, safe_cell
 from webapp.extensions import db
 from webapp.mail.operations import Attachment, public_url, queue_email
 from webapp.models_base import utcnow
@@ -518,28 +519,22 @@ def purchase_order_csv(po: PurchaseOrder) -> bytes:
     writer.writerow(CSV_COLUMNS)
     when = (po.issued_at or po.created_at or utcnow()).date().isoformat()
     for line in po.lines:
-        writer.writerow(
-            [
-                po.number,
-                when,
-                po.supplier.name,
-                line.position,
-                line.supplier_sku,
-                line.product.mpn,
-                _csv_safe(line.description),
-                line.quantity,
-                f"{line.unit_cost:.4f}",
-                f"{line.line_total:.2f}",
-                po.currency,
-                line.sales_document.number if line.sales_document else "",
-            ]
-        )
+        row = [
+            po.number,
+            when,
+            po.supplier.name,
+            line.position,
+            line.supplier_sku,
+            line.product.mpn,
+            line.description,
+            line.quantity,
+            Figure(f"{line.unit_cost:.4f}"),
+            Figure(f"{line.line_total:.2f}"),
+            po.currency,
+            line.sales_document.number if line.sales_document else "",
+        ]
+        writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue().encode("utf-8")
-
-
-def _csv_safe(text: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheet apps (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 # --- receipting -------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType, TaxCode
 from webapp.catalog.queries import price_book
 from webapp.extensions import db
+from webapp.mail import links
+from webapp.mail.links import LinkUnavailable, OneTimeLink
 from webapp.mail.operations import Attachment, public_url, queue_email
 from webapp.models_base import utcnow
 from webapp.money import format_money
@@ -778,6 +780,30 @@ def approval_url(quote: Quote, version: QuoteVersion, user: User) -> str:
     return public_url("quotes.view", token=approval_token(quote, version, user))
 
 
+def _issue_approval_link(ref: str, to_address: str) -> str:
+    """Issue a fresh approval link for an emailed `quote_id:version:recipient_id` (mail.links)."""
+    quote_id, number, user_id = (int(part) for part in ref.split(":"))
+    quote = db.session.get(Quote, quote_id)
+    user = db.session.get(User, user_id)
+    version = db.session.scalar(
+        select(QuoteVersion).where(QuoteVersion.quote_id == quote_id, QuoteVersion.number == number)
+    )
+    if (
+        quote is None
+        or version is None
+        or user is None
+        or user.email.lower() != to_address.lower()
+        or user.id not in {r["id"] for r in version.snapshot.get("recipients", [])}
+    ):
+        raise LinkUnavailable("That quote version was not sent to this address.")
+    if not user.active or not user.is_approver:
+        raise LinkUnavailable(f"{user.name} can no longer decide on quotes.")
+    return approval_url(quote, version, user)
+
+
+links.register("quote-approval", _issue_approval_link)
+
+
 def _email_link(
     quote: Quote, version: QuoteVersion, user: User, template: str, *, pdf: bytes | None
 ) -> None:
@@ -798,7 +824,7 @@ def _email_link(
         recipient=user,
         quote=snap,
         expires_on=date.fromisoformat(snap["expires_on"]),
-        link=approval_url(quote, version, user),
+        one_time_link=OneTimeLink("quote-approval", f"{quote.id}:{version.number}:{user.id}"),
         totals={key: Decimal(value) for key, value in snap["totals"].items()},
     )
 

@@ -3,7 +3,8 @@
 CSV files are RFC 4180 (comma, double quotes, CRLF), UTF-8, one header row, amounts as
 plain numbers with two decimals (no currency symbol or thousands separator) and dates as
 YYYY-MM-DD, so spreadsheets and other ERPs read them without a mapping step. A text cell
-that a spreadsheet would run as a formula (=, +, -, @) is prefixed with an apostrophe.
+that a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with an apostrophe,
+in every column of every file, by `webapp.csvsafe` (numbers are written as numbers).
 
 MYOB AccountRight files follow its import layouts for *Item Sales* and *Item Purchases*
 (File > Import Data > Sales / Purchases > Item), as documented by MYOB:
@@ -39,6 +40,7 @@ from typing import Any
 from flask import current_app
 
 from webapp.auth.models import Role
+from webapp.csvsafe import Figure, safe_cell
 from webapp.money import round_money
 from webapp.purchasing.models import PurchaseOrder, Receipt
 from webapp.reports import queries
@@ -169,7 +171,7 @@ def money(amount: Decimal | None) -> str:
     """Two decimals, no symbol, no thousands separator, leading minus (what importers read)."""
     if amount is None:
         return ""
-    return f"{round_money(Decimal(amount)):.2f}"
+    return Figure(f"{round_money(Decimal(amount)):.2f}")
 
 
 def unit_amount(amount: Decimal | None) -> str:
@@ -177,14 +179,14 @@ def unit_amount(amount: Decimal | None) -> str:
     if amount is None:
         return ""
     value = Decimal(amount).quantize(Decimal("0.0001"))
-    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
+    if value == value.quantize(Decimal("0.01")):
+        return Figure(f"{value:.2f}")
+    return Figure(f"{value.normalize():f}")
 
 
-def _csv_text(value: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheets (CSV injection).
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
+def percent(value: Decimal | None) -> str:
+    """A percentage as computed (22.5, -3.1): a number, so a negative margin is not text."""
+    return "" if value is None else Figure(f"{value}")
 
 
 def csv_cell(value: object) -> str:
@@ -200,14 +202,17 @@ def csv_cell(value: object) -> str:
         return value.isoformat()
     if isinstance(value, int):
         return str(value)
-    return _csv_text(str(value))
+    return safe_cell(value if isinstance(value, str) else str(value))
 
 
 def myob_text(value: object) -> str:
-    """A field of a tab-delimited MYOB record: no tabs or line breaks inside it."""
+    """A field of a tab-delimited MYOB record: no tabs or line breaks inside it, and text
+    guarded like a CSV cell (people open these files in spreadsheets too)."""
     if value is None:
         return ""
-    return " ".join(str(value).replace("\t", " ").splitlines()).strip()
+    if isinstance(value, Figure | int):
+        return str(value)
+    return safe_cell(" ".join(str(value).replace("\t", " ").splitlines()).strip())
 
 
 def myob_date(day: date | datetime | None) -> str:
@@ -470,7 +475,7 @@ def _gross_profit(date_range: DateRange, options: Mapping[str, str]) -> ExportFi
                 r.revenue,
                 r.cost,
                 r.gross_profit,
-                "" if r.margin_pct is None else f"{r.margin_pct}",
+                percent(r.margin_pct),
                 r.complete,
                 r.awaiting_units,
                 r.unplanned_units,
@@ -506,7 +511,7 @@ def _gross_profit_periods(date_range: DateRange, options: Mapping[str, str]) -> 
                 r.revenue,
                 r.cost,
                 r.gross_profit,
-                "" if r.margin_pct is None else f"{r.margin_pct}",
+                percent(r.margin_pct),
                 r.awaiting_units,
                 r.unplanned_units,
             ]

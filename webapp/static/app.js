@@ -8,8 +8,8 @@ document.addEventListener("htmx:responseError", (event) => {
   toast.setAttribute("role", "alert");
   const body = document.createElement("div");
   body.className = "toast-body";
-  const holder = document.createElement("div");
-  holder.innerHTML = xhr.responseText;
+  // An inert document: the error page's markup is read, never rendered or run.
+  const holder = new DOMParser().parseFromString(xhr.responseText, "text/html");
   const message = holder.querySelector("[data-message]");
   body.textContent = message ? message.textContent.trim() : `Request failed (${xhr.status}).`;
   toast.appendChild(body);
@@ -44,3 +44,10 @@ document.addEventListener("toast", (event) => {
   box.appendChild(toast);
   setTimeout(() => toast.remove(), 4000);
 });
+// Progress bars carry their width in data-progress: the Content-Security-Policy allows no
+// style attributes, but a style set from script (CSSOM) is allowed. Runs on each swap too.
+function sizeProgressBars(root) {
+  root.querySelectorAll("[data-progress]").forEach((bar) => { bar.style.width = `${bar.dataset.progress}%`; });
+}
+document.addEventListener("DOMContentLoaded", () => sizeProgressBars(document));
+document.addEventListener("htmx:load", (event) => sizeProgressBars(event.detail.elt.parentNode || event.detail.elt));

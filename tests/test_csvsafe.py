@@ -1,0 +1,27 @@
+"""The one formula guard of every export file (webapp/csvsafe.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from webapp.csvsafe import FORMULA_STARTS, Figure, guard_text, safe_cell
+
+
+@given(start=st.sampled_from(FORMULA_STARTS), rest=st.text())
+def test_text_that_would_run_as_a_formula_is_quoted(start, rest):
+    assert safe_cell(start + rest) == "'" + start + rest
+
+
+@given(text=st.text().filter(lambda t: not t.startswith(FORMULA_STARTS)))
+def test_other_text_is_written_as_typed(text):
+    assert guard_text(text) == text
+
+
+def test_numbers_and_formatted_figures_keep_their_minus_sign():
+    assert safe_cell(Decimal("-12.50")) == Decimal("-12.50")
+    assert safe_cell(-3) == -3
+    assert safe_cell(Figure("-12.50")) == "-12.50"
+    assert safe_cell(None) is None
