@@ -1,7 +1,7 @@
 """outbound emails: one-time links are not stored (link kind and reference; old links redacted)
 
 Revision ID: i13b0mail001
-Revises: i11a0core001
+Revises: i11f0lists001
 Create Date: 2026-12-07 06:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from itsdangerous import URLSafeTimedSerializer
 
 revision = "i13b0mail001"
-down_revision = "i11a0core001"
+down_revision = "i11f0lists001"
 branch_labels = None
 depends_on = None
 
