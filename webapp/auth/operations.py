@@ -18,6 +18,7 @@ from webapp.auth.models import STAFF_ROLES, Role, User, dummy_password_hash
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
+from webapp.parsing import whole_number
 
 if TYPE_CHECKING:
     from webapp.organizations.models import Organization
@@ -121,8 +122,10 @@ def _user_from_link(kind: _LinkKind, token: str) -> User:
         raise LinkError(kind.invalid) from None
     if not isinstance(payload, dict):
         raise LinkError(kind.invalid)
+    # Bounded like any id: a huge number must not reach the database (an overflow, a 500).
     user_id = payload.get("uid")
-    user = db.session.get(User, user_id) if type(user_id) is int else None
+    user_id = whole_number(user_id, minimum=1) if type(user_id) is int else None
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active:
         raise LinkError(kind.withdrawn)
     if payload.get("state") != _password_state(user):
