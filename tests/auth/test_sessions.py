@@ -108,8 +108,11 @@ def test_a_cookie_without_the_session_token_is_refused(app, client, store):
     from flask.sessions import SecureCookieSessionInterface
 
     serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    login(client, store.customer)
+    real = serializer.loads(client.get_cookie("session").value)
+    assert _replay(app, session=serializer.dumps(real)).get("/cart").status_code == 200
     for user_id in (str(store.customer.id), f"{store.customer.id}:", f"{store.customer.id}:é"):
-        forged = serializer.dumps({"_user_id": user_id, "_fresh": True})
+        forged = serializer.dumps({**real, "_user_id": user_id})
         assert _refused(_replay(app, session=forged).get("/cart"))
 
 
