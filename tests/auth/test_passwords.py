@@ -78,6 +78,17 @@ def test_a_weak_or_mistyped_new_password_is_refused_with_a_message(
     assert _signs_in(app, store.customer.email, PASSWORD)
 
 
+def test_guessing_the_current_password_is_throttled_like_signing_in(app, client, store):
+    login(client, store.customer)
+    for _ in range(5):
+        assert _change(client, current="wrong-guess").status_code == 400
+    response = _change(client)  # even the right one now waits
+    assert response.status_code == 429
+    assert response.headers["Retry-After"]
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert _signs_in(app, store.sales.email, PASSWORD)
+
+
 def test_the_password_change_needs_a_csrf_token(client, store):
     login(client, store.customer)
     data = {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}

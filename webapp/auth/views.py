@@ -141,14 +141,27 @@ def account():
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # The current password is guessed against the same budget as at sign-in: a borrowed
+        # session must not become an unthrottled way to find it.
+        budget = ("LOGIN_ACCOUNT_LIMIT", operations.normalise_email(user.email))
+        try:
+            throttle.refuse_if_exhausted(budget)
+        except TooManyRequests as refused:
+            wait = refused.retry_after
+            form.current.errors.append(f"Too many attempts. Wait {_minutes(wait)} and try again.")
+            page = render_template("auth/account.html", form=form, user=user)
+            return page, 429, {"Retry-After": str(wait)}
         try:
             operations.change_password(
                 user, form.current.data, form.password.data, form.confirm.data
             )
+        except operations.CurrentPasswordError as error:
+            db.session.rollback()
+            throttle.count_failure(budget)
+            form.current.errors.append(str(error))
         except operations.AccountError as error:
             db.session.rollback()
-            wrong_field = isinstance(error, operations.CurrentPasswordError)
-            (form.current if wrong_field else form.password).errors.append(str(error))
+            form.password.errors.append(str(error))
         else:
             db.session.commit()
             # Every other session has ended with the new password; this one goes on, and
