@@ -127,7 +127,11 @@ def test_an_unknown_address_gets_the_same_answer_and_no_email(client, store, run
     unknown = client.post("/password/forgot", data={"email": "ghost@contoso.example"})
     assert unknown.status_code == known.status_code == 200
     assert SENT in unknown.get_data(as_text=True)
-    assert unknown.get_data(as_text=True) == known.get_data(as_text=True)
+    # The same page, but for the CSRF token (signed with a timestamp, so it can differ).
+    token = re.compile(r'"X-CSRFToken": "[^"]*"')
+    assert token.sub("", unknown.get_data(as_text=True)) == token.sub(
+        "", known.get_data(as_text=True)
+    )
     run_jobs()
     assert mailbox.to("ghost@contoso.example") == []
     assert len(mailbox.to(store.customer.email)) == 1
