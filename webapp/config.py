@@ -63,11 +63,23 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", True),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # "Keep me signed in" lasts this long (Flask-Login's default is a year); signing out,
+        # a new password or a deactivation ends it sooner, on every device.
+        "REMEMBER_COOKIE_DURATION": timedelta(
+            days=int(os.environ.get("REMEMBER_COOKIE_DAYS", "14"))
+        ),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "12"))),
         # A form's CSRF token expires after this many seconds (a form open longer gets "Your
         # form expired", nothing changed); long enough for a checkout left open over lunch.
         "WTF_CSRF_TIME_LIMIT": int(os.environ.get("CSRF_TOKEN_HOURS", "8")) * 3600,
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        # Failed sign-ins (successes are not counted), per account from any address and per
+        # address across accounts (one password sprayed over many accounts).
+        "LOGIN_ACCOUNT_LIMIT": os.environ.get("LOGIN_ACCOUNT_LIMIT", "5 per 15 minutes"),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT", "20 per 15 minutes"),
+        # "Forgot password?" requests per address (each may send an email).
+        "PASSWORD_RESET_RATE_LIMIT": os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour"),
+        "PASSWORD_RESET_MAX_AGE_MINUTES": int(os.environ.get("PASSWORD_RESET_MINUTES", "60")),
+        "PASSWORD_MIN_LENGTH": int(os.environ.get("PASSWORD_MIN_LENGTH", "10")),
         "INVITE_MAX_AGE_DAYS": int(os.environ.get("INVITE_MAX_AGE_DAYS", "7")),
         # Requests larger than this are refused (413); the feed upload sets its own limit.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),

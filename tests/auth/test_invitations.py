@@ -7,6 +7,8 @@ from webapp.auth import operations
 from webapp.auth.models import Role
 from webapp.extensions import db
 
+STRONG = "tangerine vortex piano"
+
 
 def invite(store):
     user = operations.invite_user(
@@ -28,7 +30,7 @@ def test_invitation_email_link_lets_the_contact_set_a_password_and_sign_in(
     [message] = mailbox.to("new.person@contoso.example")
     link = re.search(r"http://localhost(/invite/\S+)", mailbox.text(message)).group(1)
     assert client.get(link).status_code == 200
-    response = client.post(link, data={"password": "a long password", "confirm": "a long password"})
+    response = client.post(link, data={"password": STRONG, "confirm": STRONG})
     assert response.status_code == 302
     assert "New Person" in client.get("/").get_data(as_text=True)
 
@@ -36,7 +38,7 @@ def test_invitation_email_link_lets_the_contact_set_a_password_and_sign_in(
 def test_invitation_link_works_only_once(client, store):
     user = invite(store)
     link = f"/invite/{operations.invitation_token(user)}"
-    client.post(link, data={"password": "a long password", "confirm": "a long password"})
+    client.post(link, data={"password": STRONG, "confirm": STRONG})
     client.post("/logout")
     response = client.get(link)
     assert response.status_code == 400
@@ -73,7 +75,7 @@ def test_short_or_mismatched_passwords_are_refused(client, store):
     short = client.post(link, data={"password": "short", "confirm": "short"})
     assert short.status_code == 400
     assert "at least 10 characters" in short.get_data(as_text=True)
-    mismatch = client.post(link, data={"password": "a long password", "confirm": "another one!"})
+    mismatch = client.post(link, data={"password": STRONG, "confirm": "tangerine vortex organ"})
     assert "do not match" in mismatch.get_data(as_text=True)
     assert user.password_hash is None
 
@@ -92,3 +94,36 @@ def test_inviting_an_existing_email_is_refused(store):
         assert "already has an account" in str(error)
     else:
         raise AssertionError("duplicate invitation accepted")
+
+
+def test_a_common_password_is_refused_with_advice_under_the_field(client, store):
+    user = invite(store)
+    link = f"/invite/{operations.invitation_token(user)}"
+    response = client.post(link, data={"password": "password1234", "confirm": "password1234"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "This is a very common password" in page
+    assert 'class="invalid-feedback d-block"' in page
+    db.session.refresh(user)
+    assert user.password_hash is None
+
+
+def test_a_password_made_of_the_users_own_name_and_email_is_refused(client, store):
+    user = invite(store)
+    link = f"/invite/{operations.invitation_token(user)}"
+    guessable = "contosoexample"
+    response = client.post(link, data={"password": guessable, "confirm": guessable})
+    assert response.status_code == 400
+    db.session.refresh(user)
+    assert user.password_hash is None
+
+
+def test_the_minimum_length_comes_from_the_configuration(client, store, app):
+    app.config["PASSWORD_MIN_LENGTH"] = 24
+    user = invite(store)
+    link = f"/invite/{operations.invitation_token(user)}"
+    response = client.post(link, data={"password": STRONG, "confirm": STRONG})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Use at least 24 characters." in page
+    assert "At least 24 characters" in page  # the help under the field says the same

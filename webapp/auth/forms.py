@@ -16,6 +16,21 @@ class AcceptInviteForm(FlaskForm):
     confirm = PasswordField("Repeat the password", validators=[DataRequired(), Length(max=200)])
 
 
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), Length(max=200)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), Length(max=200)])
+
+
 class InviteStaffForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])

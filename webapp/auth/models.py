@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import enum
+import functools
+import hmac
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -31,6 +34,24 @@ class Role(enum.StrEnum):
 STAFF_ROLES = frozenset({Role.ADMIN, Role.SALES, Role.PURCHASING})
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _hash_method() -> str:
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+def dummy_password_hash() -> str:
+    """A hash to verify against when there is no account, so a miss costs as long as a hit."""
+    return _dummy_hash(_hash_method())
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not-a-real-password", method=method)
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     """A person who signs in: MSP staff, or a contact at a client organization."""
 
@@ -48,6 +69,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the id in every session and remember-me cookie (Flask-Login's "alternative
+    # tokens"): a new one ends every session of the user at once.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: new_session_token())
 
     organization: Mapped[Organization | None] = relationship(
         back_populates="contacts", foreign_keys=[organization_id]
@@ -65,12 +89,28 @@ class User(UserMixin, TimestampMixin, db.Model):
     def has_accepted_invite(self) -> bool:
         return self.password_hash is not None
 
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session_token(self, token: str) -> bool:
+        return hmac.compare_digest(self.session_token.encode(), token.encode())
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere: every cookie issued so far stops working."""
+        self.session_token = new_session_token()
+
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        """Store a new password; it ends every session, as a password change must."""
+        self.password_hash = generate_password_hash(password, method=_hash_method())
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+        if self.password_hash is None:
+            # Invited and not yet accepted: no password opens the account. Hash anyway, so
+            # the answer takes as long as a real check and does not tell who is invited.
+            check_password_hash(dummy_password_hash(), password)
+            return False
+        return check_password_hash(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

@@ -2,40 +2,46 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
+from zxcvbn import zxcvbn
 
-from webapp.auth.models import STAFF_ROLES, Role, User
+from webapp.auth.models import STAFF_ROLES, Role, User, dummy_password_hash
 from webapp.extensions import db
 from webapp.mail import links
 from webapp.mail.links import LinkUnavailable, OneTimeLink
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
+from webapp.parsing import whole_number
 
 if TYPE_CHECKING:
     from webapp.organizations.models import Organization
 
-MIN_PASSWORD_LENGTH = 10
+# zxcvbn's scale is 0-4; 3 is "safely unguessable: moderate protection from offline attacks".
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input (its time grows with the length); what follows 72 characters
+# cannot make a password weaker.
+_STRENGTH_CHECKED_CHARS = 72
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    # Verified against when the email is unknown, so a miss costs as long as a hit.
-    return generate_password_hash("not-a-real-password")
-
-
-class InvitationError(Exception):
-    """An invitation link that cannot be used; the message says why."""
+class LinkError(Exception):
+    """An emailed link (invitation, password reset) that cannot be used; the message says why."""
 
 
 class AccountError(ValueError):
     """A refused account change; the message is for people."""
+
+
+class CurrentPasswordError(AccountError):
+    """The password typed to confirm a change is not the user's password."""
 
 
 def normalise_email(email: str) -> str:
@@ -49,17 +55,55 @@ def find_user(email: str) -> User | None:
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None."""
     user = find_user(email)
-    if user is None or user.password_hash is None:
-        check_password_hash(_dummy_hash(), password)
+    if user is None:
+        check_password_hash(dummy_password_hash(), password)
         return None
+    # check_password is False for an invited user who has not chosen a password yet.
     if not user.check_password(password) or not user.active:
         return None
     user.last_login_at = utcnow()
     return user
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="invitation")
+def end_sessions(user: User) -> None:
+    """Sign the user out on every device (their sign-out, or staff's decision)."""
+    user.end_sessions()
+    db.session.flush()
+
+
+# --- emailed links: one signed-token scheme, one salt per purpose -------------------------
+
+
+@dataclass(frozen=True)
+class _LinkKind:
+    salt: str
+    max_age: Callable[[], int]  # seconds, read from the configuration when used
+    expired: str
+    invalid: str
+    used: str
+    withdrawn: str
+
+
+_INVITATION = _LinkKind(
+    salt="invitation",
+    max_age=lambda: current_app.config["INVITE_MAX_AGE_DAYS"] * 24 * 3600,
+    expired="This invitation has expired. Ask your account manager to send a new one.",
+    invalid="This invitation link is not valid. Check the link in the email.",
+    used="This invitation has already been used. Sign in instead.",
+    withdrawn="This invitation has been withdrawn.",
+)
+_PASSWORD_RESET = _LinkKind(
+    salt="password-reset",
+    max_age=lambda: current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] * 60,
+    expired="This password reset link has expired. Ask for a new one.",
+    invalid="This password reset link is not valid. Check the link in the email.",
+    used="This password reset link has already been used. Ask for a new one if you need it.",
+    withdrawn="This account can no longer sign in. Ask your account manager.",
+)
+
+
+def _serializer(kind: _LinkKind) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=kind.salt)
 
 
 def _password_state(user: User) -> str:
@@ -67,39 +111,111 @@ def _password_state(user: User) -> str:
     return hashlib.sha256((user.password_hash or "unset").encode()).hexdigest()[:16]
 
 
-def invitation_token(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "state": _password_state(user)})
+def _link_token(kind: _LinkKind, user: User) -> str:
+    return _serializer(kind).dumps({"uid": user.id, "state": _password_state(user)})
 
 
-def user_from_invitation(token: str) -> User:
-    max_age = current_app.config["INVITE_MAX_AGE_DAYS"] * 24 * 3600
+def _user_from_link(kind: _LinkKind, token: str) -> User:
     try:
-        payload = _serializer().loads(token, max_age=max_age)
+        payload = _serializer(kind).loads(token, max_age=kind.max_age())
     except SignatureExpired:
-        raise InvitationError(
-            "This invitation has expired. Ask your account manager to send a new one."
-        ) from None
+        raise LinkError(kind.expired) from None
     except BadSignature:
-        raise InvitationError(
-            "This invitation link is not valid. Check the link in the email."
-        ) from None
-    user = db.session.get(User, payload.get("uid"))
+        raise LinkError(kind.invalid) from None
+    if not isinstance(payload, dict):
+        raise LinkError(kind.invalid)
+    # Bounded like any id: a huge number must not reach the database (an overflow, a 500).
+    user_id = payload.get("uid")
+    user_id = whole_number(user_id, minimum=1) if type(user_id) is int else None
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None or not user.active:
-        raise InvitationError("This invitation has been withdrawn.")
+        raise LinkError(kind.withdrawn)
     if payload.get("state") != _password_state(user):
-        raise InvitationError("This invitation has already been used. Sign in instead.")
+        raise LinkError(kind.used)
     return user
 
 
-def validate_password(password: str, confirm: str) -> None:
+def invitation_token(user: User) -> str:
+    return _link_token(_INVITATION, user)
+
+
+def user_from_invitation(token: str) -> User:
+    return _user_from_link(_INVITATION, token)
+
+
+def password_reset_token(user: User) -> str:
+    return _link_token(_PASSWORD_RESET, user)
+
+
+def user_from_password_reset(token: str) -> User:
+    user = _user_from_link(_PASSWORD_RESET, token)
+    if not user.has_accepted_invite:  # reset links are only sent to users with a password
+        raise LinkError(_PASSWORD_RESET.invalid)
+    return user
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def validate_password(password: str, confirm: str, *, user: User | None = None) -> None:
+    """Refuse a new password that does not match its repetition, is short, or is guessable
+    (zxcvbn, which also knows the user's own name and email)."""
     if password != confirm:
         raise AccountError("The two passwords do not match.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise AccountError(f"Use at least {minimum} characters.")
+    # The user's own email and name, whole and in words: "contosobuyer" is a guessable one.
+    hints = []
+    if user is not None:
+        words = re.split(r"[\W_]+", f"{user.email} {user.name}")
+        hints = [user.email, user.name, *(word for word in words if word)]
+    result = zxcvbn(password[:_STRENGTH_CHECKED_CHARS], user_inputs=hints)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        advice = feedback.get("warning") or "This password is easy to guess."
+        suggestions = " ".join(feedback.get("suggestions") or ["Add another word or two."])
+        raise AccountError(f"{advice.rstrip('.')}. {suggestions}")
 
 
 def accept_invitation(user: User, password: str, confirm: str) -> User:
-    validate_password(password, confirm)
+    validate_password(password, confirm, user=user)
+    user.set_password(password)
+    user.last_login_at = utcnow()
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current: str, password: str, confirm: str) -> User:
+    """Change a signed-in user's password; every other session of theirs ends."""
+    if not user.check_password(current):
+        raise CurrentPasswordError("That is not your current password.")
+    validate_password(password, confirm, user=user)
+    user.set_password(password)
+    db.session.flush()
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if `email` has an account that can sign in; say nothing either way."""
+    user = find_user(email)
+    if user is None or not user.active or not user.has_accepted_invite:
+        # An invited user who has not set a password yet gets a new invitation from staff.
+        return
+    queue_email(
+        to=user.email,
+        subject=f"Reset your {current_app.config['SITE_NAME']} password",
+        template="password_reset",
+        topic=f"password-reset:{user.id}",
+        user=user,
+        link=public_url("auth.reset_password", token=password_reset_token(user)),
+        minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
+    )
+
+
+def reset_password(user: User, password: str, confirm: str) -> User:
+    """Set the password from a reset link; the link and every session end with it."""
+    validate_password(password, confirm, user=user)
     user.set_password(password)
     user.last_login_at = utcnow()
     db.session.flush()
@@ -213,6 +329,7 @@ def set_active(user: User, active: bool, actor: User) -> User:
         if user.id == actor.id:
             raise AccountError("You cannot deactivate your own account.")
         _keep_an_admin(user)
+        user.end_sessions()  # signed-in pages refuse them now, and still after a reactivation
     user.active = active
     db.session.flush()
     return user

@@ -1,0 +1,157 @@
+"""Sessions end when they should: sign-out, a new password and a deactivation end every
+session and remember-me cookie of the user, including copies taken before."""
+
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from tests.factories import PASSWORD, login
+from webapp import config
+from webapp.extensions import db
+
+NEW_PASSWORD = "tangerine vortex piano"
+
+
+def _replay(app, **cookies):
+    """A new client (another browser) holding only the given cookies."""
+    thief = app.test_client()
+    for name, value in cookies.items():
+        thief.set_cookie(name, value)
+    return thief
+
+
+def _refused(response) -> bool:
+    return response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _remember_header(response) -> str:
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("remember_")]
+    return header
+
+
+def test_a_session_cookie_copied_before_sign_out_is_refused_after_it(app, client, store):
+    login(client, store.customer)
+    copied = client.get_cookie("session").value
+    assert client.get("/cart").status_code == 200
+    assert _replay(app, session=copied).get("/cart").status_code == 200  # the copy works...
+    client.post("/logout")
+    assert _refused(_replay(app, session=copied).get("/cart"))  # ...until the user signs out
+
+
+def test_signing_out_ends_the_users_sessions_on_other_devices_too(app, client, store):
+    login(client, store.customer)
+    laptop = app.test_client()
+    login(laptop, store.customer)
+    laptop.post("/logout")
+    assert _refused(client.get("/cart"))
+
+
+def test_a_remember_me_cookie_copied_before_sign_out_is_refused_after_it(app, client, store):
+    client.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    remembered = client.get_cookie("remember_token").value
+    assert _replay(app, remember_token=remembered).get("/cart").status_code == 200
+    client.post("/logout")
+    assert _refused(_replay(app, remember_token=remembered).get("/cart"))
+
+
+def test_a_password_change_ends_every_other_session(app, client, store):
+    login(client, store.customer)
+    copied = client.get_cookie("session").value
+    phone = app.test_client()
+    login(phone, store.customer)
+    response = phone.post(
+        "/account",
+        data={"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert response.status_code == 303
+    assert _refused(client.get("/cart"))
+    assert _refused(_replay(app, session=copied).get("/cart"))
+    assert phone.get("/cart").status_code == 200  # the session that changed it goes on
+
+
+def test_a_password_change_keeps_remember_me_on_that_device_with_a_new_cookie(app, store):
+    phone = app.test_client()
+    phone.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    old = phone.get_cookie("remember_token").value
+    phone.post(
+        "/account",
+        data={"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    new = phone.get_cookie("remember_token").value
+    assert new != old
+    assert _refused(_replay(app, remember_token=old).get("/cart"))
+    assert _replay(app, remember_token=new).get("/cart").status_code == 200
+
+
+def test_a_deactivation_ends_every_session_for_good(app, client, store):
+    login(client, store.sales)
+    copied = client.get_cookie("session").value
+    admin = app.test_client()
+    login(admin, store.admin)
+    assert admin.post(f"/admin/users/{store.sales.id}/active", data={"active": "0"}).status_code
+    assert _refused(_replay(app, session=copied).get("/admin/"))
+    admin.post(f"/admin/users/{store.sales.id}/active", data={"active": "1"})
+    # Reactivated: they sign in again; what was copied before stays dead.
+    assert _refused(_replay(app, session=copied).get("/admin/"))
+    assert _refused(client.get("/admin/"))
+    login(client, store.sales)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_a_cookie_without_the_session_token_is_refused(app, client, store):
+    """A session cookie holding only the user id (as issued before session tokens) or a
+    token of the wrong shape is no way in."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    login(client, store.customer)
+    real = serializer.loads(client.get_cookie("session").value)
+    assert _replay(app, session=serializer.dumps(real)).get("/cart").status_code == 200
+    for user_id in (str(store.customer.id), f"{store.customer.id}:", f"{store.customer.id}:é"):
+        forged = serializer.dumps({**real, "_user_id": user_id})
+        assert _refused(_replay(app, session=forged).get("/cart"))
+
+
+def test_remember_me_lasts_two_weeks_and_is_httponly_and_samesite(client, store):
+    response = client.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    header = _remember_header(response)
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    expires = parsedate_to_datetime(header.split("Expires=")[1].split(";")[0])
+    left = expires - datetime.now(UTC)
+    assert timedelta(days=13, hours=23) < left <= timedelta(days=14)
+
+
+def test_remember_me_cookie_is_secure_when_configured(app, client, store):
+    app.config["REMEMBER_COOKIE_SECURE"] = True
+    response = client.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    assert "Secure" in _remember_header(response)
+
+
+def test_remember_me_cookie_is_secure_unless_turned_off_with_the_session_cookie(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    assert config.from_environment(Path(tmp_path))["REMEMBER_COOKIE_SECURE"] is True
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "false")  # what `make run` sets for http
+    assert config.from_environment(Path(tmp_path))["REMEMBER_COOKIE_SECURE"] is False
+    monkeypatch.setenv("REMEMBER_COOKIE_DAYS", "3")
+    assert config.from_environment(Path(tmp_path))["REMEMBER_COOKIE_DURATION"] == timedelta(3)
+
+
+def test_each_user_has_their_own_session_token(store):
+    tokens = {store.customer.session_token, store.sales.session_token, store.admin.session_token}
+    assert len(tokens) == 3
+    before = store.customer.session_token
+    store.customer.set_password(NEW_PASSWORD)
+    db.session.flush()
+    assert store.customer.session_token != before
