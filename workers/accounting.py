@@ -72,17 +72,13 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
     from datetime import datetime
 
     from webapp.accounting import operations
-    from webapp.accounting.models import ConnectionStatus, LedgerConnection
+    from webapp.accounting.models import ConnectionStatus
     from webapp.integrations.interfaces import NeedsReconnect
 
     with job_context():
-        if connection_id is None:
-            connections = [
-                c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED
-            ]
-        else:
-            found = db.session.get(LedgerConnection, connection_id)
-            connections = [found] if found and found.status == ConnectionStatus.CONNECTED else []
+        connections = [
+            c for c in _connections(connection_id) if c.status == ConnectionStatus.CONNECTED
+        ]
         start = (
             datetime.fromisoformat(since) if since else operations.default_payment_window_start()
         )
@@ -104,18 +100,12 @@ def refresh_lists(connection_id: int | None = None) -> int:
     Settings > Integrations shows only the stored copy, so it never waits on the vendor.
     """
     from webapp.accounting import operations
-    from webapp.accounting.models import ConnectionStatus, LedgerConnection
+    from webapp.accounting.models import ConnectionStatus
     from webapp.integrations.interfaces import NeedsReconnect
     from webapp.models_base import utcnow
 
     with job_context():
-        if connection_id is None:
-            connections = [
-                c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED
-            ]
-        else:
-            found = db.session.get(LedgerConnection, connection_id)
-            connections = [found] if found is not None else []
+        connections = _connections(connection_id)
         read = 0
         for connection in connections:
             if connection.status != ConnectionStatus.CONNECTED:
@@ -129,3 +119,14 @@ def refresh_lists(connection_id: int | None = None) -> int:
                 read += operations.refresh_lists(connection, provider)
             db.session.commit()
         return read
+
+
+def _connections(connection_id: int | None) -> list:
+    """The one connection asked for, or every connected ledger (the periodic runs)."""
+    from webapp.accounting import operations
+    from webapp.accounting.models import ConnectionStatus, LedgerConnection
+
+    if connection_id is not None:
+        found = db.session.get(LedgerConnection, connection_id)
+        return [found] if found is not None else []
+    return [c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED]
