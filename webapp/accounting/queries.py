@@ -94,16 +94,16 @@ def attention(limit: int = 5) -> tuple[int, list[AccountingNotification]]:
         .select_from(AccountingNotification)
         .where(AccountingNotification.status == NotificationStatus.OPEN)
     )
-    return count or 0, open_notifications()[:limit]
+    return count or 0, open_notifications(limit)
 
 
-def open_notifications() -> list[AccountingNotification]:
+def open_notifications(limit: int = 200) -> list[AccountingNotification]:
     return list(
         db.session.execute(
             db.select(AccountingNotification)
             .filter_by(status=NotificationStatus.OPEN)
             .order_by(AccountingNotification.id.desc())
-            .limit(200)
+            .limit(limit)
         ).scalars()
     )
 
