@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,7 +25,6 @@ from webapp.extensions import db
 
 # One schema per test run, so two runs on one server (a developer and CI) never collide.
 TEST_SCHEMA = os.environ.get("TEST_DB_SCHEMA", f"msp_test_{os.getpid()}")
-REDIS_TEST_DB = 15
 
 
 def free_port() -> int:
@@ -37,17 +36,44 @@ def free_port() -> int:
 # --- services -----------------------------------------------------------------------------
 
 
+def claim_redis_db(base: str) -> tuple[str, Callable[[], None]]:
+    """Claim a Redis database number no other test run on this server is using.
+
+    The suite flushes its database after every test, so two runs at once (a developer, a
+    helper, CI) must not share one. The claims are keys ``msp-test-claim:N`` in database 0,
+    which the suite never flushes; each run takes the first free number of 15..1 and frees it
+    at the end. ``REDIS_TEST_DB`` pins a number instead.
+    """
+    from redis import Redis
+
+    claims = Redis.from_url(f"{base}/0")
+    pinned = os.environ.get("REDIS_TEST_DB")
+    numbers = [int(pinned)] if pinned else list(range(15, 0, -1))
+    token = f"{socket.gethostname()}:{os.getpid()}"
+    for number in numbers:
+        key = f"msp-test-claim:{number}"
+        if pinned or claims.set(key, token, nx=True, ex=4 * 3600):
+            url = f"{base}/{number}"
+            Redis.from_url(url).flushdb()
+
+            def release(url: str = url, key: str = key) -> None:
+                Redis.from_url(url).flushdb()
+                if claims.get(key) == token.encode():
+                    claims.delete(key)
+
+            return url, release
+    raise RuntimeError("Every Redis database 1-15 is claimed by another test run.")
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory) -> Iterator[str]:
     url = os.environ.get("REDIS_URL")
     if url:
-        from redis import Redis
-
         # A dedicated database number: the suite flushes it, so never point it at data.
         base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
-        url = f"{base}/{REDIS_TEST_DB}"
-        Redis.from_url(url).flushdb()
-        yield url
+        claimed, release = claim_redis_db(base)
+        yield claimed
+        release()
         return
     from webapp.jobs import start_embedded_redis
 
