@@ -86,9 +86,9 @@ def run(app, args) -> dict:
     from tests.sandboxes.specs import require_specs
     from tests.sandboxes.xero import XeroSandbox
     from webapp import signals
-    from webapp.accounting.models import Delivery, DeliveryStatus
     from webapp.catalog.models import TaxCode
     from webapp.extensions import db
+    from webapp.integrations.models import Delivery, DeliveryStatus
     from webapp.jobs import get_queue
     from workers.accounting import refresh_lists, sweep
 

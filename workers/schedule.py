@@ -23,11 +23,12 @@ SCHEDULE: list[Periodic] = [
     # Sent quotes past their expiry date become Expired; then scheduled reminders go out.
     Periodic("workers.quotes.expire_quotes", cron="*/15 * * * *"),
     Periodic("workers.quotes.send_quote_reminders", cron="*/5 * * * *"),
+    # --- integrations core ---
+    # Deliveries whose backoff ended, or whose worker died mid-push (every connection).
+    Periodic("workers.integrations.sweep", cron="*/5 * * * *"),
     # --- accounting ---
     # Payments recorded in QuickBooks / Xero: the last month, every hour (BMS seed window).
     Periodic("workers.accounting.import_payments", cron="17 * * * *"),
-    # Deliveries whose backoff ended, or whose worker died mid-push.
-    Periodic("workers.accounting.sweep", cron="*/5 * * * *"),
     # Accounts and tax rates as the admin page shows them (an admin can refresh at once).
     Periodic("workers.accounting.refresh_lists", cron="41 4 * * *"),
 ]

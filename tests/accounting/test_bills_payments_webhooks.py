@@ -12,15 +12,16 @@ import pytest
 
 from tests.accounting.builders import make_document, make_receipt
 from webapp import signals
-from webapp.accounting.models import Delivery
 from webapp.extensions import db
 from webapp.integrations.interfaces import (
     RateLimit,
     RateLimited,
 )
+from webapp.integrations.models import Delivery
 from webapp.integrations.ratelimit import ConnectionLimiter
 from webapp.sales.models import PaymentStatus
-from workers.accounting import import_payments, sync_connection
+from workers.accounting import import_payments
+from workers.integrations import sync_connection
 
 
 def test_receipt_becomes_one_bill_with_the_supplier_invoice_number(qbo, qbo_connection, store):
@@ -87,7 +88,7 @@ def test_payments_import_marks_documents_partially_paid_then_paid(qbo, qbo_conne
     db.session.commit()
     sync_connection(qbo_connection.id)
     delivery = db.session.execute(db.select(Delivery).filter_by(kind="invoice")).scalar_one()
-    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.ledger_id)
+    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.remote_id)
     changed = []
     signals.sales_document_payment_changed.connect(changed.append, weak=False)
     try:
@@ -130,7 +131,7 @@ def test_webhook_with_a_bad_signature_is_refused(client, qbo, qbo_connection):
     assert response.status_code == 401
     # Only what connecting queued (the sync, the read of the lists): nothing from the webhook.
     queued = {job.func_name for job in get_queue().jobs}
-    assert queued == {"workers.accounting.sync_connection", "workers.accounting.refresh_lists"}
+    assert queued == {"workers.integrations.sync_connection", "workers.accounting.refresh_lists"}
 
 
 def test_signed_payment_webhook_queues_a_payments_import(client, qbo, qbo_connection, run_jobs):

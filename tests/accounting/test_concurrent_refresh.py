@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 from tests.accounting.builders import worker_env
-from webapp.accounting.models import ConnectionStatus
 from webapp.extensions import db
+from webapp.integrations.models import ConnectionStatus
 from webapp.integrations.secrets import read_tokens
 
 # Each process builds the provider for the stored connection and makes one API call, which
@@ -15,13 +15,14 @@ from webapp.integrations.secrets import read_tokens
 CALL = """
 import sys
 from webapp.accounting import operations
+from webapp.integrations import operations as core
 from webapp.accounting.models import LedgerConnection
 from webapp.extensions import db
 from workers.app import job_context
 
 with job_context():
     connection = db.session.get(LedgerConnection, int(sys.argv[1]))
-    provider, http = operations.build_provider(connection, save=db.session.commit)
+    provider, http = core.build_provider(connection, save=db.session.commit)
     print(len(provider.list_tax_rates()))
 """
 

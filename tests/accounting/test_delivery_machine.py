@@ -9,15 +9,15 @@ from rq.registry import ScheduledJobRegistry
 
 from tests.accounting.builders import make_document
 from webapp import signals
-from webapp.accounting import operations
-from webapp.accounting.models import Delivery, DeliveryStatus
-from webapp.accounting.outbox import DELIVERY
 from webapp.extensions import db
+from webapp.integrations import operations as core
 from webapp.integrations.interfaces import TransientError
+from webapp.integrations.models import Delivery, DeliveryStatus
+from webapp.integrations.outbox import DELIVERY
 from webapp.jobs import get_queue
 from webapp.models_base import utcnow
 from webapp.statemachine import IllegalTransition
-from workers.accounting import sync_connection
+from workers.integrations import sync_connection
 
 
 def _invoice_delivery(store) -> Delivery:
@@ -42,8 +42,8 @@ def test_only_a_failed_delivery_can_be_retried(qbo, qbo_connection, store):
     db.session.expire_all()
     assert delivery.status == DeliveryStatus.CONFIRMED
 
-    with pytest.raises(operations.AccountingRuleError):
-        operations.retry_delivery(delivery, store.admin)
+    with pytest.raises(core.IntegrationRuleError):
+        core.retry_delivery(delivery, store.admin)
     with pytest.raises(IllegalTransition, match="cannot cancel"):
         DELIVERY.fire(delivery, "cancel")
     assert delivery.status == DeliveryStatus.CONFIRMED
@@ -65,8 +65,8 @@ def test_a_long_retry_after_schedules_the_next_sync_when_it_ends(app, qbo, qbo_c
     )
     assert utcnow() + timedelta(seconds=30) < due <= utcnow() + timedelta(seconds=41)
     registry = ScheduledJobRegistry(queue=get_queue())
-    job_id = f"accounting-retry-{qbo_connection.id}"
+    job_id = f"integration-retry-{qbo_connection.id}"
     assert job_id in registry.get_job_ids()
     at = registry.get_scheduled_time(job_id)
     assert abs((at - due).total_seconds()) < 1.5  # not the five-minute sweep
-    assert get_queue().fetch_job(job_id).func_name == "workers.accounting.sync_connection"
+    assert get_queue().fetch_job(job_id).func_name == "workers.integrations.sync_connection"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from tests.accounting.builders import make_receipt
 from tests.factories import login, make_user
 from webapp import signals
-from webapp.accounting.models import AccountingNotification, NotificationStatus
 from webapp.auth.models import Role
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import Notification, NotificationStatus
+from workers.integrations import sync_connection
 
 
 def _refused_bill(qbo, qbo_connection, store):
@@ -25,9 +25,9 @@ def _refused_bill(qbo, qbo_connection, store):
 def test_a_refused_bill_shows_on_the_receipt_and_its_po(client, qbo, qbo_connection, store):
     receipt = _refused_bill(qbo, qbo_connection, store)
     note = db.session.execute(
-        db.select(AccountingNotification).where(
-            AccountingNotification.status == NotificationStatus.OPEN,
-            AccountingNotification.delivery_id.is_not(None),
+        db.select(Notification).where(
+            Notification.status == NotificationStatus.OPEN,
+            Notification.delivery_id.is_not(None),
         )
     ).scalar_one()
     assert "REFUSE-1" in note.title  # named by its number, not "receipt #3"

@@ -16,18 +16,19 @@ from tests.conftest import wait_for
 from webapp import signals
 from webapp.accounting import operations
 from webapp.accounting.interfaces import AccountPurpose
-from webapp.accounting.models import (
-    AccountingNotification,
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.interfaces import TransientError
+from webapp.integrations.models import (
     ConnectionStatus,
     Delivery,
     DeliveryStatus,
+    Notification,
     NotificationStatus,
     SyncLogEntry,
 )
-from webapp.extensions import db
-from webapp.integrations.interfaces import TransientError
 from webapp.integrations.secrets import read_tokens
-from workers.accounting import sync_connection
+from workers.integrations import sync_connection
 
 
 @pytest.fixture(autouse=True)
@@ -171,7 +172,7 @@ def test_expired_access_token_is_refreshed_and_the_rotated_refresh_token_saved(
 def test_tokens_are_encrypted_at_rest(qbo, qbo_connection):
     tokens = read_tokens(qbo_connection)
     raw = db.session.execute(
-        text("SELECT token_ciphertext FROM ledger_connections WHERE id = :id"),
+        text("SELECT token_ciphertext FROM integration_connections WHERE id = :id"),
         {"id": qbo_connection.id},
     ).scalar_one()
     assert tokens.access_token not in raw
@@ -189,7 +190,7 @@ def test_revoked_grant_asks_for_reconnect_and_keeps_the_work(qbo, primed, store)
     assert primed.status == ConnectionStatus.NEEDS_RECONNECT
     assert {d.status for d in _deliveries(docs)} == {DeliveryStatus.PENDING}
     notice = db.session.execute(
-        db.select(AccountingNotification).filter_by(connection_id=primed.id, delivery_id=None)
+        db.select(Notification).filter_by(connection_id=primed.id, delivery_id=None)
     ).scalar_one()
     assert notice.title.endswith("must be reconnected")
     assert notice.status == NotificationStatus.OPEN
@@ -212,7 +213,7 @@ def test_rejection_names_field_and_fix_and_is_not_retried_until_asked(qbo, prime
     (delivery,) = _deliveries([doc])
     assert delivery.status == DeliveryStatus.FAILED
     note = db.session.execute(
-        db.select(AccountingNotification).filter_by(delivery_id=delivery.id)
+        db.select(Notification).filter_by(delivery_id=delivery.id)
     ).scalar_one()
     assert note.field == "Invoice.TxnDate"
     assert "closed" in note.message and "closing date" in note.fix
@@ -221,7 +222,7 @@ def test_rejection_names_field_and_fix_and_is_not_retried_until_asked(qbo, prime
     assert len(qbo.requests) == requests_before  # nothing retried automatically
 
     qbo.closing_date = None
-    operations.retry_delivery(delivery, "admin")
+    core.retry_delivery(delivery, "admin")
     db.session.commit()
     sync_connection(primed.id)
 
@@ -251,7 +252,7 @@ def test_invoice_waits_for_its_items_instead_of_failing(qbo, qbo_connection, sto
         qbo_connection, AccountPurpose.INCOME, *QBO_ACCOUNTS[AccountPurpose.INCOME]
     )
     for delivery in failed:
-        operations.retry_delivery(delivery, "admin")
+        core.retry_delivery(delivery, "admin")
     db.session.commit()
     sync_connection(qbo_connection.id)
 
@@ -268,7 +269,7 @@ def test_worker_killed_mid_delivery_recovers_without_duplicates(app, qbo, primed
         [
             sys.executable,
             "-c",
-            "import sys; from workers.accounting import sync_connection; "
+            "import sys; from workers.integrations import sync_connection; "
             "sync_connection(int(sys.argv[1]))",
             str(primed.id),
         ],

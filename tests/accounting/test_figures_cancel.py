@@ -17,17 +17,18 @@ from tests.factories import login
 from webapp import signals
 from webapp.accounting import operations
 from webapp.accounting.interfaces import CancelAction, LedgerDocumentStatus, Numbering
-from webapp.accounting.models import (
-    AccountingNotification,
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.models import (
     Delivery,
     DeliveryStatus,
-    LedgerLink,
+    ExternalLink,
+    Notification,
     NotificationStatus,
 )
-from webapp.extensions import db
 from webapp.sales.models import DocumentStatus, PaymentStatus
 from webapp.sales.operations import transition
-from workers.accounting import sync_connection
+from workers.integrations import sync_connection
 
 
 @pytest.fixture
@@ -111,7 +112,7 @@ def test_cancelling_a_document_whose_invoice_was_refused_resolves_its_notificati
     assert invoice.status == DeliveryStatus.CANCELLED
     assert _deliveries(doc, "invoice_void") == []
     notes = db.session.execute(
-        db.select(AccountingNotification.status).filter_by(delivery_id=invoice.id)
+        db.select(Notification.status).filter_by(delivery_id=invoice.id)
     ).scalars()
     assert set(notes) == {NotificationStatus.RESOLVED}
 
@@ -143,7 +144,7 @@ def test_cancel_while_the_invoice_may_be_in_flight_waits_to_void_it(qbo, qbo_con
     (void,) = _deliveries(doc, "invoice_void")
     assert void.depends_on == [invoice]
     assert (invoice.status, void.status) == (DeliveryStatus.CONFIRMED, DeliveryStatus.CONFIRMED)
-    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)
+    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)
     assert ledger["TotalAmt"] == 0 and ledger["PrivateNote"].startswith("Voided")
 
 
@@ -163,7 +164,7 @@ def test_an_in_flight_invoice_refused_after_the_cancel_needs_no_void(qbo, qbo_co
     (void,) = _deliveries(doc, "invoice_void")
     assert (invoice.status, void.status) == (DeliveryStatus.CANCELLED, DeliveryStatus.CANCELLED)
     open_notes = db.session.execute(
-        db.select(AccountingNotification).filter_by(status=NotificationStatus.OPEN)
+        db.select(Notification).filter_by(status=NotificationStatus.OPEN)
     ).all()
     assert open_notes == []
     assert [r for r in qbo.requests if r.args.get("operation") == "void"] == []
@@ -174,7 +175,7 @@ def test_an_in_flight_invoice_refused_after_the_cancel_needs_no_void(qbo, qbo_co
 
 def test_cancel_after_the_push_voids_the_quickbooks_invoice(qbo, qbo_connection, store):
     doc, invoice = _invoiced(store, qbo_connection)
-    before = qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)
+    before = qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)
 
     _cancel(doc)
     (void,) = _deliveries(doc, "invoice_void")
@@ -183,16 +184,16 @@ def test_cancel_after_the_push_voids_the_quickbooks_invoice(qbo, qbo_connection,
 
     db.session.expire_all()
     assert void.status == DeliveryStatus.CONFIRMED
-    after = qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)
+    after = qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)
     assert before["TotalAmt"] > 0
     assert after["TotalAmt"] == 0 and after["Balance"] == 0
     assert after["PrivateNote"].startswith("Voided")
     assert int(after["SyncToken"]) == int(before["SyncToken"]) + 1
     assert all(line["Amount"] == 0 for line in after["Line"])
     link = db.session.execute(
-        db.select(LedgerLink).filter_by(subject_type="sales_document", subject_id=doc.id)
+        db.select(ExternalLink).filter_by(subject_type="sales_document", subject_id=doc.id)
     ).scalar_one()
-    assert link.ledger_id == invoice.ledger_id  # payments imported later still find it
+    assert link.remote_id == invoice.remote_id  # payments imported later still find it
     voids = [r for r in qbo.requests if r.args.get("operation") == "void"]
     assert len(voids) == 1 and set(voids[0].body) == {"Id", "SyncToken"}
 
@@ -217,7 +218,7 @@ def test_a_quickbooks_invoice_with_a_payment_is_not_voided_and_the_admin_is_told
     qbo, qbo_connection, store
 ):
     doc, invoice = _invoiced(store, qbo_connection, shipping="0", tax_pct="0")
-    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)
+    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)
     _pay(qbo, ledger["Id"], ledger["CustomerRef"]["value"], 50.0)
 
     _cancel(doc)
@@ -226,18 +227,16 @@ def test_a_quickbooks_invoice_with_a_payment_is_not_voided_and_the_admin_is_told
     db.session.expire_all()
     (void,) = _deliveries(doc, "invoice_void")
     assert void.status == DeliveryStatus.FAILED
-    note = db.session.execute(
-        db.select(AccountingNotification).filter_by(delivery_id=void.id)
-    ).scalar_one()
+    note = db.session.execute(db.select(Notification).filter_by(delivery_id=void.id)).scalar_one()
     assert note.status == NotificationStatus.OPEN
     assert "payments of 50.00" in note.message
     assert "delete the payment" in note.fix and "Retry" in note.fix
-    assert qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)["TotalAmt"] > 0
+    assert qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)["TotalAmt"] > 0
 
 
 def test_a_failed_void_can_be_retried_once_the_payment_is_removed(qbo, qbo_connection, store):
     doc, invoice = _invoiced(store, qbo_connection, shipping="0", tax_pct="0")
-    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)
+    ledger = qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)
     _pay(qbo, ledger["Id"], ledger["CustomerRef"]["value"], 50.0)
     _cancel(doc)
     sync_connection(qbo_connection.id)
@@ -245,13 +244,13 @@ def test_a_failed_void_can_be_retried_once_the_payment_is_removed(qbo, qbo_conne
     qbo.apply(qbo.realms[0], "Payment", payment, "delete", None)
     (void,) = _deliveries(doc, "invoice_void")
 
-    operations.retry_delivery(void, "admin")
+    core.retry_delivery(void, "admin")
     db.session.commit()
     sync_connection(qbo_connection.id)
 
     db.session.expire_all()
     assert void.status == DeliveryStatus.CONFIRMED
-    assert qbo.get(qbo.realms[0], "Invoice", invoice.ledger_id)["TotalAmt"] == 0
+    assert qbo.get(qbo.realms[0], "Invoice", invoice.remote_id)["TotalAmt"] == 0
 
 
 # -- Xero: void or credit note, per the option -----------------------------------------------
@@ -268,7 +267,7 @@ def test_cancel_after_the_push_voids_the_xero_invoice_by_default(xero, store):
     db.session.expire_all()
     (void,) = _deliveries(doc, "invoice_void")
     assert void.status == DeliveryStatus.CONFIRMED
-    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.ledger_id]
+    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.remote_id]
     assert ledger["Status"] == "VOIDED"
     assert xero.records("CreditNotes") == []
 
@@ -283,7 +282,7 @@ def test_with_the_credit_note_option_xero_gets_a_credit_note_allocated_to_the_in
     sync_connection(connection.id)
 
     db.session.expire_all()
-    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.ledger_id]
+    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.remote_id]
     (note,) = xero.records("CreditNotes")
     assert note["Type"] == "ACCRECCREDIT" and note["Reference"] == f"{doc.number} cancelled"
     assert Decimal(str(note["Total"])) == doc.total == Decimal(str(ledger["Total"]))
@@ -291,28 +290,28 @@ def test_with_the_credit_note_option_xero_gets_a_credit_note_allocated_to_the_in
     assert ledger["AmountCredited"] == ledger["Total"] and ledger["AmountDue"] == 0
     assert ledger["Status"] == "PAID"  # Xero settles it by the credit, never voided
     (void,) = _deliveries(doc, "invoice_void")
-    assert void.ledger_id == note["CreditNoteID"]
-    assert note["CreditNoteNumber"] in void.ledger_number
+    assert void.remote_id == note["CreditNoteID"]
+    assert note["CreditNoteNumber"] in void.remote_number
 
 
 def test_a_xero_invoice_with_a_payment_is_credited_even_when_voids_are_chosen(xero, store):
     connection = connect_xero(xero)
     db.session.commit()
     doc, invoice = _invoiced(store, connection)
-    xero.record_payment(invoice.ledger_id, 100.0)
+    xero.record_payment(invoice.remote_id, 100.0)
 
     _cancel(doc)
     sync_connection(connection.id)
 
     db.session.expire_all()
-    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.ledger_id]
+    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.remote_id]
     (note,) = xero.records("CreditNotes")
     assert ledger["Status"] == "PAID" and ledger["AmountPaid"] == 100.0
     assert note["Allocations"][0]["Amount"] == round(ledger["Total"] - 100.0, 2)
     assert note["RemainingCredit"] == 100.0  # what was paid stays as credit to refund
     (void,) = _deliveries(doc, "invoice_void")
     assert void.status == DeliveryStatus.CONFIRMED
-    assert "100.00 paid: customer credit to refund" in void.ledger_number
+    assert "100.00 paid: customer credit to refund" in void.remote_number
 
 
 def test_a_draft_xero_invoice_is_deleted_not_voided(xero, store):
@@ -324,7 +323,7 @@ def test_a_draft_xero_invoice_is_deleted_not_voided(xero, store):
     _cancel(doc)
     sync_connection(connection.id)
 
-    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.ledger_id]
+    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.remote_id]
     assert ledger["Status"] == "DELETED"
 
 
@@ -340,11 +339,9 @@ def test_a_void_xero_refuses_shows_a_notification(xero, store):
     db.session.expire_all()
     (void,) = _deliveries(doc, "invoice_void")
     assert void.status == DeliveryStatus.FAILED
-    note = db.session.execute(
-        db.select(AccountingNotification).filter_by(delivery_id=void.id)
-    ).scalar_one()
+    note = db.session.execute(db.select(Notification).filter_by(delivery_id=void.id)).scalar_one()
     assert "locked" in note.message
-    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.ledger_id]
+    (ledger,) = [i for i in xero.records("Invoices") if i["InvoiceID"] == invoice.remote_id]
     assert ledger["Status"] == "AUTHORISED"
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from tests.accounting.builders import make_document
 from tests.factories import make_brand, make_product
 from webapp import signals
-from webapp.accounting.models import Delivery
 from webapp.catalog.models import brand_and_name
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import Delivery
+from workers.integrations import sync_connection
 
 
 def test_brand_and_name_names_the_brand_once():
@@ -33,7 +33,7 @@ def test_qbo_item_and_invoice_line_do_not_repeat_the_brand(qbo, qbo_connection, 
     sync_connection(qbo_connection.id)
 
     delivery = db.session.execute(db.select(Delivery).filter_by(kind="invoice")).scalar_one()
-    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.ledger_id)
+    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.remote_id)
     assert invoice["Line"][0]["Description"] == "Dell Latitude 5440"
     [item] = [i for i in qbo.entities(qbo.realms[0], "Item") if i.get("Sku") == product.mpn]
     assert item["Description"] == "Dell Latitude 5440"

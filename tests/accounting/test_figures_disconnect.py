@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.accounting.builders import point_app_at_xero
 from webapp.accounting import operations
 from webapp.accounting.interfaces import LedgerTenant
-from webapp.accounting.models import ConnectionStatus
 from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.models import ConnectionStatus
 from webapp.integrations.oauth import token_set
 
 TENANTS = [
@@ -30,7 +31,7 @@ def test_disconnecting_one_organisation_keeps_the_other_and_its_token(
     db.session.commit()
     grant = sandbox.oauth.check_bearer(f"Bearer {raw['access_token']}")[0].grant
 
-    operations.disconnect(a, "Admin")
+    core.disconnect(a, "Admin")
     db.session.commit()
 
     assert a.status == ConnectionStatus.DISCONNECTED
@@ -40,7 +41,7 @@ def test_disconnecting_one_organisation_keeps_the_other_and_its_token(
     live, why = sandbox.oauth.check_bearer(f"Bearer {raw['access_token']}")
     assert live is not None, why
 
-    operations.disconnect(b, "Admin")  # the last organisation: now the token is revoked
+    core.disconnect(b, "Admin")  # the last organisation: now the token is revoked
     db.session.commit()
 
     assert sandbox.oauth.check_bearer(f"Bearer {raw['access_token']}")[0] is None

@@ -9,9 +9,9 @@ from tests.factories import login
 from webapp import signals
 from webapp.accounting import operations, queries
 from webapp.accounting.interfaces import AccountPurpose
-from webapp.accounting.models import Delivery, DeliveryStatus
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import Delivery, DeliveryStatus
+from workers.integrations import sync_connection
 
 
 def test_qbo_purchase_order_carries_the_supplier_freight_on_the_freight_account(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.accounting.builders import make_document, make_receipt
 from webapp import signals
-from webapp.accounting.models import AccountingNotification, Delivery, DeliveryStatus
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import Delivery, DeliveryStatus, Notification
+from workers.integrations import sync_connection
 
 
 def _push(qbo_connection, doc):
@@ -34,7 +34,7 @@ def test_supplier_invoice_number_longer_than_docnumber_fails_naming_the_limit(
     assert delivery.status == DeliveryStatus.FAILED and delivery.error_field == "DocNumber"
     assert not qbo.entities(qbo.realms[0], "Bill")
     [note] = db.session.execute(
-        db.select(AccountingNotification).filter_by(delivery_id=delivery.id)
+        db.select(Notification).filter_by(delivery_id=delivery.id)
     ).scalars()
     assert "21" in note.message and "25 characters" in note.message
 
@@ -46,7 +46,7 @@ def test_long_customer_po_goes_whole_into_the_customer_memo_not_cut(qbo, qbo_con
     delivery = _push(qbo_connection, doc)
 
     assert delivery.status == DeliveryStatus.CONFIRMED
-    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.ledger_id)
+    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.remote_id)
     assert "PONumber" not in invoice
     assert invoice["CustomerMemo"]["value"] == "Your PO: PROJECT-ALPHA-REFRESH-2026-Q3"
 
@@ -57,4 +57,4 @@ def test_short_customer_po_stays_in_the_po_number(qbo, qbo_connection, store):
 
     delivery = _push(qbo_connection, doc)
 
-    assert qbo.get(qbo.realms[0], "Invoice", delivery.ledger_id)["PONumber"] == "PO-4711"
+    assert qbo.get(qbo.realms[0], "Invoice", delivery.remote_id)["PONumber"] == "PO-4711"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from tests.accounting.builders import connect_qbo, make_document, point_app_at_qbo
 from tests.accounting.test_bills_payments_webhooks import _pay
 from webapp import signals
-from webapp.accounting.models import Delivery
 from webapp.extensions import db
+from webapp.integrations.models import Delivery
 from webapp.sales.models import PaymentStatus
-from workers.accounting import import_payments, sync_connection
+from workers.accounting import import_payments
+from workers.integrations import sync_connection
 
 
 def test_full_payment_in_each_of_two_ledgers_counts_once(app, qbo_sandbox_factory, store):
@@ -27,7 +28,7 @@ def test_full_payment_in_each_of_two_ledgers_counts_once(app, qbo_sandbox_factor
         delivery = db.session.execute(
             db.select(Delivery).filter_by(kind="invoice", connection_id=connection.id)
         ).scalar_one()
-        invoice = sandbox.get(realm, "Invoice", delivery.ledger_id)
+        invoice = sandbox.get(realm, "Invoice", delivery.remote_id)
         sandbox.realms[0] = realm  # _pay posts to the first realm
         _pay(sandbox, invoice["Id"], invoice["CustomerRef"]["value"], float(doc.total))
 

@@ -9,20 +9,18 @@ import pytest
 from tests.accounting.builders import connect_xero, point_app_at_xero
 from tests.accounting.test_bills_payments_webhooks import _pay
 from webapp import signals
-from webapp.accounting import operations, outbox
-from webapp.accounting.models import (
-    AccountingNotification,
-    Delivery,
-    DeliveryStatus,
-    LedgerConnection,
-)
+from webapp.accounting import operations
+from webapp.accounting.models import LedgerConnection
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
+from webapp.integrations import outbox
+from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.models_base import utcnow
 from webapp.sales import operations as sales
 from webapp.sales.models import PaymentStatus
 from webapp.store.models import PaymentMethod
-from workers.accounting import import_payments, sync_connection
+from workers.accounting import import_payments
+from workers.integrations import sync_connection
 
 # (quantity, unit price, our tax code) per line; prices chosen so per-line rounding matters.
 DOCUMENTS = [
@@ -175,7 +173,7 @@ def test_unmapped_tax_code_blocks_the_invoice_with_a_notification_naming_the_cod
     assert delivery.status == DeliveryStatus.FAILED
     assert not [i for i in xero.records("Invoices") if i.get("InvoiceNumber") == doc.number]
     [note] = db.session.execute(
-        db.select(AccountingNotification).filter_by(delivery_id=delivery.id)
+        db.select(Notification).filter_by(delivery_id=delivery.id)
     ).scalars()
     assert note.field == "Tax code ZERO" and "ZERO" in note.fix
 
@@ -189,7 +187,7 @@ def test_qbo_invoice_carries_our_tax_so_a_full_payment_leaves_it_paid(qbo, qbo_c
     db.session.commit()
     sync_connection(qbo_connection.id)
     delivery = db.session.execute(db.select(Delivery).filter_by(kind="invoice")).scalar_one()
-    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.ledger_id)
+    invoice = qbo.get(qbo.realms[0], "Invoice", delivery.remote_id)
     assert all(
         line["SalesItemLineDetail"]["TaxCodeRef"]["value"] == "TAX" for line in invoice["Line"]
     )

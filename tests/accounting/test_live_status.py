@@ -11,8 +11,8 @@ from tests.factories import login
 from webapp import signals
 from webapp.accounting import operations
 from webapp.accounting.interfaces import AccountPurpose
-from webapp.accounting.models import Delivery, DeliveryStatus
 from webapp.extensions import db
+from webapp.integrations.models import Delivery, DeliveryStatus
 
 HX = {"HX-Request": "true"}
 POLL = 'hx-trigger="every 2s"'
@@ -150,7 +150,7 @@ def test_document_panel_stops_polling_once_the_invoice_is_confirmed(
 def test_document_panel_does_not_poll_an_invoice_stuck_behind_a_failed_item(
     client, store, qbo_connection
 ):
-    from workers.accounting import sync_connection
+    from workers.integrations import sync_connection
 
     operations.set_account_mapping(qbo_connection, AccountPurpose.INCOME, "999", "Gone")
     db.session.commit()

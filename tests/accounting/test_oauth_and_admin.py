@@ -10,15 +10,10 @@ from tests.accounting.builders import make_document
 from tests.factories import login
 from webapp import signals
 from webapp.accounting.interfaces import AccountPurpose
-from webapp.accounting.models import (
-    AccountingNotification,
-    ConnectionStatus,
-    Delivery,
-    DeliveryStatus,
-    LedgerConnection,
-)
+from webapp.accounting.models import LedgerConnection
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import ConnectionStatus, Delivery, DeliveryStatus, Notification
+from workers.integrations import sync_connection
 
 
 def _start(client, qbo) -> str:
@@ -237,7 +232,7 @@ def test_notification_view_shows_the_error_and_retry_requeues(client, qbo, qbo_c
     db.session.commit()
     sync_connection(qbo_connection.id)
     note = db.session.execute(
-        db.select(AccountingNotification).where(AccountingNotification.delivery_id.isnot(None))
+        db.select(Notification).where(Notification.delivery_id.isnot(None))
     ).scalar_one()
     login(client, store.admin)
 
@@ -267,7 +262,7 @@ def test_sync_log_and_document_panel_show_the_push(client, qbo, qbo_connection, 
     panel = client.get(f"/admin/orders/{doc.id}").get_data(as_text=True)
 
     assert f"sales document #{doc.id}" in log
-    assert "Confirmed" in panel and f"invoice?txnId={delivery.ledger_id}" in panel
+    assert "Confirmed" in panel and f"invoice?txnId={delivery.remote_id}" in panel
 
 
 def test_xero_connect_offers_the_organisations_and_stores_the_chosen_one(

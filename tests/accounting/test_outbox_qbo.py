@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tests.accounting.builders import make_document
 from webapp import signals
-from webapp.accounting.models import Delivery, DeliveryStatus, LedgerLink
 from webapp.extensions import db
+from webapp.integrations.models import Delivery, DeliveryStatus, ExternalLink
 
 
 def _ready(store, n=1, **kw):
@@ -35,8 +35,8 @@ def test_ready_document_becomes_one_invoice_after_its_customer_and_items(
         db.select(Delivery).filter_by(kind="invoice", subject_id=doc.id)
     ).scalar_one()
     assert delivery.status == DeliveryStatus.CONFIRMED
-    assert delivery.ledger_id == invoice["Id"]
+    assert delivery.remote_id == invoice["Id"]
     link = db.session.execute(
-        db.select(LedgerLink).filter_by(subject_type="sales_document", subject_id=doc.id)
+        db.select(ExternalLink).filter_by(subject_type="sales_document", subject_id=doc.id)
     ).scalar_one()
-    assert link.ledger_url.endswith(f"invoice?txnId={invoice['Id']}")
+    assert link.remote_url.endswith(f"invoice?txnId={invoice['Id']}")

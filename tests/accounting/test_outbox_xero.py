@@ -8,9 +8,9 @@ import pytest
 
 from tests.accounting.builders import connect_xero, make_document, make_receipt, point_app_at_xero
 from webapp import signals
-from webapp.accounting.models import Delivery, DeliveryStatus
 from webapp.extensions import db
-from workers.accounting import sync_connection
+from webapp.integrations.models import Delivery, DeliveryStatus
+from workers.integrations import sync_connection
 
 
 @pytest.fixture

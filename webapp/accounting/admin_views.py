@@ -15,35 +15,33 @@ from flask import (
 )
 from flask_login import current_user
 
-from webapp.accounting import operations, outbox, queries
+from webapp.accounting import operations, queries
 from webapp.accounting.forms import OptionsForm
 from webapp.accounting.interfaces import (
     AccountPurpose,
     DeliveryKind,
     LedgerTenant,
 )
-from webapp.accounting.models import (
-    AccountingNotification,
-    ConnectionStatus,
-    LedgerConnection,
-    NotificationStatus,
-)
+from webapp.accounting.models import LedgerConnection
 from webapp.accounting.providers import UnknownProvider, available_providers, provider_class
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db
 from webapp.htmx_responses import render
+from webapp.integrations import operations as core
 from webapp.integrations.http import IntegrationHttp
 from webapp.integrations.interfaces import (
     ConnectionContext,
     IntegrationError,
 )
+from webapp.integrations.models import ConnectionStatus, Notification, NotificationStatus
 from webapp.integrations.oauth import (
     ConnectFailed,
     StaticTokens,
     authorization_url,
     exchange_code,
 )
+from webapp.integrations.outbox import schedule_sync
 from webapp.integrations.secrets import seal, token_payload, tokens_from_payload, unseal
 from webapp.parsing import page_arg
 
@@ -211,8 +209,8 @@ def choose_tenant(provider: str):
 def disconnect(connection_id: int):
     connection = _connection(connection_id)
     try:
-        operations.disconnect(connection, current_user.name)
-    except operations.AccountingRuleError as exc:
+        core.disconnect(connection, current_user.name)
+    except core.IntegrationRuleError as exc:
         abort(409, description=exc.message)
     db.session.commit()
     flash(f"Disconnected {connection.label}; its tokens are forgotten.", "success")
@@ -229,7 +227,7 @@ def save_options(connection_id: int):
         abort(400, description=errors)
     try:
         operations.update_options(connection, **form.values())
-    except operations.AccountingRuleError as exc:
+    except core.IntegrationRuleError as exc:
         abort(400, description=exc.message)
     db.session.commit()
     flash("Options saved.", "success")
@@ -244,7 +242,7 @@ def save_mappings(connection_id: int):
         abort(409, description="Reconnect this ledger before changing its mappings.")
     lists = queries.ledger_lists(connection)
     if lists.read_at is None or not (lists.accounts or lists.tax_rates):
-        abort(409, description=f"{connection.provider.label}'s accounts and tax rates have not "
+        abort(409, description=f"{connection.provider_label}'s accounts and tax rates have not "
               "been read yet: press Refresh lists and try again.")  # fmt: skip
     accounts = {a.id: a for a in lists.accounts}
     rates = {r.id: r for r in lists.tax_rates}
@@ -252,7 +250,7 @@ def save_mappings(connection_id: int):
     for purpose in AccountPurpose:
         chosen = request.form.get(f"account_{purpose.value}", "")
         if chosen and chosen not in accounts:
-            abort(400, description=f"Unknown {connection.provider.label} account for "
+            abort(400, description=f"Unknown {connection.provider_label} account for "
                   f"{purpose.label}: {chosen!r}.")  # fmt: skip
         changes.append(("account", purpose, chosen, accounts[chosen].label if chosen else ""))
     for code in queries.our_tax_codes():
@@ -279,7 +277,7 @@ def refresh_lists(connection_id: int):
         abort(409, description="Reconnect this ledger before reading its lists.")
     operations.request_lists_refresh(connection)
     db.session.commit()
-    flash(f"Reading {connection.provider.label}'s accounts and tax rates…", "info")
+    flash(f"Reading {connection.provider_label}'s accounts and tax rates…", "info")
     return redirect(url_for(".integrations", connection=connection.id), 303)
 
 
@@ -287,7 +285,7 @@ def refresh_lists(connection_id: int):
 @staff_required(Role.ADMIN)
 def sync_now(connection_id: int):
     connection = _connection(connection_id)
-    outbox.schedule_sync(connection)
+    schedule_sync(connection)
     db.session.commit()
     flash(f"Sync of {connection.label} queued.", "success")
     return redirect(url_for(".integrations", connection=connection.id), 303)
@@ -352,7 +350,7 @@ def sync_log():
 @bp.get("/notifications/<int:notification_id>")
 @staff_required(Role.ADMIN)
 def notification(notification_id: int):
-    note = db.session.get(AccountingNotification, notification_id) or abort(404)
+    note = db.session.get(Notification, notification_id) or abort(404)
     return render_template(
         "accounting_admin/notification.html",
         note=note,
@@ -364,12 +362,12 @@ def notification(notification_id: int):
 @bp.post("/notifications/<int:notification_id>/retry")
 @staff_required(Role.ADMIN)
 def retry(notification_id: int):
-    note = db.session.get(AccountingNotification, notification_id) or abort(404)
+    note = db.session.get(Notification, notification_id) or abort(404)
     if note.delivery is None:
         abort(409, description="This notification has nothing to retry.")
     try:
-        operations.retry_delivery(note.delivery, current_user.name)
-    except operations.AccountingRuleError as exc:
+        core.retry_delivery(note.delivery, current_user.name)
+    except core.IntegrationRuleError as exc:
         abort(409, description=exc.message)
     db.session.commit()
     flash("Queued again.", "success")
@@ -379,8 +377,8 @@ def retry(notification_id: int):
 @bp.post("/notifications/<int:notification_id>/dismiss")
 @staff_required(Role.ADMIN)
 def dismiss(notification_id: int):
-    note = db.session.get(AccountingNotification, notification_id) or abort(404)
+    note = db.session.get(Notification, notification_id) or abort(404)
     if note.status == NotificationStatus.OPEN:
-        operations.dismiss_notification(note)
+        core.dismiss_notification(note)
         db.session.commit()
     return redirect(url_for(".integrations"), 303)

@@ -7,13 +7,15 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from webapp.accounting import outbox, queries
-from webapp.accounting.models import ConnectionStatus, Delivery, LedgerConnection
+from webapp.accounting import deliveries, queries
+from webapp.accounting.models import LedgerConnection
 from webapp.extensions import db
+from webapp.integrations import outbox
 from webapp.integrations.interfaces import (
     NeedsReconnect,
     TransientError,
 )
+from webapp.integrations.models import ConnectionStatus, Delivery
 from webapp.models_base import utcnow
 
 
@@ -105,7 +107,7 @@ def _summary(connection: LedgerConnection, started, failed_before: set[int], pro
         f"{len(new_failures)} failed, {still_open} still waiting."
     )
     for delivery in new_failures:
-        click.secho(f"  {delivery.kind.label} {outbox.describe(delivery)}: "
+        click.secho(f"  {delivery.kind_label} {deliveries.describe(delivery)}: "
                     f"{_plain(delivery)}", fg="red")  # fmt: skip
     if problem:
         click.secho(f"  {problem}", fg="red")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from webapp.accounting.models import ConnectionStatus, LedgerConnection, LedgerProvider
+from webapp.accounting.models import LedgerConnection, LedgerProvider
 from webapp.extensions import db
+from webapp.integrations.models import ConnectionStatus
 from webapp.jobs import enqueue_after_commit
 
 

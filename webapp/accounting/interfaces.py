@@ -55,7 +55,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from webapp.integrations.interfaces import (
     ConnectionContext,
     OAuthSpec,
-    PermanentError,
+    PushResult,
     RateLimit,
     TokenSet,
 )
@@ -323,26 +323,6 @@ class VoidData:
 
 
 @dataclass(frozen=True)
-class PushResult:
-    """What happened to one item of a push, matched to the input by ``key``."""
-
-    key: str
-    ledger_id: str = ""
-    ledger_number: str = ""
-    ledger_url: str = ""  # deep link for staff (the ledger's web UI)
-    error: PermanentError | None = None
-    found_existing: bool = False  # matched by look-up, nothing created
-    request_excerpt: str = ""
-    response_excerpt: str = ""
-    # Version token for later updates (QuickBooks SyncToken); empty elsewhere.
-    version: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.ledger_id)
-
-
-@dataclass(frozen=True)
 class LedgerAccount:
     id: str
     name: str
@@ -526,7 +506,7 @@ class AccountingProvider(AccountingPush, Protocol):
         """Return the changes a verified webhook body announces."""
         ...
 
-    def record_url(self, kind: DeliveryKind, ledger_id: str) -> str:
+    def record_url(self, kind: DeliveryKind, remote_id: str) -> str:
         """Return the ledger web UI link for a record (shown on our document)."""
         ...
 

@@ -6,11 +6,8 @@ Operations flush, never commit (the outbox job commits at its documented safe po
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-
-from flask import current_app
 
 from webapp import signals
 from webapp.accounting.interfaces import (
@@ -22,63 +19,35 @@ from webapp.accounting.interfaces import (
     Numbering,
 )
 from webapp.accounting.models import (
-    AccountingNotification,
     AccountMapping,
-    ConnectionStatus,
-    Delivery,
     ImportedPayment,
     LedgerConnection,
-    LedgerLink,
     LedgerProvider,
-    NotificationStatus,
-    SyncDirection,
-    SyncLogEntry,
     TaxMapping,
 )
 from webapp.accounting.providers import provider_class
 from webapp.extensions import db
-from webapp.integrations.http import IntegrationHttp
-from webapp.integrations.interfaces import (
-    ConnectionContext,
-    IntegrationError,
-    TokenSet,
-)
-from webapp.integrations.locks import redis_lock
-from webapp.integrations.oauth import ConnectionTokens
-from webapp.integrations.ratelimit import ConnectionLimiter
-from webapp.integrations.secrets import forget_tokens, write_tokens
+from webapp.integrations import operations as core
+from webapp.integrations.interfaces import IntegrationError, TokenSet
+from webapp.integrations.models import ExternalLink, SyncDirection
+from webapp.integrations.operations import IntegrationRuleError
+from webapp.integrations.outbox import schedule_sync
+from webapp.integrations.secrets import write_tokens
 from webapp.models_base import utcnow
 
 log = logging.getLogger(__name__)
 
 
-class AccountingRuleError(Exception):
-    """An admin action that is not allowed; ``message`` is shown as is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 # -- connections -----------------------------------------------------------------------------
-
-# The cause of the notice a lost grant opens; a reconnect closes it.
-RECONNECT = "reconnect"
 
 
 def provider_for(connection: LedgerConnection) -> type[AccountingProvider]:
-    return provider_class(connection.provider.value)
+    return provider_class(connection.provider)
 
 
 def active_connections() -> list[LedgerConnection]:
-    """Return connections that receive work (connected, or waiting for a reconnect)."""
-    return list(
-        db.session.execute(
-            db.select(LedgerConnection)
-            .where(LedgerConnection.status != ConnectionStatus.DISCONNECTED)
-            .order_by(LedgerConnection.id)
-        ).scalars()
-    )
+    """Return ledgers that receive work (connected, or waiting for a reconnect)."""
+    return core.active_connections(LedgerConnection)
 
 
 def save_connection(
@@ -94,16 +63,9 @@ def save_connection(
         db.session.add(connection)
     connection.tenant_name = tenant.name
     connection.vendor_connection_id = tenant.connection_id
-    connection.status = ConnectionStatus.CONNECTED
-    connection.connected_by_id = getattr(actor, "id", None)
-    connection.last_error = ""
     write_tokens(connection, tokens)
-    db.session.flush()
-    resolve_cause(connection, RECONNECT)
-    log_sync(connection, SyncDirection.PULL, "connect", message=f"Connected {connection.label}.")
-    from webapp.accounting import outbox
-
-    outbox.schedule_sync(connection)
+    core.mark_connected(connection, actor)
+    schedule_sync(connection)
     request_lists_refresh(connection)
     return connection
 
@@ -125,7 +87,7 @@ def refresh_lists(connection: LedgerConnection, provider: AccountingProvider) ->
     from webapp.accounting.interfaces import LedgerLists
     from webapp.integrations.interfaces import NeedsReconnect
 
-    label = connection.provider.label
+    label = connection.provider_label
     try:
         lists = LedgerLists(provider.list_accounts(), provider.list_tax_rates())
     except NeedsReconnect:
@@ -135,60 +97,20 @@ def refresh_lists(connection: LedgerConnection, provider: AccountingProvider) ->
     except IntegrationError as exc:
         connection.lists_error = f"{label} lists unavailable: {exc.message}"
         connection.lists_read_at = utcnow()
-        log_sync(connection, SyncDirection.PULL, "lists", ok=False, message=connection.lists_error)
+        core.log_sync(
+            connection, SyncDirection.PULL, "lists", ok=False, message=connection.lists_error
+        )
         return False
     connection.ledger_lists = lists.to_payload()
     connection.lists_read_at = utcnow()
     connection.lists_error = ""
-    log_sync(
+    core.log_sync(
         connection,
         SyncDirection.PULL,
         "lists",
         message=f"Read {len(lists.accounts)} accounts and {len(lists.tax_rates)} tax rates.",
     )
     return True
-
-
-def mark_needs_reconnect(connection: LedgerConnection, message: str) -> None:
-    """The grant is gone: show "reconnect", keep every delivery queued, tell the admins."""
-    already = connection.status == ConnectionStatus.NEEDS_RECONNECT
-    connection.status = ConnectionStatus.NEEDS_RECONNECT
-    note_error(connection, message)
-    if not already:
-        notify(
-            connection,
-            None,
-            f"{connection.label} must be reconnected",
-            message,
-            field="Connection",
-            fix="Open Settings > Integrations and press Reconnect; queued work is sent then.",
-            cause=RECONNECT,
-        )
-    db.session.flush()
-
-
-def note_error(connection: LedgerConnection, message: str) -> None:
-    connection.last_error = message[:2000]
-    connection.last_error_at = utcnow()
-
-
-def disconnect(connection: LedgerConnection, actor) -> None:
-    """Revoke the grant at the vendor (best effort) and forget the tokens."""
-    if connection.status == ConnectionStatus.DISCONNECTED:
-        raise AccountingRuleError(f"{connection.label} is already disconnected.")
-    if connection.token_ciphertext:
-        try:
-            provider, _http = build_provider(connection, save=db.session.flush, limited=False)
-            from webapp.integrations.secrets import read_tokens
-
-            provider.revoke(read_tokens(connection))
-        except IntegrationError as exc:
-            # The tokens are forgotten either way; a dead grant cannot be revoked twice.
-            log.warning("revoking %s failed: %s", connection.label, exc)
-    forget_tokens(connection)
-    connection.status = ConnectionStatus.DISCONNECTED
-    log_sync(connection, SyncDirection.PUSH, "disconnect", message=f"Disconnected by {actor}.")
-    db.session.flush()
 
 
 def update_options(
@@ -208,10 +130,10 @@ def update_options(
         push_purchase_orders
         and DeliveryKind.PURCHASE_ORDER not in provider_for(connection).supports
     ):
-        raise AccountingRuleError(f"{connection.provider.label} does not take purchase orders.")
+        raise IntegrationRuleError(f"{connection.provider_label} does not take purchase orders.")
     if cancel_action != CancelAction.VOID and connection.provider != LedgerProvider.XERO:
-        raise AccountingRuleError(
-            f"{connection.provider.label} always voids the invoice of a cancelled document."
+        raise IntegrationRuleError(
+            f"{connection.provider_label} always voids the invoice of a cancelled document."
         )
     connection.cancel_action = cancel_action
     connection.bill_status = bill_status
@@ -253,177 +175,6 @@ def set_tax_mapping(
     mapping.ledger_tax_name = ledger_tax_name
 
 
-# -- building a provider ---------------------------------------------------------------------
-
-
-def limiter_for(connection_key: str, provider: type[AccountingProvider]) -> ConnectionLimiter:
-    from webapp.jobs import redis_conn
-
-    return ConnectionLimiter(
-        redis_conn(),
-        connection_key,
-        provider.rate_limit,
-        max_wait=float(current_app.config.get("ACCOUNTING_LIMITER_MAX_WAIT", 120)),
-    )
-
-
-def build_provider(
-    connection: LedgerConnection,
-    *,
-    save: Callable[[], None],
-    limited: bool = True,
-    on_call=None,
-) -> tuple[AccountingProvider, IntegrationHttp]:
-    """Return the provider for a stored connection and the HTTP channel it uses."""
-    cls = provider_for(connection)
-    config = current_app.config
-    tokens = ConnectionTokens(
-        connection,
-        cls,
-        config,
-        save=save,
-        lock=lambda: redis_lock(f"refresh:{connection.id}"),
-        on_needs_reconnect=lambda message: mark_needs_reconnect(connection, message),
-        reload=lambda: db.session.refresh(connection),
-    )
-    http = IntegrationHttp(
-        tokens,
-        gate=limiter_for(str(connection.id), cls) if limited else None,
-        timeout=float(config.get("ACCOUNTING_HTTP_TIMEOUT", 30)),
-        on_call=on_call,
-        vendor=cls.label,
-        allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
-    )
-    ctx = ConnectionContext(
-        connection_id=connection.id,
-        tenant_id=connection.tenant_id,
-        tenant_name=connection.tenant_name,
-        api_base=config[cls.oauth.api_base_key],
-        http=http,
-        config=config,
-        options={"vendor_connection_id": connection.vendor_connection_id},
-    )
-    return cls(ctx), http
-
-
-# -- notifications and the sync log ----------------------------------------------------------
-
-
-def notify(
-    connection: LedgerConnection | None,
-    delivery: Delivery | None,
-    title: str,
-    message: str,
-    *,
-    field: str = "",
-    fix: str = "",
-    cause: str = "",
-) -> AccountingNotification:
-    """Open (or refresh) the admin notification for a failure.
-
-    One open notice per delivery, and one per (connection, cause) for connection-wide causes;
-    ``resolve_cause`` closes the latter when the cause is gone.
-    """
-    existing = None
-    if delivery is not None:
-        existing = db.session.execute(
-            db.select(AccountingNotification).filter_by(
-                delivery_id=delivery.id, status=NotificationStatus.OPEN
-            )
-        ).scalar_one_or_none()
-    elif cause and connection is not None and connection.id is not None:
-        existing = db.session.execute(
-            db.select(AccountingNotification).filter_by(
-                connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
-            )
-        ).scalar_one_or_none()
-    note = existing or AccountingNotification(connection=connection, delivery=delivery, cause=cause)
-    note.title = title[:300]
-    note.message = message
-    note.field = field[:200]
-    note.fix = fix
-    db.session.add(note)
-    return note
-
-
-def resolve_notifications(delivery: Delivery) -> None:
-    for note in db.session.execute(
-        db.select(AccountingNotification).filter_by(
-            delivery_id=delivery.id, status=NotificationStatus.OPEN
-        )
-    ).scalars():
-        note.status = NotificationStatus.RESOLVED
-        note.resolved_at = utcnow()
-
-
-def resolve_cause(connection: LedgerConnection, cause: str) -> None:
-    """Close the connection's open notices of ``cause``: it is gone (e.g. reconnected)."""
-    for note in db.session.execute(
-        db.select(AccountingNotification).filter_by(
-            connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
-        )
-    ).scalars():
-        note.status = NotificationStatus.RESOLVED
-        note.resolved_at = utcnow()
-
-
-def dismiss_notification(note: AccountingNotification) -> None:
-    note.status = NotificationStatus.RESOLVED
-    note.resolved_at = utcnow()
-
-
-def log_sync(
-    connection: LedgerConnection | None,
-    direction: SyncDirection,
-    kind: str,
-    *,
-    delivery: Delivery | None = None,
-    ok: bool = True,
-    message: str = "",
-    ledger_id: str = "",
-) -> None:
-    db.session.add(
-        SyncLogEntry(
-            connection=connection,
-            direction=direction,
-            kind=kind,
-            subject_type=delivery.subject_type if delivery else "",
-            subject_id=delivery.subject_id if delivery else None,
-            delivery_id=delivery.id if delivery else None,
-            ok=ok,
-            message=message[:2000],
-            ledger_id=ledger_id,
-        )
-    )
-
-
-def retry_delivery(delivery: Delivery, actor) -> None:
-    """Re-queue a failed delivery after the admin fixed the cause (new idempotency key)."""
-    from webapp.accounting.outbox import DELIVERY
-
-    if not DELIVERY.can(delivery, "retry"):
-        raise AccountingRuleError("Only failed deliveries can be retried.")
-    DELIVERY.fire(delivery, "retry")
-    # A new key: the vendor replays a stored rejection for a key it has seen.
-    delivery.generation += 1
-    delivery.next_attempt_at = None
-    delivery.last_error = ""
-    delivery.error_field = ""
-    delivery.error_fix = ""
-    resolve_notifications(delivery)
-    log_sync(
-        delivery.connection,
-        SyncDirection.PUSH,
-        delivery.kind.value,
-        delivery=delivery,
-        message=f"Retry requested by {actor}.",
-    )
-    from webapp.accounting import outbox
-
-    outbox.schedule_sync(delivery.connection)
-    db.session.flush()
-
-
 # -- payments --------------------------------------------------------------------------------
 
 
@@ -439,12 +190,12 @@ def import_payments(
     links = {}
     if invoice_ids:
         links = {
-            link.ledger_id: link.subject_id
+            link.remote_id: link.subject_id
             for link in db.session.execute(
-                db.select(LedgerLink).where(
-                    LedgerLink.connection_id == connection.id,
-                    LedgerLink.subject_type == SALES_DOCUMENT,
-                    LedgerLink.ledger_id.in_(invoice_ids),
+                db.select(ExternalLink).where(
+                    ExternalLink.connection_id == connection.id,
+                    ExternalLink.subject_type == SALES_DOCUMENT,
+                    ExternalLink.remote_id.in_(invoice_ids),
                 )
             ).scalars()
         }
@@ -480,9 +231,11 @@ def import_payments(
         # A document's payments come from the ledger it was first invoiced in; with two
         # ledgers connected their payments are never summed together.
         of_record = db.session.execute(
-            db.select(LedgerLink.connection_id)
-            .where(LedgerLink.subject_type == SALES_DOCUMENT, LedgerLink.subject_id == document_id)
-            .order_by(LedgerLink.created_at, LedgerLink.id)
+            db.select(ExternalLink.connection_id)
+            .where(
+                ExternalLink.subject_type == SALES_DOCUMENT, ExternalLink.subject_id == document_id
+            )
+            .order_by(ExternalLink.created_at, ExternalLink.id)
             .limit(1)
         ).scalar_one()
         if of_record != connection.id:
@@ -506,7 +259,7 @@ def import_payments(
             document.amount_paid = paid
             document.payment_status = status
             signals.sales_document_payment_changed.send(document)
-    log_sync(
+    core.log_sync(
         connection,
         SyncDirection.PULL,
         "payments",

@@ -22,9 +22,10 @@ from webapp.accounting.interfaces import (
     SupplierData,
     VoidData,
 )
-from webapp.accounting.models import Delivery, LedgerConnection, LedgerLink
+from webapp.accounting.models import LedgerConnection
 from webapp.extensions import db
 from webapp.integrations.interfaces import PermanentError
+from webapp.integrations.models import Delivery, ExternalLink
 
 CENT = Decimal("0.01")
 
@@ -51,9 +52,9 @@ def money(value: Decimal | int) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def link_for(connection_id: int, subject_type: str, subject_id: int) -> LedgerLink | None:
+def link_for(connection_id: int, subject_type: str, subject_id: int) -> ExternalLink | None:
     return db.session.execute(
-        db.select(LedgerLink).filter_by(
+        db.select(ExternalLink).filter_by(
             connection_id=connection_id, subject_type=subject_type, subject_id=subject_id
         )
     ).scalar_one_or_none()
@@ -64,11 +65,11 @@ def _ledger_id(connection: LedgerConnection, subject_type: str, subject_id: int,
     if link is None:
         # Dependencies are confirmed before a document is picked; this means one was removed.
         raise PermanentError(
-            f"{what} is not in {connection.provider.label} yet.",
+            f"{what} is not in {connection.provider_label} yet.",
             field=what,
             fix="Retry: the prerequisite is queued first.",
         )
-    return link.ledger_id
+    return link.remote_id
 
 
 def _account(connection: LedgerConnection, purpose: AccountPurpose, *, required: bool) -> str:
@@ -94,7 +95,7 @@ def _tax(connection: LedgerConnection, tax_code: str) -> str:
     if mapping is not None:
         return mapping.ledger_tax_id
     raise PermanentError(
-        f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider.label} "
+        f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider_label} "
         "tax rate.",
         field=f"Tax code {tax_code or '(none)'}",
         fix=f"Map tax code {tax_code or '(none)'} under Settings > Integrations > Tax rates, "
@@ -277,17 +278,17 @@ def void_data(delivery: Delivery, connection: LedgerConnection, document) -> Voi
     link = link_for(connection.id, SALES_DOCUMENT, document.id)
     if link is None:
         raise PermanentError(
-            f"{connection.provider.label} holds no invoice for {document.number} to void.",
+            f"{connection.provider_label} holds no invoice for {document.number} to void.",
             field="Invoice",
             fix="Nothing to undo in the ledger; dismiss this notification.",
         )
     # QuickBooks always voids; the choice between a void and a credit note is Xero's.
-    action = connection.cancel_action if connection.provider.value == "xero" else CancelAction.VOID
+    action = connection.cancel_action if connection.provider == "xero" else CancelAction.VOID
     return VoidData(
         key=_key(delivery),
         reference=document.number,
-        invoice_ledger_id=link.ledger_id,
-        invoice_number=link.ledger_number,
+        invoice_ledger_id=link.remote_id,
+        invoice_number=link.remote_number,
         action=action,
         issue_date=utcnow().date(),
         maybe_sent=delivery.maybe_sent,
@@ -363,7 +364,7 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
         memo=f"Receipt against {receipt.purchase_order.number}",
         subtotal=money(receipt.subtotal),
         total=money(receipt.total),
-        purchase_order_ledger_id=po_link.ledger_id if po_link else "",
+        purchase_order_ledger_id=po_link.remote_id if po_link else "",
         payables_account_id=_account(connection, AccountPurpose.PAYABLES, required=False),
         maybe_sent=delivery.maybe_sent,
     )

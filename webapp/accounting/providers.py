@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.accounting.interfaces import AccountingProvider
+from webapp.accounting.interfaces import AccountingProvider, DeliveryKind
 from webapp.integrations import registry
 from webapp.integrations.registry import Registration, UnknownProvider
 
@@ -14,6 +14,7 @@ LEDGERS = (
         "webapp.accounting.quickbooks.provider:QuickBooksProvider",
         webhook_key_config="QBO_WEBHOOK_VERIFIER",
         webhook_handler="webapp.accounting.inbound:handle_webhook",
+        sender="webapp.accounting.deliveries:LedgerSender",
     ),
     Registration(
         "xero",
@@ -21,20 +22,19 @@ LEDGERS = (
         "webapp.accounting.xero.provider:XeroProvider",
         webhook_key_config="XERO_WEBHOOK_KEY",
         webhook_handler="webapp.accounting.inbound:handle_webhook",
+        sender="webapp.accounting.deliveries:LedgerSender",
     ),
 )
 for _ledger in LEDGERS:
     registry.register(_ledger)
+registry.register_kinds({kind.value: kind.label for kind in DeliveryKind})
 
 __all__ = ["UnknownProvider", "available_providers", "provider_class"]
 
 
 def provider_class(name: str) -> type[AccountingProvider]:
     """Return the ledger provider class registered as ``name``."""
-    entry = registry.registration(name)
-    if entry.kind != "ledger":
-        raise UnknownProvider(f"{name!r} is not a ledger.")
-    return registry.resolve(entry.path)
+    return registry.domain_provider(name, "ledger")
 
 
 def available_providers() -> list[type[AccountingProvider]]:

@@ -10,16 +10,16 @@ from redis.exceptions import RedisError
 
 from webapp.accounting import payloads
 from webapp.accounting.interfaces import AccountPurpose, LedgerLists
-from webapp.accounting.models import (
-    AccountingNotification,
+from webapp.accounting.models import LedgerConnection
+from webapp.extensions import db
+from webapp.integrations.models import (
     ConnectionStatus,
     Delivery,
     DeliveryStatus,
-    LedgerConnection,
+    Notification,
     NotificationStatus,
     SyncLogEntry,
 )
-from webapp.extensions import db
 from webapp.models_base import utcnow
 
 PAGE_SIZE = 100
@@ -44,10 +44,11 @@ def ledger_lists(connection: LedgerConnection) -> LedgerLists:
 def rate_budget(connection: LedgerConnection) -> dict[str, int]:
     """Return the calls left in each rate window (read from Redis, shared by web and workers)."""
     from webapp.accounting import operations
+    from webapp.integrations import operations as core
 
     try:
         provider = operations.provider_for(connection)
-        return operations.limiter_for(str(connection.id), provider).budget()
+        return core.limiter_for(str(connection.id), provider).budget()
     except RedisError:
         return {}
 
@@ -87,22 +88,22 @@ def our_tax_codes():
     return list(db.session.execute(db.select(TaxCode).order_by(TaxCode.code)).scalars())
 
 
-def attention(limit: int = 5) -> tuple[int, list[AccountingNotification]]:
+def attention(limit: int = 5) -> tuple[int, list[Notification]]:
     """Return how many integration notices are open and the newest few (the dashboard)."""
     count = db.session.scalar(
         db.select(db.func.count())
-        .select_from(AccountingNotification)
-        .where(AccountingNotification.status == NotificationStatus.OPEN)
+        .select_from(Notification)
+        .where(Notification.status == NotificationStatus.OPEN)
     )
     return count or 0, open_notifications(limit)
 
 
-def open_notifications(limit: int = 200) -> list[AccountingNotification]:
+def open_notifications(limit: int = 200) -> list[Notification]:
     return list(
         db.session.execute(
-            db.select(AccountingNotification)
+            db.select(Notification)
             .filter_by(status=NotificationStatus.OPEN)
-            .order_by(AccountingNotification.id.desc())
+            .order_by(Notification.id.desc())
             .limit(limit)
         ).scalars()
     )
@@ -148,7 +149,7 @@ def subject_url(delivery: Delivery) -> str | None:
 class LedgerState:
     delivery: Delivery
     link: object | None
-    notification: AccountingNotification | None
+    notification: Notification | None
 
 
 def document_states(document) -> list[LedgerState]:
@@ -167,7 +168,7 @@ def record_states(subject_type: str, subject_ids: list[int]) -> list[LedgerState
         .order_by(Delivery.subject_id, Delivery.connection_id, Delivery.id)
     ).scalars():
         note = db.session.execute(
-            db.select(AccountingNotification)
+            db.select(Notification)
             .filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
             .limit(1)
         ).scalar_one_or_none()

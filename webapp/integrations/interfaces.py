@@ -92,6 +92,26 @@ class UnsupportedOperation(IntegrationError):
 
 
 @dataclass(frozen=True)
+class PushResult:
+    """What happened to one item of a push, matched to the input by ``key``."""
+
+    key: str
+    remote_id: str = ""
+    remote_number: str = ""
+    remote_url: str = ""  # deep link for staff (the vendor's web UI)
+    error: PermanentError | None = None
+    found_existing: bool = False  # matched by look-up, nothing created
+    request_excerpt: str = ""
+    response_excerpt: str = ""
+    # Version token for later updates (QuickBooks SyncToken); empty elsewhere.
+    version: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.remote_id)
+
+
+@dataclass(frozen=True)
 class TokenSet:
     """OAuth tokens of one connection, decrypted (only ``integrations.secrets`` stores them)."""
 

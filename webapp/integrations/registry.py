@@ -25,9 +25,14 @@ class Registration:
     # takes (provider class, raw body) in a job once the signature was verified.
     webhook_key_config: str = ""
     webhook_handler: str = ""
+    # The outbox's Sender for this provider's connections: "module:Class", built as
+    # Class(connection) (see webapp.integrations.outbox.Sender).
+    sender: str = ""
 
 
 _REGISTRY: dict[str, Registration] = {}
+# Delivery kinds ("invoice", "psa_ticket"...) -> what staff read, registered by their domains.
+_KINDS: dict[str, str] = {}
 
 
 def register(registration: Registration) -> None:
@@ -35,6 +40,26 @@ def register(registration: Registration) -> None:
     if existing is not None and existing != registration:
         raise ValueError(f"Another provider is already registered as {registration.name!r}.")
     _REGISTRY[registration.name] = registration
+
+
+def register_kinds(labels: dict[str, str]) -> None:
+    """Declare a domain's delivery kinds and their labels (a kind belongs to one domain)."""
+    for kind, text in labels.items():
+        if _KINDS.get(kind, text) != text:
+            raise ValueError(f"Another domain already registered the delivery kind {kind!r}.")
+        _KINDS[kind] = text
+
+
+def kind_label(kind: str) -> str:
+    return _KINDS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+def label(name: str) -> str:
+    """Return the vendor's name as staff know it (the provider class's ``label``)."""
+    try:
+        return provider_class(name).label
+    except UnknownProvider:
+        return name
 
 
 def registration(name: str) -> Registration:
@@ -59,6 +84,22 @@ def resolve(path: str) -> Any:
 def provider_class(name: str) -> Any:
     """Return the provider class registered as ``name``."""
     return resolve(registration(name).path)
+
+
+def domain_provider(name: str, kind: str) -> Any:
+    """Return the provider class ``name``, refusing one registered for another domain."""
+    entry = registration(name)
+    if entry.kind != kind:
+        raise UnknownProvider(f"{name!r} is not a {kind} provider.")
+    return resolve(entry.path)
+
+
+def sender(connection: Any) -> Any:
+    """Build the outbox Sender registered for the connection's provider."""
+    entry = registration(connection.provider)
+    if not entry.sender:
+        raise UnknownProvider(f"{entry.name!r} sends nothing through the outbox.")
+    return resolve(entry.sender)(connection)
 
 
 def providers(kind: str) -> list[Any]:

@@ -84,7 +84,7 @@ def make_contact(sandbox: XeroSandbox, provider: XeroProvider, name: str) -> str
         [SupplierData(key=f"c-{name}", reference=f"ref-{name}", display_name=name)]
     )
     assert result.ok, result.error
-    return result.ledger_id
+    return result.remote_id
 
 
 def line(

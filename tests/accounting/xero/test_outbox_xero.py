@@ -13,28 +13,27 @@ from tests.accounting.xero.builders import sandbox_config
 from tests.factories import Store
 from tests.sandboxes.xero import XeroSandbox
 from webapp import signals
-from webapp.accounting import operations, outbox
+from webapp.accounting import operations
 from webapp.accounting.interfaces import (
     AccountPurpose,
     LedgerDocumentStatus,
 )
-from webapp.accounting.models import (
-    AccountingNotification,
-    AccountMapping,
-    ConnectionStatus,
-    Delivery,
-    DeliveryStatus,
-    LedgerConnection,
-    LedgerLink,
-    LedgerProvider,
-    TaxMapping,
-)
+from webapp.accounting.models import AccountMapping, LedgerConnection, LedgerProvider, TaxMapping
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations import outbox
 from webapp.integrations.interfaces import (
     RateLimited,
     TokenSet,
     TransientError,
+)
+from webapp.integrations.models import (
+    ConnectionStatus,
+    Delivery,
+    DeliveryStatus,
+    ExternalLink,
+    Notification,
 )
 from webapp.integrations.secrets import write_tokens
 from webapp.models_base import utcnow
@@ -174,10 +173,10 @@ def test_ready_document_becomes_one_xero_invoice_with_its_customer_and_items(
     delivery = invoice_delivery(document)
     assert delivery.status == DeliveryStatus.CONFIRMED
     link = db.session.execute(
-        db.select(LedgerLink).filter_by(subject_type="sales_document", subject_id=document.id)
+        db.select(ExternalLink).filter_by(subject_type="sales_document", subject_id=document.id)
     ).scalar_one()
-    assert link.ledger_id == stored["InvoiceID"]
-    assert link.ledger_url.endswith(stored["InvoiceID"])
+    assert link.remote_id == stored["InvoiceID"]
+    assert link.remote_url.endswith(stored["InvoiceID"])
 
 
 def test_many_invoices_share_one_call(ledger: Ledger) -> None:
@@ -204,7 +203,7 @@ def test_dropped_response_is_recovered_exactly_once(ledger: Ledger) -> None:
     db.session.refresh(delivery)
     assert delivery.status == DeliveryStatus.CONFIRMED
     [stored] = ledger.sandbox.records("Invoices")
-    assert delivery.ledger_id == stored["InvoiceID"]
+    assert delivery.remote_id == stored["InvoiceID"]
 
 
 def test_throttled_batch_waits_and_nothing_is_lost_or_doubled(ledger: Ledger) -> None:
@@ -213,7 +212,7 @@ def test_throttled_batch_waits_and_nothing_is_lost_or_doubled(ledger: Ledger) ->
     with pytest.raises(RateLimited):
         sync(ledger)
     let_backoff_pass()
-    from webapp.accounting.operations import limiter_for
+    from webapp.integrations.operations import limiter_for
     from webapp.accounting.xero.provider import XeroProvider
 
     limiter_for(str(ledger.connection.id), XeroProvider).reset()  # the Retry-After passed
@@ -246,7 +245,7 @@ def test_rejected_invoice_fails_alone_with_a_notification_naming_the_field(
     assert invoice_delivery(good).status == DeliveryStatus.CONFIRMED
     failed = invoice_delivery(bad)
     assert failed.status == DeliveryStatus.FAILED and failed.error_field == "TaxType"
-    [note] = db.session.execute(db.select(AccountingNotification)).scalars()
+    [note] = db.session.execute(db.select(Notification)).scalars()
     assert note.delivery_id == failed.id and note.field == "TaxType"
     assert "Settings > Integrations" in note.fix
     calls = len(ledger.sandbox.requests)
@@ -265,7 +264,7 @@ def test_retry_after_the_fix_sends_the_failed_invoice(ledger: Ledger) -> None:
     bad = ready_document(ledger.store, "k2", tax_code=exempt)
     sync(ledger)
     mapping.ledger_tax_id = "TAX001"
-    operations.retry_delivery(invoice_delivery(bad), ledger.store.admin)
+    core.retry_delivery(invoice_delivery(bad), ledger.store.admin)
     db.session.commit()
     sync(ledger)
     assert invoice_delivery(bad).status == DeliveryStatus.CONFIRMED
@@ -275,10 +274,10 @@ def test_retry_after_the_fix_sends_the_failed_invoice(ledger: Ledger) -> None:
 def test_xero_payments_mark_the_document_paid(ledger: Ledger) -> None:
     document = ready_document(ledger.store, "k1")
     sync(ledger)
-    invoice_id = invoice_delivery(document).ledger_id
+    invoice_id = invoice_delivery(document).remote_id
     ledger.sandbox.record_payment(invoice_id, 100.0)
     connection = db.session.get(LedgerConnection, ledger.connection.id)
-    provider, _http = operations.build_provider(connection, save=db.session.commit)
+    provider, _http = core.build_provider(connection, save=db.session.commit)
     since = operations.default_payment_window_start()
     assert operations.import_payments(connection, provider, since) == 1
     db.session.commit()

@@ -51,7 +51,7 @@ def writes(sb: XeroSandbox, collection: str) -> list[Any]:
 def customer_id(sb: XeroSandbox, xero: XeroProvider, name: str = "Contoso Ltd") -> str:
     [result] = xero.find_or_create_customers([customer(name)])
     assert result.ok, result.error
-    return result.ledger_id
+    return result.remote_id
 
 
 def assert_ok(results: list[PushResult]) -> None:
@@ -105,10 +105,10 @@ def test_result_carries_ledger_id_number_and_link(
     contact = customer_id(xero_sandbox, xero)
     [result] = xero.push_invoices([invoice(contact, number=None)])
     stored = xero_sandbox.records("Invoices")[0]
-    assert result.ledger_id == stored["InvoiceID"]
-    assert result.ledger_number == stored["InvoiceNumber"] == "INV-0001"  # Xero's numbering
+    assert result.remote_id == stored["InvoiceID"]
+    assert result.remote_number == stored["InvoiceNumber"] == "INV-0001"  # Xero's numbering
     link = f"AccountsReceivable/View.aspx?InvoiceID={stored['InvoiceID']}"
-    assert result.ledger_url.endswith(link)
+    assert result.remote_url.endswith(link)
 
 
 # -- exactly once -----------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_idempotency_key_replay_returns_the_same_invoice(
     data = invoice(contact)
     first = xero.push_invoices([data])
     again = xero.push_invoices([data])
-    assert again[0].ledger_id == first[0].ledger_id
+    assert again[0].remote_id == first[0].remote_id
     assert len(xero_sandbox.records("Invoices")) == 1
     keys = [r.headers["Idempotency-Key"] for r in writes(xero_sandbox, "Invoices")]
     assert keys[0] == keys[1] and len(keys[0]) <= 128
@@ -138,7 +138,7 @@ def test_retry_after_a_dropped_response_finds_the_invoice_instead_of_creating_it
     assert lost.value.outcome_unknown
     [result] = xero.push_invoices([dataclasses.replace(data, maybe_sent=True)])
     assert result.found_existing and result.ok
-    assert [r["InvoiceID"] for r in xero_sandbox.records("Invoices")] == [result.ledger_id]
+    assert [r["InvoiceID"] for r in xero_sandbox.records("Invoices")] == [result.remote_id]
     assert len(writes(xero_sandbox, "Invoices")) == 1  # the retry only looked
 
 
@@ -326,7 +326,7 @@ def test_existing_contact_is_matched_by_name_not_duplicated(
     api = xero_session(xero_sandbox)
     made = api.put("Contacts", json={"Contacts": [{"Name": "CONTOSO LTD"}]}).json()
     [result] = xero.find_or_create_customers([customer("Contoso Ltd")])
-    assert result.found_existing and result.ledger_id == made["Contacts"][0]["ContactID"]
+    assert result.found_existing and result.remote_id == made["Contacts"][0]["ContactID"]
     assert len(xero_sandbox.records("Contacts")) == 1
     assert writes(xero_sandbox, "Contacts") == writes(xero_sandbox, "Contacts")[:1]
 
@@ -365,7 +365,7 @@ def test_second_run_finds_the_contact_it_created(
     [first] = xero.find_or_create_customers([customer("Contoso Ltd")])
     renamed = customer("Contoso Limited", reference="org-contoso-ltd", key="other-key")
     [again] = xero.find_or_create_customers([renamed])
-    assert again.found_existing and again.ledger_id == first.ledger_id
+    assert again.found_existing and again.remote_id == first.remote_id
     assert len(xero_sandbox.records("Contacts")) == 1
 
 
@@ -376,7 +376,7 @@ def test_two_of_ours_with_one_name_share_one_contact(
         [customer("Contoso Ltd", key="k1"), customer("contoso ltd", reference="org-2", key="k2")]
     )
     assert_ok(results)
-    assert results[0].ledger_id == results[1].ledger_id
+    assert results[0].remote_id == results[1].remote_id
     assert len(xero_sandbox.records("Contacts")) == 1
 
 
@@ -396,8 +396,8 @@ def test_items_are_found_by_code_or_created(xero_sandbox: XeroSandbox, xero: Xer
         ),
     ]
     found, created = xero.find_or_create_items(items)
-    assert found.found_existing and found.ledger_number == "LAT5450"
-    assert created.ok and not created.found_existing and created.ledger_number == "U2724D"
+    assert found.found_existing and found.remote_number == "LAT5450"
+    assert created.ok and not created.found_existing and created.remote_number == "U2724D"
     stored = {i["Code"]: i for i in xero_sandbox.records("Items")}
     assert stored["U2724D"]["SalesDetails"]["AccountCode"] == "200"
 
@@ -409,7 +409,7 @@ def test_invoice_line_can_reference_a_created_item(
     [item] = xero.find_or_create_items(
         [ItemData(key="i", reference="product-1", code="U2724D", name="Monitor")]
     )
-    linked = dataclasses.replace(line(), item_ledger_id=item.ledger_id, item_code="U2724D")
+    linked = dataclasses.replace(line(), item_ledger_id=item.remote_id, item_code="U2724D")
     assert_ok(xero.push_invoices([invoice(contact, lines=(linked,))]))
     assert xero_sandbox.records("Invoices")[0]["LineItems"][0]["ItemCode"] == "U2724D"
 
@@ -430,7 +430,7 @@ def test_bill_is_created_in_the_chosen_status(
 ) -> None:
     supplier = make_contact(xero_sandbox, xero, "Ingram Micro")
     [result] = xero.push_bills([bill(supplier, status=status)])
-    assert result.ok and "AccountsPayable" in result.ledger_url
+    assert result.ok and "AccountsPayable" in result.remote_url
     [saved] = xero_sandbox.records("Invoices")
     assert (saved["Type"], saved["Status"]) == ("ACCPAY", stored)
     assert saved["InvoiceNumber"] == "SUP-RCPT-1"
@@ -459,10 +459,10 @@ def test_payments_since_a_date_come_back_for_customer_invoices_only(
     [inv] = xero.push_invoices([invoice(contact)])
     [paid_bill] = xero.push_bills([bill(supplier, status=LedgerDocumentStatus.AUTHORIZED)])
     before = datetime.now(UTC) - timedelta(minutes=5)
-    xero_sandbox.record_payment(inv.ledger_id, 500.0, pay_date="2026-05-20")
-    xero_sandbox.record_payment(paid_bill.ledger_id, 100.0)
+    xero_sandbox.record_payment(inv.remote_id, 500.0, pay_date="2026-05-20")
+    xero_sandbox.record_payment(paid_bill.remote_id, 100.0)
     [payment] = xero.fetch_payments(before)
-    assert payment.invoice_ledger_id == inv.ledger_id
+    assert payment.invoice_ledger_id == inv.remote_id
     assert payment.amount == Decimal("500.00") and payment.paid_on.isoformat() == "2026-05-20"
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert xero.fetch_payments(later) == []
@@ -472,7 +472,7 @@ def test_payments_are_read_page_by_page(xero_sandbox: XeroSandbox, xero: XeroPro
     contact = customer_id(xero_sandbox, xero)
     results = xero.push_invoices([invoice(contact, f"INV-{n}") for n in range(101)])
     for result in results:
-        xero_sandbox.record_payment(result.ledger_id, 10.0)
+        xero_sandbox.record_payment(result.remote_id, 10.0)
     payments = xero.fetch_payments(datetime.now(UTC) - timedelta(hours=1))
     assert len({p.ledger_payment_id for p in payments}) == 101
     pages = [r.args.get("page") for r in xero_sandbox.requests if r.path.endswith("/Payments")]

@@ -134,9 +134,9 @@ class QuickBooksProvider:
                 )
         return events
 
-    def record_url(self, kind: DeliveryKind, ledger_id: str) -> str:
+    def record_url(self, kind: DeliveryKind, remote_id: str) -> str:
         base = str(self.ctx.config.get("QBO_APP_URL", "https://app.qbo.intuit.com/app"))
-        return f"{base.rstrip('/')}/{_RECORD_PATHS[kind]}{ledger_id}"
+        return f"{base.rstrip('/')}/{_RECORD_PATHS[kind]}{remote_id}"
 
     # -- name lists: find by name, create the missing ones -----------------------------
     def find_or_create_customers(self, customers: Sequence[CustomerData]) -> list[PushResult]:
@@ -300,12 +300,12 @@ class QuickBooksProvider:
     def _voided(
         self, item: VoidData, invoice: dict[str, Any], *, found_existing=False, request=""
     ) -> PushResult:
-        ledger_id = str(invoice.get("Id") or item.invoice_ledger_id)
+        remote_id = str(invoice.get("Id") or item.invoice_ledger_id)
         return PushResult(
             key=item.key,
-            ledger_id=ledger_id,
-            ledger_number=f"invoice {invoice.get('DocNumber') or item.reference} voided",
-            ledger_url=self.record_url(DeliveryKind.INVOICE, ledger_id),
+            remote_id=remote_id,
+            remote_number=f"invoice {invoice.get('DocNumber') or item.reference} voided",
+            remote_url=self.record_url(DeliveryKind.INVOICE, remote_id),
             found_existing=found_existing,
             request_excerpt=request,
             response_excerpt=excerpt(invoice),
@@ -354,14 +354,14 @@ class QuickBooksProvider:
         request: str = "",
         response: Any = None,
     ) -> PushResult:
-        ledger_id = str(entity.get("Id", ""))
+        remote_id = str(entity.get("Id", ""))
         return PushResult(
             key=key,
-            ledger_id=ledger_id,
-            ledger_number=str(
+            remote_id=remote_id,
+            remote_number=str(
                 entity.get("DocNumber") or entity.get("DisplayName") or entity.get("Name") or ""
             ),
-            ledger_url=self.record_url(kind, ledger_id),
+            remote_url=self.record_url(kind, remote_id),
             found_existing=found_existing,
             request_excerpt=request,
             response_excerpt=excerpt(response if response is not None else entity),

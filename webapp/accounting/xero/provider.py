@@ -189,21 +189,21 @@ class XeroProvider:
             )
         return out
 
-    def record_url(self, kind: DeliveryKind, ledger_id: str) -> str:
+    def record_url(self, kind: DeliveryKind, remote_id: str) -> str:
         """Return the Xero web link for a record."""
-        if not ledger_id:
+        if not remote_id:
             return ""
         base = str(self.ctx.config.get("XERO_APP_URL") or DEFAULT_APP_URL).rstrip("/")
         return {
-            DeliveryKind.INVOICE: f"{base}/AccountsReceivable/View.aspx?InvoiceID={ledger_id}",
-            DeliveryKind.BILL: f"{base}/AccountsPayable/View.aspx?InvoiceID={ledger_id}",
+            DeliveryKind.INVOICE: f"{base}/AccountsReceivable/View.aspx?InvoiceID={remote_id}",
+            DeliveryKind.BILL: f"{base}/AccountsPayable/View.aspx?InvoiceID={remote_id}",
             # The credit note that cancelled an invoice (Xero's UI path, recalled).
             DeliveryKind.INVOICE_VOID: (
-                f"{base}/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={ledger_id}"
+                f"{base}/AccountsReceivable/ViewCreditNote.aspx?creditNoteID={remote_id}"
             ),
-            DeliveryKind.CUSTOMER: f"{base}/Contacts/View/{ledger_id}",
-            DeliveryKind.SUPPLIER: f"{base}/Contacts/View/{ledger_id}",
-            DeliveryKind.ITEM: f"{base}/Accounts/Inventory/{ledger_id}",
+            DeliveryKind.CUSTOMER: f"{base}/Contacts/View/{remote_id}",
+            DeliveryKind.SUPPLIER: f"{base}/Contacts/View/{remote_id}",
+            DeliveryKind.ITEM: f"{base}/Accounts/Inventory/{remote_id}",
         }.get(kind, "")
 
     # -- shared machinery ----------------------------------------------------------------
@@ -269,12 +269,12 @@ class XeroProvider:
                 response_excerpt=excerpt({"ValidationErrors": result.errors}, 2000),
             )
         record = result.record or {}
-        ledger_id = str(record.get(id_field, ""))
+        remote_id = str(record.get(id_field, ""))
         return PushResult(
             key=data.key,
-            ledger_id=ledger_id,
-            ledger_number=str(record.get(number_field) or ""),
-            ledger_url=self.record_url(kind, ledger_id),
+            remote_id=remote_id,
+            remote_number=str(record.get(number_field) or ""),
+            remote_url=self.record_url(kind, remote_id),
             request_excerpt=excerpt(element, 2000),
             response_excerpt=excerpt(record, 2000),
         )
@@ -282,12 +282,12 @@ class XeroProvider:
     def _found(
         self, kind: DeliveryKind, data: Any, record: dict[str, Any], id_field: str, number: str
     ) -> PushResult:
-        ledger_id = str(record.get(id_field, ""))
+        remote_id = str(record.get(id_field, ""))
         return PushResult(
             key=data.key,
-            ledger_id=ledger_id,
-            ledger_number=str(record.get(number) or ""),
-            ledger_url=self.record_url(kind, ledger_id),
+            remote_id=remote_id,
+            remote_number=str(record.get(number) or ""),
+            remote_url=self.record_url(kind, remote_id),
             found_existing=True,
             response_excerpt=excerpt(record, 2000),
         )
@@ -596,21 +596,21 @@ class XeroProvider:
             text += f" ({left:.2f} paid: customer credit to refund)"
         return PushResult(
             key=item.key,
-            ledger_id=str(note.get("CreditNoteID") or ""),
-            ledger_number=text,
-            ledger_url=self.record_url(DeliveryKind.INVOICE_VOID, str(note.get("CreditNoteID"))),
+            remote_id=str(note.get("CreditNoteID") or ""),
+            remote_number=text,
+            remote_url=self.record_url(DeliveryKind.INVOICE_VOID, str(note.get("CreditNoteID"))),
             response_excerpt=excerpt(note, 2000),
         )
 
     def _undone(
         self, item: VoidData, invoice: dict, text: str, found_existing: bool = False
     ) -> PushResult:
-        ledger_id = str(invoice.get("InvoiceID") or item.invoice_ledger_id)
+        remote_id = str(invoice.get("InvoiceID") or item.invoice_ledger_id)
         return PushResult(
             key=item.key,
-            ledger_id=ledger_id,
-            ledger_number=text,
-            ledger_url=self.record_url(DeliveryKind.INVOICE, ledger_id),
+            remote_id=remote_id,
+            remote_number=text,
+            remote_url=self.record_url(DeliveryKind.INVOICE, remote_id),
             found_existing=found_existing,
             response_excerpt=excerpt(invoice, 2000),
         )
@@ -683,9 +683,9 @@ def _pick(
         twin = created[twins[key]]
         return PushResult(
             key=key,
-            ledger_id=twin.ledger_id,
-            ledger_number=twin.ledger_number,
-            ledger_url=twin.ledger_url,
+            remote_id=twin.remote_id,
+            remote_number=twin.remote_number,
+            remote_url=twin.remote_url,
             error=twin.error,
             found_existing=True,
         )

@@ -1,0 +1,310 @@
+"""The core's rules for any connection: notices, the sync log, links, reconnects, retries.
+
+Each domain's operations call these for its own connections; nothing here knows a ledger or a
+PSA. Operations flush, never commit (the outbox job commits at its documented safe points).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.integrations import registry
+from webapp.integrations.http import IntegrationHttp
+from webapp.integrations.interfaces import ConnectionContext, IntegrationError
+from webapp.integrations.locks import redis_lock
+from webapp.integrations.models import (
+    Connection,
+    ConnectionStatus,
+    Delivery,
+    ExternalLink,
+    Notification,
+    NotificationStatus,
+    SyncDirection,
+    SyncLogEntry,
+)
+from webapp.integrations.oauth import ConnectionTokens
+from webapp.integrations.ratelimit import ConnectionLimiter
+from webapp.integrations.secrets import forget_tokens, read_tokens
+from webapp.models_base import utcnow
+
+log = logging.getLogger(__name__)
+
+# The cause of the notice a lost grant opens; a reconnect closes it.
+RECONNECT = "reconnect"
+
+
+class IntegrationRuleError(Exception):
+    """An admin action that is not allowed; ``message`` is shown as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def active_connections(model: type[Connection] = Connection) -> list[Any]:
+    """Return connections (of one domain's model) that receive work: not disconnected."""
+    return list(
+        db.session.execute(
+            db.select(model).where(model.status != ConnectionStatus.DISCONNECTED).order_by(model.id)
+        ).scalars()
+    )
+
+
+# -- connection health -----------------------------------------------------------------------
+
+
+def mark_needs_reconnect(connection: Connection, message: str) -> None:
+    """The grant is gone: show "reconnect", keep every delivery queued, tell the admins."""
+    already = connection.status == ConnectionStatus.NEEDS_RECONNECT
+    connection.status = ConnectionStatus.NEEDS_RECONNECT
+    note_error(connection, message)
+    if not already:
+        notify(
+            connection,
+            None,
+            f"{connection.label} must be reconnected",
+            message,
+            field="Connection",
+            fix="Open Settings > Integrations and press Reconnect; queued work is sent then.",
+            cause=RECONNECT,
+        )
+    db.session.flush()
+
+
+def mark_connected(connection: Connection, actor) -> None:
+    """A connect or reconnect succeeded: clear the error and close the reconnect notice."""
+    connection.status = ConnectionStatus.CONNECTED
+    connection.connected_by_id = getattr(actor, "id", None)
+    connection.last_error = ""
+    db.session.flush()
+    resolve_cause(connection, RECONNECT)
+    log_sync(connection, SyncDirection.PULL, "connect", message=f"Connected {connection.label}.")
+
+
+def note_error(connection: Connection, message: str) -> None:
+    connection.last_error = message[:2000]
+    connection.last_error_at = utcnow()
+
+
+def disconnect(connection: Connection, actor) -> None:
+    """Revoke the grant at the vendor (best effort) and forget the tokens."""
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        raise IntegrationRuleError(f"{connection.label} is already disconnected.")
+    if connection.token_ciphertext:
+        try:
+            provider, _http = build_provider(connection, save=db.session.flush, limited=False)
+            provider.revoke(read_tokens(connection))
+        except IntegrationError as exc:
+            # The tokens are forgotten either way; a dead grant cannot be revoked twice.
+            log.warning("revoking %s failed: %s", connection.label, exc)
+    forget_tokens(connection)
+    connection.status = ConnectionStatus.DISCONNECTED
+    log_sync(connection, SyncDirection.PUSH, "disconnect", message=f"Disconnected by {actor}.")
+    db.session.flush()
+
+
+# -- building a provider ---------------------------------------------------------------------
+
+
+def limiter_for(connection_key: str, provider: Any) -> ConnectionLimiter:
+    from webapp.jobs import redis_conn
+
+    return ConnectionLimiter(
+        redis_conn(),
+        connection_key,
+        provider.rate_limit,
+        max_wait=float(current_app.config.get("ACCOUNTING_LIMITER_MAX_WAIT", 120)),
+    )
+
+
+def build_provider(
+    connection: Connection,
+    *,
+    save: Callable[[], None],
+    limited: bool = True,
+    on_call=None,
+) -> tuple[Any, IntegrationHttp]:
+    """Return the provider for a stored connection and the HTTP channel it uses."""
+    cls = registry.provider_class(connection.provider)
+    config = current_app.config
+    tokens = ConnectionTokens(
+        connection,
+        cls,
+        config,
+        save=save,
+        lock=lambda: redis_lock(f"refresh:{connection.id}"),
+        on_needs_reconnect=lambda message: mark_needs_reconnect(connection, message),
+        reload=lambda: db.session.refresh(connection),
+    )
+    http = IntegrationHttp(
+        tokens,
+        gate=limiter_for(str(connection.id), cls) if limited else None,
+        timeout=float(config.get("ACCOUNTING_HTTP_TIMEOUT", 30)),
+        on_call=on_call,
+        vendor=cls.label,
+        allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
+    )
+    ctx = ConnectionContext(
+        connection_id=connection.id,
+        tenant_id=connection.tenant_id,
+        tenant_name=connection.tenant_name,
+        api_base=config[cls.oauth.api_base_key],
+        http=http,
+        config=config,
+        options={"vendor_connection_id": connection.vendor_connection_id},
+    )
+    return cls(ctx), http
+
+
+# -- links -----------------------------------------------------------------------------------
+
+
+def link_for(connection_id: int, subject_type: str, subject_id: int) -> ExternalLink | None:
+    """Return the record that stands for our ``subject`` in that connection's system."""
+    return db.session.execute(
+        db.select(ExternalLink).filter_by(
+            connection_id=connection_id, subject_type=subject_type, subject_id=subject_id
+        )
+    ).scalar_one_or_none()
+
+
+def save_link(
+    connection: Connection,
+    subject_type: str,
+    subject_id: int,
+    *,
+    remote_id: str,
+    remote_number: str = "",
+    remote_url: str = "",
+    version: str = "",
+) -> ExternalLink:
+    link = link_for(connection.id, subject_type, subject_id)
+    if link is None:
+        link = ExternalLink(
+            connection_id=connection.id, subject_type=subject_type, subject_id=subject_id
+        )
+        db.session.add(link)
+    link.remote_id = remote_id
+    link.remote_number = remote_number
+    link.remote_url = remote_url
+    link.version = version
+    return link
+
+
+# -- notifications and the sync log ----------------------------------------------------------
+
+
+def notify(
+    connection: Connection | None,
+    delivery: Delivery | None,
+    title: str,
+    message: str,
+    *,
+    field: str = "",
+    fix: str = "",
+    cause: str = "",
+) -> Notification:
+    """Open (or refresh) the admin notification for a failure.
+
+    One open notice per delivery, and one per (connection, cause) for connection-wide causes;
+    ``resolve_cause`` closes the latter when the cause is gone.
+    """
+    existing = None
+    if delivery is not None:
+        existing = db.session.execute(
+            db.select(Notification).filter_by(
+                delivery_id=delivery.id, status=NotificationStatus.OPEN
+            )
+        ).scalar_one_or_none()
+    elif cause and connection is not None and connection.id is not None:
+        existing = db.session.execute(
+            db.select(Notification).filter_by(
+                connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
+            )
+        ).scalar_one_or_none()
+    note = existing or Notification(connection=connection, delivery=delivery, cause=cause)
+    note.title = title[:300]
+    note.message = message
+    note.field = field[:200]
+    note.fix = fix
+    db.session.add(note)
+    return note
+
+
+def resolve_notifications(delivery: Delivery) -> None:
+    for note in db.session.execute(
+        db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
+    ).scalars():
+        note.status = NotificationStatus.RESOLVED
+        note.resolved_at = utcnow()
+
+
+def resolve_cause(connection: Connection, cause: str) -> None:
+    """Close the connection's open notices of ``cause``: it is gone (e.g. reconnected)."""
+    for note in db.session.execute(
+        db.select(Notification).filter_by(
+            connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
+        )
+    ).scalars():
+        note.status = NotificationStatus.RESOLVED
+        note.resolved_at = utcnow()
+
+
+def dismiss_notification(note: Notification) -> None:
+    note.status = NotificationStatus.RESOLVED
+    note.resolved_at = utcnow()
+
+
+def log_sync(
+    connection: Connection | None,
+    direction: SyncDirection,
+    kind: str,
+    *,
+    delivery: Delivery | None = None,
+    ok: bool = True,
+    message: str = "",
+    remote_id: str = "",
+) -> None:
+    db.session.add(
+        SyncLogEntry(
+            connection=connection,
+            direction=direction,
+            kind=kind,
+            subject_type=delivery.subject_type if delivery else "",
+            subject_id=delivery.subject_id if delivery else None,
+            delivery_id=delivery.id if delivery else None,
+            ok=ok,
+            message=message[:2000],
+            remote_id=remote_id,
+        )
+    )
+
+
+def retry_delivery(delivery: Delivery, actor) -> None:
+    """Re-queue a failed delivery after the admin fixed the cause (new idempotency key)."""
+    from webapp.integrations import outbox
+
+    if not outbox.DELIVERY.can(delivery, "retry"):
+        raise IntegrationRuleError("Only failed deliveries can be retried.")
+    outbox.DELIVERY.fire(delivery, "retry")
+    # A new key: the vendor replays a stored rejection for a key it has seen.
+    delivery.generation += 1
+    delivery.next_attempt_at = None
+    delivery.last_error = ""
+    delivery.error_field = ""
+    delivery.error_fix = ""
+    resolve_notifications(delivery)
+    log_sync(
+        delivery.connection,
+        SyncDirection.PUSH,
+        delivery.kind,
+        delivery=delivery,
+        message=f"Retry requested by {actor}.",
+    )
+    outbox.schedule_sync(delivery.connection)
+    db.session.flush()
