@@ -78,3 +78,68 @@ def test_upgrading_redacts_single_use_links_already_stored(app):
     assert rows[0] == (f"Set it:\n{REDACTED}\n", f'<a href="{REDACTED}">x</a>', "invitation", "7")
     assert rows[1] == (f"Review: {REDACTED}", "", "quote-approval", "3:2:9")
     assert rows[2] == ("Nothing to redact", "", "", "")
+
+
+def test_upgrading_moves_ledger_rows_into_the_integrations_core(app):
+    """i11g0core002: connections, deliveries, links, log and notices keep their ids and data."""
+    from sqlalchemy import text
+
+    from webapp.accounting.models import LedgerConnection
+    from webapp.integrations.models import Delivery, ExternalLink, Notification, SyncLogEntry
+
+    downgrade(revision="i13a0auth001")
+    now = "2026-12-01 10:00:00"
+    rows = [
+        "INSERT INTO ledger_connections (id, provider, tenant_id, tenant_name, vendor_connection_id,"
+        " status, token_ciphertext, last_error, ledger_lists, lists_error, bill_status,"
+        " invoice_status, numbering, push_bills, push_invoices, push_purchase_orders,"
+        " cancel_action, created_at, updated_at) VALUES (7, 'xero', 'T-1', 'Acme Ltd', 'C-9',"
+        " 'needs_reconnect', 'cipher', 'gone', '{}', '', 'draft', 'authorized', 'ours', true,"
+        " true, false, 'credit_note', :now, :now)",
+        "INSERT INTO ledger_deliveries (id, connection_id, kind, subject_type, subject_id, status,"
+        " idempotency_key, generation, ledger_id, ledger_number, attempts, maybe_sent,"
+        " last_error, error_field, error_fix, created_at, updated_at) VALUES (3, 7, 'invoice',"
+        " 'sales_document', 11, 'confirmed', '7:invoice:sales_document:11', 2, 'INV-UUID',"
+        " 'INV-0042', 1, false, '', '', '', :now, :now)",
+        "INSERT INTO ledger_links (id, connection_id, subject_type, subject_id, ledger_id,"
+        " ledger_number, ledger_url, version, created_at) VALUES (5, 7, 'sales_document', 11,"
+        " 'INV-UUID', 'INV-0042', 'https://go.xero.com/x', '', :now)",
+        "INSERT INTO ledger_sync_log (id, connection_id, direction, kind, subject_type,"
+        " subject_id, delivery_id, ok, message, ledger_id, created_at) VALUES (8, 7, 'push',"
+        " 'invoice', 'sales_document', 11, 3, true, 'created INV-0042', 'INV-UUID', :now)",
+        "INSERT INTO accounting_notifications (id, connection_id, delivery_id, status, title,"
+        " cause, message, field, fix, created_at) VALUES (4, 7, NULL, 'open', 'Reconnect Xero',"
+        " 'reconnect', 'gone', 'Connection', 'Reconnect', :now)",
+    ]
+    with db.engine.begin() as connection:
+        for row in rows:
+            connection.execute(text(row), {"now": now})
+    upgrade()
+    db.session.expire_all()
+
+    ledger = db.session.get(LedgerConnection, 7)
+    assert (ledger.provider, ledger.tenant_id, ledger.tenant_name, ledger.domain) == (
+        "xero",
+        "T-1",
+        "Acme Ltd",
+        "ledger",
+    )
+    assert ledger.status == "needs_reconnect" and ledger.token_ciphertext == "cipher"
+    assert ledger.cancel_action == "credit_note" and ledger.label == "Xero — Acme Ltd"
+    delivery = db.session.get(Delivery, 3)
+    assert (delivery.connection_id, delivery.remote_id, delivery.remote_number) == (
+        7,
+        "INV-UUID",
+        "INV-0042",
+    )
+    assert delivery.generation == 2 and delivery.status == "confirmed"
+    link = db.session.get(ExternalLink, 5)
+    assert (link.remote_id, link.remote_url) == ("INV-UUID", "https://go.xero.com/x")
+    assert db.session.get(SyncLogEntry, 8).remote_id == "INV-UUID"
+    assert db.session.get(Notification, 4).cause == "reconnect"
+    # New rows get ids after the copied ones (PostgreSQL sequences were moved on).
+    fresh = LedgerConnection(provider="qbo", tenant_id="R-2")
+    db.session.add(fresh)
+    db.session.flush()
+    assert fresh.id > 7
+    db.session.rollback()

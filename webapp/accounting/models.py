@@ -21,12 +21,10 @@ from webapp.models_base import Money, UTCDateTime, str_enum, utcnow
 
 
 class LedgerProvider(enum.StrEnum):
+    """The ledgers we connect to (their names and labels live on the provider classes)."""
+
     QBO = "qbo"
     XERO = "xero"
-
-    @property
-    def label(self) -> str:
-        return {"qbo": "QuickBooks Online", "xero": "Xero"}[self.value]
 
 
 class LedgerConnection(Connection):
