@@ -90,7 +90,8 @@ def test_upgrading_moves_ledger_rows_into_the_integrations_core(app):
     downgrade(revision="i13a0auth001")
     now = "2026-12-01 10:00:00"
     rows = [
-        "INSERT INTO ledger_connections (id, provider, tenant_id, tenant_name, vendor_connection_id,"
+        "INSERT INTO ledger_connections (id, provider, tenant_id, tenant_name,"
+        " vendor_connection_id,"
         " status, token_ciphertext, last_error, ledger_lists, lists_error, bill_status,"
         " invoice_status, numbering, push_bills, push_invoices, push_purchase_orders,"
         " cancel_action, created_at, updated_at) VALUES (7, 'xero', 'T-1', 'Acme Ltd', 'C-9',"

@@ -212,8 +212,8 @@ def test_throttled_batch_waits_and_nothing_is_lost_or_doubled(ledger: Ledger) ->
     with pytest.raises(RateLimited):
         sync(ledger)
     let_backoff_pass()
-    from webapp.integrations.operations import limiter_for
     from webapp.accounting.xero.provider import XeroProvider
+    from webapp.integrations.operations import limiter_for
 
     limiter_for(str(ledger.connection.id), XeroProvider).reset()  # the Retry-After passed
     sync(ledger)
