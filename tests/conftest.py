@@ -193,6 +193,8 @@ def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int)
             "REMEMBER_COOKIE_SECURE": False,
             # The vendor sandboxes in tests/sandboxes serve plain http on 127.0.0.1.
             "INTEGRATIONS_ALLOW_HTTP": True,
+            # The webhook receivers in tests listen on 127.0.0.1.
+            "WEBHOOKS_ALLOW_LOOPBACK": True,
         }
     )
 

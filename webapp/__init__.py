@@ -123,6 +123,7 @@ def _limits_storage_uri(redis_url: str) -> str:
 def _register_providers() -> None:
     """Each domain registers its outside systems with the integrations core on import."""
     import webapp.accounting.providers  # noqa: F401 - QuickBooks Online, Xero
+    import webapp.webhooks.providers  # noqa: F401 - outbound webhook endpoints
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -143,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.sales.views import bp as sales_bp
     from webapp.settings.admin_views import bp as settings_admin_bp
     from webapp.store.views import bp as store_bp
+    from webapp.webhooks.admin_views import bp as webhooks_admin_bp
 
     for blueprint in (
         accounting_admin_bp,
@@ -162,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_admin_bp,
         sales_admin_bp,
         settings_admin_bp,
+        webhooks_admin_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -180,6 +183,7 @@ def _connect_subscribers() -> None:
     # e.g. from webapp.purchasing import subscribers as _purchasing  # noqa: F401
     from webapp.accounting import subscribers as _accounting  # noqa: F401
     from webapp.purchasing import subscribers as _purchasing  # noqa: F401
+    from webapp.webhooks import subscribers as _webhooks  # noqa: F401
 
 
 def _register_template_helpers(app: Flask) -> None:

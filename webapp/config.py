@@ -105,6 +105,14 @@ def from_environment(instance_path: Path) -> dict:
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY", ""),
         # Plain http to vendors is refused unless this is set (tests, local sandboxes).
         "INTEGRATIONS_ALLOW_HTTP": _bool("INTEGRATIONS_ALLOW_HTTP", False),
+        # --- outbound webhooks ---
+        # Loopback receivers are refused (like private and link-local ones) unless this is
+        # set: tests and a receiver on the same laptop.
+        "WEBHOOKS_ALLOW_LOOPBACK": _bool("WEBHOOKS_ALLOW_LOOPBACK", False),
+        # Seconds between tries (Standard Webhooks' schedule when empty); the last one failing
+        # disables the endpoint.
+        "WEBHOOK_RETRY_BACKOFF": os.environ.get("WEBHOOK_RETRY_BACKOFF", ""),
+        "WEBHOOK_TIMEOUT": float(os.environ.get("WEBHOOK_TIMEOUT", "15")),
         # --- accounting (QuickBooks Online, Xero) ---
         "QBO_API_BASE": os.environ.get("QBO_API_BASE", "https://quickbooks.api.intuit.com"),
         "QBO_AUTHORIZE_URL": os.environ.get(

@@ -23,3 +23,13 @@ purchase_order_issued = _signals.signal("purchase-order-issued")
 receipt_recorded = _signals.signal("receipt-recorded")
 # sender: the SalesDocument; payments imported from the ledger changed what is paid.
 sales_document_payment_changed = _signals.signal("sales-document-payment-changed")
+# sender: the SalesDocument, just created and numbered (from the store, a quote or staff).
+sales_document_created = _signals.signal("sales-document-created")
+# sender: the Quote; kwargs status (the new QuoteStatus) and previous. Every status change.
+quote_status_changed = _signals.signal("quote-status-changed")
+# sender: the Quote; an approver opened its link (at most once a day per approver).
+quote_viewed = _signals.signal("quote-viewed")
+# sender: the integrations Delivery just confirmed by the outside system (an invoice posted).
+integration_delivery_confirmed = _signals.signal("integration-delivery-confirmed")
+# sender: the integrations Notification just opened for a failure an admin must look at.
+integration_failed = _signals.signal("integration-failed")

@@ -30,6 +30,7 @@ from webapp.integrations.operations import (
 from webapp.integrations.outbox import (
     DELIVERY,
     OPEN_STATUSES,
+    Sender,
     cancel_unsent,
     ensure_delivery,
     find_delivery,
@@ -234,7 +235,7 @@ def describe(delivery: Delivery) -> str:
 # ============================================================================================
 
 
-class LedgerSender:
+class LedgerSender(Sender):
     """The outbox's Sender for one ledger connection."""
 
     kind_order = [kind.value for kind in KIND_ORDER]

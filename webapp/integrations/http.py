@@ -129,6 +129,8 @@ class IntegrationHttp:
     allow_http: bool = False
     # Provider hook: an error this response means whatever its status (None: use the status).
     classify: Callable[[requests.Response], IntegrationError | None] | None = None
+    # Outbound webhooks never follow a redirect (a 3xx is the receiver's failure).
+    follow_redirects: bool = True
 
     @property
     def call_count(self) -> int:
@@ -216,6 +218,7 @@ class IntegrationHttp:
                         headers=merged,
                         auth=basic_auth,
                         timeout=self.timeout,
+                        allow_redirects=self.follow_redirects,
                     )
                 except requests.ConnectTimeout as exc:
                     text = str(exc)

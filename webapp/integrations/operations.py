@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 
+from webapp import signals
 from webapp.extensions import db
 from webapp.integrations import registry
 from webapp.integrations.http import IntegrationHttp
@@ -233,6 +234,8 @@ def notify(
     note.field = field[:200]
     note.fix = fix
     db.session.add(note)
+    db.session.flush()
+    signals.integration_failed.send(note)
     return note
 
 

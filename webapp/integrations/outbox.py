@@ -23,12 +23,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from webapp import signals
 from webapp.extensions import db
 from webapp.integrations import operations, registry
 from webapp.integrations.interfaces import (
@@ -77,31 +78,48 @@ DELIVERY = StateMachine(
 )
 
 
-class Sender(Protocol):
-    """What a domain gives the outbox for one connection (built by ``registry.sender``)."""
+class Sender:
+    """What a domain gives the outbox for one connection (``Registration.sender``).
+
+    Subclass it, build it from the connection, and fill in ``payload``, ``push`` and
+    ``confirmed``; the rest has defaults.
+    """
 
     # Kinds in dependency order: a kind is sent only once the earlier ones of the run are done.
-    kind_order: Sequence[str]
-    max_batch: int
-    http: Any  # the connection's IntegrationHttp (call counts, excerpts)
+    kind_order: Sequence[str] = ()
+    max_batch: int = 1
+    http: Any = None  # the connection's IntegrationHttp (call counts, excerpts)
+    # Seconds to wait after the 1st, 2nd... transient failure (None: ACCOUNTING_RETRY_BACKOFF
+    # or BACKOFF); with ``max_attempts`` a delivery still failing after that many tries fails.
+    backoff_steps: Sequence[float] | None = None
+    max_attempts: int | None = None
 
     def blocked(self) -> list[str]:
         """Reasons nothing may be sent yet (e.g. mappings to choose); [] when ready."""
+        return []
 
     def payload(self, delivery: Delivery) -> Any:
         """The vendor payload (with a ``key``); raise PermanentError when it cannot be built."""
+        raise NotImplementedError
 
     def push(self, kind: str, items: list) -> list[PushResult]:
         """Send one batch of one kind; raise TransientError / NeedsReconnect for the batch."""
+        raise NotImplementedError
 
     def describe(self, delivery: Delivery) -> str:
         """Name the delivery's subject in plain words (a document number)."""
+        return f"{delivery.subject_type.replace('_', ' ')} #{delivery.subject_id}"
 
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
         """Record what the vendor now holds (links); return the sync-log message."""
+        raise NotImplementedError
 
     def rejected(self, delivery: Delivery) -> bool:
         """A refusal the domain settles itself (True: do not fail and notify)."""
+        return False
+
+    def gave_up(self, delivery: Delivery) -> None:
+        """``max_attempts`` ran out for this delivery (it is failed and notified)."""
 
 
 # ============================================================================================
@@ -258,10 +276,13 @@ def _ready(connection: Connection, kind_order: Sequence[str], limit: int) -> lis
     return [d for d in ready if d.kind == first][:limit]
 
 
-def backoff(attempts: int, retry_after: float | None) -> timedelta:
+def backoff(
+    attempts: int, retry_after: float | None, steps: Sequence[float] | None = None
+) -> timedelta:
     """Exponential steps with jitter; never sooner than the vendor's Retry-After."""
-    raw = str(current_app.config.get("ACCOUNTING_RETRY_BACKOFF") or "")
-    steps = [float(s) for s in raw.split(",") if s.strip()] or BACKOFF
+    if not steps:
+        raw = str(current_app.config.get("ACCOUNTING_RETRY_BACKOFF") or "")
+        steps = [float(s) for s in raw.split(",") if s.strip()] or BACKOFF
     # Jitter (up to a fifth earlier) keeps connections that failed together from retrying in step.
     seconds = steps[min(max(attempts, 1), len(steps)) - 1] * random.uniform(0.8, 1.0)  # noqa: S311
     if retry_after:
@@ -313,6 +334,18 @@ def _fail(
     )
 
 
+def _give_up(connection, sender: Sender, delivery, attempt, exc: TransientError) -> None:
+    """The last allowed try failed too: fail it (an admin may Retry) and tell the domain."""
+    error = PermanentError(
+        f"{connection.provider_label} still failed after {delivery.attempts} attempts: "
+        f"{exc.message}",
+        field="Delivery",
+        fix="Check the receiving system, then press Retry.",
+    )
+    _fail(connection, sender, delivery, attempt, error)
+    sender.gave_up(delivery)
+
+
 def _still_open(deliveries: list[Delivery]) -> list[Delivery]:
     """Re-read the statuses under a row lock: a cancel may have stopped one meanwhile."""
     if not deliveries:
@@ -351,6 +384,7 @@ def _confirm(
     attempt.outcome = AttemptOutcome.SUCCEEDED
     operations.resolve_notifications(delivery)
     message = sender.confirmed(delivery, result)
+    signals.integration_delivery_confirmed.send(delivery)
     operations.log_sync(
         connection,
         SyncDirection.PUSH,
@@ -406,14 +440,27 @@ def deliver_batch(
         db.session.commit()
         raise
     except TransientError as exc:
+        retrying = []
         for delivery in sending:
-            DELIVERY.fire(delivery, "requeue")
-            delivery.next_attempt_at = utcnow() + backoff(delivery.attempts, exc.retry_after)
-            delivery.last_error = exc.message
-            attempts[delivery.id].outcome = AttemptOutcome.TRANSIENT
             attempts[delivery.id].error = exc.message
             attempts[delivery.id].http_status = exc.status
+            if sender.max_attempts is not None and delivery.attempts >= sender.max_attempts:
+                _give_up(connection, sender, delivery, attempts[delivery.id], exc)
+                report.failed += 1
+                continue
+            DELIVERY.fire(delivery, "requeue")
+            delivery.next_attempt_at = utcnow() + backoff(
+                delivery.attempts, exc.retry_after, sender.backoff_steps
+            )
+            delivery.last_error = exc.message
+            attempts[delivery.id].outcome = AttemptOutcome.TRANSIENT
+            retrying.append(delivery)
         operations.note_error(connection, exc.message)
+        if not retrying:
+            _finish_attempts(attempts, http, calls_before, started)
+            db.session.commit()
+            raise
+        sending = retrying
         operations.log_sync(
             connection,
             SyncDirection.PUSH,

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from webapp import signals
 from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType, TaxCode
 from webapp.catalog.queries import price_book
@@ -180,6 +181,7 @@ def transition(
         previous=current.value,
         reason=reason,
     )
+    signals.quote_status_changed.send(quote, status=status, previous=current)
 
 
 def record_quote_event(
@@ -1266,6 +1268,7 @@ def log_view(link: ApprovalLink, ip_address: str) -> bool:
             )
     except IntegrityError:
         return False  # a second tab logged it first
+    signals.quote_viewed.send(link.quote)
     return True
 
 

@@ -267,6 +267,7 @@ def issue_document(
         record_event(document, "held", f"On hold for review: {hold_reason}", actor)
     db.session.flush()
     email_document(document, actor)
+    signals.sales_document_created.send(document)
     if document.status is DocumentStatus.APPROVED:
         signals.sales_document_approved.send(document)
     return document

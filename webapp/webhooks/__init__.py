@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed (Standard Webhooks 1.0) events sent through the integrations outbox."""
