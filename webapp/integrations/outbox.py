@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from webapp import signals
 from webapp.extensions import db
@@ -55,6 +55,7 @@ from webapp.statemachine import StateMachine, Transition
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.WAITING)
 BACKOFF = [5, 30, 120, 600, 1800, 3600]
 SYNC_JOB = "workers.integrations.sync_connection"
+READY_CHUNK = 25  # deliveries picked per round of a run (whole batches, at least one)
 
 _P, _W, _S = DeliveryStatus.PENDING, DeliveryStatus.WAITING, DeliveryStatus.SENT
 # Every status change of a delivery is one of these named steps (``DELIVERY.fire``).
@@ -236,44 +237,54 @@ class SyncReport:
 
 
 def _ready(connection: Connection, kind_order: Sequence[str], limit: int) -> list[Delivery]:
-    """Return open deliveries whose prerequisites are confirmed, in dependency order."""
+    """Return up to ``limit`` due deliveries whose prerequisites are confirmed, of one kind:
+    the first in dependency order (documents only once this run's prerequisites are done).
+
+    The database does the picking (a NOT EXISTS on unconfirmed prerequisites, the kind's rank,
+    a LIMIT), so a run over a long queue reads only what it sends.
+    """
     now = utcnow()
-    rows = list(
-        db.session.execute(
-            db.select(Delivery)
-            .where(
-                Delivery.connection_id == connection.id,
-                Delivery.status.in_(OPEN_STATUSES),
-                db.or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            )
-            .order_by(Delivery.id)
-        ).scalars()
+    due = db.and_(
+        Delivery.connection_id == connection.id,
+        Delivery.status.in_(OPEN_STATUSES),
+        db.or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
     )
-    if not rows:
-        return []
-    ids = [d.id for d in rows]
-    unconfirmed: set[int] = set()
-    for delivery_id, status in db.session.execute(
-        db.select(delivery_dependencies.c.delivery_id, Delivery.status)
-        .join(Delivery, Delivery.id == delivery_dependencies.c.depends_on_id)
-        .where(delivery_dependencies.c.delivery_id.in_(ids))
+    prerequisite = aliased(Delivery)
+    blocked = (
+        db.select(delivery_dependencies.c.delivery_id)
+        .join(prerequisite, prerequisite.id == delivery_dependencies.c.depends_on_id)
+        .where(
+            delivery_dependencies.c.delivery_id == Delivery.id,
+            prerequisite.status != DeliveryStatus.CONFIRMED,
+        )
+        .exists()
+    )
+    # The status says what the pages show: waiting while a prerequisite is not confirmed.
+    for delivery in db.session.scalars(
+        db.select(Delivery)
+        .where(due, Delivery.status != DeliveryStatus.WAITING, blocked)
+        .limit(1000)
     ):
-        if status != DeliveryStatus.CONFIRMED:
-            unconfirmed.add(delivery_id)
-    ready = []
-    for delivery in rows:
-        if delivery.id in unconfirmed:
-            if delivery.status != DeliveryStatus.WAITING:
-                DELIVERY.fire(delivery, "wait")
-            continue
-        if delivery.status == DeliveryStatus.WAITING:
-            DELIVERY.fire(delivery, "ready")
-        ready.append(delivery)
-    order = {kind: number for number, kind in enumerate(kind_order)}
-    ready.sort(key=lambda d: (order.get(d.kind, len(order)), d.id))
-    # Take whole kinds in order: documents only once the prerequisites of this run are done.
-    first = ready[0].kind if ready else None
-    return [d for d in ready if d.kind == first][:limit]
+        DELIVERY.fire(delivery, "wait")
+    for delivery in db.session.scalars(
+        db.select(Delivery)
+        .where(due, Delivery.status == DeliveryStatus.WAITING, ~blocked)
+        .limit(1000)
+    ):
+        DELIVERY.fire(delivery, "ready")
+    query = db.select(Delivery).where(due, ~blocked, Delivery.status != DeliveryStatus.WAITING)
+    if kind_order:
+        rank = db.case(
+            {kind: number for number, kind in enumerate(kind_order)},
+            value=Delivery.kind,
+            else_=len(kind_order),
+        )
+        query = query.order_by(rank, Delivery.id)
+    else:
+        query = query.order_by(Delivery.id)
+    rows = list(db.session.scalars(query.limit(limit)))
+    first = rows[0].kind if rows else None
+    return [d for d in rows if d.kind == first]
 
 
 def backoff(
@@ -542,7 +553,9 @@ def run_sync(
         size = max(1, int(sender.max_batch))
         while done < limit:
             # Whole API batches only: a run that stops mid-batch would send a half-full one.
-            ready = _ready(connection, sender.kind_order, -(-(limit - done) // size) * size)
+            # A few batches at a time: every commit expires what the session holds.
+            chunk = min(limit - done, max(size, READY_CHUNK))
+            ready = _ready(connection, sender.kind_order, -(-chunk // size) * size)
             if not ready:
                 break
             for start in range(0, len(ready), size):
