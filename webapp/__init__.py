@@ -123,6 +123,7 @@ def _limits_storage_uri(redis_url: str) -> str:
 def _register_providers() -> None:
     """Each domain registers its outside systems with the integrations core on import."""
     import webapp.accounting.providers  # noqa: F401 - QuickBooks Online, Xero
+    import webapp.psa.providers  # noqa: F401 - Autotask
     import webapp.webhooks.providers  # noqa: F401 - outbound webhook endpoints
 
 
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.integrations.inbound import bp as inbound_bp
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
+    from webapp.psa.admin_views import bp as psa_admin_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
     from webapp.quotes.admin_views import bp as quotes_admin_bp
     from webapp.quotes.views import bp as quotes_bp
@@ -165,6 +167,7 @@ def _register_blueprints(app: Flask) -> None:
         sales_admin_bp,
         settings_admin_bp,
         webhooks_admin_bp,
+        psa_admin_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -105,6 +105,13 @@ def from_environment(instance_path: Path) -> dict:
         "ENCRYPTION_KEY": os.environ.get("ENCRYPTION_KEY", ""),
         # Plain http to vendors is refused unless this is set (tests, local sandboxes).
         "INTEGRATIONS_ALLOW_HTTP": _bool("INTEGRATIONS_ALLOW_HTTP", False),
+        # --- Autotask PSA ---
+        # The global host that answers ZoneInformation; AUTOTASK_API_BASE skips the lookup
+        # and uses that zone root (staging, tests).
+        "AUTOTASK_ZONE_URL": os.environ.get(
+            "AUTOTASK_ZONE_URL", "https://webservices.autotask.net/atservicesrest"
+        ),
+        "AUTOTASK_API_BASE": os.environ.get("AUTOTASK_API_BASE", ""),
         # --- outbound webhooks ---
         # Loopback receivers are refused (like private and link-local ones) unless this is
         # set: tests and a receiver on the same laptop.

@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("auth_admin.users", "Users & roles", ("admin",)),
     NavItem("settings_admin.sales", "Settings", ("admin",)),
     NavItem("accounting_admin.integrations", "Integrations", ("admin",)),
+    NavItem("psa_admin.index", "PSA (Autotask)", ("admin",)),
     NavItem("webhooks_admin.index", "Webhooks", ("admin",)),
     NavItem("accounting_admin.sync_log", "Sync log"),
     NavItem("mail_admin.sent", "Sent mail", ("admin",)),

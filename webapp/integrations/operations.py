@@ -96,7 +96,8 @@ def disconnect(connection: Connection, actor) -> None:
     """Revoke the grant at the vendor (best effort) and forget the tokens."""
     if connection.status == ConnectionStatus.DISCONNECTED:
         raise IntegrationRuleError(f"{connection.label} is already disconnected.")
-    if connection.token_ciphertext:
+    revokes = hasattr(registry.provider_class(connection.provider), "revoke")
+    if connection.token_ciphertext and revokes:
         try:
             provider, _http = build_provider(connection, save=db.session.flush, limited=False)
             provider.revoke(read_tokens(connection))

@@ -1,0 +1,4 @@
+from tests.sandboxes.fixtures import (  # noqa: F401 - fixtures
+    autotask_sandbox,
+    autotask_sandbox_factory,
+)

@@ -1,0 +1,1 @@
+"""PSA connections (Autotask first): connect, check what the API user may do, read picklists."""

@@ -1,0 +1,112 @@
+"""Settings › PSA: connect Autotask, see what the API user may do, read the picklists (admins)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_login import current_user
+
+from webapp.auth.access import staff_required
+from webapp.auth.models import Role
+from webapp.extensions import db
+from webapp.htmx_responses import render
+from webapp.integrations.interfaces import IntegrationError
+from webapp.integrations.operations import IntegrationRuleError
+from webapp.psa import operations
+from webapp.psa.forms import AutotaskConnectForm
+from webapp.psa.models import PsaConnection
+
+bp = Blueprint("psa_admin", __name__, url_prefix="/admin/psa", template_folder="templates")
+
+
+def _connections() -> list[PsaConnection]:
+    return list(
+        db.session.scalars(
+            db.select(PsaConnection)
+            .where(PsaConnection.provider == operations.AUTOTASK)
+            .order_by(PsaConnection.id)
+        )
+    )
+
+
+def _page(form: AutotaskConnectForm, status: int = 200):
+    return render("psa_admin/index.html", connections=_connections(), form=form), status
+
+
+def _connection(connection_id: int) -> PsaConnection:
+    found = db.session.get(PsaConnection, connection_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/")
+@staff_required(Role.ADMIN)
+def index():
+    return _page(AutotaskConnectForm(formdata=None))
+
+
+@bp.post("/autotask")
+@staff_required(Role.ADMIN)
+def connect():
+    form = AutotaskConnectForm()
+    if not form.validate():
+        return _page(form, 400)
+    try:
+        connection = operations.connect_autotask(
+            form.username.data, form.secret.data, form.integration_code.data, current_user.name
+        )
+    except (IntegrationRuleError, IntegrationError) as exc:
+        db.session.rollback()
+        form.secret.errors = [exc.message]
+        return _page(form, 400)
+    db.session.commit()
+    flash(f"Connected {connection.label}.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/check")
+@staff_required(Role.ADMIN)
+def check(connection_id: int):
+    connection = _connection(connection_id)
+    try:
+        operations.run_check(connection)
+    except IntegrationError as exc:
+        db.session.rollback()
+        abort(502, description=f"Autotask could not be checked: {exc.message}")
+    db.session.commit()
+    flash("Connection checked.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/picklists")
+@staff_required(Role.ADMIN)
+def refresh_picklists(connection_id: int):
+    operations.request_picklists(_connection(connection_id))
+    db.session.commit()
+    return redirect(url_for(".index"), 303)
+
+
+@bp.get("/connections/<int:connection_id>/picklists")
+@staff_required(Role.ADMIN)
+def picklists(connection_id: int):
+    """The picklists block alone (the page polls it while a read is running)."""
+    return render(
+        "psa_admin/index.html",
+        "picklists",
+        connection=_connection(connection_id),
+        connections=_connections(),
+        form=AutotaskConnectForm(formdata=None),
+    )
+
+
+@bp.post("/connections/<int:connection_id>/disconnect")
+@staff_required(Role.ADMIN)
+def disconnect(connection_id: int):
+    connection = _connection(connection_id)
+    try:
+        operations.disconnect(connection, current_user.name)
+    except IntegrationRuleError as exc:
+        abort(409, description=exc.message)
+    db.session.commit()
+    flash(f"Disconnected {connection.label}; its secret is forgotten.", "success")
+    return redirect(url_for(".index"), 303)

@@ -1,0 +1,126 @@
+"""Autotask as a provider of the integrations core: its limits, the connection check, picklists.
+
+Built per job or request from a ``ConnectionContext``-like set of facts; it never touches the
+database (``webapp.psa.operations`` stores what it returns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from webapp.integrations.interfaces import IntegrationError, RateLimit
+from webapp.psa.autotask.client import AutotaskClient
+
+# What each feature needs of the API user, by entity (Autotask's own names).
+NEEDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Companies", ("canQuery", "canCreate", "canUpdate"), "link organisations to companies"),
+    ("Contacts", ("canQuery", "canCreate"), "link contacts"),
+    ("Resources", ("canQuery",), "use quote owners as opportunity owners"),
+    ("Opportunities", ("canQuery", "canCreate", "canUpdate"), "opportunities from quotes"),
+    ("Quotes", ("canQuery", "canCreate", "canUpdate"), "Autotask quotes from our quotes"),
+    ("QuoteItems", ("canQuery", "canCreate"), "quote lines"),
+    ("QuoteLocations", ("canCreate",), "quote addresses"),
+    ("Products", ("canQuery", "canCreate"), "products on quotes and ticket charges"),
+    ("Tickets", ("canQuery", "canCreate", "canUpdate"), "tickets from sales orders"),
+    ("TicketCharges", ("canQuery", "canCreate", "canUpdate"), "ticket charges"),
+)
+# The module an entity needs (the API refuses writes without it; PSA-NOTES 1.2).
+MODULES = {"Opportunities": "CRM", "Quotes": "CRM", "QuoteItems": "CRM", "QuoteLocations": "CRM"}
+RIGHTS = {"canQuery": "read", "canCreate": "create", "canUpdate": "update"}
+# Picklists the settings offer as dropdowns: entity -> fields.
+PICKLISTS: dict[str, tuple[str, ...]] = {
+    "Opportunities": ("stage", "status", "opportunityCategoryID"),
+    "Quotes": ("shippingType",),
+    "Tickets": ("queueID", "status", "priority", "ticketCategory"),
+    "TicketCharges": ("chargeType",),
+    "Products": ("productCategory",),
+}
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    name: str
+    ok: bool
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "message": self.message}
+
+
+class AutotaskProvider:
+    name: ClassVar[str] = "autotask"
+    label: ClassVar[str] = "Autotask PSA"
+    # 10,000 requests per rolling hour per database (shared with the MSP's other tools: we
+    # keep to half), three concurrent requests per endpoint (PSA-NOTES 1.9).
+    rate_limit: ClassVar[RateLimit] = RateLimit(per_minute=300, concurrent=3, per_hour=5000)
+
+    def __init__(self, client: AutotaskClient) -> None:
+        self.client = client
+
+    def check(self) -> list[CheckItem]:
+        """What the API user may do, by name; every line says what to change when it fails."""
+        client = self.client
+        try:
+            zone = client.resolve_zone()
+        except IntegrationError as exc:
+            return [CheckItem("Zone", False, exc.message)]
+        items = [CheckItem("Zone", True, f"{zone.name or 'found'} ({zone.api_base})")]
+        try:
+            threshold = client.threshold()
+        except IntegrationError as exc:
+            return [*items, CheckItem("Sign-in", False, exc.message)]
+        used = threshold.get("currentTimeframeRequestCount")
+        limit = threshold.get("externalRequestThreshold")
+        items.append(
+            CheckItem(
+                "Sign-in", True, f"API user accepted; {used} of {limit} requests used this hour."
+            )
+        )
+        for entity, rights, purpose in NEEDS:
+            try:
+                info = client.entity_information(entity)
+            except IntegrationError as exc:
+                items.append(CheckItem(entity, False, f"Cannot read ({purpose}): {exc.message}"))
+                continue
+            missing = [RIGHTS[r] for r in rights if not info.get(r)]
+            if not missing:
+                items.append(CheckItem(entity, True, f"OK: {purpose}."))
+                continue
+            module = MODULES.get(entity)
+            hint = (
+                f"Is the {module} module enabled, and may the API user's security level "
+                f"{' and '.join(missing)} {entity}?"
+                if module
+                else f"Let the API user's security level {' and '.join(missing)} {entity}."
+            )
+            items.append(
+                CheckItem(
+                    entity,
+                    False,
+                    f"The API user may not {' or '.join(missing)} {entity} "
+                    f"(needed to {purpose}). {hint}",
+                )  # fmt: skip
+            )
+        return items
+
+    def picklists(self) -> tuple[dict[str, list[dict]], list[CheckItem]]:
+        """Read every picklist the settings need; also say which are missing or empty."""
+        found: dict[str, list[dict]] = {}
+        problems: list[CheckItem] = []
+        for entity, names in PICKLISTS.items():
+            fields = {f.get("name", "").lower(): f for f in self.client.fields(entity)}
+            for name in names:
+                key = f"{entity}.{name}"
+                field = fields.get(name.lower())
+                values = [
+                    {"value": str(v["value"]), "label": str(v.get("label") or v["value"])}
+                    for v in (field or {}).get("picklistValues") or []
+                    if v.get("isActive", True)
+                ]
+                if not values:
+                    problems.append(
+                        CheckItem(key, False, f"Autotask has no active values in {key}.")
+                    )
+                found[key] = values
+        return found, problems

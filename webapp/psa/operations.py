@@ -1,0 +1,157 @@
+"""PSA rules: connect an Autotask database, check it, read its picklists (flush, never commit)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.http import IntegrationHttp
+from webapp.integrations.interfaces import IntegrationError
+from webapp.integrations.models import ConnectionStatus, SyncDirection
+from webapp.integrations.operations import IntegrationRuleError
+from webapp.integrations.secrets import decrypt, encrypt
+from webapp.jobs import enqueue_after_commit
+from webapp.models_base import utcnow
+from webapp.psa.autotask.client import AutotaskClient, Credentials, Zone
+from webapp.psa.autotask.provider import AutotaskProvider, CheckItem
+from webapp.psa.models import PsaConnection
+
+AUTOTASK = "autotask"
+
+
+def _http(connection: PsaConnection | None) -> IntegrationHttp:
+    config = current_app.config
+    gate = None
+    if connection is not None and connection.id is not None:
+        gate = core.limiter_for(str(connection.id), AutotaskProvider)
+    return IntegrationHttp(
+        None,
+        gate=gate,
+        timeout=float(config.get("ACCOUNTING_HTTP_TIMEOUT", 30)),
+        allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
+        vendor="Autotask",
+    )
+
+
+def credentials(connection: PsaConnection) -> Credentials:
+    stored = json.loads(decrypt(connection.token_ciphertext))
+    return Credentials(connection.username, stored["secret"], stored["integration_code"])
+
+
+def client_for(connection: PsaConnection) -> AutotaskClient:
+    """The client of a stored connection; a zone found again is saved on the connection."""
+
+    def remember(zone: Zone) -> None:
+        connection.api_base = zone.api_base
+        connection.zone_name = zone.name[:100]
+        connection.zone_resolved_at = utcnow()
+
+    config = current_app.config
+    zone = Zone(connection.api_base, connection.zone_name) if connection.api_base else None
+    return AutotaskClient(
+        credentials(connection),
+        _http(connection),
+        zone_url=config["AUTOTASK_ZONE_URL"],
+        fixed_base=config.get("AUTOTASK_API_BASE") or "",
+        zone=zone,
+        on_zone=remember,
+    )
+
+
+def connect_autotask(username: str, secret: str, integration_code: str, actor) -> PsaConnection:
+    """Check the credentials against Autotask and store them (encrypted) for the database.
+
+    Nothing is stored when Autotask does not accept them; the refusal says what to fix.
+    """
+    username, integration_code = username.strip(), integration_code.strip()
+    if not (username and secret and integration_code):
+        raise IntegrationRuleError("Enter the API user name, its secret and the integration code.")
+    config = current_app.config
+    probe = AutotaskClient(
+        Credentials(username, secret, integration_code),
+        _http(None),
+        zone_url=config["AUTOTASK_ZONE_URL"],
+        fixed_base=config.get("AUTOTASK_API_BASE") or "",
+    )
+    provider = AutotaskProvider(probe)
+    results = provider.check()
+    signed_in = any(item.name == "Sign-in" and item.ok for item in results)
+    if not signed_in:
+        raise IntegrationRuleError(" ".join(item.message for item in results if not item.ok))
+    connection = db.session.scalar(
+        db.select(PsaConnection).filter_by(provider=AUTOTASK, tenant_id=username.lower())
+    )
+    if connection is None:
+        connection = PsaConnection(provider=AUTOTASK, tenant_id=username.lower())
+        db.session.add(connection)
+    connection.username = username
+    connection.tenant_name = probe.zone.name if probe.zone else ""
+    connection.token_ciphertext = encrypt(
+        json.dumps({"secret": secret, "integration_code": integration_code}).encode()
+    )
+    connection.api_base = probe.zone.api_base
+    connection.zone_name = (probe.zone.name or "")[:100]
+    connection.zone_resolved_at = utcnow()
+    core.mark_connected(connection, actor)
+    _store_check(connection, results)
+    request_picklists(connection)
+    return connection
+
+
+def _store_check(connection: PsaConnection, results: list[CheckItem]) -> None:
+    connection.check_results = [item.to_dict() for item in results]
+    connection.checked_at = utcnow()
+    failed = [item for item in results if not item.ok]
+    if failed:
+        core.note_error(connection, "; ".join(f"{i.name}: {i.message}" for i in failed))
+    else:
+        connection.last_error = ""
+
+
+def run_check(connection: PsaConnection) -> list[CheckItem]:
+    """Run the connection check again (the admin's *Check again*) and store the answer."""
+    results = AutotaskProvider(client_for(connection)).check()
+    _store_check(connection, results)
+    core.log_sync(
+        connection,
+        SyncDirection.PULL,
+        "check",
+        ok=all(item.ok for item in results),
+        message=f"{sum(not i.ok for i in results)} problem(s) found.",
+    )
+    db.session.flush()
+    return results
+
+
+def request_picklists(connection: PsaConnection) -> None:
+    """Queue a read of the picklists (after commit; the page polls until it ends)."""
+    connection.picklists_requested_at = utcnow()
+    db.session.flush()
+    enqueue_after_commit("workers.psa.refresh_picklists", connection.id)
+
+
+def refresh_picklists(connection: PsaConnection) -> bool:
+    """Read and store every picklist the settings offer; a fault keeps the last copy."""
+    try:
+        found, problems = AutotaskProvider(client_for(connection)).picklists()
+    except IntegrationError as exc:
+        connection.picklists_error = f"Autotask picklists unavailable: {exc.message}"
+        connection.picklists_read_at = utcnow()
+        core.log_sync(connection, SyncDirection.PULL, "picklists", ok=False, message=exc.message)
+        return False
+    connection.picklists = found
+    connection.picklists_read_at = utcnow()
+    connection.picklists_error = "; ".join(p.message for p in problems)
+    core.log_sync(
+        connection, SyncDirection.PULL, "picklists", message=f"Read {len(found)} picklists."
+    )
+    return True
+
+
+def disconnect(connection: PsaConnection, actor) -> None:
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        raise IntegrationRuleError(f"{connection.label} is already disconnected.")
+    core.disconnect(connection, actor)

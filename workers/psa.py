@@ -1,0 +1,20 @@
+"""PSA jobs: read an Autotask database's picklists for the settings page."""
+
+from __future__ import annotations
+
+from webapp.extensions import db
+from workers.app import job_context
+
+
+def refresh_picklists(connection_id: int) -> bool:
+    from webapp.integrations.models import ConnectionStatus
+    from webapp.psa import operations
+    from webapp.psa.models import PsaConnection
+
+    with job_context():
+        connection = db.session.get(PsaConnection, connection_id)
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            return False
+        done = operations.refresh_picklists(connection)
+        db.session.commit()
+        return done
