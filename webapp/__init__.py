@@ -185,6 +185,7 @@ def _connect_subscribers() -> None:
     # One import per domain that reacts to another's events (blinker ignores re-connects).
     # e.g. from webapp.purchasing import subscribers as _purchasing  # noqa: F401
     from webapp.accounting import subscribers as _accounting  # noqa: F401
+    from webapp.psa import subscribers as _psa  # noqa: F401
     from webapp.purchasing import subscribers as _purchasing  # noqa: F401
     from webapp.webhooks import subscribers as _webhooks  # noqa: F401
 

@@ -33,3 +33,5 @@ quote_viewed = _signals.signal("quote-viewed")
 integration_delivery_confirmed = _signals.signal("integration-delivery-confirmed")
 # sender: the integrations Notification just opened for a failure an admin must look at.
 integration_failed = _signals.signal("integration-failed")
+# sender: the Quote, just created as a draft (staff, a template or a customer's request).
+quote_created = _signals.signal("quote-created")

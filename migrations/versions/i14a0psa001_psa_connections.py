@@ -1,8 +1,8 @@
-"""psa connections (Autotask): zone, check results, picklists
+"""psa connections (Autotask): zone, check results, picklists, options
 
 Revision ID: i14a0psa001
 Revises: i16b0hooks001
-Create Date: 2026-12-07 09:52:10.443389
+Create Date: 2026-12-07 09:56:40.403386
 
 """
 from alembic import op
@@ -32,6 +32,7 @@ def upgrade():
     sa.Column('picklists_read_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('picklists_requested_at', UTCDateTime(timezone=True), nullable=True),
     sa.Column('picklists_error', sa.Text(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['id'], ['integration_connections.id'], name=op.f('fk_psa_connections_id_integration_connections')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_psa_connections'))
     )

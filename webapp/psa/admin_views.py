@@ -29,7 +29,15 @@ def _connections() -> list[PsaConnection]:
 
 
 def _page(form: AutotaskConnectForm, status: int = 200):
-    return render("psa_admin/index.html", connections=_connections(), form=form), status
+    return (
+        render(
+            "psa_admin/index.html",
+            connections=_connections(),
+            form=form,
+            opportunity_choices=operations.OPPORTUNITY_CHOICES,
+        ),
+        status,
+    )
 
 
 def _connection(connection_id: int) -> PsaConnection:
@@ -96,6 +104,7 @@ def picklists(connection_id: int):
         connection=_connection(connection_id),
         connections=_connections(),
         form=AutotaskConnectForm(formdata=None),
+        opportunity_choices=operations.OPPORTUNITY_CHOICES,
     )
 
 
@@ -109,4 +118,32 @@ def disconnect(connection_id: int):
         abort(409, description=exc.message)
     db.session.commit()
     flash(f"Disconnected {connection.label}; its secret is forgotten.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/opportunities")
+@staff_required(Role.ADMIN)
+def save_opportunities(connection_id: int):
+    from flask import request
+
+    from webapp.parsing import whole_number
+
+    connection = _connection(connection_id)
+    probability = whole_number(request.form.get("probability", ""), minimum=0, maximum=100)
+    if probability is None:
+        abort(400, description="Probability: enter a whole percentage from 0 to 100.")
+    try:
+        warnings = operations.save_opportunity_options(
+            connection,
+            enabled=request.form.get("opportunities_enabled") == "1",
+            probability=probability,
+            choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
+        )
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash("Opportunity settings saved.", "success")
+    for warning in warnings:
+        flash(warning, "warning")
     return redirect(url_for(".index"), 303)

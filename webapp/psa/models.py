@@ -32,6 +32,8 @@ class PsaConnection(Connection):
     picklists_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     picklists_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     picklists_error: Mapped[str] = mapped_column(Text, default="")
+    # The admin's configuration (opportunities sync...), keys as in OPPORTUNITY_OPTIONS.
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
 
     @property
     def check_passed(self) -> bool:
@@ -44,6 +46,9 @@ class PsaConnection(Connection):
         return (
             self.picklists_read_at is None or self.picklists_read_at < self.picklists_requested_at
         )
+
+    def option(self, key: str, default=None):
+        return (self.options or {}).get(key, default)
 
     def choices(self, key: str) -> list[tuple[str, str]]:
         """A picklist as (value, label) pairs for a dropdown (never a typed id)."""

@@ -155,3 +155,52 @@ def disconnect(connection: PsaConnection, actor) -> None:
     if connection.status == ConnectionStatus.DISCONNECTED:
         raise IntegrationRuleError(f"{connection.label} is already disconnected.")
     core.disconnect(connection, actor)
+
+
+# What the Opportunities settings hold: option key -> (picklist, label). Seed 002's fields.
+OPPORTUNITY_CHOICES: dict[str, tuple[str, str]] = {
+    "opportunity_category": ("Opportunities.opportunityCategoryID", "Category"),
+    "default_owner": (
+        "Resources",
+        "Default owner (when the quote's owner is not an Autotask resource)",
+    ),
+    "created_stage": ("Opportunities.stage", "Stage when a quote is created"),
+    "created_status": ("Opportunities.status", "Status when a quote is created"),
+    "won_stage": ("Opportunities.stage", "Stage when a quote is won"),
+    "won_status": ("Opportunities.status", "Status when a quote is won"),
+    "lost_stage": ("Opportunities.stage", "Stage when a quote is lost"),
+    "lost_status": ("Opportunities.status", "Status when a quote is lost"),
+}
+REQUIRED_WHEN_ENABLED = ("default_owner", "created_stage", "created_status", "won_stage",
+                         "won_status", "lost_stage", "lost_status")  # fmt: skip
+
+
+def save_opportunity_options(
+    connection: PsaConnection, *, enabled: bool, probability: int, choices: dict[str, str]
+) -> list[str]:
+    """Check every choice against the picklists read from Autotask and store them.
+
+    Returns warnings to show (a probability of 0 %); raises IntegrationRuleError naming the
+    field when a choice is not one Autotask offers or a required one is missing.
+    """
+    if not 0 <= probability <= 100:
+        raise IntegrationRuleError("Probability: enter a whole percentage from 0 to 100.")
+    stored = {}
+    for key, (picklist, label) in OPPORTUNITY_CHOICES.items():
+        value = (choices.get(key) or "").strip()
+        offered = {v for v, _ in connection.choices(picklist)}
+        if value and value not in offered:
+            raise IntegrationRuleError(f"{label}: {value!r} is not one of Autotask's values.")
+        if enabled and not value and key in REQUIRED_WHEN_ENABLED:
+            raise IntegrationRuleError(f"{label}: choose one to switch the sync on.")
+        stored[key] = value
+    connection.options = {
+        **(connection.options or {}),
+        **stored,
+        "opportunities_enabled": enabled,
+        "probability": probability,
+    }
+    db.session.flush()
+    if probability == 0:
+        return ["A probability of 0 % makes every new opportunity look lost in forecasts."]
+    return []

@@ -5,4 +5,11 @@ from __future__ import annotations
 from webapp.integrations import registry
 from webapp.integrations.registry import Registration
 
-registry.register(Registration("autotask", "psa", "webapp.psa.autotask.provider:AutotaskProvider"))
+registry.register(
+    Registration(
+        "autotask",
+        "psa",
+        "webapp.psa.autotask.provider:AutotaskProvider",
+        sender="webapp.psa.sync:AutotaskSender",
+    )
+)

@@ -269,6 +269,7 @@ def create_quote(
         actor,
     )
     db.session.flush()
+    signals.quote_created.send(quote)
     return quote
 
 

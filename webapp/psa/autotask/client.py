@@ -26,6 +26,17 @@ from webapp.integrations.interfaces import (
 )
 
 VENDOR = "Autotask"
+# Autotask silently drops any other operator, widening the result (PSA-NOTES 1.6).
+VALID_OPS = {
+    "eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains",
+    "exist", "notExist", "in", "notIn", "and", "or",
+}  # fmt: skip
+
+
+def _walk(filters: list[dict]):
+    for item in filters:
+        yield item
+        yield from _walk(item.get("items") or [])
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,39 @@ class AutotaskClient:
         if response.status_code >= 400:
             raise PermanentError(f"{VENDOR} answered {response.status_code}: {_message(response)}")
         return response.json() if response.content else {}
+
+    def query(self, entity: str, filters: list[dict], *, limit: int = 500) -> list[dict]:
+        """Every record matching ``filters`` (a ``nextPageUrl`` is POSTed with the same body:
+        a GET answers 405 and large results would be cut short; PSA-NOTES 1.5)."""
+        for item in _walk(filters):
+            if item.get("op") not in VALID_OPS:
+                raise ValueError(f"Autotask drops the unknown operator {item.get('op')!r}.")
+        body = {"filter": filters, "MaxRecords": max(1, min(limit, 500))}
+        found = self.request("POST", f"{entity}/query", json_body=body)
+        items = list(found.get("items") or [])
+        next_url = (found.get("pageDetails") or {}).get("nextPageUrl")
+        while next_url and len(items) < limit:
+            response = self.http.request("POST", next_url, json_body=body)
+            if response.status_code >= 400:
+                raise PermanentError(f"{VENDOR} answered {response.status_code} to a next page.")
+            page = response.json()
+            items.extend(page.get("items") or [])
+            next_url = (page.get("pageDetails") or {}).get("nextPageUrl")
+        return items[:limit]
+
+    def get(self, entity: str, record_id: int) -> dict:
+        return self.request("GET", f"{entity}/{record_id}").get("item") or {}
+
+    def create(self, entity: str, record: dict) -> int:
+        found = self.request("POST", entity, json_body=record)
+        item_id = found.get("itemId")
+        if not item_id:
+            raise PermanentError(f"{VENDOR} created no {entity[:-1]} (no itemId came back).")
+        return int(item_id)
+
+    def update(self, entity: str, record: dict) -> None:
+        """PATCH the collection with the id in the body (``PATCH /Entity/{id}`` is a 405)."""
+        self.request("PATCH", entity, json_body=record)
 
     def entity_information(self, entity: str) -> Mapping[str, Any]:
         return self.request("GET", f"{entity}/entityInformation").get("info") or {}

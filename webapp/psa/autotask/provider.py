@@ -123,4 +123,19 @@ class AutotaskProvider:
                         CheckItem(key, False, f"Autotask has no active values in {key}.")
                     )
                 found[key] = values
+        resources = self.client.query(
+            "Resources", [{"op": "eq", "field": "isActive", "value": True}]
+        )
+        found["Resources"] = [
+            {
+                "value": str(r.get("id") or r.get("Id")),
+                "label": " ".join(
+                    str(r.get(k) or r.get(k[0].upper() + k[1:]) or "")
+                    for k in ("firstName", "lastName")
+                ).strip()
+                or str(r.get("email") or r.get("Email") or ""),
+                "email": str(r.get("email") or r.get("Email") or "").lower(),
+            }
+            for r in resources
+        ]
         return found, problems
