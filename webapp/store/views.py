@@ -192,6 +192,7 @@ def _checkout_page(cart, details, form, *, changes=(), status=200):
             changes=changes,
             surcharge_pct=card_surcharge,
             applied_surcharge_pct=surcharge,
+            payment_help={method.value: method.explanation for method in PaymentMethod},
         ),
         status,
     )
