@@ -244,6 +244,55 @@ def set_obsolete(product: Product, obsolete: bool, actor) -> Product:
     return product
 
 
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# What a picture's first bytes say it is; SVG is not accepted (it can carry script).
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _image_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, content_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return content_type
+    return None
+
+
+def set_product_image(product: Product, data: bytes | None, actor):
+    """Store a picture for the product (in the database), replacing any; None removes it."""
+    from webapp.catalog.models import ProductImage
+    from webapp.models_base import utcnow
+
+    existing = db.session.get(ProductImage, product.id)
+    if data is None:
+        if existing is not None:
+            db.session.delete(existing)
+            db.session.flush()
+            catalog_changed([product.id])
+        return None
+    if not data:
+        raise CatalogError("Choose a picture to upload.", "image")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise CatalogError(
+            f"The picture is larger than {size_label(MAX_IMAGE_BYTES)}: make it smaller.", "image"
+        )
+    content_type = _image_type(data)
+    if content_type is None:
+        raise CatalogError("The picture must be a PNG, JPEG, GIF or WebP file.", "image")
+    if existing is None:
+        existing = ProductImage(product_id=product.id)
+        db.session.add(existing)
+    existing.content, existing.content_type, existing.updated_at = data, content_type, utcnow()
+    db.session.flush()
+    catalog_changed([product.id])
+    return existing
+
+
 def save_feed_format(supplier, settings: dict, actor):
     """Store how the supplier writes its feed, after checking FeedFormat accepts it."""
     from webapp.catalog.feeds import FeedError, FeedFormat

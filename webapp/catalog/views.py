@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
@@ -302,15 +310,32 @@ def suggest():
     )
 
 
+@bp.get("/p/<int:product_id>/image")
+def product_image(product_id: int):
+    """A picture staff uploaded, from the database (any server can answer)."""
+    image = queries.product_image(product_id)
+    if image is None or queries.live_product(product_id) is None:
+        abort(404)
+    response = make_response(image.content)
+    response.headers["Content-Type"] = image.content_type
+    # The URL carries the upload's version (?v=), so a new picture is a new URL.
+    response.cache_control.max_age = 86400
+    return response
+
+
 @bp.get("/p/<int:product_id>")
 def product(product_id: int):
     found = queries.live_product(product_id)
     if found is None:
         abort(404)
     offers = queries.offers_for(found.id) if found.product_type.is_stocked else []
+    description, specs = queries.description_and_specs(found.description)
     return render_template(
         "catalog/product.html",
+        image_version=queries.uploaded_images([found.id]).get(found.id, 0),
         product=found,
+        description=description,
+        specs=specs,
         price=queries.unit_price(found, _group_id()),
         supplier_count=len(offers),
         htmx=htmx,
