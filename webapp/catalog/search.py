@@ -393,11 +393,29 @@ def _filter_clauses(schema: tantivy.Schema, filters: Filters, *, skip: str = "")
     return clauses
 
 
-def _facets(searcher: tantivy.Searcher, schema, text_query, filters: Filters) -> Facets:
-    """One aggregation per facet over the matches of the other filters: picking a brand still
-    shows how many products the other brands have."""
+_FACET_FIELDS = {"brand": "brand_id", "category": "category_id", "in_stock": "in_stock"}
 
-    def matching(skip: str) -> tantivy.Query:
+
+def _facet_aggregations(names: Iterable[str]) -> dict:
+    aggregations: dict = {}
+    for name in names:
+        if name == "price":
+            ranges = [
+                {"from": low * 100, **({"to": high * 100} if high is not None else {})}
+                for low, high in PRICE_BANDS
+            ]
+            aggregations[name] = {"range": {"field": "price_cents", "ranges": ranges}}
+        else:
+            aggregations[name] = {"terms": {"field": _FACET_FIELDS[name], "size": 40}}
+    return aggregations
+
+
+def _facets(searcher: tantivy.Searcher, schema, text_query, filters: Filters) -> Facets:
+    """Counts per facet value over the matches of the *other* filters: picking a brand still
+    shows how many products the other brands have. Facets without a picked value share one
+    aggregation pass; each picked one needs its own (its filter left out)."""
+
+    def matching(skip: str = "") -> tantivy.Query:
         clauses = _filter_clauses(schema, filters, skip=skip)
         if text_query is not None:
             clauses.append((tantivy.Occur.Must, text_query))
@@ -405,26 +423,32 @@ def _facets(searcher: tantivy.Searcher, schema, text_query, filters: Filters) ->
             return tantivy.Query.all_query()
         return tantivy.Query.boolean_query(clauses)
 
-    def terms(skip: str, field: str) -> dict[int, int]:
-        result = searcher.aggregate(matching(skip), {"t": {"terms": {"field": field, "size": 40}}})
-        return {int(b["key"]): int(b["doc_count"]) for b in result["t"]["buckets"]}
+    picked = {
+        "brand": filters.brand_id is not None,
+        "category": filters.category_id is not None,
+        "price": filters.price_band is not None,
+        "in_stock": filters.in_stock_only,
+    }
+    results: dict = {}
+    shared = [name for name, is_picked in picked.items() if not is_picked]
+    if shared:
+        results.update(searcher.aggregate(matching(), _facet_aggregations(shared)))
+    for name in (name for name, is_picked in picked.items() if is_picked):
+        results.update(searcher.aggregate(matching(skip=name), _facet_aggregations([name])))
 
-    ranges = [
-        {"from": low * 100, **({"to": high * 100} if high is not None else {})}
-        for low, high in PRICE_BANDS
-    ]
-    bands = searcher.aggregate(
-        matching("price"), {"p": {"range": {"field": "price_cents", "ranges": ranges}}}
-    )["p"]["buckets"]
-    price_bands = {}
-    for band, bucket in zip(PRICE_BANDS, [b for b in bands if "from" in b], strict=False):
-        price_bands[band] = int(bucket["doc_count"])
-    stock = terms("in_stock", "in_stock")
+    def terms(name: str) -> dict[int, int]:
+        return {int(b["key"]): int(b["doc_count"]) for b in results[name]["buckets"]}
+
+    # Range buckets come back in the order asked for; the "from" key skips tantivy's
+    # implicit below-the-first-range bucket (prices of -1: unpriced).
+    bands = [b for b in results["price"]["buckets"] if "from" in b]
     return Facets(
-        brands=terms("brand", "brand_id"),
-        categories=terms("category", "category_id"),
-        price_bands=price_bands,
-        in_stock=stock.get(1, 0),
+        brands=terms("brand"),
+        categories=terms("category"),
+        price_bands={
+            band: int(bucket["doc_count"]) for band, bucket in zip(PRICE_BANDS, bands, strict=False)
+        },
+        in_stock=terms("in_stock").get(1, 0),
     )
 
 
