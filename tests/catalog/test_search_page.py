@@ -71,6 +71,8 @@ def test_category_browse_without_words_lists_the_category(client, indexed):
     login(client, indexed.customer)
     page = client.get(f"/search?category={indexed.category.slug}&sort=name").get_data(as_text=True)
     assert _names_in_order(page) == ["ThinkPad E16", "ThinkPad T14", "ThinkPad X1 Carbon"]
+    default = client.get(f"/search?category={indexed.category.slug}").get_data(as_text=True)
+    assert _names_in_order(default) == ["ThinkPad E16", "ThinkPad T14", "ThinkPad X1 Carbon"]
     listing = client.get(f"/c/{indexed.category.slug}").get_data(as_text=True)
     assert f"/search?category={indexed.category.slug}" in listing
 

@@ -502,7 +502,9 @@ def search(
                 ),
             ]
         )
-    if sort is Sort.RELEVANCE or (text_query is None and sort is Sort.RELEVANCE):
+    if sort is Sort.RELEVANCE and text_query is None:
+        sort = Sort.NAME  # browsing without words: every match scores alike, so A to Z
+    if sort is Sort.RELEVANCE:
         result = searcher.search(query, limit=limit, offset=offset, count=True)
     else:
         field, order = _SORT_FIELDS[sort]
