@@ -197,7 +197,7 @@ SEARCH_WORDS = [
     "laptop",
     "dell latitude",
     "monitor 27",
-    "ssd 1000gb",
+    "ssd 1tb",
     "thinkpad",
     "switch poe",
     "toner",

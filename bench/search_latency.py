@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Words typed letter by letter (the last word is matched as a prefix); part-number
 # prefixes are taken from the catalog itself at run time.
 TYPED = ["la", "lat", "lati", "latit", "de", "del", "dell l", "dell la", "mon", "moni", "thinkp"]
+# Misspelled: nothing matches as typed, so the page also looks for a correction and runs it.
+TYPOS = ["lenvo laptop", "thinkpda", "synolgy nas", "logitec mouse"]
 
 
 def _percentiles(values: list[float]) -> dict:
@@ -74,7 +76,7 @@ def measure(target: Target, rounds: int, products: int) -> dict:
             spread = select(Product.mpn).where(Product.id % 997 == 0).order_by(Product.id)
             mpns = db.session.scalars(spread.limit(5)).all()
         prefixes = [mpn[:n] for mpn in mpns for n in (3, 5, 8)]
-        queries = SEARCH_WORDS + TYPED + prefixes
+        queries = SEARCH_WORDS + TYPED + prefixes + TYPOS
 
         def page(path: str) -> float:
             environ = EnvironBuilder(
@@ -91,7 +93,7 @@ def measure(target: Target, rounds: int, products: int) -> dict:
                 raise RuntimeError(f"{path}: {statuses[0]}")
             return elapsed
 
-        engine_ms, page_ms, suggest_ms, slowest = [], [], [], {}
+        engine_ms, facets_ms, page_ms, sorted_ms, suggest_ms, slowest = [], [], [], [], [], {}
         with app.app_context():
             for query in queries:  # warm up: open the index, fill OS caches
                 search.search(query)
@@ -101,10 +103,15 @@ def measure(target: Target, rounds: int, products: int) -> dict:
                     started = time.perf_counter()
                     search.search(query, limit=48)
                     engine_ms.append((time.perf_counter() - started) * 1000)
+                    started = time.perf_counter()
+                    search.search(query, limit=48, with_facets=True)
+                    facets_ms.append((time.perf_counter() - started) * 1000)
                 quoted = urllib.parse.quote_plus(query)
+                # The page: results, the four facet counts, and a correction when none match.
                 elapsed = page(f"/search?q={quoted}")
                 page_ms.append(elapsed)
                 slowest[query] = max(slowest.get(query, 0.0), elapsed)
+                sorted_ms.append(page(f"/search?q={quoted}&sort=price&in_stock=1"))
                 suggest_ms.append(page(f"/search/suggest?q={quoted}"))
     result = {
         "target": target.name,
@@ -115,7 +122,9 @@ def measure(target: Target, rounds: int, products: int) -> dict:
         "rounds": rounds,
         "load_average": round(os.getloadavg()[0], 1),
         "search_engine_only": _percentiles(engine_ms),
+        "search_with_facets": _percentiles(facets_ms),
         "search_page": _percentiles(page_ms),
+        "search_page_sorted_filtered": _percentiles(sorted_ms),
         "suggest_fragment": _percentiles(suggest_ms),
         "slowest_pages_ms": dict(sorted(slowest.items(), key=lambda kv: -kv[1])[:5]),
         "median_page_ms": round(statistics.median(page_ms), 2),

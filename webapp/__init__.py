@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter
@@ -218,7 +219,15 @@ def _register_error_handlers(app: Flask) -> None:
         if htmx:
             # HTMX swaps nothing on 4xx by default; the toast area shows the message.
             return render_template("errors/toast.html", message=message), status
-        return render_template("errors/error.html", title=title, message=message), status
+        signed_in = status != 500 and current_user.is_authenticated
+        return render_template(
+            "errors/error.html",
+            title=title,
+            message=message,
+            status=status,
+            signed_in=signed_in and not current_user.is_staff,
+            show_search=signed_in,
+        ), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -244,6 +253,17 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(409)
     def conflict(error):
         return error_page(409, "Changed meanwhile", getattr(error, "description", "Conflict"))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        # The transaction may be what failed: nothing of it is kept, and the page reads
+        # nothing from the database.
+        db.session.rollback()
+        return error_page(
+            500,
+            "Something went wrong on our side",
+            "Nothing was changed. Try again in a minute; if it keeps happening, call us.",
+        )
 
     @app.errorhandler(429)
     def too_many(error):

@@ -39,7 +39,8 @@ def content_security_policy(nonce: str) -> str:
             f"script-src 'self' 'nonce-{nonce}'",
             "style-src 'self'",
             # Bootstrap draws its select arrows and close buttons as data: SVG images.
-            "img-src 'self' data:",
+            # Feed pictures are served by the distributors' CDNs (https only).
+            "img-src 'self' data: https:",
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",

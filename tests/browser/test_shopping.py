@@ -114,7 +114,7 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     expect(page.locator("#summary-shipping")).to_have_text("$40.00")
     expect(page.locator("#summary-surcharge")).to_have_count(0)
     with checkout_saved(page):
-        page.get_by_label("Credit card").check()
+        page.get_by_label("Card, by phone").check()
     summary = page.locator("#summary")
     # 1.5% of goods, shipping and their tax: (3,300 + 330 + 40 + 4) x 1.5% = 55.11.
     expect(summary.get_by_role("row", name=re.compile(r"Card surcharge \(1\.5%\)"))).to_be_visible()

@@ -170,3 +170,15 @@ def test_obsolete_products_leave_the_index(indexed):
 def test_multi_word_search_requires_every_word(indexed):
     assert search.search("thinkpad carbon").total == 1
     assert search.search("thinkpad nonexistentword").total == 0
+
+
+def test_product_page_shows_description_and_key_specifications(client, store):
+    product = store.products[0]
+    product.description = "A business laptop.\nProcessor: Intel Core i5\nMemory: 16GB"
+    db.session.commit()
+    login(client, store.customer)
+    page = client.get(f"/p/{product.id}").get_data(as_text=True)
+    assert 'id="product-description">A business laptop.</p>' in page
+    specs = page.split('id="product-specs"')[1].split("</table>")[0]
+    assert "Processor</th><td>Intel Core i5" in specs and "Memory</th><td>16GB" in specs
+    assert "Processor:" not in page.split('id="product-description"')[1].split("</p>")[0]

@@ -81,6 +81,9 @@ def test_an_approver_recipient_opens_a_fresh_approval_link(client, quoting):
     document = db.session.scalars(select(SalesDocument)).one()
     listing = client.get("/my/quotes").get_data(as_text=True)
     assert "Accepted" in listing and "Awaiting decision" not in listing
+    # The list links the accepted quote's PDF, which is a PDF.
+    assert f'href="/my/quotes/{quote.number}/pdf" class="quote-pdf">Accepted PDF' in listing
+    assert client.get(f"/my/quotes/{quote.number}/pdf").data.startswith(b"%PDF")
     detail = client.get(f"/my/quotes/{quote.number}").get_data(as_text=True)
     assert "Accepted by <strong>Jordan Lee</strong>" in detail
     assert f"/orders/{document.number}" in detail

@@ -114,7 +114,7 @@ def test_gross_profit_csv_has_plain_amounts_and_iso_dates(month):
 def test_sales_summary_csv_follows_the_dimension(month):
     rows = csv_rows(exports.build("sales-summary", MAY, {"by": "payment_method"}))
     assert rows[0] == ["Payment method", "Currency", "Documents", "Subtotal ex tax", "Tax", "Total"]
-    assert [row[0] for row in rows[1:]] == ["Credit card", "On account"]
+    assert [row[0] for row in rows[1:]] == ["Card, by phone", "On account"]
     by_day = exports.build("sales-summary", MAY, {"by": "date", "grain": "day"})
     assert by_day.filename == "sales-by-date-day-20250501-20250531.csv"
     assert len(csv_rows(by_day)) == 1 + 31

@@ -95,7 +95,7 @@ def test_by_organization_biggest_first_without_cancelled_or_out_of_range(may_sal
 def test_by_payment_method(may_sales):
     assert _rows(SalesDimension.PAYMENT_METHOD) == [
         ("On account", 2, Decimal("314.99"), Decimal("31.50"), Decimal("346.49")),
-        ("Credit card", 1, Decimal("51.10"), Decimal("5.11"), Decimal("56.21")),
+        ("Card, by phone", 1, Decimal("51.10"), Decimal("5.11"), Decimal("56.21")),
     ]
 
 

@@ -279,3 +279,21 @@ def test_my_orders_lists_only_the_customers_organization(client, store):
     client.post("/logout")
     login(client, store.customer)
     assert "SO-000001" in client.get("/orders").get_data(as_text=True)
+
+
+def test_card_option_says_no_card_is_taken_online_and_the_email_says_we_phone(
+    client, store, run_jobs, mailbox
+):
+    login(client, store.customer)
+    fill_cart(client, (store.products[0], 1))
+    open_checkout(client)
+    page = client.get("/checkout").get_data(as_text=True)
+    assert "Card, by phone" in page and "Credit card" not in page
+    assert "Nothing is charged online: we phone you to take the card payment." in page
+    place(client, store, payment="card")
+    assert run_jobs() >= 1
+    [message] = mailbox.to(store.customer.email)
+    text = mailbox.text(message)
+    assert "we will phone you to take the payment; nothing was charged online" in text
+    order = client.get("/orders/SO-000001").get_data(as_text=True)
+    assert "Payment: Card, by phone" in order

@@ -149,6 +149,7 @@ def _product_context(product: Product, price_form: FixedPriceForm | None = None)
         price_form = FixedPriceForm(formdata=None, fixed_price=product.fixed_price)
     return {
         "product": product,
+        "image_version": queries.uploaded_images([product.id]).get(product.id, 0),
         "offers": offers,
         "prices": prices,
         "price_form": price_form,
@@ -214,6 +215,27 @@ def obsolete(product_id: int):
         else f"{product.name} is back in the store."
     )
     return _product_changed(product, message, "status")
+
+
+@bp.post("/products/<int:product_id>/image")
+@staff_required(Role.SALES, Role.PURCHASING)
+def product_image(product_id: int):
+    product = _get(Product, product_id)
+    removing = request.form.get("action") == "remove"
+    upload = request.files.get("image")
+    try:
+        if removing:
+            operations.set_product_image(product, None, _actor())
+        else:
+            data = upload.read(operations.MAX_IMAGE_BYTES + 1) if upload else b""
+            operations.set_product_image(product, data, _actor())
+    except operations.CatalogError as error:
+        db.session.rollback()
+        context = _product_context(product)
+        return render_template("catalog_admin/product.html", **context, image_error=str(error)), 422
+    db.session.commit()
+    flash("Picture removed." if removing else "Picture uploaded.", "success")
+    return redirect(url_for(".product_detail", product_id=product.id), 303)
 
 
 # --- suppliers -------------------------------------------------------------------------------

@@ -47,9 +47,12 @@ _KEYS_TABLE = "feed_import_keys"
 MAX_PROBLEMS_KEPT = 1000
 MAX_COST = Decimal("9999999999")
 REQUIRED = ("sku", "mpn", "brand", "name", "cost")
-OPTIONAL = ("category", "stock", "eta_days", "description")
+OPTIONAL = ("category", "stock", "eta_days", "description", "image_url")
 # The order _validate reads a row's fields in.
-_FIELDS = ("sku", "mpn", "brand", "name", "category", "cost", "stock", "eta_days", "description")
+_FIELDS = (
+    "sku", "mpn", "brand", "name", "category", "cost", "stock", "eta_days", "description",
+    "image_url",
+)  # fmt: skip
 _COST_PLACES = Decimal("0.0001")
 
 
@@ -120,6 +123,7 @@ class FeedRow:
     stock: int
     eta_days: int | None
     description: str
+    image_url: str
 
 
 @dataclass
@@ -330,7 +334,11 @@ def _whole(text: str, label: str, maximum: int) -> int:
 
 def _validate(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
     """Check one row's stripped fields (in _FIELDS order) and convert them."""
-    sku, mpn, brand, name, category, cost_text, stock, eta_days, description = value
+    sku, mpn, brand, name, category, cost_text, stock, eta_days, description, image_url = value
+    if not image_url.startswith("https://") or len(image_url) > 1000:
+        # Pages load pictures over https only (the Content-Security-Policy): another address
+        # leaves the product on its placeholder rather than refusing the row.
+        image_url = ""
     for field_name, text in (
         ("sku", sku),
         ("mpn", mpn),
@@ -371,6 +379,7 @@ def _validate(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
         _whole(stock, "stock", 10_000_000) if stock else 0,
         _whole(eta_days, "eta_days", 3650) if eta_days else None,
         description[:5000],
+        image_url,
     )
 
 
@@ -457,6 +466,7 @@ _PRODUCT_COLUMNS = (
     "mpn",
     "name",
     "description",
+    "image_url",
     "category_id",
     "best_cost",
     "total_stock",
@@ -617,14 +627,15 @@ class _PostgresBulkWriter(_BulkWriter):
         return {(brand_id, mpn): product_id for product_id, brand_id, mpn in found.fetchall()}
 
     def insert_products(self, rows: list[tuple]) -> dict[tuple[int, str], int]:
-        columns = _columns(rows, 8)
+        columns = _columns(rows, 9)
         # The rest is the same for every row of a chunk (see _write_chunk).
-        product_type, obsolete, created_at, updated_at = rows[0][8:]
+        product_type, obsolete, created_at, updated_at = rows[0][9:]
         found = self.connection.exec_driver_sql(
             f"INSERT INTO products ({', '.join(_PRODUCT_COLUMNS)}) "
-            "SELECT b, m, n, d, c, p, q, e, %s, %s, %s, %s FROM unnest(%s::integer[], %s::text[], "
-            "%s::text[], %s::text[], %s::integer[], %s::numeric[], %s::integer[], %s::integer[]) "
-            "AS r(b, m, n, d, c, p, q, e) RETURNING id, brand_id, mpn",
+            "SELECT b, m, n, d, i, c, p, q, e, %s, %s, %s, %s FROM unnest(%s::integer[], "
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::integer[], %s::numeric[], "
+            "%s::integer[], %s::integer[]) "
+            "AS r(b, m, n, d, i, c, p, q, e) RETURNING id, brand_id, mpn",
             (product_type, obsolete, created_at, updated_at, *columns),
         )
         return {(brand_id, mpn): product_id for product_id, brand_id, mpn in found.fetchall()}
@@ -674,7 +685,9 @@ def _write_chunk(
             except ValueError as error:
                 summary.skip(row.line, str(error))
                 continue
-            new_products[key] = (brand, row.mpn, row.name, row.description, category_id)
+            new_products[key] = (
+                brand, row.mpn, row.name, row.description, row.image_url, category_id
+            )  # fmt: skip
         usable.append((row, key))
     if new_products:
         # New products are written with their aggregates over this chunk's offers, so the

@@ -111,6 +111,9 @@ class Product(TimestampMixin, db.Model):
     best_cost: Mapped[Decimal | None] = mapped_column(Cost)
     total_stock: Mapped[int] = mapped_column(default=0)
     min_eta_days: Mapped[int | None] = mapped_column()
+    # A picture from the feed's image column (an https address on the distributor's CDN);
+    # a picture staff upload (ProductImage) is shown instead when there is one.
+    image_url: Mapped[str] = mapped_column(String(1000), default="", server_default="")
 
     brand: Mapped[Brand] = relationship(lazy="joined", innerjoin=True)
     category: Mapped[Category] = relationship()
@@ -125,6 +128,18 @@ class Product(TimestampMixin, db.Model):
     def display_name(self) -> str:
         """Return the line description: brand and name, the brand once ("Dell Latitude 5440")."""
         return brand_and_name(self.brand.name, self.name)
+
+
+class ProductImage(db.Model):
+    """A picture staff uploaded for a product, kept in the database: every web server and
+    worker sees it, whichever machine it was uploaded to."""
+
+    __tablename__ = "product_images"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Supplier(TimestampMixin, db.Model):

@@ -137,8 +137,15 @@ def reindex(product_ids: Sequence[int] | None = None, progress=None) -> int:
         Product.total_stock,
         Product.product_type,
         Product.obsolete,
+        Product.fixed_price,
+        Product.best_cost,
+        Product.min_eta_days,
     ).join_from(Product, Brand, Product.brand_id == Brand.id)
     columns = columns.join(Category, Product.category_id == Category.id)
+
+    from webapp.catalog.queries import price_book
+
+    book = price_book()
 
     def documents() -> Iterable[search.IndexedProduct]:
         for chunk in _chunks(list(product_ids), 5000):
@@ -155,6 +162,9 @@ def reindex(product_ids: Sequence[int] | None = None, progress=None) -> int:
                 total_stock,
                 product_type,
                 obsolete,
+                fixed_price,
+                best_cost,
+                min_eta_days,
             ) in db.session.execute(columns.where(Product.id.in_(chunk))):
                 seen.add(product_id)
                 if obsolete:
@@ -171,6 +181,17 @@ def reindex(product_ids: Sequence[int] | None = None, progress=None) -> int:
                     brand_id=brand_id,
                     # As Product.in_stock: services and labour are always available.
                     in_stock=total_stock > 0 or not product_type.is_stocked,
+                    # The list price (no price group) sorts and bands search results.
+                    price_cents=_cents(
+                        book.sell_price(
+                            fixed_price=fixed_price,
+                            best_cost=best_cost,
+                            category_id=category_id,
+                            brand_id=brand_id,
+                            group_id=None,
+                        )
+                    ),
+                    eta_days=min_eta_days,
                 )
             # Deleted products leave the index too.
             removed.extend(set(chunk) - seen)
@@ -178,6 +199,10 @@ def reindex(product_ids: Sequence[int] | None = None, progress=None) -> int:
                 progress(len(chunk))
 
     return search.upsert(documents(), remove_ids=removed)
+
+
+def _cents(amount) -> int | None:
+    return None if amount is None else int(amount * 100)
 
 
 # --- staff admin writes ----------------------------------------------------------------------
@@ -217,6 +242,55 @@ def set_obsolete(product: Product, obsolete: bool, actor) -> Product:
         db.session.flush()
         catalog_changed([product.id])
     return product
+
+
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+# What a picture's first bytes say it is; SVG is not accepted (it can carry script).
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def _image_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, content_type in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return content_type
+    return None
+
+
+def set_product_image(product: Product, data: bytes | None, actor):
+    """Store a picture for the product (in the database), replacing any; None removes it."""
+    from webapp.catalog.models import ProductImage
+    from webapp.models_base import utcnow
+
+    existing = db.session.get(ProductImage, product.id)
+    if data is None:
+        if existing is not None:
+            db.session.delete(existing)
+            db.session.flush()
+            catalog_changed([product.id])
+        return None
+    if not data:
+        raise CatalogError("Choose a picture to upload.", "image")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise CatalogError(
+            f"The picture is larger than {size_label(MAX_IMAGE_BYTES)}: make it smaller.", "image"
+        )
+    content_type = _image_type(data)
+    if content_type is None:
+        raise CatalogError("The picture must be a PNG, JPEG, GIF or WebP file.", "image")
+    if existing is None:
+        existing = ProductImage(product_id=product.id)
+        db.session.add(existing)
+    existing.content, existing.content_type, existing.updated_at = data, content_type, utcnow()
+    db.session.flush()
+    catalog_changed([product.id])
+    return existing
 
 
 def save_feed_format(supplier, settings: dict, actor):
@@ -429,14 +503,15 @@ def save_pricing_rule(rule, *, price_group_id, category_id, brand_id, markup_pct
     except IntegrityError:
         # Another admin saved the same combination a moment ago.
         raise CatalogError(_DUPLICATE_RULE, "category_id") from None
-    jobs.call_after_commit(bump_catalog_version)
+    # The index keeps list prices (to sort and band by price): a rule reprices products.
+    catalog_changed(None)
     return rule
 
 
 def delete_pricing_rule(rule, actor) -> None:
     db.session.delete(rule)
     db.session.flush()
-    jobs.call_after_commit(bump_catalog_version)
+    catalog_changed(None)
 
 
 def save_tax_code(tax_code, *, code: str, name: str, rate, is_default: bool, actor):

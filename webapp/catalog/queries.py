@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -10,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload, load_only
 
 from webapp.catalog import cache
-from webapp.catalog.models import Brand, Category, PricingRule, Product, SupplierOffer
+from webapp.catalog.models import (
+    Brand,
+    Category,
+    PricingRule,
+    Product,
+    ProductImage,
+    SupplierOffer,
+)
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
 
@@ -49,6 +57,23 @@ def brand_by_slug(slug: str) -> Brand | None:
     return db.session.scalar(select(Brand).where(Brand.slug == slug))
 
 
+# "Memory: 16GB": a feed's description line that is a key specification.
+_SPEC_LINE = re.compile(r"^\s*([A-Z][\w ()/&.+-]{0,39}):\s+(\S.{0,199})$")
+
+
+def description_and_specs(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split a feed description into its prose and its "Label: value" specification lines."""
+    prose: list[str] = []
+    specs: list[tuple[str, str]] = []
+    for line in (text or "").splitlines():
+        match = _SPEC_LINE.match(line)
+        if match:
+            specs.append((match.group(1).strip(), match.group(2).strip()))
+        elif line.strip():
+            prose.append(line.strip())
+    return "\n".join(prose), specs
+
+
 def live_product(product_id: int) -> Product | None:
     """Return a product a customer may see: it exists and is not obsolete."""
     product = db.session.get(Product, product_id)
@@ -69,6 +94,7 @@ _LISTING_COLUMNS = (
     Product.total_stock,
     Product.min_eta_days,
     Product.obsolete,
+    Product.image_url,
 )
 
 
@@ -122,6 +148,10 @@ class ListedProduct:
     is_stocked: bool
     total_stock: int
     min_eta_days: int | None
+    # Class defaults: listings cached before these fields existed still load.
+    image_url: str = ""
+    image_version: int = 0  # of a picture staff uploaded; 0 = none
+    category: str = ""
 
     @property
     def in_stock(self) -> bool:
@@ -140,6 +170,8 @@ def priced_listing(
 ) -> PricedListing:
     """A page of products with the price group's prices, as plain values to cache."""
     book = price_book()
+    uploads = uploaded_images([product.id for product in products])
+    names = category_names()
     rows = [
         ListedProduct(
             id=product.id,
@@ -149,10 +181,35 @@ def priced_listing(
             is_stocked=product.product_type.is_stocked,
             total_stock=product.total_stock,
             min_eta_days=product.min_eta_days,
+            image_url=product.image_url,
+            image_version=uploads.get(product.id, 0),
+            category=names.get(product.category_id, ""),
         )
         for product in products
     ]
     return PricedListing(title, rows, has_next)
+
+
+def uploaded_images(product_ids: list[int]) -> dict[int, int]:
+    """Product id -> version (upload time) of the pictures staff uploaded for them."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(ProductImage.product_id, ProductImage.updated_at).where(
+            ProductImage.product_id.in_(product_ids)
+        )
+    )
+    return {product_id: int(updated.timestamp()) for product_id, updated in rows}
+
+
+def product_image(product_id: int) -> ProductImage | None:
+    return db.session.get(ProductImage, product_id)
+
+
+def category_names() -> dict[int, str]:
+    if "category_names" not in g:
+        g.category_names = dict(db.session.execute(select(Category.id, Category.name)).all())
+    return g.category_names
 
 
 def products_in_order(ids: list[int]) -> list[Product]:

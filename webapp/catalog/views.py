@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
@@ -46,10 +54,18 @@ def _product_urls():
     return lambda product_id: f"{prefix}{product_id}{suffix}"
 
 
-def _listing_page(template_context: dict, rows, *, page: int, has_next: bool, **extra) -> str:
+def _listing_page(
+    template_context: dict,
+    rows,
+    *,
+    page: int,
+    has_next: bool,
+    template: str = "catalog/listing.html",
+    **extra,
+) -> str:
     """The listing page, or only its results when HTMX asked for them."""
     return htmx_responses.render(
-        "catalog/listing.html",
+        template,
         block="results",
         rows=rows,
         page=page,
@@ -104,11 +120,13 @@ def _listing(kind: str, slug: str, find, filter_name: str):
     listing = cache.cached(key, load)
     if listing is False:
         abort(404)
+    refine = {"category" if kind == "cat" else "brand": slug}
     return _listing_page(
         {"title": listing.title, "in_stock": in_stock},
         listing.rows,
         page=page,
         has_next=listing.has_next,
+        refine_url=url_for("catalog.search", **refine),
     )
 
 
@@ -116,27 +134,161 @@ def _search_text() -> str:
     return request.args.get("q", "").replace("\x00", "").strip()[:200]
 
 
+def _price_band_arg() -> tuple[int, int | None] | None:
+    raw = request.args.get("price", "")
+    if not raw:
+        return None
+    for band in product_search.PRICE_BANDS:
+        if raw == _band_value(band):
+            return band
+    choices = ", ".join(_band_value(b) for b in product_search.PRICE_BANDS)
+    abort(400, description=f"price must be one of {choices}")
+
+
+def _band_value(band: tuple[int, int | None]) -> str:
+    low, high = band
+    return f"{low}-{high if high is not None else ''}"
+
+
+def _band_label(band: tuple[int, int | None]) -> str:
+    low, high = band
+    symbol = current_app.config.get("CURRENCY_SYMBOL", "$")
+    if low == 0:
+        return f"Under {symbol}{high:,}"
+    if high is None:
+        return f"{symbol}{low:,} and over"
+    return f"{symbol}{low:,} – {symbol}{high:,}"
+
+
+def _slug_arg(name: str, find):
+    slug = request.args.get(name, "")
+    if not slug:
+        return None
+    found = find(slug[:120])
+    if found is None:
+        abort(400, description=f"There is no {name} “{slug[:120]}”.")
+    return found
+
+
+def _sort_arg() -> product_search.Sort:
+    raw = request.args.get("sort", "relevance")
+    try:
+        return product_search.Sort(raw)
+    except ValueError:
+        choices = ", ".join(s.value for s in product_search.Sort)
+        abort(400, description=f"sort must be one of {choices}")
+
+
 @bp.get("/search")
 def search():
     text = _search_text()
     page, in_stock = page_arg(maximum=2_000), _in_stock_only()
-    per_page = current_app.config["CATALOG_PAGE_SIZE"]
-    found = product_search.search(
-        text, in_stock_only=in_stock, limit=per_page, offset=(page - 1) * per_page
+    sort = _sort_arg()
+    brand = _slug_arg("brand", queries.brand_by_slug)
+    category = _slug_arg("category", queries.category_by_slug)
+    filters = product_search.Filters(
+        in_stock_only=in_stock,
+        category_id=category.id if category else None,
+        brand_id=brand.id if brand else None,
+        price_band=_price_band_arg(),
     )
+    per_page = current_app.config["CATALOG_PAGE_SIZE"]
+
+    def run(query_text: str) -> product_search.SearchPage:
+        return product_search.search(
+            query_text,
+            filters=filters,
+            sort=sort,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+            with_facets=True,
+        )
+
+    found = run(text)
+    corrected = None
+    if found.total == 0 and text and page == 1:
+        # Nothing as typed: try the words one typo away that the catalog does have.
+        corrected = product_search.did_you_mean(text)
+        if corrected is not None:
+            found = run(corrected)
+            if found.total == 0:
+                corrected = None
+    if text:
+        title = f"Results for “{corrected or text}”"
+    else:
+        title = category.name if category else brand.name if brand else "Search"
     listing = queries.priced_listing(
-        f"Results for “{text}”" if text else "Search",
+        title,
         queries.products_in_order(found.product_ids),
         _group_id(),
         found.total > page * per_page,
     )
-    return _listing_page(
+    rows = listing.rows
+    if sort in (product_search.Sort.PRICE_LOW, product_search.Sort.PRICE_HIGH):
+        # The index orders by list price; this customer's price group may move a product by
+        # a little: the page is ordered by the prices it shows.
+        descending = sort is product_search.Sort.PRICE_HIGH
+
+        def price_key(row):
+            if row.price is None:
+                return (1, 0)
+            return (0, -row.price if descending else row.price)
+
+        rows = sorted(rows, key=price_key)
+    response = _listing_page(
         {"title": listing.title, "in_stock": in_stock, "query": text},
-        listing.rows,
+        rows,
         page=page,
         has_next=listing.has_next,
         total=found.total,
+        template="catalog/search.html",
+        facets=_facet_links(found.facets, filters, brand, category),
+        sort=sort,
+        sorts=list(product_search.Sort),
+        corrected=corrected,
     )
+    return response
+
+
+def _facet_links(facets, filters, brand, category) -> dict:
+    """Each facet value with its count and the URL that picks it (or drops it when picked)."""
+    if facets is None:
+        return {}
+    names = {b.id: b for b in queries.brands()}
+    categories = {c.id: c for c in queries.categories()}
+
+    def option(label, count, arg, value, active):
+        # The template builds the link: this URL with `arg` set (or removed when picked).
+        return {"label": label, "count": count, "active": active, "change": {arg: value}}
+
+    brand_options = [
+        option(names[i].name, n, "brand", names[i].slug, brand is not None and brand.id == i)
+        for i, n in sorted(facets.brands.items(), key=lambda item: (-item[1], item[0]))
+        if i in names
+    ]
+    category_options = [
+        option(
+            categories[i].name,
+            n,
+            "category",
+            categories[i].slug,
+            category is not None and category.id == i,
+        )
+        for i, n in sorted(facets.categories.items(), key=lambda item: (-item[1], item[0]))
+        if i in categories
+    ]
+    price_options = [
+        option(_band_label(band), n, "price", _band_value(band), filters.price_band == band)
+        for band, n in facets.price_bands.items()
+        if n or filters.price_band == band
+    ]
+    stock_options = [option("In stock", facets.in_stock, "in_stock", "1", filters.in_stock_only)]
+    return {
+        "Category": category_options,
+        "Brand": brand_options,
+        "Price": price_options,
+        "Availability": stock_options,
+    }
 
 
 @bp.get("/search/suggest")
@@ -158,15 +310,32 @@ def suggest():
     )
 
 
+@bp.get("/p/<int:product_id>/image")
+def product_image(product_id: int):
+    """A picture staff uploaded, from the database (any server can answer)."""
+    image = queries.product_image(product_id)
+    if image is None or queries.live_product(product_id) is None:
+        abort(404)
+    response = make_response(image.content)
+    response.headers["Content-Type"] = image.content_type
+    # The URL carries the upload's version (?v=), so a new picture is a new URL.
+    response.cache_control.max_age = 86400
+    return response
+
+
 @bp.get("/p/<int:product_id>")
 def product(product_id: int):
     found = queries.live_product(product_id)
     if found is None:
         abort(404)
     offers = queries.offers_for(found.id) if found.product_type.is_stocked else []
+    description, specs = queries.description_and_specs(found.description)
     return render_template(
         "catalog/product.html",
+        image_version=queries.uploaded_images([found.id]).get(found.id, 0),
         product=found,
+        description=description,
+        specs=specs,
         price=queries.unit_price(found, _group_id()),
         supplier_count=len(offers),
         htmx=htmx,

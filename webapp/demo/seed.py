@@ -58,6 +58,7 @@ FEED_FORMATS = {
             "cost": "NetPrice",
             "stock": "Qty",
             "eta_days": "LeadTime",
+            "description": "LongDescription",
         },
     },
 }
@@ -71,7 +72,7 @@ def _write_feed(path: Path, code: str, rows) -> None:
     feed_format = FEED_FORMATS.get(code, {})
     columns = feed_format.get("columns", {})
     delimiter = feed_format.get("delimiter", ",")
-    fields = ["sku", "mpn", "brand", "name", "category", "cost", "stock", "eta_days"]
+    fields = ["sku", "mpn", "brand", "name", "category", "cost", "stock", "eta_days", "description"]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow([columns.get(f, f) for f in fields])

@@ -766,6 +766,8 @@ def refresh_fulfilment(document: SalesDocument) -> FulfilmentStatus:
         sales_operations.record_event(
             document, f"fulfilment.{status.value}", f"Fulfilment: {status.label.lower()}", None
         )
+        if status is not FulfilmentStatus.NONE:
+            sales_operations.email_shipment(document, partial=status is FulfilmentStatus.PARTIAL)
     if status is FulfilmentStatus.FULFILLED and document.ready_to_invoice_at is None:
         document.ready_to_invoice_at = utcnow()
         sales_operations.record_event(

@@ -109,6 +109,27 @@ def document_purchase_lines(document_id: int) -> list[PurchaseOrderLine]:
     )
 
 
+def documents_ordered_from_suppliers(document_ids: list[int]) -> set[int]:
+    """Which of these sales documents a purchase order was sent to a supplier for."""
+    return set(
+        db.session.scalars(
+            select(PurchaseOrderLine.sales_document_id)
+            .join(PurchaseOrder)
+            .where(
+                PurchaseOrderLine.sales_document_id.in_(document_ids),
+                PurchaseOrder.status.in_(
+                    [
+                        PurchaseOrderStatus.ISSUED,
+                        PurchaseOrderStatus.PARTIALLY_RECEIVED,
+                        PurchaseOrderStatus.RECEIVED,
+                    ]
+                ),
+            )
+            .distinct()
+        )
+    )
+
+
 def units_awaited_from_suppliers(document_id: int) -> int:
     """Return the units issued POs still expect from suppliers for the document."""
     return int(

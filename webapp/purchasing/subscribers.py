@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from webapp import signals
-from webapp.purchasing import operations
+from webapp.purchasing import operations, queries
 from webapp.purchasing.planning import enqueue_plan
+from webapp.sales import progress
+
+# My orders asks purchasing which orders went to a supplier.
+progress.register_supplier_orders(queries.documents_ordered_from_suppliers)
 
 
 @signals.sales_document_approved.connect

@@ -24,7 +24,16 @@ class PaymentMethod(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"on_account": "On account", "card": "Credit card"}[self.value]
+        # No card is taken online: the option says so (there is no payment provider yet).
+        return {"on_account": "On account", "card": "Card, by phone"}[self.value]
+
+    @property
+    def explanation(self) -> str:
+        """What happens next, in the customer's words (checkout, confirmation, emails)."""
+        return {
+            "on_account": "Pay by your account terms once we invoice.",
+            "card": "Nothing is charged online: we phone you to take the card payment.",
+        }[self.value]
 
 
 class DocumentStatus(enum.StrEnum):

@@ -93,6 +93,23 @@ def _email_cancellation(document: SalesDocument, actor: User | None, reason: str
     record_event(document, "emailed", f"Cancellation emailed to {document.contact.email}", actor)
 
 
+def email_shipment(document: SalesDocument, *, partial: bool) -> None:
+    """Tell the customer goods of their order are on the way (all of them, or some)."""
+    if document.status is DocumentStatus.CANCELLED:
+        return
+    what = "Part of your order has shipped" if partial else "Your order has shipped"
+    queue_email(
+        to=document.contact.email,
+        subject=f"{what}: {document.title} {document.number} — {current_app.config['SITE_NAME']}",
+        template="sales_document_shipped",
+        topic=f"sales_document:{document.id}",
+        document=document,
+        partial=partial,
+        document_url=public_url("sales.order_detail", number=document.number),
+    )
+    record_event(document, "emailed", f"Shipment emailed to {document.contact.email}", None)
+
+
 def record_event(
     document: SalesDocument, type_: str, message: str, actor: User | None = None, **data
 ) -> SalesDocumentEvent:

@@ -51,3 +51,27 @@ function sizeProgressBars(root) {
 }
 document.addEventListener("DOMContentLoaded", () => sizeProgressBars(document));
 document.addEventListener("htmx:load", (event) => sizeProgressBars(event.detail.elt.parentNode || event.detail.elt));
+// Search suggestions close on Escape and when focus leaves the search form; a press on a
+// suggestion keeps focus in the box, so the click still lands on the link.
+(() => {
+  const close = () => {
+    const box = document.getElementById("search-suggestions");
+    if (box) box.replaceChildren();
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.getElementById("search-suggestions")?.childElementCount) close();
+  });
+  document.addEventListener("focusout", (event) => {
+    const form = event.target.closest?.("form[role=search]");
+    if (form && !(event.relatedTarget && form.contains(event.relatedTarget))) close();
+  });
+  document.addEventListener("mousedown", (event) => {
+    if (event.target.closest?.("#search-suggestions")) event.preventDefault();
+  });
+  // A late answer for what was typed before Escape must not open the list again.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target?.id === "search-suggestions" && document.activeElement?.id !== "search-box") {
+      event.detail.shouldSwap = false;
+    }
+  });
+})();

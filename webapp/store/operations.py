@@ -135,6 +135,22 @@ def add_to_cart(user: User, product_id: int, quantity: int) -> CartLine:
     return line
 
 
+def reorder(user: User, document) -> tuple[int, list[str]]:
+    """Put the document's catalog lines in the cart again; return (lines added, names of
+    those no longer sold online). Services keyed by hand have no product and are left out."""
+    added, skipped = 0, []
+    for line in document.lines:
+        if line.product_id is None:
+            continue
+        product = db.session.get(Product, line.product_id)
+        if product is None or product.obsolete or customer_price(product, user) is None:
+            skipped.append(line.description)
+            continue
+        add_to_cart(user, product.id, line.quantity)
+        added += 1
+    return added, skipped
+
+
 def set_quantity(user: User, line_id: int, quantity: int) -> CartLine:
     line = _owned_line(user, line_id)
     if line.cart.is_frozen:

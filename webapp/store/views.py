@@ -14,6 +14,7 @@ from webapp.extensions import db, htmx
 from webapp.parsing import same_site_path, whole_number
 from webapp.sales.models import PaymentMethod
 from webapp.sales.operations import price_lines
+from webapp.sales.queries import organization_document
 from webapp.sales.totals import document_totals
 from webapp.settings.operations import get_setting
 from webapp.store import operations
@@ -73,6 +74,26 @@ def add_to_cart():
         )
     flash(message, "success")
     return redirect(_back(), 303)
+
+
+@bp.post("/orders/<number>/reorder")
+@customer_required
+def reorder(number: str):
+    """Order again: the document's catalog lines go into the cart at today's prices."""
+    document = organization_document(current_user.organization_id, number[:20])
+    if document is None:
+        abort(404)  # another organization's order looks exactly like a missing one
+    try:
+        added, skipped = operations.reorder(current_user, document)
+    except operations.StoreError as error:
+        return _refused(error)
+    db.session.commit()
+    if added:
+        flash(f"{added} item{'' if added == 1 else 's'} from {document.number} added to your cart "
+              "at today's prices.", "success")  # fmt: skip
+    for name in skipped:
+        flash(f"{name} is no longer sold online: ask us for a quote.", "warning")
+    return redirect(url_for("store.cart"), 303)
 
 
 @bp.get("/cart/badge")
@@ -192,6 +213,7 @@ def _checkout_page(cart, details, form, *, changes=(), status=200):
             changes=changes,
             surcharge_pct=card_surcharge,
             applied_surcharge_pct=surcharge,
+            payment_help={method.value: method.explanation for method in PaymentMethod},
         ),
         status,
     )

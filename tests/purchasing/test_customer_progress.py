@@ -1,0 +1,141 @@
+"""My orders: each order's progress as purchasing and receipting record it, its PDF, and
+Order again; all of it for the customer's own organization only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from tests.factories import login
+from tests.purchasing.conftest import issue, purchase_orders
+from webapp.extensions import db
+from webapp.purchasing import operations, planning
+from webapp.sales import operations as sales_operations
+from webapp.sales.models import DocumentStatus
+from webapp.store.models import Cart
+
+
+def _step(client, number: str) -> str:
+    page = client.get("/orders").get_data(as_text=True)
+    row = page.split(f">{number}</a>")[1].split("</tr>")[0]
+    return row.split('data-progress-step="')[1].split('"')[0]
+
+
+def _receive(po, quantity, store, invoice="R-1"):
+    line = po.lines[0]
+    operations.record_receipt(
+        po,
+        operations.ReceiptInput(
+            invoice,
+            po.created_at.date(),
+            None,
+            Decimal(0),
+            [operations.ReceiptLineInput(line.id, quantity, line.unit_cost)],
+        ),
+        store.purchasing,
+    )
+    db.session.commit()
+
+
+def test_order_moves_from_placed_to_ordered_to_partly_shipped_to_invoiced(client, store, market):
+    document = issue(store, (market.e16, 3))
+    db.session.commit()
+    login(client, store.customer)
+    assert _step(client, document.number) == "placed"
+    planning.plan_document(document)
+    db.session.commit()
+    assert _step(client, document.number) == "placed"  # a draft PO has not gone anywhere
+    [po] = purchase_orders()
+    operations.issue_purchase_order(po, store.purchasing)
+    db.session.commit()
+    assert _step(client, document.number) == "ordered"
+    _receive(po, 1, store)
+    assert _step(client, document.number) == "partly_shipped"
+    _receive(po, 2, store, invoice="R-2")
+    assert _step(client, document.number) == "invoiced"
+    page = client.get(f"/orders/{document.number}").get_data(as_text=True)
+    assert 'id="order-progress">Invoiced<' in page
+
+
+def test_a_cancelled_order_says_so(client, store, market):
+    document = issue(store, (market.e16, 1))
+    sales_operations.transition(document, DocumentStatus.CANCELLED, store.admin, "duplicate")
+    db.session.commit()
+    login(client, store.customer)
+    assert _step(client, document.number) == "cancelled"
+
+
+def test_order_pdf_is_a_pdf_of_the_customers_own_document_only(client, store, market):
+    document = issue(store, (market.e16, 1))
+    other = issue(
+        store,
+        (market.t14, 1),
+        organization=store.other_customer.organization,
+        contact=store.other_customer,
+    )
+    db.session.commit()
+    login(client, store.customer)
+    response = client.get(f"/orders/{document.number}/pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert client.get(f"/orders/{other.number}/pdf").status_code == 404
+
+
+def test_order_again_fills_the_cart_at_todays_prices(client, store, market):
+    document = issue(store, (market.e16, 2), (market.t14, 1))
+    db.session.commit()
+    login(client, store.customer)
+    response = client.post(f"/orders/{document.number}/reorder")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/cart")
+    cart = db.session.scalar(select(Cart).where(Cart.user_id == store.customer.id))
+    lines = {line.product_id: (line.quantity, line.unit_price_seen) for line in cart.lines}
+    # Today's price is the pricing rule's (770.00 for the E16), not the order's.
+    assert lines[market.e16.id][0] == 2 and str(lines[market.e16.id][1]) == "770.00"
+    assert lines[market.t14.id][0] == 1
+
+
+def test_order_again_on_another_organizations_order_is_404_and_adds_nothing(client, store, market):
+    other = issue(
+        store,
+        (market.t14, 1),
+        organization=store.other_customer.organization,
+        contact=store.other_customer,
+    )
+    db.session.commit()
+    login(client, store.customer)
+    assert client.post(f"/orders/{other.number}/reorder").status_code == 404
+    assert db.session.scalar(select(Cart).where(Cart.user_id == store.customer.id)) is None
+
+
+def test_order_again_leaves_out_what_is_no_longer_sold_and_says_so(client, store, market):
+    document = issue(store, (market.e16, 1), (market.t14, 1))
+    market.t14.obsolete = True
+    db.session.commit()
+    login(client, store.customer)
+    client.post(f"/orders/{document.number}/reorder")
+    page = client.get("/cart").get_data(as_text=True)
+    assert "ThinkPad T14 is no longer sold online" in page
+    cart = db.session.scalar(select(Cart).where(Cart.user_id == store.customer.id))
+    assert [line.product_id for line in cart.lines] == [market.e16.id]
+
+
+def test_customer_is_emailed_when_part_and_then_all_of_the_order_ships(
+    store, market, run_jobs, mailbox
+):
+    document = issue(store, (market.e16, 3))
+    planning.plan_document(document)
+    db.session.commit()
+    [po] = purchase_orders()
+    operations.issue_purchase_order(po, store.purchasing)
+    db.session.commit()
+    _receive(po, 1, store)
+    _receive(po, 2, store, invoice="R-2")
+    run_jobs()
+    subjects = [m["Subject"] for m in mailbox.to(store.customer.email)]
+    assert any(
+        s.startswith(f"Part of your order has shipped: Sales Order {document.number}")
+        for s in subjects
+    )
+    assert any(
+        s.startswith(f"Your order has shipped: Sales Order {document.number}") for s in subjects
+    )
