@@ -1,7 +1,7 @@
 """catalog: product pictures — the feed's image address, and pictures staff upload
 
 Revision ID: store0001img
-Revises: i13a0auth001
+Revises: i14a0psa001
 Create Date: 2026-12-07 09:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "store0001img"
-down_revision = "i13a0auth001"
+down_revision = "i14a0psa001"
 branch_labels = None
 depends_on = None
 
