@@ -27,7 +27,7 @@ from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.parsing import page_arg, whole_number
-from webapp.quotes import operations, queries
+from webapp.quotes import operations, queries, revisions
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
     CustomLineForm,
@@ -260,10 +260,29 @@ def _answer_refusal(page_url: str, message: str, status: int):
     return redirect(page_url, 303)
 
 
-def _run(quote: Quote, action, *, done: str | None = None):
-    """Run an operation on the quote and answer with the builder or the refusal."""
+def _stale(quote: Quote, error: revisions.StaleEdit):
+    """Refuse an edit drawn from an older page (409) and offer to reload the quote."""
+    db.session.rollback()
+    page_url = url_for(".detail", quote_id=quote.id)
+    if htmx:
+        return render_template("quotes_admin/_stale.html", message=error.message, url=page_url), 409
+    flash(error.message, "danger")
+    page = render_template("quotes_admin/detail.html", **_builder_context(quote))
+    return page, 409
+
+
+def _run(quote: Quote, action, *, done: str | None = None, versioned: bool = True):
+    """Run an operation on the quote and answer with the builder or the refusal.
+
+    A `versioned` action (anything that changes what the builder shows) first checks that the
+    form was drawn from the quote's current revision.
+    """
     try:
+        if versioned:
+            revisions.check(quote, revisions.parse(request.form.get(revisions.FIELD)))
         action()
+    except revisions.StaleEdit as error:
+        return _stale(quote, error)
     except operations.NeedsApproval as error:
         return _refused(quote, f"{error.message} {' '.join(error.reasons)}", error.status)
     except operations.QuoteError as error:
@@ -363,6 +382,7 @@ def catalog(quote_id: int):
         target="#quote-builder",
         currency=quote.currency,
         section_id=section_id,
+        revision=whole_number(request.args.get(revisions.FIELD, ""), minimum=1),
         rows=[(p, book.price_of(p, group)) for p in products],
         query=request.args.get("q", "").strip(),
     )
@@ -525,6 +545,7 @@ def reminders(quote_id: int):
         quote,
         lambda: operations.schedule_reminder(quote, due_at, form.note.data or "", _actor()),
         done="Reminder scheduled.",
+        versioned=False,
     )
 
 
@@ -536,6 +557,7 @@ def cancel_reminder(quote_id: int, reminder_id: int):
         quote,
         lambda: operations.cancel_reminder(quote, reminder_id, _actor()),
         done="Reminder cancelled.",
+        versioned=False,
     )
 
 
@@ -550,6 +572,7 @@ def save_as_template(quote_id: int):
         quote,
         lambda: operations.save_as_template(quote, form.name.data, _actor()),
         done=f"Saved as the template “{form.name.data.strip()}”.",
+        versioned=False,
     )
 
 

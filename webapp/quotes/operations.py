@@ -27,7 +27,9 @@ from webapp.models_base import utcnow
 from webapp.money import format_money
 from webapp.organizations.models import Organization
 from webapp.pdf import render_pdf
+from webapp.quotes import revisions
 from webapp.quotes import snapshot as snapshots
+from webapp.quotes.errors import QuoteError
 from webapp.quotes.models import (
     DecisionOutcome,
     Quote,
@@ -80,16 +82,6 @@ DEFAULT_TERM_MONTHS = 12
 
 
 # --- errors ----------------------------------------------------------------------------------
-
-
-class QuoteError(Exception):
-    """A refused quote action; `message` is for people, `status` the HTTP status."""
-
-    status = 422
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class QuoteLocked(QuoteError):
@@ -160,7 +152,7 @@ def transition(
     current = quote.status
     if not MACHINE.allows(current, status):
         raise IllegalTransition(current, status)
-    values: dict = {"status": status, "updated_at": utcnow()}
+    values: dict = {"status": status, "updated_at": utcnow(), "revision": Quote.revision + 1}
     if new_version:
         values["version"] = Quote.version + 1
     claimed = db.session.execute(
@@ -169,7 +161,7 @@ def transition(
         .values(**values),
         execution_options={"synchronize_session": False},
     ).rowcount
-    db.session.expire(quote, ["status", "version", "updated_at"])
+    db.session.expire(quote, ["status", "version", "updated_at", "revision"])
     if not claimed:
         raise QuoteChanged("The quote changed meanwhile. Reload it and try again.")
     record_quote_event(
@@ -325,6 +317,7 @@ def begin_edit(quote: Quote, actor: User) -> None:
     status = quote.status
     if status.is_final:
         raise QuoteLocked(f"Quote {quote.number} is {status.label.lower()} and cannot change.")
+    revisions.advance(quote)
     if status in (QuoteStatus.SENT, QuoteStatus.EXPIRED):
         current = quote.current_version
         if current is not None:

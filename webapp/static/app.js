@@ -13,6 +13,19 @@ document.addEventListener("htmx:responseError", (event) => {
   const message = holder.querySelector("[data-message]");
   body.textContent = message ? message.textContent.trim() : `Request failed (${xhr.status}).`;
   toast.appendChild(body);
+  // A stale edit (409 from the quote builder) offers to reload; that toast stays until used.
+  const reload = holder.querySelector("a[data-reload]");
+  const href = reload ? reload.getAttribute("href") : "";
+  if (href && href.startsWith("/") && !href.startsWith("//")) {
+    const link = document.createElement("a");
+    link.className = "btn btn-sm btn-light ms-2";
+    link.href = href;
+    link.textContent = reload.textContent.trim();
+    link.setAttribute("data-reload", "");
+    body.appendChild(link);
+    box.appendChild(toast);
+    return;
+  }
   box.appendChild(toast);
   setTimeout(() => toast.remove(), 6000);
 });
