@@ -1466,32 +1466,54 @@ def _issue_document(
         currency=snap["currency"],
         hold_reason=_hold_reason(quote, check),
     )
-    if check.risen:
-        record_event(
-            document,
-            "margin_guard",
-            _guard_message(check, snap["currency"]),
-            None,
-            held=check.held,
-            floor_pct=str(check.floor_pct),
-            quoted_margin_pct=_str(check.quoted_margin_pct),
-            current_margin_pct=_str(check.current_margin_pct),
-            quoted_margin=str(check.quoted_margin),
-            current_margin=str(check.current_margin),
-            currency=snap["currency"],
-            lines=[
-                {
-                    "sku": next((c.line["sku"] for c in chosen if c.key == line.key), ""),
-                    "description": line.description,
-                    "quantity": line.quantity,
-                    "unit_price": str(line.unit_price),
-                    "old_cost": str(line.quoted_cost),
-                    "new_cost": str(line.current_cost),
-                }
-                for line in check.risen
-            ],
-        )
+    record_margin_guard(
+        document,
+        check,
+        snap["currency"],
+        {c.key: c.line["sku"] for c in chosen},
+        "the quote was sent",
+    )
     return document
+
+
+def record_margin_guard(
+    document: SalesDocument,
+    check: MarginCheck,
+    currency: str,
+    skus: dict[str, str],
+    since: str,
+) -> None:
+    """Put the margin guard's finding on the document's timeline when a cost rose.
+
+    Used for quotes accepted and for staff-keyed orders; `since` says since when ("the quote
+    was sent"); `skus` maps the checked lines' keys to their SKUs.
+    """
+    if not check.risen:
+        return
+    record_event(
+        document,
+        "margin_guard",
+        _guard_message(check, currency, since),
+        None,
+        held=check.held,
+        floor_pct=str(check.floor_pct),
+        quoted_margin_pct=_str(check.quoted_margin_pct),
+        current_margin_pct=_str(check.current_margin_pct),
+        quoted_margin=str(check.quoted_margin),
+        current_margin=str(check.current_margin),
+        currency=currency,
+        lines=[
+            {
+                "sku": skus.get(line.key, ""),
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "old_cost": str(line.quoted_cost),
+                "new_cost": str(line.current_cost),
+            }
+            for line in check.risen
+        ],
+    )
 
 
 def _str(value: Decimal | None) -> str | None:
@@ -1507,7 +1529,7 @@ def _hold_reason(quote: Quote, check: MarginCheck) -> str:
     )
 
 
-def _guard_message(check: MarginCheck, currency: str) -> str:
+def _guard_message(check: MarginCheck, currency: str, since: str) -> str:
     changed = ", ".join(
         f"{line.description}: {format_money(line.quoted_cost, currency)} → "
         f"{format_money(line.current_cost, currency)}"
@@ -1515,7 +1537,7 @@ def _guard_message(check: MarginCheck, currency: str) -> str:
     )
     verdict = "held for review" if check.held else "still above the floor"
     return (
-        f"Margin guard: costs rose since the quote was sent ({changed}); margin "
+        f"Margin guard: costs rose since {since} ({changed}); margin "
         f"{check.quoted_margin_pct}% → {check.current_margin_pct}%, {verdict}"
     )
 

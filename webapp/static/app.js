@@ -64,3 +64,54 @@ function sizeProgressBars(root) {
 }
 document.addEventListener("DOMContentLoaded", () => sizeProgressBars(document));
 document.addEventListener("htmx:load", (event) => sizeProgressBars(event.detail.elt.parentNode || event.detail.elt));
+// Search pickers (macros.html `picker`): choosing a match fills the hidden id and says what was
+// chosen; Escape or leaving the picker closes the matches. No inline handlers (the CSP).
+function closePicker(picker) {
+  const results = picker.querySelector(".picker-results");
+  if (results) results.replaceChildren();
+  const search = picker.querySelector("[data-picker-search]");
+  if (search) search.setAttribute("aria-expanded", "false");
+}
+function pick(option) {
+  const picker = option.closest("[data-picker]");
+  const hidden = picker.querySelector("[data-picker-value]");
+  const search = picker.querySelector("[data-picker-search]");
+  hidden.value = option.dataset.pickValue;
+  search.value = option.dataset.pickLabel;
+  picker.querySelector("[data-picker-chosen]").textContent = `Chosen: ${option.dataset.pickLabel}`;
+  closePicker(picker);
+  hidden.dispatchEvent(new Event("change", { bubbles: true }));
+  if (picker.hasAttribute("data-submit-on-pick") && hidden.form) hidden.form.requestSubmit();
+  else search.focus();
+}
+document.addEventListener("click", (event) => {
+  const option = event.target.closest("[data-pick-value]");
+  if (option) pick(option);
+});
+document.addEventListener("keydown", (event) => {
+  const picker = event.target.closest ? event.target.closest("[data-picker]") : null;
+  if (!picker) return;
+  if (event.key === "Escape") { closePicker(picker); return; }
+  const options = [...picker.querySelectorAll("[data-pick-value]")];
+  if (event.key === "ArrowDown" && options.length) {
+    event.preventDefault();
+    const at = options.indexOf(document.activeElement);
+    options[Math.min(at + 1, options.length - 1)].focus();
+  } else if (event.key === "ArrowUp" && options.length) {
+    event.preventDefault();
+    const at = options.indexOf(document.activeElement);
+    (at > 0 ? options[at - 1] : picker.querySelector("[data-picker-search]")).focus();
+  } else if (event.key === "Enter" && event.target.matches("[data-picker-search]")) {
+    // Enter chooses the first match rather than submitting the form half filled in.
+    event.preventDefault();
+    if (options.length) pick(options[0]);
+  }
+});
+document.addEventListener("focusout", (event) => {
+  const picker = event.target.closest ? event.target.closest("[data-picker]") : null;
+  if (picker && !picker.contains(event.relatedTarget)) closePicker(picker);
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const search = event.detail.target.closest("[data-picker]")?.querySelector("[data-picker-search]");
+  if (search) search.setAttribute("aria-expanded", event.detail.target.children.length ? "true" : "false");
+});
