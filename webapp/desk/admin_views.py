@@ -12,12 +12,12 @@ from sqlalchemy import select
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role, User
+from webapp.catalog.queries import staff_matches
 from webapp.desk import operations
 from webapp.desk.forms import KeyedOrderForm
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
 from webapp.parsing import COST_MAX, MONEY_MAX, InputRefused, bounded_decimal, whole_number
-from webapp.quotes.queries import catalog_matches
 from webapp.sales.models import PaymentMethod
 from webapp.sales.operations import HeaderInput
 from webapp.sales.totals import ZERO
@@ -280,6 +280,6 @@ def catalog():
         400, description="choose the organization first"
     )
     query = request.args.get("q", "").strip()[:200]
-    products = catalog_matches(query) if query else []
+    products = staff_matches(query) if query else []
     rows = [(p, operations.organization_price(p, organization)) for p in products]
     return render_template("desk/_catalog.html", rows=rows, query=query)

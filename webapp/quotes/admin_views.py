@@ -22,7 +22,7 @@ from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType
-from webapp.catalog.queries import price_book
+from webapp.catalog.queries import price_book, staff_matches
 from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
@@ -150,6 +150,20 @@ def _new_quote_form() -> NewQuoteForm:
     return form
 
 
+def _new_quote_page(form: NewQuoteForm):
+    """The new-quote form, its pickers showing the names of what is chosen."""
+    organization_id = whole_number(form.organization_id.data, minimum=1)
+    template_id = whole_number(form.template_id.data, minimum=1)
+    organization = db.session.get(Organization, organization_id) if organization_id else None
+    template = db.session.get(QuoteTemplate, template_id) if template_id else None
+    return render_template(
+        "quotes_admin/new.html",
+        form=form,
+        organization_name=organization.name if organization else "",
+        template_name=template.name if template else "",
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(Role.SALES)
 def new():
@@ -157,9 +171,9 @@ def new():
     if request.method == "GET":
         raw = request.args.get("organization", "")
         form.organization_id.data = whole_number(raw, minimum=1)
-        return render_template("quotes_admin/new.html", form=form)
+        return _new_quote_page(form)
     if not form.validate():
-        return render_template("quotes_admin/new.html", form=form), 422
+        return _new_quote_page(form), 422
     organization = db.session.get(Organization, form.organization_id.data) or abort(404)
     template = None
     if form.template_id.data is not None:
@@ -175,7 +189,7 @@ def new():
     except operations.QuoteError as error:
         db.session.rollback()
         flash(error.message, "danger")
-        return render_template("quotes_admin/new.html", form=form), error.status
+        return _new_quote_page(form), error.status
     db.session.commit()
     flash(f"Quote {quote.number} started.", "success")
     return redirect(url_for(".detail", quote_id=quote.id), 303)
@@ -373,7 +387,7 @@ def catalog(quote_id: int):
     quote = _quote(quote_id)
     raw_section = request.args.get("section_id", "")
     section_id = whole_number(raw_section, minimum=1) or quote.sections[0].id
-    products = queries.catalog_matches(request.args.get("q", ""))
+    products = staff_matches(request.args.get("q", ""))
     book = price_book()
     group = quote.organization.price_group_id
     return render_template(
@@ -665,6 +679,20 @@ def templates():
     return render_template("quotes_admin/templates.html", templates=queries.templates())
 
 
+@bp.get("/templates/pick")
+@staff_required(Role.SALES)
+def pick_template():
+    """Matches for a quote template picker (macros.html `picker`): active templates by name."""
+    query = request.args.get("q", "").strip()[:100]
+    needle = query.casefold()
+    options = [
+        (t.id, t.name, t.description[:80])
+        for t in queries.templates(active_only=True)
+        if needle and needle in t.name.casefold()
+    ][:10]
+    return render_template("_picker_results.html", options=options, query=query)
+
+
 @bp.route("/templates/new", methods=["GET", "POST"])
 @staff_required(Role.ADMIN)
 def new_template():
@@ -776,7 +804,7 @@ def template_catalog(template_id: int):
         target="#template-editor",
         section_id=section_id,
         currency=current_app.config["CURRENCY"],
-        rows=[(p, book.price_of(p, None)) for p in queries.catalog_matches(query)],
+        rows=[(p, book.price_of(p, None)) for p in staff_matches(query)],
         query=query.strip(),
     )
 
