@@ -27,7 +27,7 @@ from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.parsing import page_arg, whole_number
-from webapp.quotes import operations, queries, revisions
+from webapp.quotes import arrangement, operations, queries, revisions
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
     CustomLineForm,
@@ -476,6 +476,71 @@ def delete_line(quote_id: int, line_id: int):
         operations.remove_line(quote, operations.owned_line(quote, line_id), _actor())
 
     return _run(quote, action, done="Line removed.")
+
+
+# --- arranging: move by drag and drop or by the up/down buttons, duplicate ----------------------
+
+
+def _move_target() -> tuple[int | None, int | None]:
+    """Read a move: `direction` (up/down, the buttons) or `position` (a drop), 400 otherwise."""
+    direction = request.form.get("direction", "")
+    if direction:
+        if direction not in ("up", "down"):
+            abort(400, description="direction must be up or down")
+        return (-1 if direction == "up" else 1), None
+    position = whole_number(request.form.get("position", ""), maximum=10_000)
+    if position is None:
+        abort(400, description="position must be a whole number from 0")
+    return None, position
+
+
+@bp.post("/<int:quote_id>/lines/<int:line_id>/move")
+@staff_required(Role.SALES)
+def move_line(quote_id: int, line_id: int):
+    quote = _quote(quote_id)
+    step, position = _move_target()
+    section_id = None
+    if step is None:
+        section_id = whole_number(request.form.get("section_id", ""), minimum=1)
+        if section_id is None:
+            abort(400, description="section_id must be an id")
+
+    def action():
+        line = operations.owned_line(quote, line_id)
+        if step is not None:
+            arrangement.step_line(quote, line, step, _actor())
+        else:
+            section = operations.owned_section(quote, section_id)
+            arrangement.move_line(quote, line, section, position, _actor())
+
+    return _run(quote, action)
+
+
+@bp.post("/<int:quote_id>/sections/<int:section_id>/move")
+@staff_required(Role.SALES)
+def move_section(quote_id: int, section_id: int):
+    quote = _quote(quote_id)
+    step, position = _move_target()
+
+    def action():
+        section = operations.owned_section(quote, section_id)
+        if step is not None:
+            arrangement.step_section(quote, section, step, _actor())
+        else:
+            arrangement.move_section(quote, section, position, _actor())
+
+    return _run(quote, action)
+
+
+@bp.post("/<int:quote_id>/lines/<int:line_id>/duplicate")
+@staff_required(Role.SALES)
+def duplicate_line(quote_id: int, line_id: int):
+    quote = _quote(quote_id)
+
+    def action():
+        arrangement.duplicate_line(quote, operations.owned_line(quote, line_id), _actor())
+
+    return _run(quote, action, done="Line duplicated.")
 
 
 # --- approval, sending and decisions ------------------------------------------------------------

@@ -115,3 +115,51 @@ document.addEventListener("htmx:afterSwap", (event) => {
   const search = event.detail.target.closest("[data-picker]")?.querySelector("[data-picker-search]");
   if (search) search.setAttribute("aria-expanded", event.detail.target.children.length ? "true" : "false");
 });
+// Quote builder: drag a line (by its handle) within or across sections, or a section among the
+// sections (SortableJS). A drop fills the item's move form (the same form the ↑/↓ buttons post,
+// carrying the CSRF token and the quote revision) with where it landed, and submits it; the
+// server answers with the redrawn builder, or refuses a move made on an older page.
+function initSortables(root) {
+  if (typeof Sortable === "undefined") return;
+  const fresh = (selector) => [...root.querySelectorAll(selector)].filter((list) => {
+    if (list.dataset.sortableReady) return false; // htmx:load and DOMContentLoaded both come
+    list.dataset.sortableReady = "1";
+    return true;
+  });
+  fresh("[data-sortable-lines]").forEach((list) => {
+    Sortable.create(list, {
+      group: "quote-lines",
+      handle: ".line-handle",
+      forceFallback: true, // pointer events, not native drag: the same on mouse and touch
+      draggable: ".quote-line",
+      animation: 120,
+      onEnd: (event) => {
+        if (event.from === event.to && event.oldIndex === event.newIndex) return;
+        const form = event.item.querySelector(".line-move-form");
+        form.querySelector("input[name=section_id]").value = event.to.dataset.sectionId;
+        form.querySelector("input[name=position]").value = String(event.newIndex);
+        form.requestSubmit();
+      },
+    });
+  });
+  fresh("[data-sortable-sections]").forEach((list) => {
+    Sortable.create(list, {
+      handle: ".section-handle",
+      forceFallback: true,
+      draggable: ".quote-section",
+      animation: 120,
+      onEnd: (event) => {
+        if (event.oldIndex === event.newIndex) return;
+        const form = event.item.querySelector(".section-move-form");
+        if (!form) return;
+        form.querySelector("input[name=position]").value = String(event.newIndex);
+        form.requestSubmit();
+      },
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", () => initSortables(document));
+document.addEventListener("htmx:load", (event) => {
+  const elt = event.detail.elt;
+  if (elt.querySelectorAll) initSortables(elt.parentNode || elt);
+});
