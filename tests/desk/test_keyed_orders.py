@@ -194,3 +194,29 @@ def test_only_sales_and_admins_key_orders(client, store):
     login(customer, store.customer)
     assert customer.get("/admin/orders/new").status_code == 404
     assert customer.get("/admin/organizations/pick?q=Con").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["9" * 29, str(2**40), "-1", "x"])
+def test_a_shipping_method_beyond_any_id_is_refused_not_a_server_error(client, store, raw):
+    login(client, store.sales)
+    key = _entry_key(client, store.org.id)
+    data = _order(
+        store, key, [(store.products[2].id, 1, "770.00", "700.0000", 20)], shipping_method_id=raw
+    )
+    redrawn = client.post("/admin/orders/new/lines", data=data, headers=HX)
+    assert redrawn.status_code == 200  # a redraw only: shipping counts as none yet
+    refused = client.post("/admin/orders/new", data=data)
+    assert refused.status_code == 422
+    assert "Shipping method" in refused.get_data(as_text=True)
+    assert _documents() == 0
+
+
+def test_a_redraw_says_what_moved_since_the_lines_were_shown(client, store):
+    login(client, store.sales)
+    key = _entry_key(client, store.org.id)
+    e16 = store.products[2]
+    data = _order(store, key, [(e16.id, 3, "700.00", "700.0000", 20)])  # shown at 700
+    redrawn = client.post("/admin/orders/new/lines", data=data, headers=HX).get_data(as_text=True)
+    assert "price changed from $700.00 to $770.00" in redrawn
+    assert 'name="price_seen" value="770.00"' in redrawn
+    assert _documents() == 0

@@ -109,7 +109,8 @@ def _contact(organization: Organization | None) -> User | None:
 
 def _page(organization, form, lines, *, entry_key, contact_id=None, changes=(), status=200):
     entries = operations.price(organization, lines) if organization is not None else []
-    shipping = db.session.get(ShippingMethod, form.shipping_method_id.data or 0)
+    shipping_id = whole_number(form.shipping_method_id.data, minimum=1)  # not yet validated
+    shipping = db.session.get(ShippingMethod, shipping_id) if shipping_id else None
     try:
         payment = PaymentMethod(form.payment_method.data)
     except ValueError:
@@ -162,6 +163,7 @@ def preview():
         lines = _posted_lines()
     except operations.DeskError as error:
         return _refused(error)
+    changes = operations.changes_since_shown(organization, lines)
     removed = whole_number(request.form.get("remove", ""))
     if removed is not None and removed < len(lines):
         del lines[removed]
@@ -181,7 +183,9 @@ def preview():
         lines.append(operations.KeyedLine(product.id, 1, ZERO, None, 0))
     # What the page shows from now on is what staff have seen.
     lines = _as_seen(organization, lines)
-    return _page(organization, form, lines, entry_key=key, contact_id=_contact_id_arg())
+    return _page(
+        organization, form, lines, entry_key=key, contact_id=_contact_id_arg(), changes=changes
+    )
 
 
 def _contact_id_arg() -> int | None:

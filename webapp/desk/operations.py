@@ -133,6 +133,22 @@ def price(organization: Organization, lines: list[KeyedLine]) -> list[PricedEntr
     return priced
 
 
+def changes_since_shown(
+    organization: Organization, lines: list[KeyedLine]
+) -> list[store.LineChange]:
+    """What moved (price, stock) for each line since the page showed it."""
+    found = products([line.product_id for line in lines])
+    changes: list[store.LineChange] = []
+    for line in lines:
+        product = found.get(line.product_id)
+        now = organization_price(product, organization) if product is not None else None
+        if now is not None:
+            changes += store.seen_changes(
+                product, line.quantity, line.price_seen, line.stock_seen, now
+            )
+    return changes
+
+
 def margin_floor() -> Decimal:
     return get_setting("quote_margin_floor_pct")
 
@@ -214,13 +230,14 @@ def place_order(order: KeyedOrder, actor: User) -> SalesDocument:
         return existing
     shipping, found = _check(order)
     organization = order.organization
-    changes: list[store.LineChange] = []
+    changes = changes_since_shown(organization, order.lines)
+    if changes:
+        raise ChangedSinceShown(changes)
     costed: list[CostedLine] = []
     lines: list[LineInput] = []
     for position, line in enumerate(order.lines):
         product = found[line.product_id]
         now = organization_price(product, organization)
-        changes += store.seen_changes(product, line.quantity, line.price_seen, line.stock_seen, now)
         cost_now = product.best_cost
         seen_cost = line.cost_seen if line.cost_seen is not None else cost_now
         costed.append(
@@ -244,8 +261,6 @@ def place_order(order: KeyedOrder, actor: User) -> SalesDocument:
                 tax_code=product.tax_code,
             )
         )
-    if changes:
-        raise ChangedSinceShown(changes)
     check = margin_guard(costed, margin_floor())
     header = order.header
     surcharge = (
