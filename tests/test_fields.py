@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.factories import login
-from tests.quotes.conftest import build_quote, link_path, send
+from tests.quotes.conftest import build_quote, drawn_revision, link_path, send
 from webapp.extensions import db
 from webapp.parsing import (
     COST_MAX,
@@ -130,6 +130,7 @@ def test_a_quote_already_holding_a_price_of_1e30_still_opens_and_can_be_fixed(cl
         "unit_price": "10.00",
         "unit_cost": "1",
         "recurrence": "none",
+        "revision": drawn_revision(client, quote.id),
     }
     fixed = client.post(f"/admin/quotes/{quote.id}/lines/{line.id}", data=data, headers=HX)
     assert fixed.status_code == 200

@@ -135,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.auth.views import bp as auth_bp
     from webapp.catalog.admin_views import bp as catalog_admin_bp
     from webapp.catalog.views import bp as catalog_bp
+    from webapp.desk.admin_views import bp as desk_bp
     from webapp.integrations.inbound import bp as inbound_bp
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
@@ -159,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         auth_admin_bp,
         catalog_admin_bp,
+        desk_bp,
         mail_admin_bp,
         organizations_admin_bp,
         quotes_admin_bp,

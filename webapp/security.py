@@ -4,8 +4,10 @@
   Chart.js are served from /static), an inline <script> only with this request's nonce
   (`csp_nonce()` in templates), no inline event handlers or style attributes, no eval: htmx
   runs without it (its indicator styles are off, see base.html, and no page uses hx-on or
-  `js:` values). `form-action` is left out on purpose: Chrome applies it to the redirect
-  after a form post, and *Connect* to a ledger posts to us and is redirected to the vendor.
+  `js:` values; nor does it settle `style` attributes, which would re-apply as an inline style
+  what a script such as SortableJS left through the CSSOM). `form-action` is left out on
+  purpose: Chrome applies it to the redirect after a form post, and *Connect* to a ledger
+  posts to us and is redirected to the vendor.
 - `frame-ancestors 'none'` and `X-Frame-Options: DENY`: no page can be framed (clickjacking
   of the admin and of the approval page). A view that sets its own policy keeps it.
 - `X-Content-Type-Options: nosniff`.

@@ -71,6 +71,13 @@ def test_key_pages_raise_no_csp_violation(new_page, shop, live_server):
     admin = new_page(store.admin)
     admin.goto("/admin/")
     expect(admin.get_by_role("heading", name="Dashboard")).to_be_visible()
+    # Both dashboard charts are drawn (Chart.js keeps a chart per canvas it drew on).
+    admin.wait_for_function(
+        "() => window.Chart && [...document.querySelectorAll('canvas[data-chart]')]"
+        ".filter(c => window.Chart.getChart(c)).length === 2"
+    )
+    admin.goto(f"/admin/orders/new?organization={store.org.id}")
+    expect(admin.get_by_role("heading", level=1)).to_have_text("New order for Contoso")
     admin.goto("/admin/reports/gross-profit")
     admin.wait_for_function("() => window.Chart !== undefined")
     htmx_settled(admin)

@@ -114,3 +114,12 @@ LINK = re.compile(r"http://localhost(/q/[\w.\-]+)")
 
 def link_in(text: str) -> str:
     return LINK.search(text).group(1)
+
+
+_REVISION = re.compile(r'name="revision" value="(\d+)"')
+
+
+def drawn_revision(client, quote_id: int) -> str:
+    """The revision the builder's forms carry when the page is drawn now (read from the page)."""
+    page = client.get(f"/admin/quotes/{quote_id}").get_data(as_text=True)
+    return _REVISION.search(page).group(1)

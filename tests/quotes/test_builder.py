@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import login
-from tests.quotes.conftest import build_quote, send
+from tests.quotes.conftest import build_quote, drawn_revision, send
 from webapp.extensions import db
 from webapp.quotes import operations
 from webapp.quotes.models import (
@@ -98,7 +98,12 @@ def test_staff_build_a_quote_in_place_and_totals_follow(client, quoting):
 
     added = client.post(
         f"/admin/quotes/{quote.id}/lines",
-        data={"product_id": store.products[0].id, "section_id": section_id, "quantity": "2"},
+        data={
+            "product_id": store.products[0].id,
+            "section_id": section_id,
+            "quantity": "2",
+            "revision": drawn_revision(client, quote.id),
+        },
         headers=HX,
     )
     assert added.status_code == 200
@@ -117,6 +122,7 @@ def test_staff_build_a_quote_in_place_and_totals_follow(client, quoting):
             "unit_price": "1050.00",
             "unit_cost": "1000",
             "recurrence": "none",
+            "revision": drawn_revision(client, quote.id),
         },
         headers=HX,
     ).get_data(as_text=True)
@@ -132,6 +138,7 @@ def test_staff_build_a_quote_in_place_and_totals_follow(client, quoting):
             "quantity": "4",
             "unit_price": "120",
             "unit_cost": "60",
+            "revision": drawn_revision(client, quote.id),
         },
         headers=HX,
     ).get_data(as_text=True)
@@ -145,7 +152,13 @@ def test_bad_builder_input_is_refused_with_a_message(client, quoting):
     other = build_quote(store)
     login(client, store.sales)
     line = quote.lines[0]
-    base = {"description": "x", "unit_price": "1", "unit_cost": "1", "recurrence": "none"}
+    base = {
+        "description": "x",
+        "unit_price": "1",
+        "unit_cost": "1",
+        "recurrence": "none",
+        "revision": drawn_revision(client, quote.id),
+    }
     cases = [
         ({**base, "quantity": "abc"}, "Quantity"),
         ({**base, "quantity": "0"}, "Quantity"),
@@ -158,7 +171,11 @@ def test_bad_builder_input_is_refused_with_a_message(client, quoting):
         assert response.status_code == 422, data
         assert message in response.get_data(as_text=True)
     # Another quote's line, through this quote's URL.
-    foreign = client.post(f"/admin/quotes/{quote.id}/lines/{other.lines[0].id}/delete", headers=HX)
+    foreign = client.post(
+        f"/admin/quotes/{quote.id}/lines/{other.lines[0].id}/delete",
+        data={"revision": drawn_revision(client, quote.id)},
+        headers=HX,
+    )
     assert foreign.status_code == 422
     assert "not part of this quote" in foreign.get_data(as_text=True)
     assert len(db.session.get(Quote, other.id).lines) == len(other.lines)
@@ -178,21 +195,38 @@ def test_a_quote_that_trips_a_rule_waits_for_a_manager(client, quoting, run_jobs
     assert "Needs a manager&#39;s approval" in page or "Needs a manager's approval" in page
     assert "Total $4,708.00 is above $2,000.00." in page
 
-    refused = client.post(f"/admin/quotes/{quote.id}/send", headers=HX)
+    refused = client.post(
+        f"/admin/quotes/{quote.id}/send",
+        data={"revision": drawn_revision(client, quote.id)},
+        headers=HX,
+    )
     assert refused.status_code == 409
     assert "A manager must approve this quote" in refused.get_data(as_text=True)
-    assert client.post(f"/admin/quotes/{quote.id}/request-approval").status_code == 303
+    asked = client.post(
+        f"/admin/quotes/{quote.id}/request-approval",
+        data={"revision": drawn_revision(client, quote.id)},
+    )
+    assert asked.status_code == 303
     quote = db.session.get(Quote, quote.id)
     assert quote.status is QuoteStatus.PENDING_APPROVAL
     assert quote.approval_reasons[0].startswith("Total $4,708.00")
     # Sales staff cannot approve.
-    assert client.post(f"/admin/quotes/{quote.id}/approve").status_code == 403
+    forbidden = client.post(
+        f"/admin/quotes/{quote.id}/approve", data={"revision": drawn_revision(client, quote.id)}
+    )
+    assert forbidden.status_code == 403
 
     admin = client.application.test_client()
     login(admin, store.admin)
-    assert admin.post(f"/admin/quotes/{quote.id}/approve").status_code == 303
+    approved = admin.post(
+        f"/admin/quotes/{quote.id}/approve", data={"revision": drawn_revision(admin, quote.id)}
+    )
+    assert approved.status_code == 303
     assert db.session.get(Quote, quote.id).status is QuoteStatus.APPROVED
-    assert client.post(f"/admin/quotes/{quote.id}/send").status_code == 303
+    sent = client.post(
+        f"/admin/quotes/{quote.id}/send", data={"revision": drawn_revision(client, quote.id)}
+    )
+    assert sent.status_code == 303
     quote = db.session.get(Quote, quote.id)
     assert quote.status is QuoteStatus.SENT
     assert quote.current_version.content_hash == quote.approved_hash
@@ -281,6 +315,7 @@ def test_a_line_made_recurring_without_a_term_gets_twelve_months(client, quoting
             "unit_price": str(line.unit_price),
             "unit_cost": str(line.unit_cost),
             "recurrence": "annual",
+            "revision": drawn_revision(client, quote.id),
         },
         headers=HX,
     )
@@ -304,6 +339,7 @@ def test_a_title_with_a_line_break_is_refused_and_an_old_one_still_emails(
             "owner_id": store.sales.id,
             "expires_on": quote.expires_on.isoformat(),
             "payment_method": quote.payment_method.value,
+            "revision": drawn_revision(client, quote.id),
         },
         headers=HX,
     )

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import Mailbox
 from tests.factories import login
-from tests.quotes.conftest import build_quote, keys, link_in, link_path, send
+from tests.quotes.conftest import build_quote, drawn_revision, keys, link_in, link_path, send
 from webapp import signals
 from webapp.catalog.models import SupplierOffer
 from webapp.catalog.operations import refresh_product_aggregates
@@ -143,7 +143,10 @@ def test_an_unapproved_organization_buys_through_a_quote_request(
     login(staff, store.sales)
     listed = staff.get("/admin/quotes/?requested=1").get_data(as_text=True)
     assert quote.number in listed and f"Requested by {buyer.name}" in listed
-    assert staff.post(f"/admin/quotes/{quote.id}/send").status_code == 303
+    sent = staff.post(
+        f"/admin/quotes/{quote.id}/send", data={"revision": drawn_revision(staff, quote.id)}
+    )
+    assert sent.status_code == 303
     run_jobs()
     (message,) = mailbox.to(buyer.email)
     approver = client.application.test_client()

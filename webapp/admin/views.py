@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.auth.access import staff_required
@@ -12,7 +13,14 @@ from webapp.extensions import db
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
+from webapp.reports import charts
+from webapp.reports import queries as reports
+from webapp.reports.exports import SALES_ROLES
+from webapp.reports.forms import DateRange, Grain
+from webapp.sales import queries as sales
 from webapp.sales.models import DocumentStatus, SalesDocument
+
+TREND_MONTHS = 12
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -45,4 +53,32 @@ def dashboard():
     recent = db.session.scalars(
         select(SalesDocument).order_by(SalesDocument.id.desc()).limit(10)
     ).all()
-    return render_template("admin/dashboard.html", stats=stats, recent=recent)
+    return render_template(
+        "admin/dashboard.html", stats=stats, recent=recent, **_charts(utcnow().date())
+    )
+
+
+def _last_months(today: date, months: int) -> DateRange:
+    """From the first day of the month `months - 1` months back, to today."""
+    year, month = divmod(today.year * 12 + today.month - 1 - (months - 1), 12)
+    return DateRange(date(year, month + 1, 1), today)
+
+
+def _charts(today: date) -> dict:
+    """The dashboard's charts, from the report queries: sales trend and where orders wait."""
+    stages = sales.waiting_by_stage()
+    context = {
+        "stages": stages,
+        "stages_chart": charts.count_chart(
+            [s.label for s in stages], [s.count for s in stages], "Orders"
+        ),
+        "trend": None,
+    }
+    if current_user.role in SALES_ROLES:  # the gross-profit report's own audience
+        currency = current_app.config["CURRENCY"]
+        span = _last_months(today, TREND_MONTHS)
+        rows = reports.gross_profit_by_period(span, Grain.MONTH, currency)
+        context["trend"] = charts.gross_profit_chart(rows, currency)
+        context["trend_range"] = span
+        context["trend_total"] = reports.total_profit(rows)
+    return context

@@ -128,6 +128,29 @@ def products():
     )
 
 
+@bp.get("/products/pick")
+@staff_required()
+def pick_product():
+    """Matches for a product picker (macros.html `picker`): name, part number, stock."""
+    query = request.args.get("q", "").strip()[:200]
+    options = [
+        (
+            product.id,
+            product.name,
+            " · ".join(
+                part
+                for part in (
+                    product.mpn,
+                    f"{product.total_stock} in stock" if product.product_type.is_stocked else "",
+                )
+                if part
+            ),
+        )
+        for product in queries.staff_matches(query)
+    ]
+    return render_template("_picker_results.html", options=options, query=query)
+
+
 def _product_context(product: Product, price_form: FixedPriceForm | None = None) -> dict:
     book = queries.price_book()
     groups = list(db.session.scalars(select(PriceGroup).order_by(PriceGroup.name)))

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import lazyload, load_only
 
-from webapp.catalog import cache
+from webapp.catalog import cache, search
 from webapp.catalog.models import (
     Brand,
     Category,
@@ -21,6 +21,7 @@ from webapp.catalog.models import (
 )
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
+from webapp.organizations.queries import like_pattern
 
 
 def price_book() -> PriceBook:
@@ -237,3 +238,26 @@ def offers_for(product_id: int) -> list[SupplierOffer]:
 
 def unit_price(product: Product, group_id: int | None) -> Decimal | None:
     return price_book().price_of(product, group_id)
+
+
+def staff_matches(text: str, limit: int = 10) -> list[Product]:
+    """Find products for staff searches (builder, desk, pickers): ranked, then name or MPN."""
+    text = text.strip()[:200]
+    if len(text) < 2:
+        return []
+    found = products_in_order(search.search(text, limit=limit).product_ids)
+    if found:
+        return found
+    # Just-imported products reach the search index a moment later, through a job.
+    like = like_pattern(text)
+    return list(
+        db.session.scalars(
+            select(Product)
+            .where(
+                Product.obsolete.is_(False),
+                or_(Product.name.ilike(like, escape="\\"), Product.mpn.ilike(like, escape="\\")),
+            )
+            .order_by(Product.name, Product.id)
+            .limit(limit)
+        )
+    )

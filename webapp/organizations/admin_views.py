@@ -78,6 +78,27 @@ def index():
     )
 
 
+@bp.get("/pick")
+@staff_required()
+def pick():
+    """Matches for an organization picker (macros.html `picker`)."""
+    query = request.args.get("q", "").strip()[:100]
+    rows, _more = queries.organizations(search=query, page=1, per_page=10) if query else ([], False)
+    options = [
+        (
+            org.id,
+            org.name,
+            " · ".join(
+                part
+                for part in (org.account_number, "" if org.approved else "not approved yet")
+                if part
+            ),
+        )
+        for org in rows
+    ]
+    return render_template("_picker_results.html", options=options, query=query)
+
+
 def _render_form(form: OrganizationForm, organization: Organization | None, status: int = 200):
     return (
         render_template("organizations/form.html", form=form, organization=organization),

@@ -22,12 +22,12 @@ from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType
-from webapp.catalog.queries import price_book
+from webapp.catalog.queries import price_book, staff_matches
 from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.parsing import page_arg, whole_number
-from webapp.quotes import operations, queries
+from webapp.quotes import arrangement, operations, queries, revisions
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
     CustomLineForm,
@@ -150,6 +150,20 @@ def _new_quote_form() -> NewQuoteForm:
     return form
 
 
+def _new_quote_page(form: NewQuoteForm):
+    """The new-quote form, its pickers showing the names of what is chosen."""
+    organization_id = whole_number(form.organization_id.data, minimum=1)
+    template_id = whole_number(form.template_id.data, minimum=1)
+    organization = db.session.get(Organization, organization_id) if organization_id else None
+    template = db.session.get(QuoteTemplate, template_id) if template_id else None
+    return render_template(
+        "quotes_admin/new.html",
+        form=form,
+        organization_name=organization.name if organization else "",
+        template_name=template.name if template else "",
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(Role.SALES)
 def new():
@@ -157,9 +171,9 @@ def new():
     if request.method == "GET":
         raw = request.args.get("organization", "")
         form.organization_id.data = whole_number(raw, minimum=1)
-        return render_template("quotes_admin/new.html", form=form)
+        return _new_quote_page(form)
     if not form.validate():
-        return render_template("quotes_admin/new.html", form=form), 422
+        return _new_quote_page(form), 422
     organization = db.session.get(Organization, form.organization_id.data) or abort(404)
     template = None
     if form.template_id.data is not None:
@@ -175,7 +189,7 @@ def new():
     except operations.QuoteError as error:
         db.session.rollback()
         flash(error.message, "danger")
-        return render_template("quotes_admin/new.html", form=form), error.status
+        return _new_quote_page(form), error.status
     db.session.commit()
     flash(f"Quote {quote.number} started.", "success")
     return redirect(url_for(".detail", quote_id=quote.id), 303)
@@ -260,10 +274,29 @@ def _answer_refusal(page_url: str, message: str, status: int):
     return redirect(page_url, 303)
 
 
-def _run(quote: Quote, action, *, done: str | None = None):
-    """Run an operation on the quote and answer with the builder or the refusal."""
+def _stale(quote: Quote, error: revisions.StaleEdit):
+    """Refuse an edit drawn from an older page (409) and offer to reload the quote."""
+    db.session.rollback()
+    page_url = url_for(".detail", quote_id=quote.id)
+    if htmx:
+        return render_template("quotes_admin/_stale.html", message=error.message, url=page_url), 409
+    flash(error.message, "danger")
+    page = render_template("quotes_admin/detail.html", **_builder_context(quote))
+    return page, 409
+
+
+def _run(quote: Quote, action, *, done: str | None = None, versioned: bool = True):
+    """Run an operation on the quote and answer with the builder or the refusal.
+
+    A `versioned` action (anything that changes what the builder shows) first checks that the
+    form was drawn from the quote's current revision.
+    """
     try:
+        if versioned:
+            revisions.check(quote, revisions.parse(request.form.get(revisions.FIELD)))
         action()
+    except revisions.StaleEdit as error:
+        return _stale(quote, error)
     except operations.NeedsApproval as error:
         return _refused(quote, f"{error.message} {' '.join(error.reasons)}", error.status)
     except operations.QuoteError as error:
@@ -354,7 +387,7 @@ def catalog(quote_id: int):
     quote = _quote(quote_id)
     raw_section = request.args.get("section_id", "")
     section_id = whole_number(raw_section, minimum=1) or quote.sections[0].id
-    products = queries.catalog_matches(request.args.get("q", ""))
+    products = staff_matches(request.args.get("q", ""))
     book = price_book()
     group = quote.organization.price_group_id
     return render_template(
@@ -363,6 +396,7 @@ def catalog(quote_id: int):
         target="#quote-builder",
         currency=quote.currency,
         section_id=section_id,
+        revision=whole_number(request.args.get(revisions.FIELD, ""), minimum=1),
         rows=[(p, book.price_of(p, group)) for p in products],
         query=request.args.get("q", "").strip(),
     )
@@ -442,6 +476,71 @@ def delete_line(quote_id: int, line_id: int):
         operations.remove_line(quote, operations.owned_line(quote, line_id), _actor())
 
     return _run(quote, action, done="Line removed.")
+
+
+# --- arranging: move by drag and drop or by the up/down buttons, duplicate ----------------------
+
+
+def _move_target() -> tuple[int | None, int | None]:
+    """Read a move: `direction` (up/down, the buttons) or `position` (a drop), 400 otherwise."""
+    direction = request.form.get("direction", "")
+    if direction:
+        if direction not in ("up", "down"):
+            abort(400, description="direction must be up or down")
+        return (-1 if direction == "up" else 1), None
+    position = whole_number(request.form.get("position", ""), maximum=10_000)
+    if position is None:
+        abort(400, description="position must be a whole number from 0")
+    return None, position
+
+
+@bp.post("/<int:quote_id>/lines/<int:line_id>/move")
+@staff_required(Role.SALES)
+def move_line(quote_id: int, line_id: int):
+    quote = _quote(quote_id)
+    step, position = _move_target()
+    section_id = None
+    if step is None:
+        section_id = whole_number(request.form.get("section_id", ""), minimum=1)
+        if section_id is None:
+            abort(400, description="section_id must be an id")
+
+    def action():
+        line = operations.owned_line(quote, line_id)
+        if step is not None:
+            arrangement.step_line(quote, line, step, _actor())
+        else:
+            section = operations.owned_section(quote, section_id)
+            arrangement.move_line(quote, line, section, position, _actor())
+
+    return _run(quote, action)
+
+
+@bp.post("/<int:quote_id>/sections/<int:section_id>/move")
+@staff_required(Role.SALES)
+def move_section(quote_id: int, section_id: int):
+    quote = _quote(quote_id)
+    step, position = _move_target()
+
+    def action():
+        section = operations.owned_section(quote, section_id)
+        if step is not None:
+            arrangement.step_section(quote, section, step, _actor())
+        else:
+            arrangement.move_section(quote, section, position, _actor())
+
+    return _run(quote, action)
+
+
+@bp.post("/<int:quote_id>/lines/<int:line_id>/duplicate")
+@staff_required(Role.SALES)
+def duplicate_line(quote_id: int, line_id: int):
+    quote = _quote(quote_id)
+
+    def action():
+        arrangement.duplicate_line(quote, operations.owned_line(quote, line_id), _actor())
+
+    return _run(quote, action, done="Line duplicated.")
 
 
 # --- approval, sending and decisions ------------------------------------------------------------
@@ -525,6 +624,7 @@ def reminders(quote_id: int):
         quote,
         lambda: operations.schedule_reminder(quote, due_at, form.note.data or "", _actor()),
         done="Reminder scheduled.",
+        versioned=False,
     )
 
 
@@ -536,6 +636,7 @@ def cancel_reminder(quote_id: int, reminder_id: int):
         quote,
         lambda: operations.cancel_reminder(quote, reminder_id, _actor()),
         done="Reminder cancelled.",
+        versioned=False,
     )
 
 
@@ -550,6 +651,7 @@ def save_as_template(quote_id: int):
         quote,
         lambda: operations.save_as_template(quote, form.name.data, _actor()),
         done=f"Saved as the template “{form.name.data.strip()}”.",
+        versioned=False,
     )
 
 
@@ -640,6 +742,20 @@ def _run_template(template: QuoteTemplate, action, *, done: str | None = None):
 @staff_required(Role.ADMIN)
 def templates():
     return render_template("quotes_admin/templates.html", templates=queries.templates())
+
+
+@bp.get("/templates/pick")
+@staff_required(Role.SALES)
+def pick_template():
+    """Matches for a quote template picker (macros.html `picker`): active templates by name."""
+    query = request.args.get("q", "").strip()[:100]
+    needle = query.casefold()
+    options = [
+        (t.id, t.name, t.description[:80])
+        for t in queries.templates(active_only=True)
+        if needle and needle in t.name.casefold()
+    ][:10]
+    return render_template("_picker_results.html", options=options, query=query)
 
 
 @bp.route("/templates/new", methods=["GET", "POST"])
@@ -753,7 +869,7 @@ def template_catalog(template_id: int):
         target="#template-editor",
         section_id=section_id,
         currency=current_app.config["CURRENCY"],
-        rows=[(p, book.price_of(p, None)) for p in queries.catalog_matches(query)],
+        rows=[(p, book.price_of(p, None)) for p in staff_matches(query)],
         query=query.strip(),
     )
 

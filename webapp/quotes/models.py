@@ -64,6 +64,9 @@ class Quote(TimestampMixin, db.Model):
     )
     # The version being edited or last sent; links carry it, so an edit voids older links.
     version: Mapped[int] = mapped_column(default=1)
+    # Bumped by every edit and status change: each builder form carries the revision it was
+    # drawn from, and an edit drawn from an older one is refused (webapp/quotes/revisions.py).
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
     source: Mapped[QuoteSource] = mapped_column(
         str_enum(QuoteSource, "quote_source"), default=QuoteSource.ADMIN
     )

@@ -28,7 +28,9 @@ from webapp.models_base import utcnow
 from webapp.money import format_money
 from webapp.organizations.models import Organization
 from webapp.pdf import render_pdf
+from webapp.quotes import revisions
 from webapp.quotes import snapshot as snapshots
+from webapp.quotes.errors import QuoteError
 from webapp.quotes.models import (
     DecisionOutcome,
     Quote,
@@ -81,16 +83,6 @@ DEFAULT_TERM_MONTHS = 12
 
 
 # --- errors ----------------------------------------------------------------------------------
-
-
-class QuoteError(Exception):
-    """A refused quote action; `message` is for people, `status` the HTTP status."""
-
-    status = 422
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class QuoteLocked(QuoteError):
@@ -161,7 +153,7 @@ def transition(
     current = quote.status
     if not MACHINE.allows(current, status):
         raise IllegalTransition(current, status)
-    values: dict = {"status": status, "updated_at": utcnow()}
+    values: dict = {"status": status, "updated_at": utcnow(), "revision": Quote.revision + 1}
     if new_version:
         values["version"] = Quote.version + 1
     claimed = db.session.execute(
@@ -170,7 +162,7 @@ def transition(
         .values(**values),
         execution_options={"synchronize_session": False},
     ).rowcount
-    db.session.expire(quote, ["status", "version", "updated_at"])
+    db.session.expire(quote, ["status", "version", "updated_at", "revision"])
     if not claimed:
         raise QuoteChanged("The quote changed meanwhile. Reload it and try again.")
     record_quote_event(
@@ -328,6 +320,7 @@ def begin_edit(quote: Quote, actor: User) -> None:
     status = quote.status
     if status.is_final:
         raise QuoteLocked(f"Quote {quote.number} is {status.label.lower()} and cannot change.")
+    revisions.advance(quote)
     if status in (QuoteStatus.SENT, QuoteStatus.EXPIRED):
         current = quote.current_version
         if current is not None:
@@ -1477,32 +1470,54 @@ def _issue_document(
         currency=snap["currency"],
         hold_reason=_hold_reason(quote, check),
     )
-    if check.risen:
-        record_event(
-            document,
-            "margin_guard",
-            _guard_message(check, snap["currency"]),
-            None,
-            held=check.held,
-            floor_pct=str(check.floor_pct),
-            quoted_margin_pct=_str(check.quoted_margin_pct),
-            current_margin_pct=_str(check.current_margin_pct),
-            quoted_margin=str(check.quoted_margin),
-            current_margin=str(check.current_margin),
-            currency=snap["currency"],
-            lines=[
-                {
-                    "sku": next((c.line["sku"] for c in chosen if c.key == line.key), ""),
-                    "description": line.description,
-                    "quantity": line.quantity,
-                    "unit_price": str(line.unit_price),
-                    "old_cost": str(line.quoted_cost),
-                    "new_cost": str(line.current_cost),
-                }
-                for line in check.risen
-            ],
-        )
+    record_margin_guard(
+        document,
+        check,
+        snap["currency"],
+        {c.key: c.line["sku"] for c in chosen},
+        "the quote was sent",
+    )
     return document
+
+
+def record_margin_guard(
+    document: SalesDocument,
+    check: MarginCheck,
+    currency: str,
+    skus: dict[str, str],
+    since: str,
+) -> None:
+    """Put the margin guard's finding on the document's timeline when a cost rose.
+
+    Used for quotes accepted and for staff-keyed orders; `since` says since when ("the quote
+    was sent"); `skus` maps the checked lines' keys to their SKUs.
+    """
+    if not check.risen:
+        return
+    record_event(
+        document,
+        "margin_guard",
+        _guard_message(check, currency, since),
+        None,
+        held=check.held,
+        floor_pct=str(check.floor_pct),
+        quoted_margin_pct=_str(check.quoted_margin_pct),
+        current_margin_pct=_str(check.current_margin_pct),
+        quoted_margin=str(check.quoted_margin),
+        current_margin=str(check.current_margin),
+        currency=currency,
+        lines=[
+            {
+                "sku": skus.get(line.key, ""),
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": str(line.unit_price),
+                "old_cost": str(line.quoted_cost),
+                "new_cost": str(line.current_cost),
+            }
+            for line in check.risen
+        ],
+    )
 
 
 def _str(value: Decimal | None) -> str | None:
@@ -1518,7 +1533,7 @@ def _hold_reason(quote: Quote, check: MarginCheck) -> str:
     )
 
 
-def _guard_message(check: MarginCheck, currency: str) -> str:
+def _guard_message(check: MarginCheck, currency: str, since: str) -> str:
     changed = ", ".join(
         f"{line.description}: {format_money(line.quoted_cost, currency)} → "
         f"{format_money(line.current_cost, currency)}"
@@ -1526,7 +1541,7 @@ def _guard_message(check: MarginCheck, currency: str) -> str:
     )
     verdict = "held for review" if check.held else "still above the floor"
     return (
-        f"Margin guard: costs rose since the quote was sent ({changed}); margin "
+        f"Margin guard: costs rose since {since} ({changed}); margin "
         f"{check.quoted_margin_pct}% → {check.current_margin_pct}%, {verdict}"
     )
 

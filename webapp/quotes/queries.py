@@ -6,9 +6,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.auth.models import STAFF_ROLES, User
-from webapp.catalog import search as product_search
-from webapp.catalog.models import Product
-from webapp.catalog.queries import products_in_order
 from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.organizations.queries import like_pattern
@@ -53,29 +50,6 @@ def quotes(
         )
     rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
     return rows[:per_page], len(rows) > per_page
-
-
-def catalog_matches(text: str, limit: int = 10) -> list[Product]:
-    """Products for the quote builder's in-place search: ranked search, then name or MPN."""
-    text = text.strip()[:200]
-    if len(text) < 2:
-        return []
-    found = products_in_order(product_search.search(text, limit=limit).product_ids)
-    if found:
-        return found
-    # Just-imported products reach the search index a moment later, through a job.
-    like = like_pattern(text)
-    return list(
-        db.session.scalars(
-            select(Product)
-            .where(
-                Product.obsolete.is_(False),
-                or_(Product.name.ilike(like, escape="\\"), Product.mpn.ilike(like, escape="\\")),
-            )
-            .order_by(Product.name, Product.id)
-            .limit(limit)
-        )
-    )
 
 
 def organizations() -> list[Organization]:

@@ -13,7 +13,7 @@ from flask_login import current_user
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
-from webapp.reports import exports, queries
+from webapp.reports import charts, exports, queries
 from webapp.reports.forms import (
     DateRange,
     Grain,
@@ -164,11 +164,6 @@ def _export_url(kind: str, date_range: DateRange, **options: str) -> str:
     )
 
 
-def _amounts(values) -> list[str]:
-    # Chart.js wants numbers; money stays Decimal here and becomes a number only in the page.
-    return [str(value) for value in values]
-
-
 @bp.get("/")
 @staff_required()
 def index():
@@ -187,20 +182,7 @@ def gross_profit():
     grain = parse_grain(request.args, date_range)
     documents = queries.gross_profit_by_document(date_range)
     by_period = queries.gross_profit_by_period(date_range, grain, current_app.config["CURRENCY"])
-    home = [row for row in by_period if row.currency == current_app.config["CURRENCY"]]
-    chart = {
-        "type": "bar",
-        "labels": [row.label for row in home],
-        "datasets": [
-            {"label": "Revenue", "data": _amounts(row.revenue for row in home)},
-            {"label": "Receipted cost", "data": _amounts(row.cost for row in home)},
-            {
-                "label": "Gross profit",
-                "type": "line",
-                "data": _amounts(row.gross_profit for row in home),
-            },
-        ],
-    }
+    chart = charts.gross_profit_chart(by_period, current_app.config["CURRENCY"])
     return _page(
         "reports_admin/gross_profit.html",
         date_range=date_range,
@@ -230,7 +212,9 @@ def sales():
         "type": "line" if by is queries.SalesDimension.DATE else "bar",
         "horizontal": by is not queries.SalesDimension.DATE,
         "labels": [row.label for row in home],
-        "datasets": [{"label": "Sales ex tax", "data": _amounts(row.subtotal for row in home)}],
+        "datasets": [
+            {"label": "Sales ex tax", "data": charts.amounts(row.subtotal for row in home)}
+        ],
     }
     return _page(
         "reports_admin/sales.html",
@@ -265,8 +249,8 @@ def purchases():
         "horizontal": by is queries.PurchaseDimension.SUPPLIER,
         "labels": [row.label for row in home],
         "datasets": [
-            {"label": "Ordered", "data": _amounts(row.ordered_value for row in home)},
-            {"label": "Billed", "data": _amounts(row.billed_total for row in home)},
+            {"label": "Ordered", "data": charts.amounts(row.ordered_value for row in home)},
+            {"label": "Billed", "data": charts.amounts(row.billed_total for row in home)},
         ],
     }
     return _page(

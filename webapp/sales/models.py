@@ -50,6 +50,7 @@ class DocumentStatus(enum.StrEnum):
 class DocumentSource(enum.StrEnum):
     STORE = "store"
     QUOTE = "quote"
+    DESK = "desk"  # keyed by staff for a customer (webapp/desk)
 
 
 class FulfilmentStatus(enum.StrEnum):

@@ -13,6 +13,19 @@ document.addEventListener("htmx:responseError", (event) => {
   const message = holder.querySelector("[data-message]");
   body.textContent = message ? message.textContent.trim() : `Request failed (${xhr.status}).`;
   toast.appendChild(body);
+  // A stale edit (409 from the quote builder) offers to reload; that toast stays until used.
+  const reload = holder.querySelector("a[data-reload]");
+  const href = reload ? reload.getAttribute("href") : "";
+  if (href && href.startsWith("/") && !href.startsWith("//")) {
+    const link = document.createElement("a");
+    link.className = "btn btn-sm btn-light ms-2";
+    link.href = href;
+    link.textContent = reload.textContent.trim();
+    link.setAttribute("data-reload", "");
+    body.appendChild(link);
+    box.appendChild(toast);
+    return;
+  }
   box.appendChild(toast);
   setTimeout(() => toast.remove(), 6000);
 });
@@ -75,3 +88,102 @@ document.addEventListener("htmx:load", (event) => sizeProgressBars(event.detail.
     }
   });
 })();
+// Search pickers (macros.html `picker`): choosing a match fills the hidden id and says what was
+// chosen; Escape or leaving the picker closes the matches. No inline handlers (the CSP).
+function closePicker(picker) {
+  const results = picker.querySelector(".picker-results");
+  if (results) results.replaceChildren();
+  const search = picker.querySelector("[data-picker-search]");
+  if (search) search.setAttribute("aria-expanded", "false");
+}
+function pick(option) {
+  const picker = option.closest("[data-picker]");
+  const hidden = picker.querySelector("[data-picker-value]");
+  const search = picker.querySelector("[data-picker-search]");
+  hidden.value = option.dataset.pickValue;
+  search.value = option.dataset.pickLabel;
+  picker.querySelector("[data-picker-chosen]").textContent = `Chosen: ${option.dataset.pickLabel}`;
+  closePicker(picker);
+  hidden.dispatchEvent(new Event("change", { bubbles: true }));
+  if (picker.hasAttribute("data-submit-on-pick") && hidden.form) hidden.form.requestSubmit();
+  else search.focus();
+}
+document.addEventListener("click", (event) => {
+  const option = event.target.closest("[data-pick-value]");
+  if (option) pick(option);
+});
+document.addEventListener("keydown", (event) => {
+  const picker = event.target.closest ? event.target.closest("[data-picker]") : null;
+  if (!picker) return;
+  if (event.key === "Escape") { closePicker(picker); return; }
+  const options = [...picker.querySelectorAll("[data-pick-value]")];
+  if (event.key === "ArrowDown" && options.length) {
+    event.preventDefault();
+    const at = options.indexOf(document.activeElement);
+    options[Math.min(at + 1, options.length - 1)].focus();
+  } else if (event.key === "ArrowUp" && options.length) {
+    event.preventDefault();
+    const at = options.indexOf(document.activeElement);
+    (at > 0 ? options[at - 1] : picker.querySelector("[data-picker-search]")).focus();
+  } else if (event.key === "Enter" && event.target.matches("[data-picker-search]")) {
+    // Enter chooses the first match rather than submitting the form half filled in.
+    event.preventDefault();
+    if (options.length) pick(options[0]);
+  }
+});
+document.addEventListener("focusout", (event) => {
+  const picker = event.target.closest ? event.target.closest("[data-picker]") : null;
+  if (picker && !picker.contains(event.relatedTarget)) closePicker(picker);
+});
+document.addEventListener("htmx:afterSwap", (event) => {
+  const search = event.detail.target.closest("[data-picker]")?.querySelector("[data-picker-search]");
+  if (search) search.setAttribute("aria-expanded", event.detail.target.children.length ? "true" : "false");
+});
+// Quote builder: drag a line (by its handle) within or across sections, or a section among the
+// sections (SortableJS). A drop fills the item's move form (the same form the ↑/↓ buttons post,
+// carrying the CSRF token and the quote revision) with where it landed, and submits it; the
+// server answers with the redrawn builder, or refuses a move made on an older page.
+function initSortables(root) {
+  if (typeof Sortable === "undefined") return;
+  const fresh = (selector) => [...root.querySelectorAll(selector)].filter((list) => {
+    if (list.dataset.sortableReady) return false; // htmx:load and DOMContentLoaded both come
+    list.dataset.sortableReady = "1";
+    return true;
+  });
+  fresh("[data-sortable-lines]").forEach((list) => {
+    Sortable.create(list, {
+      group: "quote-lines",
+      handle: ".line-handle",
+      forceFallback: true, // pointer events, not native drag: the same on mouse and touch
+      draggable: ".quote-line",
+      animation: 120,
+      onEnd: (event) => {
+        if (event.from === event.to && event.oldIndex === event.newIndex) return;
+        const form = event.item.querySelector(".line-move-form");
+        form.querySelector("input[name=section_id]").value = event.to.dataset.sectionId;
+        form.querySelector("input[name=position]").value = String(event.newIndex);
+        form.requestSubmit();
+      },
+    });
+  });
+  fresh("[data-sortable-sections]").forEach((list) => {
+    Sortable.create(list, {
+      handle: ".section-handle",
+      forceFallback: true,
+      draggable: ".quote-section",
+      animation: 120,
+      onEnd: (event) => {
+        if (event.oldIndex === event.newIndex) return;
+        const form = event.item.querySelector(".section-move-form");
+        if (!form) return;
+        form.querySelector("input[name=position]").value = String(event.newIndex);
+        form.requestSubmit();
+      },
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", () => initSortables(document));
+document.addEventListener("htmx:load", (event) => {
+  const elt = event.detail.elt;
+  if (elt.querySelectorAll) initSortables(elt.parentNode || elt);
+});

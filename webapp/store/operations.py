@@ -14,6 +14,7 @@ from webapp.catalog.models import Product
 from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.organizations.models import Organization
 from webapp.parsing import is_digits
 from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument
 from webapp.sales.operations import HeaderInput, LineInput, issue_document
@@ -180,6 +181,36 @@ class LineChange:
     message: str
 
 
+def seen_changes(
+    product: Product, quantity: int, price_seen: Decimal, stock_seen: int, price: Decimal
+) -> list[LineChange]:
+    """What differs for a line between the price and stock last shown and those of now.
+
+    The one rule of "something changed since you looked", for the store's checkout and the
+    sales desk's staff-keyed orders: a new price, or stock that no longer (or now) covers it.
+    """
+    changes: list[LineChange] = []
+    if price != price_seen:
+        changes.append(
+            LineChange(product.name, f"price changed from {_money(price_seen)} to {_money(price)}")
+        )
+    if product.product_type.is_stocked:
+        was_enough = stock_seen >= quantity
+        now_enough = product.total_stock >= quantity
+        if was_enough != now_enough:
+            if now_enough:
+                message = f"is now in stock for all {quantity}"
+            else:
+                eta = (
+                    f"; the rest ships in about {product.min_eta_days} days"
+                    if product.min_eta_days is not None
+                    else ""
+                )
+                message = f"has only {product.total_stock} in stock now{eta}"
+            changes.append(LineChange(product.name, message))
+    return changes
+
+
 def refresh_seen(cart: Cart, user: User) -> list[LineChange]:
     """Bring the cart's 'seen' prices and stock up to date; return what changed."""
     changes: list[LineChange] = []
@@ -192,28 +223,11 @@ def refresh_seen(cart: Cart, user: User) -> list[LineChange]:
             )
             cart.lines.remove(line)
             continue
-        if price != line.unit_price_seen:
-            changes.append(
-                LineChange(
-                    product.name,
-                    f"price changed from {_money(line.unit_price_seen)} to {_money(price)}",
-                )
-            )
-            line.unit_price_seen = price
+        changes += seen_changes(
+            product, line.quantity, line.unit_price_seen, line.stock_seen, price
+        )
+        line.unit_price_seen = price
         if product.product_type.is_stocked:
-            was_enough = line.stock_seen >= line.quantity
-            now_enough = product.total_stock >= line.quantity
-            if was_enough != now_enough:
-                if now_enough:
-                    message = f"is now in stock for all {line.quantity}"
-                else:
-                    eta = (
-                        f"; the rest ships in about {product.min_eta_days} days"
-                        if product.min_eta_days is not None
-                        else ""
-                    )
-                    message = f"has only {product.total_stock} in stock now{eta}"
-                changes.append(LineChange(product.name, message))
             line.stock_seen = product.total_stock
     return changes
 
@@ -225,7 +239,11 @@ def _money(amount: Decimal) -> str:
 
 
 def _require_approved(user: User) -> None:
-    organization = user.organization
+    require_approved(user.organization)
+
+
+def require_approved(organization: Organization | None) -> None:
+    """Refuse an order for an organization not (yet) approved to order."""
     if organization is None or not organization.approved:
         raise NotApproved(
             f"{organization.name if organization else 'Your organization'} is not yet approved "
@@ -362,7 +380,7 @@ def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDo
     )
     if shipping is None or not shipping.active:
         raise StoreError("Choose a shipping method.")
-    _require_address(details)
+    require_address(details)
 
     changes = refresh_seen(cart, user)
     if changes:
@@ -426,7 +444,8 @@ def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDo
     return document
 
 
-def _require_address(details: CheckoutDetails) -> None:
+def require_address(details: CheckoutDetails | HeaderInput) -> None:
+    """Refuse a delivery without a name, address, city, postcode or country."""
     missing = [
         label
         for label, value in (
