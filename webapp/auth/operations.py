@@ -208,7 +208,9 @@ def request_password_reset(email: str) -> None:
         template="password_reset",
         topic=f"password-reset:{user.id}",
         user=user,
-        link=public_url("auth.reset_password", token=password_reset_token(user)),
+        # The password state in the reference lets a resend tell a used link from an unused
+        # one; it is a digest of the hash, and no link can be made from it without the key.
+        one_time_link=OneTimeLink("password-reset", f"{user.id}:{_password_state(user)}"),
         minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
     )
 
@@ -284,6 +286,25 @@ def _issue_invitation_link(ref: str, to_address: str) -> str:
 
 
 links.register("invitation", _issue_invitation_link)
+
+
+def _issue_password_reset_link(ref: str, to_address: str) -> str:
+    """Issue a fresh reset link for an emailed request, unless it was used meanwhile."""
+    user_id, _, state = ref.partition(":")
+    user = db.session.get(User, int(user_id))
+    if (
+        user is None
+        or not user.active
+        or not user.has_accepted_invite
+        or normalise_email(user.email) != normalise_email(to_address)
+    ):
+        raise LinkUnavailable(_PASSWORD_RESET.withdrawn)
+    if state != _password_state(user):
+        raise LinkUnavailable(_PASSWORD_RESET.used)
+    return public_url("auth.reset_password", token=password_reset_token(user))
+
+
+links.register("password-reset", _issue_password_reset_link)
 
 
 def _active_admin_ids() -> list[int]:
