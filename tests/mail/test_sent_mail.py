@@ -156,7 +156,8 @@ def test_a_password_reset_link_is_never_stored_and_resend_reissues_it(
     assert second not in stored_mail()
     assert anonymous.get(second_path).status_code == 200  # the re-issued link works
     response = anonymous.post(
-        second_path, data={"password": "tangerine vortex piano", "confirm": "tangerine vortex piano"}
+        second_path,
+        data={"password": "tangerine vortex piano", "confirm": "tangerine vortex piano"},
     )
     assert response.status_code == 302
     # Once used, no link is issued again from the stored email: the resend fails and says why.
