@@ -116,10 +116,11 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     with checkout_saved(page):
         page.get_by_label("Credit card").check()
     summary = page.locator("#summary")
-    # 1.5% of goods, shipping and their tax: (3,300 + 330 + 40 + 4) x 1.5% = 55.11.
+    # 1.5% of goods, shipping and their tax: (3,300 + 330 + 40 + 4) x 1.5% = 55.11, tax
+    # included: 50.10 before tax + 5.01 tax. Total 3,674.00 + 55.11.
     expect(summary.get_by_role("row", name=re.compile(r"Card surcharge \(1\.5%\)"))).to_be_visible()
-    expect(page.locator("#summary-surcharge")).to_have_text("$55.11")
-    expect(page.locator("#summary-total")).to_have_text("$3,734.62")
+    expect(page.locator("#summary-surcharge")).to_have_text("$50.10")
+    expect(page.locator("#summary-total")).to_have_text("$3,729.11")
     assert_not_reloaded(page, mark)
 
     # Place order: the document page.
@@ -129,8 +130,8 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     expect(page.get_by_role("alert")).to_contain_text(
         "Thank you. Your order is Sales Order SO-000001."
     )
-    expect(page.locator("#document-surcharge")).to_have_text("$55.11")
-    expect(page.locator("#document-total")).to_have_text("$3,734.62")
+    expect(page.locator("#document-surcharge")).to_have_text("$50.10")
+    expect(page.locator("#document-total")).to_have_text("$3,729.11")
     expect(page.locator("address")).to_contain_text("Contoso Receiving")
     expect(badge).to_have_text("0")
 
@@ -140,7 +141,7 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Sales Order")
     expect(row).to_contain_text("PO-7781")
-    expect(row).to_contain_text("$3,734.62")
+    expect(row).to_contain_text("$3,729.11")
 
     reload_from_db()
     document = db.session.scalar(select(SalesDocument))
@@ -156,5 +157,5 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     assert message["Subject"] == "Sales Order SO-000001 from Northwind MSP"
     text = mailbox.text(message)
     assert "We have received it as Sales Order SO-000001 and will invoice it" in text
-    assert "Card surcharge: $55.11" in text
-    assert "Total: $3,734.62" in text
+    assert "Card surcharge: $50.10" in text
+    assert "Total: $3,729.11" in text

@@ -76,11 +76,12 @@ def test_card_payment_adds_the_configured_surcharge_as_its_own_charge(client, st
     fill_cart(client, (store.products[2], 1))
     place(client, store, payment="card")
     [document] = documents()
-    # goods 770 + tax 77 + shipping 15 + tax 1.50 = 863.50; 1.5% = 12.9525 -> 12.95
+    # goods 770 + tax 77 + shipping 15 + tax 1.50 = 863.50; 1.5% = 12.9525 -> 12.95, tax
+    # included: 12.95 / 1.1 = 11.7727 -> 11.77 before tax, 1.18 tax; total 863.50 + 12.95
     assert document.surcharge_pct == Decimal("1.5")
-    assert document.surcharge_amount == Decimal("12.95")
-    assert document.surcharge_tax == Decimal("1.30")
-    assert document.total == Decimal("877.75")
+    assert document.surcharge_amount == Decimal("11.77")
+    assert document.surcharge_tax == Decimal("1.18")
+    assert document.total == Decimal("876.45")
 
 
 def test_checkout_summary_shows_the_surcharge_when_card_is_chosen(client, store):
@@ -94,7 +95,7 @@ def test_checkout_summary_shows_the_surcharge_when_card_is_chosen(client, store)
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="summary-surcharge">$12.95' in body
+    assert 'id="summary-surcharge">$11.77' in body  # before tax: 12.95 with its 1.18 tax
     assert "<html" not in body
 
 
