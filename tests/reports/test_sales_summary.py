@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.quotes.conftest import build_quote, send
+from tests.quotes.test_flows import _accept
 from tests.reports.conftest import Item, sell
 from webapp.extensions import db
+from webapp.models_base import utcnow
 from webapp.reports import queries
 from webapp.reports.forms import DateRange, Grain
 from webapp.reports.queries import SalesDimension
@@ -123,3 +126,16 @@ def test_every_dimension_totals_the_same(may_sales):
     assert {(t.documents, t.subtotal, t.tax, t.total) for t in totals.values()} == {
         (3, Decimal("365.99"), Decimal("36.60"), Decimal("402.59"))
     }
+
+
+def test_by_staff_credits_an_order_won_from_a_quote_to_the_quote_owner(client, store):
+    store.sales.name = "Sam Sales"
+    quote = build_quote(store)
+    send(quote)
+    assert _accept(client, quote, store.customer).status_code == 303  # the customer accepts
+    db.session.commit()
+    document = db.session.get(type(quote), quote.id).document
+    today = utcnow().date()
+    rows = _rows(SalesDimension.STAFF, date_range=DateRange(today - timedelta(days=1), today))
+    assert [(label, count) for label, count, *_ in rows] == [("Sam Sales", 1)]
+    assert rows[0][2:] == (document.subtotal, document.tax_total, document.total)
