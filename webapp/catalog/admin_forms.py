@@ -8,7 +8,7 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.catalog.feeds import OPTIONAL, REQUIRED
-from webapp.fields import MoneyField, PercentField
+from webapp.fields import MoneyField, PercentField, QuantityField
 
 
 def optional_id(value: object) -> int | None:
@@ -49,6 +49,19 @@ class FeedFormatForm(FlaskForm):
         ],
     )
     full_feed = BooleanField("Full feed: offers missing from the file are withdrawn")
+    # A full feed past either limit is held for confirmation (webapp.catalog.feeds).
+    max_withdrawn_percent = QuantityField(
+        "Hold a full feed withdrawing more than (% of live offers)",
+        validators=[InputRequired("Enter a whole number from 0 to 100.")],
+        minimum=0,
+        maximum=100,
+    )
+    max_bad_rows_percent = QuantityField(
+        "Hold a full feed with more bad rows than (% of its rows)",
+        validators=[InputRequired("Enter a whole number from 0 to 100.")],
+        minimum=0,
+        maximum=100,
+    )
 
     # One text field per column of ours: the supplier's header for it.
     COLUMN_FIELDS = REQUIRED + OPTIONAL
@@ -64,6 +77,8 @@ class FeedFormatForm(FlaskForm):
             "thousands_separator": self.thousands_separator.data,
             "encoding": self.encoding.data,
             "full_feed": self.full_feed.data,
+            "max_withdrawn_percent": self.max_withdrawn_percent.data,
+            "max_bad_rows_percent": self.max_bad_rows_percent.data,
         }
 
 
