@@ -15,6 +15,7 @@ from tests.browser.steps import (
     cart_line,
     mark_page,
     open_cart,
+    page_ready,
     place_order,
     reload_from_db,
     sign_in,
@@ -65,6 +66,7 @@ def test_customer_searches_fills_cart_in_place_and_orders_by_card(
     box.fill("thinkpad")
     box.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Results for “thinkpad”")
+    page_ready(page)
     expect(page.locator("#result-count")).to_have_text("3 products found")
     expect(page.locator(".product-card")).to_have_count(3)
 
