@@ -2,6 +2,7 @@ import re
 import threading
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.factories import login
@@ -9,7 +10,7 @@ from webapp.catalog.models import SupplierOffer
 from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 from webapp.sales.models import DocumentKind, SalesDocument
-from webapp.store.models import Cart
+from webapp.store.models import Cart, CheckoutDetails
 
 HX = {"HX-Request": "true"}
 ADDRESS = {
@@ -280,3 +281,41 @@ def test_my_orders_lists_only_the_customers_organization(client, store):
     client.post("/logout")
     login(client, store.customer)
     assert "SO-000001" in client.get("/orders").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field", ["ship_to_name", "address_line1", "city"])
+def test_a_5000_character_ship_to_is_refused_naming_the_field_and_saves_nothing(
+    client, store, field
+):
+    login(client, store.customer)
+    fill_cart(client, (store.products[0], 1))
+    open_checkout(client)
+    response = client.post(
+        "/checkout/details",
+        data={**ADDRESS, "shipping_method_id": store.shipping.id, field: "x" * 5000},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "Field cannot be longer than" in response.get_data(as_text=True)
+    assert all(len(getattr(d, field)) < 5000 for d in db.session.query(CheckoutDetails))
+    response, _ = place(client, store, **{field: "x" * 5000})
+    assert response.status_code == 422
+    assert documents() == []
+
+
+def test_order_and_email_lines_name_the_brand_once(client, store, run_jobs, mailbox):
+    from tests.factories import make_brand, make_product
+
+    dell = make_brand("Dell")
+    latitude = make_product(
+        category=store.products[0].category, brand=dell, name="Dell Latitude 5440"
+    )
+    db.session.commit()
+    login(client, store.customer)
+    fill_cart(client, (latitude, 1))
+    place(client, store)
+    [document] = documents()
+    assert [line.description for line in document.lines] == ["Dell Latitude 5440"]
+    run_jobs()
+    text = mailbox.text(mailbox.to(store.customer.email)[0])
+    assert "1 x Dell Latitude 5440 (" in text and "Dell Dell" not in text
