@@ -237,3 +237,9 @@ def test_signing_out_on_one_device_ends_remember_me_on_the_others(app, client, s
     phone, _ = _remembered(app, store)
     phone.post("/logout")
     assert _refused(_replay(app, remember_token=laptop).get("/cart"))
+
+
+def test_a_hostile_remember_me_cookie_is_no_way_in_and_no_error(app, store):
+    series = "A" * 32
+    for value in (f"{series}.\x00{series}", f"{series}.{series}", "é.é", "." * 200, ""):
+        assert _refused(_replay(app, remember_token=value).get("/cart"))

@@ -84,6 +84,10 @@ class RememberCookie:
     expires_at: datetime
 
 
+# "<series>.<secret>", both secrets.token_urlsafe() text.
+_REMEMBER_COOKIE = re.compile(r"[A-Za-z0-9_-]{16,64}\.[A-Za-z0-9_-]{16,64}")
+
+
 def _device_digest(secret: str, user: User) -> str:
     return hashlib.sha256(f"{secret}:{user.session_token}".encode()).hexdigest()
 
@@ -116,9 +120,9 @@ def use_remembered_device(cookie: str) -> tuple[User, RememberCookie | None] | N
     once all send it) without a new one; later, it means two browsers hold this device's
     cookie, one of them a thief, so the device is forgotten for both.
     """
+    if not _REMEMBER_COOKIE.fullmatch(cookie):
+        return None  # not one of ours (a NUL would even be refused by PostgreSQL)
     series, _, secret = cookie.partition(".")
-    if not series or not secret or len(series) > 64:
-        return None
     # FOR UPDATE (PostgreSQL): two requests using one cookie must not both replace it.
     device = db.session.scalar(
         select(RememberedDevice).where(RememberedDevice.series == series).with_for_update()
@@ -147,13 +151,6 @@ def use_remembered_device(cookie: str) -> tuple[User, RememberCookie | None] | N
         return user, None
     db.session.delete(device)  # an old or forged secret: end this device's series
     return None
-
-
-def forget_device(cookie: str) -> None:
-    """End one browser's remember-me series (it signed out)."""
-    series = cookie.partition(".")[0]
-    if series:
-        db.session.execute(delete(RememberedDevice).where(RememberedDevice.series == series))
 
 
 # --- emailed links: one signed-token scheme, one salt per purpose -------------------------
