@@ -253,13 +253,19 @@ def test_the_feed_format_form_sets_the_hold_limits(client, supplier):
     db.session.expire_all()
     limits = feeds.FeedFormat.from_json(db.session.get(type(supplier), supplier.id).feed_format)
     assert (limits.max_withdrawn_percent, limits.max_bad_rows_percent) == (50, 5)
+    client.post(  # left blank: the defaults
+        f"/admin/catalog/suppliers/{supplier.id}/feed-format",
+        data=_format_form(supplier, max_withdrawn_percent="", max_bad_rows_percent=" "),
+    )
+    db.session.expire_all()
+    limits = feeds.FeedFormat.from_json(db.session.get(type(supplier), supplier.id).feed_format)
+    assert (limits.max_withdrawn_percent, limits.max_bad_rows_percent) == (20, 2)
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [("max_withdrawn_percent", "101"), ("max_withdrawn_percent", "-1"),
-     ("max_bad_rows_percent", "2.5"), ("max_bad_rows_percent", "1e3"),
-     ("max_bad_rows_percent", "")],
+     ("max_bad_rows_percent", "2.5"), ("max_bad_rows_percent", "1e3")],
 )  # fmt: skip
 def test_hold_limits_out_of_bounds_are_refused_naming_the_field(client, supplier, field, value):
     buyer = make_user(role=Role.PURCHASING)
