@@ -144,3 +144,38 @@ def test_upgrading_moves_ledger_rows_into_the_integrations_core(app):
     db.session.flush()
     assert fresh.id > 7
     db.session.rollback()
+
+
+def test_upgrading_redacts_password_reset_links_already_stored(app):
+    """Emails written before sec13reset001 held live password-reset links."""
+    from sqlalchemy import text
+
+    from webapp.mail.links import REDACTED
+
+    downgrade(revision="i13a0auth001")
+    reset = "http://localhost/password/reset/eyJ1aWQiOjcsInN0YXRlIjoiYWJjIn0.aaa.bbb"
+    insert = text(
+        "INSERT INTO outbound_emails (to_address, subject, text_body, html_body, status,"
+        " attempts, last_error, topic, created_at, link_kind, link_ref)"
+        " VALUES (:to, 's', :text, :html, 'sent', 1, '', :topic, CURRENT_TIMESTAMP, '', '')"
+    )
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert,
+            [
+                {"to": "a@x", "text": f"Reset:\n{reset}\n", "html": f'<a href="{reset}">x</a>',
+                 "topic": "password-reset:7"},
+                {"to": "c@x", "text": "Nothing to redact", "html": "", "topic": "sales:1"},
+            ],
+        )  # fmt: skip
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT text_body, html_body, link_kind, link_ref FROM outbound_emails ORDER BY id"
+            )
+        ).all()
+    assert rows[0] == (
+        f"Reset:\n{REDACTED}\n", f'<a href="{REDACTED}">x</a>', "password-reset", "7:abc"
+    )  # fmt: skip
+    assert rows[1] == ("Nothing to redact", "", "", "")

@@ -68,6 +68,9 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(
             days=int(os.environ.get("REMEMBER_COOKIE_DAYS", "14"))
         ),
+        # Each use of the remember-me cookie replaces it; the one replaced still works this
+        # long (a browser restoring its tabs sends it in several requests at once).
+        "REMEMBER_COOKIE_GRACE_SECONDS": int(os.environ.get("REMEMBER_COOKIE_GRACE_SECONDS", "30")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "12"))),
         # A form's CSRF token expires after this many seconds (a form open longer gets "Your
         # form expired", nothing changed); long enough for a checkout left open over lunch.

@@ -155,3 +155,91 @@ def test_each_user_has_their_own_session_token(store):
     store.customer.set_password(NEW_PASSWORD)
     db.session.flush()
     assert store.customer.session_token != before
+
+
+def _remembered(app, store):
+    """A browser that signed in with "Keep me signed in", and its remember-me cookie."""
+    browser = app.test_client()
+    browser.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    return browser, browser.get_cookie("remember_token").value
+
+
+def _expires(header: str) -> datetime:
+    return parsedate_to_datetime(header.split("Expires=")[1].split(";")[0])
+
+
+def test_each_use_of_remember_me_replaces_the_cookie_and_the_used_one_stops_working(app, store):
+    app.config["REMEMBER_COOKIE_GRACE_SECONDS"] = 0
+    _, first = _remembered(app, store)
+    reopened = _replay(app, remember_token=first)  # the browser restarted: no session cookie
+    assert reopened.get("/cart").status_code == 200
+    second = reopened.get_cookie("remember_token").value
+    assert second != first
+    assert _replay(app, remember_token=second).get("/cart").status_code == 200
+    assert _refused(_replay(app, remember_token=first).get("/cart"))
+
+
+def test_a_used_remember_me_cookie_played_again_ends_that_device_for_everyone(app, store):
+    """The used cookie coming back means two browsers hold the device's cookie: one stole it."""
+    app.config["REMEMBER_COOKIE_GRACE_SECONDS"] = 0
+    _, first = _remembered(app, store)
+    thief = _replay(app, remember_token=first)
+    assert thief.get("/cart").status_code == 200  # the thief used it first
+    stolen = thief.get_cookie("remember_token").value
+    assert _refused(_replay(app, remember_token=first).get("/cart"))  # the owner comes back
+    assert _refused(_replay(app, remember_token=stolen).get("/cart"))  # the thief's is dead too
+
+
+def test_requests_sent_together_with_the_cookie_just_replaced_are_let_in(app, store):
+    """A browser restoring several tabs sends the same cookie in each at once."""
+    app.config["REMEMBER_COOKIE_GRACE_SECONDS"] = 30
+    _, first = _remembered(app, store)
+    assert _replay(app, remember_token=first).get("/cart").status_code == 200
+    assert _replay(app, remember_token=first).get("/cart").status_code == 200
+
+
+def test_remember_me_rotation_keeps_the_bound_set_at_sign_in(app, store):
+    browser = app.test_client()
+    response = browser.post(
+        "/login", data={"email": store.customer.email, "password": PASSWORD, "remember": "y"}
+    )
+    bound = _expires(_remember_header(response))
+    reopened = _replay(app, remember_token=browser.get_cookie("remember_token").value)
+    response = reopened.get("/cart")
+    assert _expires(_remember_header(response)) == bound  # using it does not extend it
+
+
+def test_a_remember_me_cookie_past_its_bound_is_refused_whatever_the_browser_keeps(app, store):
+    from sqlalchemy import update
+
+    from webapp.auth.models import RememberedDevice
+    from webapp.models_base import utcnow
+
+    _, cookie = _remembered(app, store)
+    db.session.execute(update(RememberedDevice).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert _refused(_replay(app, remember_token=cookie).get("/cart"))
+
+
+def test_a_remember_me_cookie_from_before_devices_is_refused(app, store):
+    """Flask-Login's own cookie (a signed user id) had no bound on the server."""
+    from flask_login.utils import encode_cookie
+
+    with app.test_request_context():
+        legacy = encode_cookie(store.customer.get_id())
+    assert _refused(_replay(app, remember_token=legacy).get("/cart"))
+
+
+def test_signing_out_on_one_device_ends_remember_me_on_the_others(app, client, store):
+    _, laptop = _remembered(app, store)
+    phone, _ = _remembered(app, store)
+    phone.post("/logout")
+    assert _refused(_replay(app, remember_token=laptop).get("/cart"))
+
+
+def test_a_hostile_remember_me_cookie_is_no_way_in_and_no_error(app, store):
+    series = "A" * 32
+    for value in (f"{series}.\x00{series}", f"{series}.{series}", "é.é", "." * 200, ""):
+        assert _refused(_replay(app, remember_token=value).get("/cart"))

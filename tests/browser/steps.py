@@ -18,6 +18,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page).not_to_have_url(re.compile(r"/login"))
+    page_ready(page)
 
 
 def mark_page(page: Page) -> str:
@@ -39,12 +40,21 @@ def assert_not_reloaded(page: Page, mark: str) -> None:
     assert page.evaluate("() => window.__browserTestMark") == mark, "the page was reloaded"
 
 
+def page_ready(page: Page) -> None:
+    """Wait until a page just navigated to has run its scripts: htmx is deferred and binds
+    its forms only then, so a click before that is a plain form post (a full page with a
+    flash message instead of an HTMX request and its toast)."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
+
+
 def search(page: Page, text: str) -> None:
     """Search from the navbar box and open the results page."""
     box = page.locator("#search-box")
     box.fill(text)
     box.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Results for “{text}”")
+    page_ready(page)
 
 
 def product_card(page: Page, name: str) -> Locator:
@@ -66,11 +76,13 @@ def cart_line(page: Page, name: str) -> Locator:
 def open_cart(page: Page) -> None:
     page.locator("#cart-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
+    page_ready(page)
 
 
 def start_checkout(page: Page) -> None:
     page.get_by_role("button", name="Check out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+    page_ready(page)
 
 
 def place_order(page: Page) -> str:

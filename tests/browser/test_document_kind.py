@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.steps import assert_not_reloaded, buy, mark_page, reload_from_db
+from tests.browser.steps import assert_not_reloaded, buy, mark_page, page_ready, reload_from_db
 from webapp.extensions import db
 from webapp.sales.models import DocumentKind, SalesDocument
 from webapp.settings.operations import get_setting, setting_row
@@ -24,6 +24,7 @@ def test_admin_switch_to_tax_invoice_applies_to_the_next_order_only(
     admin = new_page(shop.admin)
     admin.get_by_role("link", name="Settings", exact=True).click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Settings · Sales")
+    page_ready(admin)  # the radio saves through htmx, bound once its script has run
     setting = admin.locator("#setting-display_document_as")
     audit = setting.locator(".setting-audit")
     expect(audit).to_have_text("Default value; never changed.")

@@ -216,3 +216,67 @@ def test_an_uploaded_feed_is_kept_in_the_database_for_a_worker_on_another_machin
     done = db.session.get(FeedImport, queued.id)
     assert done.status is ImportStatus.SUCCEEDED, done.error
     assert live_offers(supplier) == 3
+
+
+def test_the_cli_prints_why_a_feed_is_held_and_exits_non_zero(app, tmp_path, stocked):
+    path = write(tmp_path, HEADER + rows(15))  # 5 of 20 = 25% withdrawn
+    result = app.test_cli_runner().invoke(args=["catalog", "import-feed", "ingram", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "Import held, nothing was changed: " in result.output
+    assert "withdraw 5 of 20 offers (25%)" in result.output
+    assert "Read " not in result.output  # no summary of changes that were not made
+    assert live_offers(stocked) == 20
+
+
+def _format_form(supplier, **changes) -> dict:
+    form = {f"col_{name}": name for name in feeds.REQUIRED + feeds.OPTIONAL}
+    form.update(
+        delimiter=",", decimal_separator=".", thousands_separator="", encoding="utf-8-sig",
+        full_feed="y", max_withdrawn_percent="20", max_bad_rows_percent="2",
+    )  # fmt: skip
+    form.update(changes)
+    return form
+
+
+def test_the_feed_format_form_sets_the_hold_limits(client, supplier):
+    buyer = make_user(role=Role.PURCHASING)
+    db.session.commit()
+    login(client, buyer)
+    page = client.get(f"/admin/catalog/suppliers/{supplier.id}/feed").get_data(as_text=True)
+    assert 'name="max_withdrawn_percent"' in page and 'value="20"' in page
+    assert 'name="max_bad_rows_percent"' in page
+    response = client.post(
+        f"/admin/catalog/suppliers/{supplier.id}/feed-format",
+        data=_format_form(supplier, max_withdrawn_percent="50", max_bad_rows_percent="5"),
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    limits = feeds.FeedFormat.from_json(db.session.get(type(supplier), supplier.id).feed_format)
+    assert (limits.max_withdrawn_percent, limits.max_bad_rows_percent) == (50, 5)
+    client.post(  # left blank: the defaults
+        f"/admin/catalog/suppliers/{supplier.id}/feed-format",
+        data=_format_form(supplier, max_withdrawn_percent="", max_bad_rows_percent=" "),
+    )
+    db.session.expire_all()
+    limits = feeds.FeedFormat.from_json(db.session.get(type(supplier), supplier.id).feed_format)
+    assert (limits.max_withdrawn_percent, limits.max_bad_rows_percent) == (20, 2)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("max_withdrawn_percent", "101"), ("max_withdrawn_percent", "-1"),
+     ("max_bad_rows_percent", "2.5"), ("max_bad_rows_percent", "1e3")],
+)  # fmt: skip
+def test_hold_limits_out_of_bounds_are_refused_naming_the_field(client, supplier, field, value):
+    buyer = make_user(role=Role.PURCHASING)
+    db.session.commit()
+    login(client, buyer)
+    before = dict(supplier.feed_format or {})
+    response = client.post(
+        f"/admin/catalog/suppliers/{supplier.id}/feed-format",
+        data=_format_form(supplier, **{field: value}),
+    )
+    assert response.status_code == 422
+    assert "whole number from 0 to 100" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert dict(db.session.get(type(supplier), supplier.id).feed_format or {}) == before

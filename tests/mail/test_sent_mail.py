@@ -132,3 +132,37 @@ def test_a_quote_approval_link_is_never_stored_and_resend_reissues_it(
     approver = client.application.test_client()
     page = approver.get(second)
     assert page.status_code == 200 and quote.number in page.get_data(as_text=True)
+
+
+RESET = re.compile(r"http://localhost(/password/reset/([\w.\-]+))")
+
+
+def test_a_password_reset_link_is_never_stored_and_resend_reissues_it(
+    client, store, run_jobs, mailbox
+):
+    anonymous = client.application.test_client()
+    anonymous.post("/password/forgot", data={"email": store.customer.email})
+    run_jobs()
+    [message] = mailbox.to(store.customer.email)
+    path, token = RESET.search(mailbox.text(message)).groups()
+    assert token not in stored_mail()
+    email = db.session.query(OutboundEmail).filter_by(to_address=store.customer.email).one()
+    assert REDACTED in email.text_body and REDACTED in email.html_body
+
+    login(client, store.admin)
+    assert client.post(f"/admin/mail/{email.id}/resend").status_code == 303
+    run_jobs()
+    second_path, second = RESET.search(mailbox.text(mailbox.to(store.customer.email)[-1])).groups()
+    assert second not in stored_mail()
+    assert anonymous.get(second_path).status_code == 200  # the re-issued link works
+    response = anonymous.post(
+        second_path,
+        data={"password": "tangerine vortex piano", "confirm": "tangerine vortex piano"},
+    )
+    assert response.status_code == 302
+    # Once used, no link is issued again from the stored email: the resend fails and says why.
+    client.post(f"/admin/mail/{email.id}/resend")
+    run_jobs()
+    assert len(mailbox.to(store.customer.email)) == 2
+    last = db.session.query(OutboundEmail).order_by(OutboundEmail.id.desc()).first()
+    assert last.status is EmailStatus.FAILED and last.last_error.startswith("Not sent:")

@@ -77,6 +77,36 @@ def test_final_quotes_cannot_be_edited(quoting):
         operations.add_section(quote, "More", False, quoting.store.sales)
 
 
+@pytest.mark.parametrize("outcome", [QuoteStatus.WON, QuoteStatus.LOST])
+def test_a_won_or_lost_quote_never_returns_to_draft(client, quoting, outcome):
+    store = quoting.store
+    quote = build_quote(store)
+    send(quote)
+    operations.transition(quote, outcome, store.sales, "decided")
+    db.session.commit()
+    with pytest.raises(operations.IllegalTransition):
+        operations.transition(quote, QuoteStatus.DRAFT, store.sales, "reopen")
+    with pytest.raises(operations.QuoteLocked):
+        operations.begin_edit(quote, store.sales)
+    db.session.rollback()
+    assert db.session.get(Quote, quote.id).status is outcome
+
+
+def test_a_quote_line_names_the_brand_once(quoting):
+    from tests.factories import make_brand, make_product
+
+    store = quoting.store
+    dell = make_brand("Dell")
+    latitude = make_product(
+        category=store.products[0].category, brand=dell, name="Dell Latitude 5440"
+    )
+    quote = operations.create_quote(
+        organization=store.org, owner=store.sales, actor=store.sales, title="Laptops"
+    )
+    line = operations.add_product_line(quote, quote.sections[0], latitude, 1, store.sales)
+    assert line.description == "Dell Latitude 5440"
+
+
 def _number_in(page: str) -> str:
     return re.search(r"Quote (Q-\d{6})", page).group(1)
 
@@ -356,3 +386,34 @@ def test_a_title_with_a_line_break_is_refused_and_an_old_one_still_emails(
     run_jobs()
     [message] = mailbox.to(store.customer.email)
     assert message["Subject"].endswith(": Laptop refresh")
+
+
+def test_an_email_that_cannot_be_built_is_an_error_and_the_quote_stays_unsent(
+    client, quoting, run_jobs, mailbox
+):
+    from webapp.mail.models import OutboundEmail
+
+    store = quoting.store
+    quote = build_quote(store, recipients=[quoting.cfo, store.customer])
+    # A stored address no email header can hold (an old row, an import).
+    store.customer.email = "jordan@contoso.example\nBcc: everyone@example.com"
+    db.session.commit()
+    login(client, store.sales)
+    response = client.post(f"/admin/quotes/{quote.id}/send", headers=HX)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "cannot be built" in body and "jordan@contoso.example" in body
+    db.session.expire_all()
+    assert db.session.get(Quote, quote.id).status is QuoteStatus.DRAFT
+    assert db.session.query(OutboundEmail).count() == 0  # not even the first recipient's
+    run_jobs()
+    assert mailbox.messages == []
+
+
+def test_a_line_break_in_a_subject_goes_out_on_one_line(app, store, run_jobs, mailbox):
+    app.config["SITE_NAME"] = "Northwind\nMSP"
+    quote = build_quote(store, recipients=[store.customer])
+    send(quote)
+    run_jobs()
+    [message] = mailbox.to(store.customer.email)
+    assert message["Subject"] == f"Quote {quote.number} from Northwind MSP: Laptop refresh"

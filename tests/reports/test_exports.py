@@ -183,12 +183,14 @@ def test_myob_item_sales_layout(month):
     assert laptops["Freight Inc-Tax Amount"] == "16.50"
     assert laptops["Freight Tax Code"] == "GST"
     assert labour["Description"] == "Setup and handover"  # no tab or line break leaks in
-    # Card surcharge: 1.5% of (2620.00 + 262.00 + 16.50) = 43.4775 -> 43.48, tax 4.35.
+    # Card surcharge: 1.5% of (2620.00 + 262.00 + 16.50) = 43.4775 -> 43.48 tax included:
+    # 43.48 / 1.1 = 39.527 -> 39.53 before tax, 3.95 tax.
     assert (surcharge["Item Number"], surcharge["Ex-Tax Total"], surcharge["GST Amount"]) == (
         "SURCHARGE",
-        "43.48",
-        "4.35",
+        "39.53",
+        "3.95",
     )
+    assert surcharge["Inc-Tax Total"] == "43.48"
     assert surcharge["Description"] == "Card payment surcharge (1.5%)"
     total = sum(Decimal(r["Inc-Tax Total"]) for r in transactions[0]) + Decimal(
         laptops["Freight Inc-Tax Amount"]

@@ -139,6 +139,11 @@ def test_the_customer_is_emailed_when_their_order_is_cancelled(client, store, ru
     login(client, store.customer)
     page = client.get(f"/orders/{document.number}").get_data(as_text=True)
     assert "This order was cancelled on" in page and "out of stock" in page
+    emailed = [e.message for e in db.session.get(SalesDocument, document.id).events]
+    assert [m for m in emailed if "emailed" in m] == [
+        f"Sales Order emailed to {store.customer.email}",
+        f"Cancellation emailed to {store.customer.email}",
+    ]
 
 
 def test_illegal_status_change_from_the_admin_is_explained(client, store):

@@ -2,6 +2,7 @@ import re
 import threading
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.factories import login
@@ -9,7 +10,7 @@ from webapp.catalog.models import SupplierOffer
 from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 from webapp.sales.models import DocumentKind, SalesDocument
-from webapp.store.models import Cart
+from webapp.store.models import Cart, CheckoutDetails
 
 HX = {"HX-Request": "true"}
 ADDRESS = {
@@ -76,11 +77,12 @@ def test_card_payment_adds_the_configured_surcharge_as_its_own_charge(client, st
     fill_cart(client, (store.products[2], 1))
     place(client, store, payment="card")
     [document] = documents()
-    # goods 770 + tax 77 + shipping 15 + tax 1.50 = 863.50; 1.5% = 12.9525 -> 12.95
+    # goods 770 + tax 77 + shipping 15 + tax 1.50 = 863.50; 1.5% = 12.9525 -> 12.95, tax
+    # included: 12.95 / 1.1 = 11.7727 -> 11.77 before tax, 1.18 tax; total 863.50 + 12.95
     assert document.surcharge_pct == Decimal("1.5")
-    assert document.surcharge_amount == Decimal("12.95")
-    assert document.surcharge_tax == Decimal("1.30")
-    assert document.total == Decimal("877.75")
+    assert document.surcharge_amount == Decimal("11.77")
+    assert document.surcharge_tax == Decimal("1.18")
+    assert document.total == Decimal("876.45")
 
 
 def test_checkout_summary_shows_the_surcharge_when_card_is_chosen(client, store):
@@ -94,7 +96,7 @@ def test_checkout_summary_shows_the_surcharge_when_card_is_chosen(client, store)
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="summary-surcharge">$12.95' in body
+    assert 'id="summary-surcharge">$11.77' in body  # before tax: 12.95 with its 1.18 tax
     assert "<html" not in body
 
 
@@ -297,3 +299,41 @@ def test_card_option_says_no_card_is_taken_online_and_the_email_says_we_phone(
     assert "we will phone you to take the payment; nothing was charged online" in text
     order = client.get("/orders/SO-000001").get_data(as_text=True)
     assert "Payment: Card, by phone" in order
+
+
+@pytest.mark.parametrize("field", ["ship_to_name", "address_line1", "city"])
+def test_a_5000_character_ship_to_is_refused_naming_the_field_and_saves_nothing(
+    client, store, field
+):
+    login(client, store.customer)
+    fill_cart(client, (store.products[0], 1))
+    open_checkout(client)
+    response = client.post(
+        "/checkout/details",
+        data={**ADDRESS, "shipping_method_id": store.shipping.id, field: "x" * 5000},
+        headers=HX,
+    )
+    assert response.status_code == 422
+    assert "Field cannot be longer than" in response.get_data(as_text=True)
+    assert all(len(getattr(d, field)) < 5000 for d in db.session.query(CheckoutDetails))
+    response, _ = place(client, store, **{field: "x" * 5000})
+    assert response.status_code == 422
+    assert documents() == []
+
+
+def test_order_and_email_lines_name_the_brand_once(client, store, run_jobs, mailbox):
+    from tests.factories import make_brand, make_product
+
+    dell = make_brand("Dell")
+    latitude = make_product(
+        category=store.products[0].category, brand=dell, name="Dell Latitude 5440"
+    )
+    db.session.commit()
+    login(client, store.customer)
+    fill_cart(client, (latitude, 1))
+    place(client, store)
+    [document] = documents()
+    assert [line.description for line in document.lines] == ["Dell Latitude 5440"]
+    run_jobs()
+    text = mailbox.text(mailbox.to(store.customer.email)[0])
+    assert "1 x Dell Latitude 5440 (" in text and "Dell Dell" not in text

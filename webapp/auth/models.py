@@ -114,3 +114,25 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class RememberedDevice(db.Model):
+    """One browser's "Keep me signed in": its cookie is replaced each time it signs the user
+    in again, and ends at a bound set at sign-in however often it is used."""
+
+    __tablename__ = "remembered_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The cookie is "<series>.<secret>"; only digests are stored, so a copy of this table
+    # signs nobody in. The digest covers the user's session token as well: when the user's
+    # sessions end (sign-out, new password, deactivation) every device's digest stops matching.
+    series: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    # The cookie it replaced, accepted until `replaced_at` + REMEMBER_COOKIE_GRACE_SECONDS.
+    previous_digest: Mapped[str] = mapped_column(String(64), default="")
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

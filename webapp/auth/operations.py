@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash
 from zxcvbn import zxcvbn
 
-from webapp.auth.models import STAFF_ROLES, Role, User, dummy_password_hash
+from webapp.auth.models import STAFF_ROLES, RememberedDevice, Role, User, dummy_password_hash
 from webapp.extensions import db
 from webapp.mail import links
 from webapp.mail.links import LinkUnavailable, OneTimeLink
@@ -68,7 +71,86 @@ def authenticate(email: str, password: str) -> User | None:
 def end_sessions(user: User) -> None:
     """Sign the user out on every device (their sign-out, or staff's decision)."""
     user.end_sessions()
+    db.session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user.id))
     db.session.flush()
+
+
+# --- "keep me signed in": one row per browser, a new cookie at each use ---------------------
+
+
+@dataclass(frozen=True)
+class RememberCookie:
+    value: str
+    expires_at: datetime
+
+
+# "<series>.<secret>", both secrets.token_urlsafe() text.
+_REMEMBER_COOKIE = re.compile(r"[A-Za-z0-9_-]{16,64}\.[A-Za-z0-9_-]{16,64}")
+
+
+def _device_digest(secret: str, user: User) -> str:
+    return hashlib.sha256(f"{secret}:{user.session_token}".encode()).hexdigest()
+
+
+def remember_device(user: User) -> RememberCookie:
+    """Start a remember-me series for one browser; it ends REMEMBER_COOKIE_DURATION from now."""
+    now = utcnow()
+    db.session.execute(
+        delete(RememberedDevice).where(
+            RememberedDevice.user_id == user.id, RememberedDevice.expires_at <= now
+        )
+    )
+    series, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+    device = RememberedDevice(
+        user=user,
+        series=series,
+        digest=_device_digest(secret, user),
+        created_at=now,
+        expires_at=now + current_app.config["REMEMBER_COOKIE_DURATION"],
+    )
+    db.session.add(device)
+    db.session.flush()
+    return RememberCookie(f"{series}.{secret}", device.expires_at)
+
+
+def use_remembered_device(cookie: str) -> tuple[User, RememberCookie | None] | None:
+    """Sign in from a remember-me cookie: the user and the cookie replacing it, or None.
+
+    The replaced cookie is still let in for REMEMBER_COOKIE_GRACE_SECONDS (tabs restored at
+    once all send it) without a new one; later, it means two browsers hold this device's
+    cookie, one of them a thief, so the device is forgotten for both.
+    """
+    if not _REMEMBER_COOKIE.fullmatch(cookie):
+        return None  # not one of ours (a NUL would even be refused by PostgreSQL)
+    series, _, secret = cookie.partition(".")
+    # FOR UPDATE (PostgreSQL): two requests using one cookie must not both replace it.
+    device = db.session.scalar(
+        select(RememberedDevice).where(RememberedDevice.series == series).with_for_update()
+    )
+    if device is None:
+        return None
+    user = device.user
+    now = utcnow()
+    digest = _device_digest(secret, user)
+    if device.expires_at <= now or not user.active:
+        db.session.delete(device)
+        return None
+    if hmac.compare_digest(digest, device.digest):
+        new_secret = secrets.token_urlsafe(32)
+        device.previous_digest, device.digest = device.digest, _device_digest(new_secret, user)
+        device.replaced_at = now
+        db.session.flush()
+        return user, RememberCookie(f"{series}.{new_secret}", device.expires_at)
+    grace = timedelta(seconds=current_app.config["REMEMBER_COOKIE_GRACE_SECONDS"])
+    if (
+        device.previous_digest
+        and hmac.compare_digest(digest, device.previous_digest)
+        and device.replaced_at is not None
+        and now - device.replaced_at <= grace
+    ):
+        return user, None
+    db.session.delete(device)  # an old or forged secret: end this device's series
+    return None
 
 
 # --- emailed links: one signed-token scheme, one salt per purpose -------------------------
@@ -208,7 +290,9 @@ def request_password_reset(email: str) -> None:
         template="password_reset",
         topic=f"password-reset:{user.id}",
         user=user,
-        link=public_url("auth.reset_password", token=password_reset_token(user)),
+        # The password state in the reference lets a resend tell a used link from an unused
+        # one; it is a digest of the hash, and no link can be made from it without the key.
+        one_time_link=OneTimeLink("password-reset", f"{user.id}:{_password_state(user)}"),
         minutes=current_app.config["PASSWORD_RESET_MAX_AGE_MINUTES"],
     )
 
@@ -284,6 +368,25 @@ def _issue_invitation_link(ref: str, to_address: str) -> str:
 
 
 links.register("invitation", _issue_invitation_link)
+
+
+def _issue_password_reset_link(ref: str, to_address: str) -> str:
+    """Issue a fresh reset link for an emailed request, unless it was used meanwhile."""
+    user_id, _, state = ref.partition(":")
+    user = db.session.get(User, int(user_id))
+    if (
+        user is None
+        or not user.active
+        or not user.has_accepted_invite
+        or normalise_email(user.email) != normalise_email(to_address)
+    ):
+        raise LinkUnavailable(_PASSWORD_RESET.withdrawn)
+    if state != _password_state(user):
+        raise LinkUnavailable(_PASSWORD_RESET.used)
+    return public_url("auth.reset_password", token=password_reset_token(user))
+
+
+links.register("password-reset", _issue_password_reset_link)
 
 
 def _active_admin_ids() -> list[int]:

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -82,12 +83,65 @@ def _minutes(seconds: int) -> str:
     return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
+def _remember_cookie_name() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
 def _sign_in(user: User, *, remember: bool = False) -> None:
     """Start a fresh session for `user` (no fixation), ending the current visitor's."""
     if current_user.is_authenticated:
         logout_user()
     session.clear()
-    login_user(user, remember=remember)
+    # Remember-me is ours (webapp.auth.operations.remember_device), not Flask-Login's: its
+    # cookie is a signed user id that works, copied, until the user's sessions end.
+    login_user(user)
+    if remember:
+        g.remember_cookie = operations.remember_device(user)
+        db.session.commit()
+
+
+@bp.before_app_request
+def sign_in_from_remember_cookie():
+    """A browser without a session but with a remember-me cookie: sign it in, new cookie."""
+    cookie = request.cookies.get(_remember_cookie_name())
+    if cookie is None or "_user_id" in session:
+        return
+    # Flask-Login must neither read the cookie (its own format, unbounded) nor keep it.
+    session["_remember"] = "clear"
+    found = operations.use_remembered_device(cookie)
+    db.session.commit()
+    if found is None:
+        return
+    user, replacement = found
+    session.pop("_remember")
+    login_user(user)
+    session["_fresh"] = False  # restored, not typed: password-confirming pages may ask again
+    if replacement is not None:
+        g.remember_cookie = replacement
+
+
+@bp.after_app_request
+def write_remember_cookie(response):
+    replacement = g.pop("remember_cookie", None)
+    config = current_app.config
+    if g.pop("forget_remember_cookie", False):
+        response.delete_cookie(
+            _remember_cookie_name(),
+            path=config.get("REMEMBER_COOKIE_PATH", "/"),
+            domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+        )
+    if replacement is not None:
+        response.set_cookie(
+            _remember_cookie_name(),
+            replacement.value,
+            expires=replacement.expires_at,
+            path=config.get("REMEMBER_COOKIE_PATH", "/"),
+            domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+            secure=config["REMEMBER_COOKIE_SECURE"],
+            httponly=config["REMEMBER_COOKIE_HTTPONLY"],
+            samesite=config["REMEMBER_COOKIE_SAMESITE"],
+        )
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -130,6 +184,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
+    g.forget_remember_cookie = True
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -166,8 +221,7 @@ def account():
             db.session.commit()
             # Every other session has ended with the new password; this one goes on, and
             # keeps "Keep me signed in" if it had it (with a new cookie: the old one is dead).
-            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            _sign_in(user, remember=remembered in request.cookies)
+            _sign_in(user, remember=_remember_cookie_name() in request.cookies)
             flash("Your password is changed. You are signed out everywhere else.", "success")
             return redirect(url_for("auth.account"), 303)
     status = 400 if form.errors else 200

@@ -7,8 +7,8 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from webapp.catalog.feeds import OPTIONAL, REQUIRED
-from webapp.fields import MoneyField, PercentField
+from webapp.catalog.feeds import OPTIONAL, REQUIRED, FeedFormat
+from webapp.fields import MoneyField, PercentField, QuantityField
 
 
 def optional_id(value: object) -> int | None:
@@ -16,6 +16,10 @@ def optional_id(value: object) -> int | None:
     if value in (None, "", "None"):
         return None
     return int(value)
+
+
+def _or_default(value: int | None, name: str) -> int:
+    return getattr(FeedFormat, name) if value is None else value
 
 
 class FixedPriceForm(FlaskForm):
@@ -49,6 +53,20 @@ class FeedFormatForm(FlaskForm):
         ],
     )
     full_feed = BooleanField("Full feed: offers missing from the file are withdrawn")
+    # A full feed past either limit is held for confirmation (webapp.catalog.feeds); left
+    # blank, a limit is the default.
+    max_withdrawn_percent = QuantityField(
+        "Hold a full feed withdrawing more than (% of live offers)",
+        validators=[Optional()],
+        minimum=0,
+        maximum=100,
+    )
+    max_bad_rows_percent = QuantityField(
+        "Hold a full feed with more bad rows than (% of its rows)",
+        validators=[Optional()],
+        minimum=0,
+        maximum=100,
+    )
 
     # One text field per column of ours: the supplier's header for it.
     COLUMN_FIELDS = REQUIRED + OPTIONAL
@@ -64,6 +82,12 @@ class FeedFormatForm(FlaskForm):
             "thousands_separator": self.thousands_separator.data,
             "encoding": self.encoding.data,
             "full_feed": self.full_feed.data,
+            "max_withdrawn_percent": _or_default(
+                self.max_withdrawn_percent.data, "max_withdrawn_percent"
+            ),
+            "max_bad_rows_percent": _or_default(
+                self.max_bad_rows_percent.data, "max_bad_rows_percent"
+            ),
         }
 
 

@@ -321,6 +321,8 @@ def _feed_format_form(supplier: Supplier) -> FeedFormatForm:
         thousands_separator=current.thousands_separator,
         encoding=current.encoding,
         full_feed=current.full_feed,
+        max_withdrawn_percent=current.max_withdrawn_percent,
+        max_bad_rows_percent=current.max_bad_rows_percent,
     )
     for name in FeedFormatForm.COLUMN_FIELDS:
         form[f"col_{name}"].data = current.columns.get(name, "")

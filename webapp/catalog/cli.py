@@ -49,11 +49,25 @@ def import_feed(supplier_code: str, file: Path, show_problems: int):
     _print_summary(run, show_problems)
     if run.status is ImportStatus.FAILED:
         sys.exit(1)
+    if run.status is ImportStatus.HELD:
+        sys.exit(HELD_EXIT_CODE)
+
+
+# Exit codes: 0 imported, 1 failed, 2 bad arguments (click), 3 held for confirmation.
+HELD_EXIT_CODE = 3
 
 
 def _print_summary(run: FeedImport, show_problems: int) -> None:
     if run.status is ImportStatus.FAILED:
         click.secho(f"Import failed, nothing was changed: {run.error}", fg="red", err=True)
+        return
+    if run.status is ImportStatus.HELD:
+        # run.error reads "Nothing was changed: <why>. Check the file, or confirm ..."
+        why = run.error.removeprefix("Nothing was changed: ")
+        click.secho(f"Import held, nothing was changed: {why}", fg="red", err=True)
+        click.echo(f"Confirm it on the import's admin page (import #{run.id}) to import it anyway.")
+        for problem in run.problems[:show_problems]:
+            click.secho(f"  line {problem['line']}: {problem['reason']}", fg="yellow")
         return
     click.echo(
         f"Read {run.rows_read:,} rows: {run.products_created:,} new products, "

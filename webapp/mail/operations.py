@@ -29,6 +29,29 @@ def public_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+class EmailNotBuildable(ValueError):
+    """An email no message can carry (its address is empty or holds a line break): refused
+    when it is queued, so the action sending it fails and says why, instead of the worker
+    failing later while the sender was told it went."""
+
+
+def _one_line(subject: str) -> str:
+    # A line break in a subject is never meant (a pasted title, a name): one line, not a
+    # header the worker cannot write.
+    return " ".join(subject.split())
+
+
+def _check_address(to: str) -> None:
+    if not to.strip():
+        raise EmailNotBuildable("the email cannot be built: it has no recipient address")
+    try:
+        EmailMessage()["To"] = to
+    except ValueError:
+        raise EmailNotBuildable(
+            f"the email to {' '.join(to.split())} cannot be built: the address holds a line break"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -49,8 +72,11 @@ def queue_email(
     """Render `mail/<template>.txt` and `.html` and queue the email for delivery.
 
     With `one_time_link`, the templates' `{{ link }}` is stored as links.REDACTED and each
-    delivery puts a freshly issued link in its place.
+    delivery puts a freshly issued link in its place. Raise EmailNotBuildable for an address
+    no message can carry: found now, not by the worker after the caller said "sent".
     """
+    _check_address(to)
+    subject = _one_line(subject)
     if one_time_link is not None:
         if "link" in context:
             raise TypeError("pass a one-time link as one_time_link, never as link")

@@ -23,7 +23,7 @@ from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.mail import links
 from webapp.mail.links import LinkUnavailable, OneTimeLink
-from webapp.mail.operations import Attachment, public_url, queue_email
+from webapp.mail.operations import Attachment, EmailNotBuildable, public_url, queue_email
 from webapp.models_base import utcnow
 from webapp.money import format_money
 from webapp.organizations.models import Organization
@@ -811,18 +811,22 @@ def _email_link(
         "quote_reminder": f"Reminder: quote {quote.number} from {site} expires "
         f"{date.fromisoformat(snap['expires_on']).strftime('%d %B %Y')}",
     }[template]
-    queue_email(
-        to=user.email,
-        subject=subject,
-        template=template,
-        topic=f"quote:{quote.id}",
-        attachments=[Attachment(pdf_filename(snap), "application/pdf", pdf)] if pdf else [],
-        recipient=user,
-        quote=snap,
-        expires_on=date.fromisoformat(snap["expires_on"]),
-        one_time_link=OneTimeLink("quote-approval", f"{quote.id}:{version.number}:{user.id}"),
-        totals={key: Decimal(value) for key, value in snap["totals"].items()},
-    )
+    try:
+        queue_email(
+            to=user.email,
+            subject=subject,
+            template=template,
+            topic=f"quote:{quote.id}",
+            attachments=[Attachment(pdf_filename(snap), "application/pdf", pdf)] if pdf else [],
+            recipient=user,
+            quote=snap,
+            expires_on=date.fromisoformat(snap["expires_on"]),
+            one_time_link=OneTimeLink("quote-approval", f"{quote.id}:{version.number}:{user.id}"),
+            totals={key: Decimal(value) for key, value in snap["totals"].items()},
+        )
+    except EmailNotBuildable as error:
+        # The caller rolls back: the quote stays unsent, no other recipient's email either.
+        raise QuoteError(f"Not sent: {error}.") from None
 
 
 def cancel(quote: Quote, actor: User, reason: str) -> None:

@@ -49,6 +49,7 @@ from webapp.purchasing.models import (
     ReceiptLine,
     StockAllocation,
 )
+from webapp.quotes.models import Quote
 from webapp.reports.forms import DateRange, Grain
 from webapp.sales.models import (
     DocumentStatus,
@@ -449,9 +450,9 @@ def sales_summary(
 ) -> list[SalesRow]:
     """Live sales documents in the range, totalled by staff, organization, payment or date.
 
-    Staff is whoever created the document when that was a staff member (a quote's sender
-    converting it, or staff keying an order); store checkouts have no salesperson and are
-    totalled together.
+    Staff is the owner of the quote the document was won from, else whoever created it when
+    that was a staff member (staff keying an order); store checkouts have no salesperson
+    and are totalled together.
     """
     where = _live_documents(date_range)
     measures = _sales_measures()
@@ -484,10 +485,20 @@ def sales_summary(
             .group_by(SalesDocumentEvent.document_id)
             .subquery("created")
         )
+        # An order won from a quote is created by the customer accepting it, but is the
+        # quote owner's sale.
+        won = (
+            select(Quote.document_id, func.min(Quote.owner_id).label("owner_id"))
+            .where(Quote.document_id.is_not(None))
+            .group_by(Quote.document_id)
+            .subquery("won")
+        )
+        credited = func.coalesce(won.c.owner_id, created.c.actor_id)
         rows = db.session.execute(
             select(User.id, User.name, User.role, SalesDocument.currency, *measures)
             .outerjoin(created, created.c.document_id == SalesDocument.id)
-            .outerjoin(User, User.id == created.c.actor_id)
+            .outerjoin(won, won.c.document_id == SalesDocument.id)
+            .outerjoin(User, User.id == credited)
             .where(where)
             .group_by(User.id, User.name, User.role, SalesDocument.currency)
         ).all()

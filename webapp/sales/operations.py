@@ -81,16 +81,37 @@ def transition(
 
 def _email_cancellation(document: SalesDocument, actor: User | None, reason: str) -> None:
     """Tell the customer their order was cancelled (the order page shows it too)."""
+    site = current_app.config["SITE_NAME"]
+    _email_contact(
+        document,
+        actor,
+        subject=f"{document.title} {document.number} cancelled — {site}",
+        template="sales_document_cancelled",
+        what="Cancellation",
+        reason=reason,
+    )
+
+
+def _email_contact(
+    document: SalesDocument,
+    actor: User | None,
+    *,
+    subject: str,
+    template: str,
+    what: str,
+    **context,
+) -> None:
+    """Queue an email about the document to its contact, noted on its timeline as `what`."""
     queue_email(
         to=document.contact.email,
-        subject=f"{document.title} {document.number} cancelled — {current_app.config['SITE_NAME']}",
-        template="sales_document_cancelled",
+        subject=subject,
+        template=template,
         topic=f"sales_document:{document.id}",
         document=document,
-        reason=reason,
         document_url=public_url("sales.order_detail", number=document.number),
+        **context,
     )
-    record_event(document, "emailed", f"Cancellation emailed to {document.contact.email}", actor)
+    record_event(document, "emailed", f"{what} emailed to {document.contact.email}", actor)
 
 
 def email_shipment(document: SalesDocument, *, partial: bool) -> None:
@@ -297,14 +318,10 @@ def release_document(document: SalesDocument, actor: User, note: str = "") -> No
 
 def email_document(document: SalesDocument, actor: User | None) -> None:
     """Queue the document's email to its contact and note it on the timeline."""
-    queue_email(
-        to=document.contact.email,
+    _email_contact(
+        document,
+        actor,
         subject=f"{document.title} {document.number} from {current_app.config['SITE_NAME']}",
         template="sales_document",
-        topic=f"sales_document:{document.id}",
-        document=document,
-        document_url=public_url("sales.order_detail", number=document.number),
-    )
-    record_event(
-        document, "emailed", f"{document.title} emailed to {document.contact.email}", actor
+        what=document.title,
     )

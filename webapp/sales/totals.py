@@ -2,7 +2,8 @@
 
 Rules: a line's subtotal is quantity x unit price; its tax is the subtotal x its rate. The
 card surcharge is a percentage of everything else the card pays (goods and shipping, tax
-included) and is taxed at the default rate, as is shipping.
+included), and that amount includes its own tax at the default rate: 1.5% adds 1.5% to
+what the card pays, not 1.65%. Shipping is taxed at the default rate.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from webapp.money import apply_percent, round_money
+from webapp.money import HUNDRED, apply_percent, round_money
 
 ZERO = Decimal("0.00")
 
@@ -63,11 +64,13 @@ def document_totals(
     shipping = round_money(shipping)
     shipping_tax = apply_percent(shipping, default_tax_rate)
     surcharge = apply_percent(goods + goods_tax + shipping + shipping_tax, surcharge_pct)
+    # Tax inclusive: the amount before tax is what, taxed, gives the surcharge.
+    surcharge_ex_tax = round_money(surcharge * HUNDRED / (HUNDRED + default_tax_rate))
     return Totals(
         lines=amounts,
         goods_subtotal=goods,
         shipping=shipping,
         shipping_tax=shipping_tax,
-        surcharge=surcharge,
-        surcharge_tax=apply_percent(surcharge, default_tax_rate),
+        surcharge=surcharge_ex_tax,
+        surcharge_tax=surcharge - surcharge_ex_tax,
     )
