@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import wraps
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request, url_for
@@ -128,6 +129,8 @@ def _register_providers() -> None:
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounting.admin_views import bp as accounting_admin_bp
     from webapp.admin.views import bp as admin_bp
+    from webapp.api import app as api_app
+    from webapp.api.admin_views import bp as api_admin_bp
     from webapp.auth.admin_views import bp as auth_admin_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.catalog.admin_views import bp as catalog_admin_bp
@@ -144,7 +147,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.settings.admin_views import bp as settings_admin_bp
     from webapp.store.views import bp as store_bp
 
+    api_app.init_app(app)
     for blueprint in (
+        api_admin_bp,
         accounting_admin_bp,
         inbound_bp,
         auth_bp,
@@ -206,6 +211,17 @@ def _url_with(**changes) -> str:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from webapp.api.problems import is_api_request, response_for
+
+    def for_pages(handler):
+        """Under /api/ every error is problem+json; these handlers draw pages."""
+
+        @wraps(handler)
+        def handle(error):
+            return response_for(error) if is_api_request() else handler(error)
+
+        return handle
+
     def error_page(status: int, title: str, message: str):
         if htmx:
             # HTMX swaps nothing on 4xx by default; the toast area shows the message.
@@ -213,6 +229,7 @@ def _register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", title=title, message=message), status
 
     @app.errorhandler(CSRFError)
+    @for_pages
     def csrf_error(error):
         return error_page(
             400,
@@ -222,22 +239,27 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(400)
+    @for_pages
     def bad_request(error):
         return error_page(400, "Bad request", getattr(error, "description", "Bad request"))
 
     @app.errorhandler(403)
+    @for_pages
     def forbidden(error):
         return error_page(403, "Not allowed", "You do not have access to this page.")
 
     @app.errorhandler(404)
+    @for_pages
     def not_found(error):
         return error_page(404, "Not found", "There is nothing here. Check the address.")
 
     @app.errorhandler(409)
+    @for_pages
     def conflict(error):
         return error_page(409, "Changed meanwhile", getattr(error, "description", "Conflict"))
 
     @app.errorhandler(429)
+    @for_pages
     def too_many(error):
         body, status = error_page(
             429, "Too many attempts", "Too many attempts. Wait a few minutes and try again."

@@ -1,0 +1,146 @@
+"""Purchase orders and receipts; issuing goes through webapp.purchasing.operations."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from webapp.api.common import get_or_404, msp_only
+from webapp.api.idempotency import HEADER_DOC, idempotent
+from webapp.api.listing import (
+    GetArgs,
+    ListArgs,
+    check_if_match,
+    dump,
+    etag_of,
+    expansions,
+    json_response,
+    list_page,
+    page_schema,
+)
+from webapp.api.problems import problem
+from webapp.api.quotes import IF_MATCH_DOC
+from webapp.api.schemas import PurchaseOrderSchema, ReceiptSchema
+from webapp.api.security import acting_user, requires
+from webapp.extensions import db
+from webapp.parsing import DB_INT_MAX
+from webapp.purchasing import operations
+from webapp.purchasing.models import PurchaseOrder, PurchaseOrderStatus, Receipt
+
+blp = Blueprint("api_purchasing", __name__, url_prefix="/api/v1", description="Purchasing")
+EXPANSIONS = {"lines": "lines"}
+ID = validate.Range(1, DB_INT_MAX)
+
+
+class PurchaseOrderListArgs(ListArgs):
+    number = fields.String(validate=validate.Length(max=20))
+    supplier_id = fields.Integer(validate=ID)
+    status = fields.Enum(PurchaseOrderStatus, by_value=True)
+
+
+def etag(po: PurchaseOrder) -> str:
+    return etag_of(PurchaseOrderSchema(exclude=["lines"]).dump(po))
+
+
+def _answer(po: PurchaseOrder, wanted: set[str]):
+    return json_response(
+        dump(PurchaseOrderSchema, po, wanted, EXPANSIONS), headers={"ETag": etag(po)}
+    )
+
+
+@blp.route("/purchase-orders")
+@requires("purchasing:read")
+@blp.arguments(PurchaseOrderListArgs, location="query")
+@blp.response(200, page_schema(PurchaseOrderSchema, "PurchaseOrderPage"))
+def list_purchase_orders(args):
+    """List purchase orders. Scope: `purchasing:read`; expand: lines."""
+    msp_only("purchase orders")
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    query = select(PurchaseOrder)
+    if "lines" in wanted:
+        query = query.options(selectinload(PurchaseOrder.lines))
+    for name in ("number", "supplier_id", "status"):
+        if name in args:
+            query = query.where(getattr(PurchaseOrder, name) == args[name])
+    return list_page(
+        query,
+        PurchaseOrder,
+        args,
+        modified_column=PurchaseOrder.updated_at,
+        render=lambda po: dump(PurchaseOrderSchema, po, wanted, EXPANSIONS),
+    )
+
+
+@blp.route("/purchase-orders/<int:po_id>")
+@requires("purchasing:read")
+@blp.arguments(GetArgs, location="query")
+@blp.response(200, PurchaseOrderSchema, headers={"ETag": {"schema": {"type": "string"}}})
+def get_purchase_order(args, po_id: int):
+    """One purchase order. Scope: `purchasing:read`."""
+    msp_only("purchase orders")
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    return _answer(get_or_404(PurchaseOrder, po_id, "purchase order"), wanted)
+
+
+@blp.route("/purchase-orders/<int:po_id>/issue", methods=["POST"])
+@requires("purchasing:write")
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@idempotent
+@blp.response(200, PurchaseOrderSchema)
+def issue_purchase_order(po_id: int):
+    """Issue a draft purchase order: it is emailed to the supplier. Scope: `purchasing:write`."""
+    msp_only("purchase orders")
+    po = get_or_404(PurchaseOrder, po_id, "purchase order")
+    check_if_match(etag(po))
+    try:
+        operations.issue_purchase_order(po, acting_user())
+    except operations.PurchasingError as error:
+        db.session.rollback()
+        status = 409 if isinstance(error, operations.IllegalTransition) else 422
+        raise problem(status, f"Not issued: {error}") from None
+    db.session.flush()
+    return _answer(po, {"lines"})
+
+
+class ReceiptListArgs(ListArgs):
+    purchase_order_id = fields.Integer(validate=ID)
+    supplier_id = fields.Integer(validate=ID)
+    supplier_invoice_number = fields.String(validate=validate.Length(max=100))
+
+
+@blp.route("/receipts")
+@requires("purchasing:read")
+@blp.arguments(ReceiptListArgs, location="query")
+@blp.response(200, page_schema(ReceiptSchema, "ReceiptPage"))
+def list_receipts(args):
+    """List receipts (goods in, with the supplier's invoice). Scope: `purchasing:read`;
+    expand: lines."""
+    msp_only("receipts")
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    query = select(Receipt)
+    if "lines" in wanted:
+        query = query.options(selectinload(Receipt.lines))
+    for name in ("purchase_order_id", "supplier_id", "supplier_invoice_number"):
+        if name in args:
+            query = query.where(getattr(Receipt, name) == args[name])
+    return list_page(
+        query,
+        Receipt,
+        args,
+        modified_column=Receipt.received_at,
+        render=lambda r: dump(ReceiptSchema, r, wanted, EXPANSIONS),
+    )
+
+
+@blp.route("/receipts/<int:receipt_id>")
+@requires("purchasing:read")
+@blp.arguments(GetArgs, location="query")
+@blp.response(200, ReceiptSchema)
+def get_receipt(args, receipt_id: int):
+    """One receipt. Scope: `purchasing:read`."""
+    msp_only("receipts")
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    receipt = get_or_404(Receipt, receipt_id, "receipt")
+    return json_response(dump(ReceiptSchema, receipt, wanted, EXPANSIONS))
