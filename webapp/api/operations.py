@@ -36,6 +36,7 @@ KEY_PREFIX = "msp_"
 # Stripe keeps keys at least 24 hours; so do we (PSA-NOTES §4.2).
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_EXPIRY_DAYS = 3650
+PREFIX_LENGTH = len(KEY_PREFIX) + 8  # "msp_" and 4 random bytes in hex
 
 
 class ApiKeyError(ValueError):
@@ -114,8 +115,12 @@ def revoke_key(key: ApiKey, actor: User) -> None:
 
 def find_key(secret: str) -> ApiKey | None:
     """Return the live key this secret belongs to (None: unknown, revoked or expired)."""
-    prefix, _, rest = secret.rpartition("_")
-    if not prefix.startswith(KEY_PREFIX) or not rest or len(secret) > 200:
+    prefix, separator, rest = (
+        secret[:PREFIX_LENGTH],
+        secret[PREFIX_LENGTH:][:1],
+        secret[PREFIX_LENGTH + 1 :],
+    )
+    if not prefix.startswith(KEY_PREFIX) or separator != "_" or not rest or len(secret) > 200:
         return None
     key = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or not hmac.compare_digest(key.key_hash, _digest(secret)):
