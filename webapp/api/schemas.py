@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from webapp.catalog.models import ProductType
 from webapp.purchasing.models import PurchaseOrderStatus
@@ -287,7 +287,15 @@ class ReceiptSchema(Schema):
 # --- write bodies ------------------------------------------------------------------------
 
 TEXT = validate.Length(max=500)
-MONEY_RANGE = validate.Range(min=0, max=10**9)
+MAX_AMOUNT = 10**9
+
+
+def _amount_in_range(value) -> None:
+    # A plain function, not validate.Range: apispec would print the bounds as strings.
+    if not 0 <= value <= MAX_AMOUNT:
+        raise ValidationError(f"Must be from 0 to {MAX_AMOUNT:,}.")
+    if value.as_tuple().exponent < -4:
+        raise ValidationError("At most 4 decimal places.")
 
 
 def MoneyIn(**kwargs) -> fields.Decimal:  # noqa: N802
@@ -295,8 +303,13 @@ def MoneyIn(**kwargs) -> fields.Decimal:  # noqa: N802
     return fields.Decimal(
         places=None,
         allow_nan=False,
-        validate=MONEY_RANGE,
-        metadata={"type": "string", "format": "decimal", "example": "99.50"},
+        validate=_amount_in_range,
+        metadata={
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$",
+            "example": "99.50",
+        },
         **kwargs,
     )
 
