@@ -11,11 +11,11 @@ from webapp.api.common import get_or_404, msp_only
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
-    dump,
     expansions,
     json_response,
     list_page,
     page_schema,
+    schema_for,
 )
 from webapp.api.schemas import BrandSchema, CategorySchema, ProductSchema, SupplierSchema
 from webapp.api.security import requires
@@ -72,7 +72,7 @@ def list_products(args):
         Product,
         args,
         modified_column=Product.updated_at,
-        render=lambda p: dump(ProductSchema, p, wanted, PRODUCT_EXPANSIONS),
+        schema=schema_for(ProductSchema, wanted, PRODUCT_EXPANSIONS),
     )
 
 
@@ -84,7 +84,7 @@ def get_product(args, product_id: int):
     """One product. Scope: `catalog:read`."""
     wanted = _product_expansions(args.get("expand"))
     product = get_or_404(Product, product_id, "product")
-    return json_response(dump(ProductSchema, product, wanted, PRODUCT_EXPANSIONS))
+    return json_response(schema_for(ProductSchema, wanted, PRODUCT_EXPANSIONS).dump(product))
 
 
 @blp.route("/categories")
@@ -94,7 +94,7 @@ def get_product(args, product_id: int):
 def list_categories(args):
     """List categories. Scope: `catalog:read`."""
     expansions(args.get("expand"), set())
-    return list_page(select(Category), Category, args, render=CategorySchema().dump)
+    return list_page(select(Category), Category, args, schema=CategorySchema())
 
 
 @blp.route("/brands")
@@ -104,7 +104,7 @@ def list_categories(args):
 def list_brands(args):
     """List brands. Scope: `catalog:read`."""
     expansions(args.get("expand"), set())
-    return list_page(select(Brand), Brand, args, render=BrandSchema().dump)
+    return list_page(select(Brand), Brand, args, schema=BrandSchema())
 
 
 class SupplierListArgs(ListArgs):
@@ -123,7 +123,7 @@ def list_suppliers(args):
     if "code" in args:
         query = query.where(Supplier.code == args["code"])
     return list_page(
-        query, Supplier, args, modified_column=Supplier.updated_at, render=SupplierSchema().dump
+        query, Supplier, args, modified_column=Supplier.updated_at, schema=SupplierSchema()
     )
 
 

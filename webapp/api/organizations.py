@@ -11,11 +11,11 @@ from webapp.api.common import not_found
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
-    dump,
     expansions,
     json_response,
     list_page,
     page_schema,
+    schema_for,
 )
 from webapp.api.schemas import ContactSchema, OrganizationSchema
 from webapp.api.security import organization_limit, requires
@@ -61,7 +61,7 @@ def list_organizations(args):
         Organization,
         args,
         modified_column=Organization.updated_at,
-        render=lambda o: dump(OrganizationSchema, o, wanted, EXPANSIONS),
+        schema=schema_for(OrganizationSchema, wanted, EXPANSIONS),
     )
 
 
@@ -77,7 +77,7 @@ def get_organization(args, organization_id: int):
     )
     if organization is None:
         raise not_found("organization", organization_id)
-    return json_response(dump(OrganizationSchema, organization, wanted, EXPANSIONS))
+    return json_response(schema_for(OrganizationSchema, wanted, EXPANSIONS).dump(organization))
 
 
 class ContactListArgs(ListArgs):
@@ -104,9 +104,7 @@ def list_contacts(args):
         query = query.where(User.organization_id == args["organization_id"])
     if "email" in args:
         query = query.where(func.lower(User.email) == args["email"].strip().lower())
-    return list_page(
-        query, User, args, modified_column=User.updated_at, render=ContactSchema().dump
-    )
+    return list_page(query, User, args, modified_column=User.updated_at, schema=ContactSchema())
 
 
 @blp.route("/contacts/<int:contact_id>")

@@ -13,12 +13,12 @@ from webapp.api.listing import (
     GetArgs,
     ListArgs,
     check_if_match,
-    dump,
     etag_of,
     expansions,
     json_response,
     list_page,
     page_schema,
+    schema_for,
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
@@ -46,7 +46,7 @@ def etag(po: PurchaseOrder) -> str:
 
 def _answer(po: PurchaseOrder, wanted: set[str]):
     return json_response(
-        dump(PurchaseOrderSchema, po, wanted, EXPANSIONS), headers={"ETag": etag(po)}
+        schema_for(PurchaseOrderSchema, wanted, EXPANSIONS).dump(po), headers={"ETag": etag(po)}
     )
 
 
@@ -69,7 +69,7 @@ def list_purchase_orders(args):
         PurchaseOrder,
         args,
         modified_column=PurchaseOrder.updated_at,
-        render=lambda po: dump(PurchaseOrderSchema, po, wanted, EXPANSIONS),
+        schema=schema_for(PurchaseOrderSchema, wanted, EXPANSIONS),
     )
 
 
@@ -130,7 +130,7 @@ def list_receipts(args):
         Receipt,
         args,
         modified_column=Receipt.received_at,
-        render=lambda r: dump(ReceiptSchema, r, wanted, EXPANSIONS),
+        schema=schema_for(ReceiptSchema, wanted, EXPANSIONS),
     )
 
 
@@ -143,4 +143,4 @@ def get_receipt(args, receipt_id: int):
     msp_only("receipts")
     wanted = expansions(args.get("expand"), set(EXPANSIONS))
     receipt = get_or_404(Receipt, receipt_id, "receipt")
-    return json_response(dump(ReceiptSchema, receipt, wanted, EXPANSIONS))
+    return json_response(schema_for(ReceiptSchema, wanted, EXPANSIONS).dump(receipt))

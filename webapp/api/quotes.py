@@ -81,8 +81,8 @@ def _exclude(wanted: set[str]) -> list[str]:
     return exclude
 
 
-def render(quote: Quote, wanted: set[str]) -> dict:
-    return QuoteSchema(exclude=_exclude(wanted)).dump(quote)
+def quote_schema(wanted: set[str]) -> QuoteSchema:
+    return QuoteSchema(exclude=_exclude(wanted))
 
 
 def etag(quote: Quote) -> str:
@@ -94,7 +94,7 @@ def _answer(quote: Quote, status: int = 200, wanted: set[str] | None = None):
     headers = {"ETag": etag(quote)}
     if status == 201:
         headers["Location"] = url_for("api_quotes.get_quote", quote_id=quote.id)
-    return json_response(render(quote, wanted), status, headers)
+    return json_response(quote_schema(wanted).dump(quote), status, headers)
 
 
 @blp.route("/quotes")
@@ -115,7 +115,7 @@ def list_quotes(args):
         if name in args:
             query = query.where(getattr(Quote, name) == args[name])
     return list_page(
-        query, Quote, args, modified_column=Quote.updated_at, render=lambda q: render(q, wanted)
+        query, Quote, args, modified_column=Quote.updated_at, schema=quote_schema(wanted)
     )
 
 

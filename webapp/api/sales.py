@@ -13,12 +13,12 @@ from webapp.api.listing import (
     GetArgs,
     ListArgs,
     check_if_match,
-    dump,
     etag_of,
     expansions,
     json_response,
     list_page,
     page_schema,
+    schema_for,
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
@@ -63,7 +63,8 @@ def etag(document: SalesDocument) -> str:
 
 def _answer(document: SalesDocument, wanted: set[str]):
     return json_response(
-        dump(SalesOrderSchema, document, wanted, EXPANSIONS), headers={"ETag": etag(document)}
+        schema_for(SalesOrderSchema, wanted, EXPANSIONS).dump(document),
+        headers={"ETag": etag(document)},
     )
 
 
@@ -85,7 +86,7 @@ def list_sales_orders(args):
         SalesDocument,
         args,
         modified_column=_modified_after,
-        render=lambda d: dump(SalesOrderSchema, d, wanted, EXPANSIONS),
+        schema=schema_for(SalesOrderSchema, wanted, EXPANSIONS),
     )
 
 
