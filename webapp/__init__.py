@@ -270,6 +270,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from webapp.accounting.cli import accounting_cli
+    from webapp.api.cli import api_cli
     from webapp.auth.cli import users_cli
     from webapp.catalog.cli import catalog_cli
     from webapp.demo.cli import demo_cli
@@ -277,6 +278,7 @@ def _register_cli(app: Flask) -> None:
     from webapp.reports.cli import reports_cli
 
     app.cli.add_command(accounting_cli)
+    app.cli.add_command(api_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(integrations_cli)

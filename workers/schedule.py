@@ -23,6 +23,9 @@ SCHEDULE: list[Periodic] = [
     # Sent quotes past their expiry date become Expired; then scheduled reminders go out.
     Periodic("workers.quotes.expire_quotes", cron="*/15 * * * *"),
     Periodic("workers.quotes.send_quote_reminders", cron="*/5 * * * *"),
+    # --- api ---
+    # Idempotency-Key responses are kept 24 hours (Stripe's rule), then deleted.
+    Periodic("workers.api.prune_idempotency_records", cron="23 * * * *"),
     # --- accounting ---
     # Payments recorded in QuickBooks / Xero: the last month, every hour (BMS seed window).
     Periodic("workers.accounting.import_payments", cron="17 * * * *"),

@@ -242,3 +242,18 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(client, scene):
     db.session.refresh(scene.order)
     assert scene.order.status is DocumentStatus.APPROVED
     assert scene.draft_quote.status is QuoteStatus.DRAFT
+
+
+def test_a_nul_character_in_a_json_body_is_a_400_problem(client, scene):
+    response = client.post(
+        "/api/v1/quotes",
+        data='{"organization_id": ORG, "title": "a\\u0000b"}'.replace(
+            "ORG", str(scene.store.org.id)
+        ),
+        content_type="application/json",
+        headers=bearer(scene.msp_key, **{"Idempotency-Key": "nul"}),
+        csrf=False,
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert quote_count() == 3

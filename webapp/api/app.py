@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, request
 from flask_smorest import Api
 
-from webapp.api.problems import is_api_request, response_for
+from webapp.api.problems import is_api_request, problem, response_for
 from webapp.api.schemas import ProblemSchema
 from webapp.api.security import add_rate_limit_headers
 from webapp.extensions import csrf
@@ -62,8 +62,18 @@ def init_app(app: Flask) -> Api:
         csrf.exempt(module.blp)  # a bearer key, not a cookie: no cross-site forgery
         api.register_blueprint(module.blp)
     app.register_blueprint(docs)
+    app.before_request(_refuse_nul_in_json)
     app.after_request(_api_headers)
     return api
+
+
+def _refuse_nul_in_json():
+    # The app refuses NUL in forms and query strings; JSON bodies are the API's own: PostgreSQL
+    # refuses NUL in text, so "\u0000" in a string would be a 500 there, not a 400.
+    if is_api_request() and request.content_length:
+        raw = request.get_data(cache=True)
+        if b"\x00" in raw or b"\\u0000" in raw:
+            raise problem(400, "The request body holds a NUL character; remove it and retry.")
 
 
 def _api_headers(response):
