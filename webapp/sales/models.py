@@ -41,6 +41,7 @@ class DocumentStatus(enum.StrEnum):
 class DocumentSource(enum.StrEnum):
     STORE = "store"
     QUOTE = "quote"
+    API = "api"  # keyed in by staff through the REST API (sales.operations.key_in_order)
 
 
 class FulfilmentStatus(enum.StrEnum):
