@@ -257,3 +257,52 @@ def test_a_nul_character_in_a_json_body_is_a_400_problem(client, scene):
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
     assert quote_count() == 3
+
+
+def test_a_keyed_in_order_is_priced_by_the_catalog_and_made_once(client, scene):
+    from webapp.sales.models import SalesDocument
+
+    store = scene.store
+    body = {
+        "organization_id": store.org.id,
+        "contact_id": store.customer.id,
+        "lines": [{"product_id": store.products[0].id, "quantity": 2}],
+        "shipping_method_id": store.shipping.id,
+        "customer_po": "PO-77",
+    }
+    before = db.session.scalar(select(func.count()).select_from(SalesDocument))
+    first = post(client, "/api/v1/sales-orders", scene.msp_key, body, idem="order-77")
+    assert first.status_code == 201, first.get_data(as_text=True)
+    order = first.get_json()
+    assert order["source"] == "api"
+    assert [(line["unit_price"], line["quantity"]) for line in order["lines"]] == [("1100.00", 2)]
+    again = post(client, "/api/v1/sales-orders", scene.msp_key, body, idem="order-77")
+    assert again.get_json()["id"] == order["id"]
+    assert db.session.scalar(select(func.count()).select_from(SalesDocument)) == before + 1
+
+
+def test_a_keyed_in_order_keeps_the_stores_rules_and_points_at_the_field(client, scene):
+    store = scene.store
+    base = {
+        "organization_id": store.org.id,
+        "contact_id": store.other_customer.id,
+        "lines": [{"product_id": store.products[0].id, "quantity": 1}],
+        "shipping_method_id": store.shipping.id,
+    }
+    foreign = post(client, "/api/v1/sales-orders", scene.msp_key, base)
+    assert foreign.status_code == 422
+    assert foreign.get_json()["errors"][0]["pointer"] == "/contact_id"
+    unapproved = {
+        **base,
+        "organization_id": store.unapproved_org.id,
+        "contact_id": store.unapproved_customer.id,
+    }
+    refused = post(client, "/api/v1/sales-orders", scene.msp_key, unapproved)
+    assert refused.get_json()["errors"][0]["pointer"] == "/organization_id"
+    missing = post(
+        client,
+        "/api/v1/sales-orders",
+        scene.msp_key,
+        {**base, "contact_id": store.customer.id, "lines": [{"product_id": 999999, "quantity": 1}]},
+    )
+    assert missing.get_json()["errors"][0]["pointer"] == "/lines/0/product_id"

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+from decimal import Decimal
+
+from flask import request, url_for
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import not_found
+from webapp.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.api.idempotency import HEADER_DOC, idempotent
 from webapp.api.listing import (
     GetArgs,
@@ -22,12 +27,16 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import ReasonSchema, SalesOrderSchema
-from webapp.api.security import acting_user, organization_limit, requires
+from webapp.api.schemas import ReasonSchema, SalesOrderCreateSchema, SalesOrderSchema
+from webapp.api.security import acting_user, current_key, organization_limit, requires
+from webapp.auth.models import User
+from webapp.catalog.models import Product
 from webapp.extensions import db
+from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
 from webapp.sales import operations
-from webapp.sales.models import DocumentStatus, SalesDocument, SalesDocumentEvent
+from webapp.sales.models import DocumentStatus, PaymentMethod, SalesDocument, SalesDocumentEvent
+from webapp.store.models import ShippingMethod
 
 blp = Blueprint("api_sales", __name__, url_prefix="/api/v1", description="Sales orders")
 EXPANSIONS = {"lines": "lines"}
@@ -105,6 +114,76 @@ def get_sales_order(args, order_id: int):
     """One sales order with an ETag for If-Match. Scope: `orders:read`."""
     wanted = expansions(args.get("expand"), set(EXPANSIONS))
     return _answer(_document(order_id), wanted)
+
+
+def _order_items(body: dict) -> list[operations.OrderItem]:
+    items = []
+    for index, line in enumerate(body["lines"]):
+        product = db.session.get(Product, line["product_id"])
+        if product is None:
+            raise problem(422, "There is no such product.", pointer=f"/lines/{index}/product_id")
+        items.append(operations.OrderItem(product, line["quantity"]))
+    return items
+
+
+def _document_key(idempotency_key: str) -> str:
+    # The document's own once-only key, from the API key and the request's Idempotency-Key.
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"api:{current_key().id}:{digest}"
+
+
+@blp.route("/sales-orders", methods=["POST"])
+@requires("orders:write")
+@blp.arguments(SalesOrderCreateSchema)
+@blp.doc(parameters=[HEADER_DOC])
+@idempotent
+@blp.response(201, SalesOrderSchema)
+def create_sales_order(body):
+    """Key in an order for a customer: catalog products at its prices, on account; the
+    organization must be approved. It flows on to procurement as a store order does.
+    Scope: `orders:write`."""
+    organization = db.session.get(Organization, body["organization_id"])
+    if organization is None:
+        raise problem(422, "There is no such organization.", pointer="/organization_id")
+    contact = db.session.get(User, body["contact_id"])
+    if contact is None:
+        raise problem(422, "There is no such contact.", pointer="/contact_id")
+    shipping = db.session.get(ShippingMethod, body["shipping_method_id"])
+    if shipping is None or not shipping.active:
+        raise problem(422, "There is no such shipping method.", pointer="/shipping_method_id")
+    header = operations.HeaderInput(
+        ship_to_name=body.get("ship_to_name") or organization.name,
+        address_line1=organization.address_line1,
+        address_line2=organization.address_line2,
+        city=organization.city,
+        region=organization.region,
+        postcode=organization.postcode,
+        country=organization.country,
+        shipping_method_name=shipping.name,
+        shipping_charge=shipping.charge,
+        payment_method=PaymentMethod.ON_ACCOUNT,
+        surcharge_pct=Decimal(0),
+        customer_po=body.get("customer_po", "").strip(),
+        note=body.get("note", "").strip(),
+    )
+    try:
+        document = operations.key_in_order(
+            organization=organization,
+            contact=contact,
+            items=_order_items(body),
+            header=header,
+            actor=acting_user(),
+            idempotency_key=_document_key(request.headers[IDEMPOTENCY_HEADER]),
+        )
+    except operations.OrderRefused as error:
+        db.session.rollback()
+        pointer = f"/{error.field}" if error.field else None
+        raise problem(422, error.message, pointer=pointer) from None
+    db.session.flush()
+    response = _answer(document, {"lines"})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_sales.get_sales_order", order_id=document.id)
+    return response
 
 
 @blp.route("/sales-orders/<int:order_id>/cancel", methods=["POST"])

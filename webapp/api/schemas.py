@@ -356,6 +356,30 @@ class QuoteSectionCreateSchema(Schema):
     choose_one = fields.Boolean(load_default=False)
 
 
+class OrderLineInSchema(Schema):
+    product_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
+
+
+class SalesOrderCreateSchema(Schema):
+    organization_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    contact_id = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "The organization's contact the order is for"},
+    )
+    lines = fields.List(
+        fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(1, 200)
+    )
+    shipping_method_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    customer_po = fields.String(validate=validate.Length(max=100))
+    note = fields.String(validate=validate.Length(max=2000))
+    ship_to_name = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Default: the organization's name; its address is used"},
+    )
+
+
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 
