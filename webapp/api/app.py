@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, render_template, request
 from flask_smorest import Api
 
-from webapp.api.problems import is_api_request, problem, response_for
+from webapp.api.problems import PROBLEM_TYPE, is_api_request, problem, response_for
 from webapp.api.schemas import ProblemSchema
 from webapp.api.security import add_rate_limit_headers
 from webapp.extensions import csrf
@@ -23,6 +23,22 @@ class ProblemApi(Api):
     """flask-smorest's Api with RFC 9457 problems as its error format."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest documents its error responses as application/json; ours are problems.
+        import http
+
+        from flask_smorest.utils import prepare_response
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
     def handle_http_exception(self, error):
         # flask-smorest registers this for every HTTPException of the app: answer for the
