@@ -44,6 +44,20 @@ from webapp.quotes.queries import CUSTOMER_STATUSES
 
 blp = Blueprint("api_quotes", __name__, url_prefix="/api/v1", description="Quotes")
 
+# OpenAPI links from a created quote to what can be done with it (schemathesis follows them).
+_QUOTE_ID = {"quote_id": "$response.body#/id"}
+QUOTE_LINKS = {
+    "GetQuote": {"operationId": "getQuote", "parameters": _QUOTE_ID},
+    "AddSection": {"operationId": "addQuoteSection", "parameters": _QUOTE_ID},
+    "AddLine": {
+        "operationId": "addQuoteLine",
+        "parameters": _QUOTE_ID,
+        "requestBody": {"section_id": "$response.body#/sections/0/id"},
+    },
+    "SendQuote": {"operationId": "sendQuote", "parameters": _QUOTE_ID},
+    "CancelQuote": {"operationId": "cancelQuote", "parameters": _QUOTE_ID},
+}
+
 IF_MATCH_DOC = {
     "in": "header",
     "name": "If-Match",
@@ -130,6 +144,7 @@ def _quote(quote_id: int) -> Quote:
 @requires("quotes:read")
 @blp.arguments(GetArgs, location="query")
 @blp.response(200, QuoteSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.doc(operationId="getQuote")
 def get_quote(args, quote_id: int):
     """One quote with an ETag for If-Match. Scope: `quotes:read`."""
     wanted = expansions(args.get("expand"), EXPANSIONS)
@@ -156,7 +171,7 @@ def _edit(quote_id: int, action: Callable[[Quote], object]) -> Quote:
 @blp.route("/quotes", methods=["POST"])
 @requires("quotes:write")
 @blp.arguments(QuoteCreateSchema)
-@blp.doc(parameters=[HEADER_DOC])
+@blp.doc(parameters=[HEADER_DOC], responses={201: {"links": QUOTE_LINKS}})
 @idempotent
 @blp.response(201, QuoteSchema)
 def create_quote(body):
@@ -190,7 +205,7 @@ def create_quote(body):
 @blp.route("/quotes/<int:quote_id>/sections", methods=["POST"])
 @requires("quotes:write")
 @blp.arguments(QuoteSectionCreateSchema)
-@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="addQuoteSection")
 @idempotent
 @blp.response(201, QuoteSchema)
 def add_section(body, quote_id: int):
@@ -243,7 +258,20 @@ def _add_line(quote: Quote, body: dict) -> None:
 @blp.route("/quotes/<int:quote_id>/lines", methods=["POST"])
 @requires("quotes:write")
 @blp.arguments(QuoteLineCreateSchema)
-@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@blp.doc(
+    parameters=[HEADER_DOC, IF_MATCH_DOC],
+    operationId="addQuoteLine",
+    responses={
+        201: {
+            "links": {
+                "ChangeLine": {
+                    "operationId": "updateQuoteLine",
+                    "parameters": {**_QUOTE_ID, "line_id": "$response.body#/sections/0/lines/0/id"},
+                }
+            }
+        }
+    },
+)
 @idempotent
 @blp.response(201, QuoteSchema)
 def add_line(body, quote_id: int):
@@ -268,7 +296,7 @@ def _change_line(quote: Quote, line_id: int, body: dict) -> None:
 @blp.route("/quotes/<int:quote_id>/lines/<int:line_id>", methods=["PATCH"])
 @requires("quotes:write")
 @blp.arguments(QuoteLineUpdateSchema)
-@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="updateQuoteLine")
 @idempotent
 @blp.response(200, QuoteSchema)
 def update_line(body, quote_id: int, line_id: int):
@@ -289,7 +317,7 @@ def delete_line(quote_id: int, line_id: int):
 
 @blp.route("/quotes/<int:quote_id>/send", methods=["POST"])
 @requires("quotes:write")
-@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="sendQuote")
 @idempotent
 @blp.response(200, QuoteSchema)
 def send_quote(quote_id: int):
@@ -301,7 +329,7 @@ def send_quote(quote_id: int):
 @blp.route("/quotes/<int:quote_id>/cancel", methods=["POST"])
 @requires("quotes:write")
 @blp.arguments(ReasonSchema)
-@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="cancelQuote")
 @idempotent
 @blp.response(200, QuoteSchema)
 def cancel_quote(body, quote_id: int):
