@@ -306,3 +306,28 @@ def test_a_keyed_in_order_keeps_the_stores_rules_and_points_at_the_field(client,
         {**base, "contact_id": store.customer.id, "lines": [{"product_id": 999999, "quantity": 1}]},
     )
     assert missing.get_json()["errors"][0]["pointer"] == "/lines/0/product_id"
+
+
+def test_patching_a_sent_quote_starts_a_new_version_as_the_page_does(client, scene):
+    url = f"/api/v1/quotes/{scene.sent_quote.id}"
+    etag = client.get(url, headers=bearer(scene.msp_key)).headers["ETag"]
+    changed = post(
+        client,
+        url,
+        scene.msp_key,
+        {"title": "Laptop refresh v2"},
+        method="PATCH",
+        **{"If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    body = changed.get_json()
+    assert (body["title"], body["status"], body["version"]) == ("Laptop refresh v2", "draft", 2)
+    stale = post(
+        client, url, scene.msp_key, {"title": "Again"}, method="PATCH", **{"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    past = post(client, url, scene.msp_key, {"expires_on": "2020-01-01"}, method="PATCH")
+    assert past.status_code == 422
+    assert "expiry" in past.get_json()["detail"]
+    db.session.expire_all()
+    assert db.session.get(Quote, scene.sent_quote.id).title == "Laptop refresh v2"

@@ -30,6 +30,7 @@ from webapp.api.schemas import (
     QuoteLineUpdateSchema,
     QuoteSchema,
     QuoteSectionCreateSchema,
+    QuoteUpdateSchema,
     ReasonSchema,
 )
 from webapp.api.security import acting_user, organization_limit, requires
@@ -48,6 +49,7 @@ blp = Blueprint("api_quotes", __name__, url_prefix="/api/v1", description="Quote
 _QUOTE_ID = {"quote_id": "$response.body#/id"}
 QUOTE_LINKS = {
     "GetQuote": {"operationId": "getQuote", "parameters": _QUOTE_ID},
+    "UpdateQuote": {"operationId": "updateQuote", "parameters": _QUOTE_ID},
     "AddSection": {"operationId": "addQuoteSection", "parameters": _QUOTE_ID},
     "AddLine": {
         "operationId": "addQuoteLine",
@@ -200,6 +202,37 @@ def create_quote(body):
     except operations.QuoteError as error:
         raise _refused(error) from None
     return _answer(quote, 201)
+
+
+def _change_header(quote: Quote, body: dict) -> None:
+    owner = quote.owner
+    if "owner_id" in body:
+        owner = db.session.get(User, body["owner_id"])
+        if owner is None or not owner.is_staff:
+            raise problem(422, "The owner must be a staff member.", pointer="/owner_id")
+    changes = operations.HeaderChanges(
+        title=body.get("title", quote.title),
+        owner=owner,
+        expires_on=body.get("expires_on", quote.expires_on),
+        payment_method=body.get("payment_method", quote.payment_method),
+        shipping_label=body.get("shipping_label", quote.shipping_label),
+        shipping_charge=body.get("shipping_charge", quote.shipping_charge),
+        intro=body.get("intro", quote.intro),
+        terms=body.get("terms", quote.terms),
+    )
+    operations.update_header(quote, changes, acting_user())
+
+
+@blp.route("/quotes/<int:quote_id>", methods=["PATCH"])
+@requires("quotes:write")
+@blp.arguments(QuoteUpdateSchema)
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="updateQuote")
+@idempotent
+@blp.response(200, QuoteSchema)
+def update_quote(body, quote_id: int):
+    """Change the quote's header (the fields sent); a sent quote becomes a new draft version,
+    as on the staff page. Scope: `quotes:write`."""
+    return _answer(_edit(quote_id, lambda q: _change_header(q, body)))
 
 
 @blp.route("/quotes/<int:quote_id>/sections", methods=["POST"])

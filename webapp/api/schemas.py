@@ -10,6 +10,7 @@ from webapp.quotes.models import QuoteStatus
 from webapp.sales.models import (
     DocumentStatus,
     FulfilmentStatus,
+    PaymentMethod,
     PaymentStatus,
     ProcurementStatus,
     Recurrence,
@@ -174,7 +175,11 @@ class QuoteSchema(Schema):
     template_id = Nullable(fields.Integer)
     expires_on = fields.Date()
     currency = fields.String()
+    payment_method = Status(PaymentMethod)
+    shipping_label = fields.String()
     shipping_charge = Amount()
+    intro = fields.String()
+    terms = fields.String()
     sent_at = Nullable(fields.AwareDateTime)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -322,6 +327,17 @@ class QuoteCreateSchema(Schema):
         validate=validate.Range(1, 2**31 - 1),
         metadata={"description": "Staff member who owns it; default: the key's admin"},
     )
+
+
+class QuoteUpdateSchema(Schema):
+    title = fields.String(validate=validate.Length(max=200))
+    owner_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    expires_on = fields.Date()
+    payment_method = Status(PaymentMethod)
+    shipping_label = fields.String(validate=validate.Length(max=100))
+    shipping_charge = MoneyIn()
+    intro = fields.String(validate=validate.Length(max=10_000))
+    terms = fields.String(validate=validate.Length(max=10_000))
 
 
 class QuoteLineCreateSchema(Schema):
