@@ -140,3 +140,21 @@ def test_a_customer_key_never_sees_costs_or_suppliers(client, scene):
     assert get(client, "/api/v1/suppliers", key).status_code == 403
     assert get(client, "/api/v1/products", key, expand="offers").status_code == 403
     assert get(client, "/api/v1/products", key).status_code == 200
+
+
+def test_line_lists_filter_by_parent_and_keep_a_customer_key_to_its_own(client, scene):
+    msp = get(client, "/api/v1/quote-lines", scene.msp_key, quote_id=scene.other_quote.id)
+    assert {line["quote_id"] for line in msp.get_json()["data"]} == {scene.other_quote.id}
+    assert "unit_cost" in msp.get_json()["data"][0]
+    own = get(client, "/api/v1/quote-lines", scene.customer_key).get_json()
+    assert {line["quote_id"] for line in own["data"]} == {scene.sent_quote.id}
+    assert all("unit_cost" not in line for line in own["data"])
+    foreign = get(client, "/api/v1/quote-lines", scene.customer_key, quote_id=scene.other_quote.id)
+    assert foreign.get_json()["total"] == 0
+    orders = get(client, "/api/v1/sales-order-lines", scene.customer_key).get_json()
+    assert {line["sales_order_id"] for line in orders["data"]} == {scene.order.id}
+    po_lines = get(
+        client, "/api/v1/purchase-order-lines", scene.msp_key, purchase_order_id=scene.draft_po.id
+    ).get_json()
+    assert [line["quantity"] for line in po_lines["data"]] == [3]
+    assert get(client, "/api/v1/purchase-order-lines", scene.customer_key).status_code == 403

@@ -22,12 +22,17 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import PurchaseOrderSchema, ReceiptSchema
+from webapp.api.schemas import PurchaseOrderLineSchema, PurchaseOrderSchema, ReceiptSchema
 from webapp.api.security import acting_user, requires
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
 from webapp.purchasing import operations
-from webapp.purchasing.models import PurchaseOrder, PurchaseOrderStatus, Receipt
+from webapp.purchasing.models import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Receipt,
+)
 
 blp = Blueprint("api_purchasing", __name__, url_prefix="/api/v1", description="Purchasing")
 EXPANSIONS = {"lines": "lines"}
@@ -82,6 +87,36 @@ def get_purchase_order(args, po_id: int):
     msp_only("purchase orders")
     wanted = expansions(args.get("expand"), set(EXPANSIONS))
     return _answer(get_or_404(PurchaseOrder, po_id, "purchase order"), wanted)
+
+
+class PurchaseOrderLineListArgs(ListArgs):
+    purchase_order_id = fields.Integer(validate=ID)
+    product_id = fields.Integer(validate=ID)
+    sales_document_id = fields.Integer(validate=ID, metadata={"description": "Bought for it"})
+
+
+@blp.route("/purchase-order-lines")
+@requires("purchasing:read")
+@blp.arguments(PurchaseOrderLineListArgs, location="query")
+@blp.response(200, page_schema(PurchaseOrderLineSchema, "PurchaseOrderLinePage"))
+def list_purchase_order_lines(args):
+    """List purchase order lines; `modified_after` is the purchase order's.
+    Scope: `purchasing:read`."""
+    msp_only("purchase orders")
+    expansions(args.get("expand"), set())
+    query = select(PurchaseOrderLine)
+    for name in ("purchase_order_id", "product_id", "sales_document_id"):
+        if name in args:
+            query = query.where(getattr(PurchaseOrderLine, name) == args[name])
+    return list_page(
+        query,
+        PurchaseOrderLine,
+        args,
+        modified_column=lambda t: PurchaseOrderLine.purchase_order_id.in_(
+            select(PurchaseOrder.id).where(PurchaseOrder.updated_at > t)
+        ),
+        schema=PurchaseOrderLineSchema(),
+    )
 
 
 @blp.route("/purchase-orders/<int:po_id>/issue", methods=["POST"])

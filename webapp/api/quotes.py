@@ -27,6 +27,7 @@ from webapp.api.problems import problem
 from webapp.api.schemas import (
     QuoteCreateSchema,
     QuoteLineCreateSchema,
+    QuoteLineSchema,
     QuoteLineUpdateSchema,
     QuoteSchema,
     QuoteSectionCreateSchema,
@@ -40,7 +41,7 @@ from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
 from webapp.quotes import operations
-from webapp.quotes.models import Quote, QuoteSection, QuoteStatus, QuoteTemplate
+from webapp.quotes.models import Quote, QuoteLine, QuoteSection, QuoteStatus, QuoteTemplate
 from webapp.quotes.queries import CUSTOMER_STATUSES
 
 blp = Blueprint("api_quotes", __name__, url_prefix="/api/v1", description="Quotes")
@@ -132,6 +133,36 @@ def list_quotes(args):
             query = query.where(getattr(Quote, name) == args[name])
     return list_page(
         query, Quote, args, modified_column=Quote.updated_at, schema=quote_schema(wanted)
+    )
+
+
+class QuoteLineListArgs(ListArgs):
+    quote_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+    section_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+
+
+@blp.route("/quote-lines")
+@requires("quotes:read")
+@blp.arguments(QuoteLineListArgs, location="query")
+@blp.response(200, page_schema(QuoteLineSchema, "QuoteLinePage"))
+def list_quote_lines(args):
+    """List quote lines (of the quotes this key sees); `modified_after` is the quote's.
+    Scope: `quotes:read`."""
+    expansions(args.get("expand"), set())
+    visible = _visible_quotes().with_only_columns(Quote.id)
+    query = select(QuoteLine).where(QuoteLine.quote_id.in_(visible))
+    for name in ("quote_id", "section_id"):
+        if name in args:
+            query = query.where(getattr(QuoteLine, name) == args[name])
+    exclude = ["unit_cost"] if organization_limit() is not None else []
+    return list_page(
+        query,
+        QuoteLine,
+        args,
+        modified_column=lambda t: QuoteLine.quote_id.in_(
+            select(Quote.id).where(Quote.updated_at > t)
+        ),
+        schema=QuoteLineSchema(exclude=exclude),
     )
 
 

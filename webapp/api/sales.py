@@ -27,7 +27,12 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import ReasonSchema, SalesOrderCreateSchema, SalesOrderSchema
+from webapp.api.schemas import (
+    ReasonSchema,
+    SalesOrderCreateSchema,
+    SalesOrderLineSchema,
+    SalesOrderSchema,
+)
 from webapp.api.security import acting_user, current_key, organization_limit, requires
 from webapp.auth.models import User
 from webapp.catalog.models import Product
@@ -35,7 +40,13 @@ from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
 from webapp.sales import operations
-from webapp.sales.models import DocumentStatus, PaymentMethod, SalesDocument, SalesDocumentEvent
+from webapp.sales.models import (
+    DocumentStatus,
+    PaymentMethod,
+    SalesDocument,
+    SalesDocumentEvent,
+    SalesDocumentLine,
+)
 from webapp.store.models import ShippingMethod
 
 blp = Blueprint("api_sales", __name__, url_prefix="/api/v1", description="Sales orders")
@@ -96,6 +107,33 @@ def list_sales_orders(args):
         args,
         modified_column=_modified_after,
         schema=schema_for(SalesOrderSchema, wanted, EXPANSIONS),
+    )
+
+
+class SalesOrderLineListArgs(ListArgs):
+    sales_order_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+
+
+@blp.route("/sales-order-lines")
+@requires("orders:read")
+@blp.arguments(SalesOrderLineListArgs, location="query")
+@blp.response(200, page_schema(SalesOrderLineSchema, "SalesOrderLinePage"))
+def list_sales_order_lines(args):
+    """List sales order lines (of the orders this key sees); `modified_after` is the order's.
+    Scope: `orders:read`."""
+    expansions(args.get("expand"), set())
+    visible = _visible().with_only_columns(SalesDocument.id)
+    query = select(SalesDocumentLine).where(SalesDocumentLine.document_id.in_(visible))
+    if "sales_order_id" in args:
+        query = query.where(SalesDocumentLine.document_id == args["sales_order_id"])
+    return list_page(
+        query,
+        SalesDocumentLine,
+        args,
+        modified_column=lambda t: SalesDocumentLine.document_id.in_(
+            select(SalesDocument.id).where(_modified_after(t))
+        ),
+        schema=SalesOrderLineSchema(),
     )
 
 

@@ -136,6 +136,7 @@ class OrganizationSchema(Schema):
 
 class QuoteLineSchema(Schema):
     id = fields.Integer()
+    quote_id = fields.Integer()
     section_id = fields.Integer()
     position = fields.Integer()
     product_id = Nullable(fields.Integer)
@@ -193,6 +194,7 @@ class QuoteSchema(Schema):
 
 class SalesOrderLineSchema(Schema):
     id = fields.Integer()
+    sales_order_id = fields.Integer(attribute="document_id")
     position = fields.Integer()
     product_id = Nullable(fields.Integer)
     sku = fields.String()
@@ -236,6 +238,7 @@ class SalesOrderSchema(Schema):
 
 class PurchaseOrderLineSchema(Schema):
     id = fields.Integer()
+    purchase_order_id = fields.Integer()
     position = fields.Integer()
     product_id = fields.Integer()
     supplier_sku = fields.String()
