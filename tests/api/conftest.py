@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+# The reference page's browser test uses tests/browser's Chromium (one per package).
+from tests.browser.conftest import chromium, new_page  # noqa: F401
 from tests.factories import Store
 from webapp.api import operations as keys
 from webapp.api.operations import SCOPES

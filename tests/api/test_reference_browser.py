@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import chromium, new_page  # noqa: F401
-
 pytestmark = pytest.mark.browser
 
 
-def test_the_reference_page_lists_the_operations(new_page):  # noqa: F811
+def test_the_reference_page_lists_the_operations(new_page):
     page = new_page()
     page.goto("/api/v1/docs")
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/quotes").first).to_be_visible()
