@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# htmx, Bootstrap, Chart.js and SortableJS come from the npm registry at install time; nothing is vendored in git.
+# htmx, Bootstrap, Chart.js, SortableJS and Swagger UI (the API reference page) come from the npm registry at install time; nothing is vendored in git.
 assets: $(VENDOR)/.stamp
 
 $(VENDOR)/.stamp: package.json package-lock.json
@@ -32,6 +32,7 @@ $(VENDOR)/.stamp: package.json package-lock.json
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js $(VENDOR)/
 	cp node_modules/chart.js/dist/chart.umd.min.js $(VENDOR)/
 	cp node_modules/sortablejs/Sortable.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
 	touch $@
 
 lint: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import wraps
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request, url_for
@@ -131,6 +132,8 @@ def _register_providers() -> None:
 def _register_blueprints(app: Flask) -> None:
     from webapp.accounting.admin_views import bp as accounting_admin_bp
     from webapp.admin.views import bp as admin_bp
+    from webapp.api import app as api_app
+    from webapp.api.admin_views import bp as api_admin_bp
     from webapp.auth.admin_views import bp as auth_admin_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.catalog.admin_views import bp as catalog_admin_bp
@@ -150,7 +153,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.store.views import bp as store_bp
     from webapp.webhooks.admin_views import bp as webhooks_admin_bp
 
+    api_app.init_app(app)
     for blueprint in (
+        api_admin_bp,
         accounting_admin_bp,
         inbound_bp,
         auth_bp,
@@ -217,6 +222,17 @@ def _url_with(**changes) -> str:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    from webapp.api.problems import is_api_request, response_for
+
+    def for_pages(handler):
+        """Under /api/ every error is problem+json; these handlers draw pages."""
+
+        @wraps(handler)
+        def handle(error):
+            return response_for(error) if is_api_request() else handler(error)
+
+        return handle
+
     def error_page(status: int, title: str, message: str):
         if htmx:
             # HTMX swaps nothing on 4xx by default; the toast area shows the message.
@@ -232,6 +248,7 @@ def _register_error_handlers(app: Flask) -> None:
         ), status
 
     @app.errorhandler(CSRFError)
+    @for_pages
     def csrf_error(error):
         return error_page(
             400,
@@ -241,18 +258,22 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(400)
+    @for_pages
     def bad_request(error):
         return error_page(400, "Bad request", getattr(error, "description", "Bad request"))
 
     @app.errorhandler(403)
+    @for_pages
     def forbidden(error):
         return error_page(403, "Not allowed", "You do not have access to this page.")
 
     @app.errorhandler(404)
+    @for_pages
     def not_found(error):
         return error_page(404, "Not found", "There is nothing here. Check the address.")
 
     @app.errorhandler(409)
+    @for_pages
     def conflict(error):
         return error_page(409, "Changed meanwhile", getattr(error, "description", "Conflict"))
 
@@ -268,6 +289,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
+    @for_pages
     def too_many(error):
         body, status = error_page(
             429, "Too many attempts", "Too many attempts. Wait a few minutes and try again."
@@ -278,6 +300,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from webapp.accounting.cli import accounting_cli
+    from webapp.api.cli import api_cli
     from webapp.auth.cli import users_cli
     from webapp.catalog.cli import catalog_cli
     from webapp.demo.cli import demo_cli
@@ -285,6 +308,7 @@ def _register_cli(app: Flask) -> None:
     from webapp.reports.cli import reports_cli
 
     app.cli.add_command(accounting_cli)
+    app.cli.add_command(api_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(integrations_cli)

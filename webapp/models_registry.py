@@ -4,6 +4,7 @@
 def import_all_models() -> None:
     from webapp import jobs as _jobs  # noqa: F401 - QueuedJob, the job outbox
     from webapp.accounting import models as _accounting  # noqa: F401
+    from webapp.api import models as _api  # noqa: F401
     from webapp.auth import models as _auth  # noqa: F401
     from webapp.catalog import models as _catalog  # noqa: F401
     from webapp.integrations import models as _integrations  # noqa: F401

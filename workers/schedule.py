@@ -26,6 +26,9 @@ SCHEDULE: list[Periodic] = [
     # --- integrations core ---
     # Deliveries whose backoff ended, or whose worker died mid-push (every connection).
     Periodic("workers.integrations.sweep", cron="*/5 * * * *"),
+    # --- api ---
+    # Idempotency-Key responses are kept 24 hours (Stripe's rule), then deleted.
+    Periodic("workers.api.prune_idempotency_records", cron="23 * * * *"),
     # --- accounting ---
     # Payments recorded in QuickBooks / Xero: the last month, every hour (BMS seed window).
     Periodic("workers.accounting.import_payments", cron="17 * * * *"),

@@ -31,6 +31,7 @@ NAV: list[NavItem] = [
     NavItem("quotes_admin.approval_rules", "Quote approval rules", ("admin",)),
     NavItem("auth_admin.users", "Users & roles", ("admin",)),
     NavItem("settings_admin.sales", "Settings", ("admin",)),
+    NavItem("api_admin.keys", "API keys", ("admin",)),
     NavItem("accounting_admin.integrations", "Integrations", ("admin",)),
     NavItem("psa_admin.index", "PSA (Autotask)", ("admin",)),
     NavItem("webhooks_admin.index", "Webhooks", ("admin",)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from flask import Flask, current_app, request
@@ -87,3 +88,26 @@ def count_failure(*budgets: tuple[str, str]) -> None:
 def forget_failures(config_key: str, identifier: str) -> None:
     """Give `identifier` its whole budget back (a correct password for that account)."""
     _limiter().clear(parse(current_app.config[config_key]), config_key, identifier)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a limit after a hit (for RateLimit-* response headers)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_in: int  # seconds until the window frees a request
+
+
+def take(config_key: str, identifier: str) -> Budget:
+    """Use one request of `identifier`'s budget and say what is left; counts nothing if none."""
+    limit = parse(current_app.config[config_key])
+    allowed = _limiter().hit(limit, config_key, identifier)
+    stats = _limiter().get_window_stats(limit, config_key, identifier)
+    return Budget(
+        allowed=allowed,
+        limit=limit.amount,
+        remaining=max(0, stats.remaining),
+        reset_in=max(1, math.ceil(stats.reset_time - time.time())),
+    )

@@ -1,0 +1,136 @@
+"""Catalog reads: products (by manufacturer part number), categories, brands, suppliers."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from webapp.api.common import get_or_404, msp_only
+from webapp.api.listing import (
+    GetArgs,
+    ListArgs,
+    expansions,
+    json_response,
+    list_page,
+    page_schema,
+    schema_for,
+)
+from webapp.api.schemas import BrandSchema, CategorySchema, ProductSchema, SupplierSchema
+from webapp.api.security import requires
+from webapp.catalog.models import Brand, Category, Product, Supplier
+from webapp.parsing import DB_INT_MAX
+
+blp = Blueprint("api_catalog", __name__, url_prefix="/api/v1", description="The catalog")
+
+ID = validate.Range(1, DB_INT_MAX)
+PRODUCT_EXPANSIONS = {"brand": "brand", "category": "category", "offers": "offers"}
+
+
+class ProductListArgs(ListArgs):
+    mpn = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "Manufacturer part number (exact)"},
+    )
+    brand_id = fields.Integer(validate=ID)
+    category_id = fields.Integer(validate=ID)
+    obsolete = fields.Boolean()
+
+
+def _product_expansions(raw: str | None) -> set[str]:
+    wanted = expansions(raw, set(PRODUCT_EXPANSIONS))
+    if "offers" in wanted:
+        msp_only("supplier offers")
+    return wanted
+
+
+def _product_query(wanted: set[str]):
+    query = select(Product)
+    if "category" in wanted:
+        query = query.options(selectinload(Product.category))
+    if "offers" in wanted:
+        query = query.options(selectinload(Product.offers))
+    return query
+
+
+@blp.route("/products")
+@requires("catalog:read")
+@blp.arguments(ProductListArgs, location="query")
+@blp.response(200, page_schema(ProductSchema, "ProductPage"))
+def list_products(args):
+    """List products. Scope: `catalog:read`; expand: brand, category, offers."""
+    wanted = _product_expansions(args.get("expand"))
+    query = _product_query(wanted)
+    if "mpn" in args:
+        query = query.where(Product.mpn == args["mpn"])
+    for name in ("brand_id", "category_id", "obsolete"):
+        if name in args:
+            query = query.where(getattr(Product, name) == args[name])
+    return list_page(
+        query,
+        Product,
+        args,
+        modified_column=Product.updated_at,
+        schema=schema_for(ProductSchema, wanted, PRODUCT_EXPANSIONS),
+    )
+
+
+@blp.route("/products/<int:product_id>")
+@requires("catalog:read")
+@blp.arguments(GetArgs, location="query")
+@blp.response(200, ProductSchema)
+def get_product(args, product_id: int):
+    """One product. Scope: `catalog:read`."""
+    wanted = _product_expansions(args.get("expand"))
+    product = get_or_404(Product, product_id, "product")
+    return json_response(schema_for(ProductSchema, wanted, PRODUCT_EXPANSIONS).dump(product))
+
+
+@blp.route("/categories")
+@requires("catalog:read")
+@blp.arguments(ListArgs, location="query")
+@blp.response(200, page_schema(CategorySchema, "CategoryPage"))
+def list_categories(args):
+    """List categories. Scope: `catalog:read`."""
+    expansions(args.get("expand"), set())
+    return list_page(select(Category), Category, args, schema=CategorySchema())
+
+
+@blp.route("/brands")
+@requires("catalog:read")
+@blp.arguments(ListArgs, location="query")
+@blp.response(200, page_schema(BrandSchema, "BrandPage"))
+def list_brands(args):
+    """List brands. Scope: `catalog:read`."""
+    expansions(args.get("expand"), set())
+    return list_page(select(Brand), Brand, args, schema=BrandSchema())
+
+
+class SupplierListArgs(ListArgs):
+    code = fields.String(validate=validate.Length(max=50))
+
+
+@blp.route("/suppliers")
+@requires("catalog:read")
+@blp.arguments(SupplierListArgs, location="query")
+@blp.response(200, page_schema(SupplierSchema, "SupplierPage"))
+def list_suppliers(args):
+    """List suppliers (MSP-wide keys only). Scope: `catalog:read`."""
+    msp_only("suppliers")
+    expansions(args.get("expand"), set())
+    query = select(Supplier)
+    if "code" in args:
+        query = query.where(Supplier.code == args["code"])
+    return list_page(
+        query, Supplier, args, modified_column=Supplier.updated_at, schema=SupplierSchema()
+    )
+
+
+@blp.route("/suppliers/<int:supplier_id>")
+@requires("catalog:read")
+@blp.response(200, SupplierSchema)
+def get_supplier(supplier_id: int):
+    """One supplier (MSP-wide keys only). Scope: `catalog:read`."""
+    msp_only("suppliers")
+    return json_response(SupplierSchema().dump(get_or_404(Supplier, supplier_id, "supplier")))

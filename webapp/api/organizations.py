@@ -1,0 +1,118 @@
+"""Organizations (the MSP's customers) and their contacts."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from webapp.api.common import not_found
+from webapp.api.listing import (
+    GetArgs,
+    ListArgs,
+    expansions,
+    json_response,
+    list_page,
+    page_schema,
+    schema_for,
+)
+from webapp.api.schemas import ContactSchema, OrganizationSchema
+from webapp.api.security import organization_limit, requires
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.organizations.models import Organization
+from webapp.parsing import DB_INT_MAX
+
+blp = Blueprint(
+    "api_organizations", __name__, url_prefix="/api/v1", description="Customers and contacts"
+)
+EXPANSIONS = {"contacts": "contacts"}
+
+
+class OrganizationListArgs(ListArgs):
+    name = fields.String(validate=validate.Length(max=200), metadata={"description": "Exact"})
+    account_number = fields.String(validate=validate.Length(max=50))
+    approved = fields.Boolean()
+
+
+def _visible_organizations():
+    query = select(Organization)
+    if organization_limit() is not None:
+        query = query.where(Organization.id == organization_limit())
+    return query
+
+
+@blp.route("/organizations")
+@requires("organizations:read")
+@blp.arguments(OrganizationListArgs, location="query")
+@blp.response(200, page_schema(OrganizationSchema, "OrganizationPage"))
+def list_organizations(args):
+    """List organizations. Scope: `organizations:read`; expand: contacts."""
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    query = _visible_organizations()
+    if "contacts" in wanted:
+        query = query.options(selectinload(Organization.contacts))
+    for name in ("name", "account_number", "approved"):
+        if name in args:
+            query = query.where(getattr(Organization, name) == args[name])
+    return list_page(
+        query,
+        Organization,
+        args,
+        modified_column=Organization.updated_at,
+        schema=schema_for(OrganizationSchema, wanted, EXPANSIONS),
+    )
+
+
+@blp.route("/organizations/<int:organization_id>")
+@requires("organizations:read")
+@blp.arguments(GetArgs, location="query")
+@blp.response(200, OrganizationSchema)
+def get_organization(args, organization_id: int):
+    """One organization. Scope: `organizations:read`."""
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    organization = db.session.scalar(
+        _visible_organizations().where(Organization.id == organization_id)
+    )
+    if organization is None:
+        raise not_found("organization", organization_id)
+    return json_response(schema_for(OrganizationSchema, wanted, EXPANSIONS).dump(organization))
+
+
+class ContactListArgs(ListArgs):
+    organization_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+    email = fields.String(validate=validate.Length(max=254))
+
+
+def _visible_contacts():
+    query = select(User).where(User.organization_id.is_not(None))
+    if organization_limit() is not None:
+        query = query.where(User.organization_id == organization_limit())
+    return query
+
+
+@blp.route("/contacts")
+@requires("organizations:read")
+@blp.arguments(ContactListArgs, location="query")
+@blp.response(200, page_schema(ContactSchema, "ContactPage"))
+def list_contacts(args):
+    """List contacts of organizations. Scope: `organizations:read`."""
+    expansions(args.get("expand"), set())
+    query = _visible_contacts()
+    if "organization_id" in args:
+        query = query.where(User.organization_id == args["organization_id"])
+    if "email" in args:
+        query = query.where(func.lower(User.email) == args["email"].strip().lower())
+    return list_page(query, User, args, modified_column=User.updated_at, schema=ContactSchema())
+
+
+@blp.route("/contacts/<int:contact_id>")
+@requires("organizations:read")
+@blp.response(200, ContactSchema)
+def get_contact(contact_id: int):
+    """One contact. Scope: `organizations:read`."""
+    contact = db.session.scalar(_visible_contacts().where(User.id == contact_id))
+    if contact is None:
+        raise not_found("contact", contact_id)
+    return json_response(ContactSchema().dump(contact))

@@ -1,0 +1,246 @@
+"""Sales orders and their lines; cancelling goes through webapp.sales.operations."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from flask import request, url_for
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from webapp.api.common import not_found
+from webapp.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from webapp.api.idempotency import HEADER_DOC, idempotent
+from webapp.api.listing import (
+    GetArgs,
+    ListArgs,
+    check_if_match,
+    etag_of,
+    expansions,
+    json_response,
+    list_page,
+    page_schema,
+    schema_for,
+)
+from webapp.api.problems import problem
+from webapp.api.quotes import IF_MATCH_DOC
+from webapp.api.schemas import (
+    ReasonSchema,
+    SalesOrderCreateSchema,
+    SalesOrderLineSchema,
+    SalesOrderSchema,
+)
+from webapp.api.security import acting_user, current_key, organization_limit, requires
+from webapp.auth.models import User
+from webapp.catalog.models import Product
+from webapp.extensions import db
+from webapp.organizations.models import Organization
+from webapp.parsing import DB_INT_MAX
+from webapp.sales import operations
+from webapp.sales.models import (
+    DocumentStatus,
+    PaymentMethod,
+    SalesDocument,
+    SalesDocumentEvent,
+    SalesDocumentLine,
+)
+from webapp.store.models import ShippingMethod
+
+blp = Blueprint("api_sales", __name__, url_prefix="/api/v1", description="Sales orders")
+EXPANSIONS = {"lines": "lines"}
+
+
+class SalesOrderListArgs(ListArgs):
+    number = fields.String(validate=validate.Length(max=20))
+    organization_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+    status = fields.Enum(DocumentStatus, by_value=True)
+
+
+def _visible():
+    query = select(SalesDocument)
+    if organization_limit() is not None:
+        query = query.where(SalesDocument.organization_id == organization_limit())
+    return query
+
+
+def _modified_after(instant):
+    # A document has no updated_at: every change writes a timeline event instead.
+    changed = exists().where(
+        SalesDocumentEvent.document_id == SalesDocument.id,
+        SalesDocumentEvent.created_at > instant,
+    )
+    return or_(SalesDocument.created_at > instant, changed)
+
+
+def etag(document: SalesDocument) -> str:
+    last_event = max((event.id for event in document.events), default=0)
+    body = SalesOrderSchema(exclude=["lines"]).dump(document)
+    return etag_of({**body, "_event": last_event})
+
+
+def _answer(document: SalesDocument, wanted: set[str]):
+    return json_response(
+        schema_for(SalesOrderSchema, wanted, EXPANSIONS).dump(document),
+        headers={"ETag": etag(document)},
+    )
+
+
+@blp.route("/sales-orders")
+@requires("orders:read")
+@blp.arguments(SalesOrderListArgs, location="query")
+@blp.response(200, page_schema(SalesOrderSchema, "SalesOrderPage"))
+def list_sales_orders(args):
+    """List sales orders (and tax invoices). Scope: `orders:read`; expand: lines."""
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    query = _visible()
+    if "lines" in wanted:
+        query = query.options(selectinload(SalesDocument.lines))
+    for name in ("number", "organization_id", "status"):
+        if name in args:
+            query = query.where(getattr(SalesDocument, name) == args[name])
+    return list_page(
+        query,
+        SalesDocument,
+        args,
+        modified_column=_modified_after,
+        schema=schema_for(SalesOrderSchema, wanted, EXPANSIONS),
+    )
+
+
+class SalesOrderLineListArgs(ListArgs):
+    sales_order_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+
+
+@blp.route("/sales-order-lines")
+@requires("orders:read")
+@blp.arguments(SalesOrderLineListArgs, location="query")
+@blp.response(200, page_schema(SalesOrderLineSchema, "SalesOrderLinePage"))
+def list_sales_order_lines(args):
+    """List sales order lines (of the orders this key sees); `modified_after` is the order's.
+    Scope: `orders:read`."""
+    expansions(args.get("expand"), set())
+    visible = _visible().with_only_columns(SalesDocument.id)
+    query = select(SalesDocumentLine).where(SalesDocumentLine.document_id.in_(visible))
+    if "sales_order_id" in args:
+        query = query.where(SalesDocumentLine.document_id == args["sales_order_id"])
+    return list_page(
+        query,
+        SalesDocumentLine,
+        args,
+        modified_column=lambda t: SalesDocumentLine.document_id.in_(
+            select(SalesDocument.id).where(_modified_after(t))
+        ),
+        schema=SalesOrderLineSchema(),
+    )
+
+
+def _document(document_id: int) -> SalesDocument:
+    document = db.session.scalar(_visible().where(SalesDocument.id == document_id))
+    if document is None:
+        raise not_found("sales order", document_id)
+    return document
+
+
+@blp.route("/sales-orders/<int:order_id>")
+@requires("orders:read")
+@blp.arguments(GetArgs, location="query")
+@blp.response(200, SalesOrderSchema, headers={"ETag": {"schema": {"type": "string"}}})
+def get_sales_order(args, order_id: int):
+    """One sales order with an ETag for If-Match. Scope: `orders:read`."""
+    wanted = expansions(args.get("expand"), set(EXPANSIONS))
+    return _answer(_document(order_id), wanted)
+
+
+def _order_items(body: dict) -> list[operations.OrderItem]:
+    items = []
+    for index, line in enumerate(body["lines"]):
+        product = db.session.get(Product, line["product_id"])
+        if product is None:
+            raise problem(422, "There is no such product.", pointer=f"/lines/{index}/product_id")
+        items.append(operations.OrderItem(product, line["quantity"]))
+    return items
+
+
+def _document_key(idempotency_key: str) -> str:
+    # The document's own once-only key, from the API key and the request's Idempotency-Key.
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"api:{current_key().id}:{digest}"
+
+
+@blp.route("/sales-orders", methods=["POST"])
+@requires("orders:write")
+@blp.arguments(SalesOrderCreateSchema)
+@blp.doc(parameters=[HEADER_DOC])
+@idempotent
+@blp.response(201, SalesOrderSchema)
+def create_sales_order(body):
+    """Key in an order for a customer: catalog products at its prices, on account; the
+    organization must be approved. It flows on to procurement as a store order does.
+    Scope: `orders:write`."""
+    organization = db.session.get(Organization, body["organization_id"])
+    if organization is None:
+        raise problem(422, "There is no such organization.", pointer="/organization_id")
+    contact = db.session.get(User, body["contact_id"])
+    if contact is None:
+        raise problem(422, "There is no such contact.", pointer="/contact_id")
+    shipping = db.session.get(ShippingMethod, body["shipping_method_id"])
+    if shipping is None or not shipping.active:
+        raise problem(422, "There is no such shipping method.", pointer="/shipping_method_id")
+    header = operations.HeaderInput(
+        ship_to_name=body.get("ship_to_name") or organization.name,
+        address_line1=organization.address_line1,
+        address_line2=organization.address_line2,
+        city=organization.city,
+        region=organization.region,
+        postcode=organization.postcode,
+        country=organization.country,
+        shipping_method_name=shipping.name,
+        shipping_charge=shipping.charge,
+        payment_method=PaymentMethod.ON_ACCOUNT,
+        surcharge_pct=Decimal(0),
+        customer_po=body.get("customer_po", "").strip(),
+        note=body.get("note", "").strip(),
+    )
+    try:
+        document = operations.key_in_order(
+            organization=organization,
+            contact=contact,
+            items=_order_items(body),
+            header=header,
+            actor=acting_user(),
+            idempotency_key=_document_key(request.headers[IDEMPOTENCY_HEADER]),
+        )
+    except operations.OrderRefused as error:
+        db.session.rollback()
+        pointer = f"/{error.field}" if error.field else None
+        raise problem(422, error.message, pointer=pointer) from None
+    db.session.flush()
+    response = _answer(document, {"lines"})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api_sales.get_sales_order", order_id=document.id)
+    return response
+
+
+@blp.route("/sales-orders/<int:order_id>/cancel", methods=["POST"])
+@requires("orders:write")
+@blp.arguments(ReasonSchema)
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@idempotent
+@blp.response(200, SalesOrderSchema)
+def cancel_sales_order(body, order_id: int):
+    """Cancel a sales order (its purchasing is released as on the staff page).
+    Scope: `orders:write`."""
+    document = _document(order_id)
+    check_if_match(etag(document))
+    try:
+        operations.transition(
+            document, DocumentStatus.CANCELLED, acting_user(), body["reason"].strip()
+        )
+    except operations.IllegalTransition as error:
+        db.session.rollback()
+        raise problem(409, f"Not cancelled: {error}.") from None
+    db.session.flush()
+    return _answer(document, {"lines"})

@@ -1,0 +1,411 @@
+"""What the API shows of each record (marshmallow; the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from webapp.catalog.models import ProductType
+from webapp.purchasing.models import PurchaseOrderStatus
+from webapp.quotes.models import QuoteStatus
+from webapp.sales.models import (
+    DocumentStatus,
+    FulfilmentStatus,
+    PaymentMethod,
+    PaymentStatus,
+    ProcurementStatus,
+    Recurrence,
+)
+
+
+def Amount(**kwargs) -> fields.Decimal:  # noqa: N802 - reads as a field type
+    """A Decimal amount as a JSON string ("1234.50"), never a float."""
+    return fields.Decimal(
+        as_string=True,
+        metadata={"type": "string", "format": "decimal", "example": "1234.50"},
+        **kwargs,
+    )
+
+
+def Nullable(field_cls, **kwargs):  # noqa: N802
+    return field_cls(allow_none=True, **kwargs)
+
+
+def Status(enum_cls):  # noqa: N802
+    return fields.Enum(enum_cls, by_value=True)
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+class CategorySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+    parent_id = Nullable(fields.Integer)
+    position = fields.Integer()
+
+
+class BrandSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+
+
+class SupplierSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    email = fields.String()
+    online = fields.Boolean()
+    currency = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class OfferSchema(Schema):
+    id = fields.Integer()
+    supplier_id = fields.Integer()
+    supplier_sku = fields.String()
+    cost = Amount()
+    stock = fields.Integer()
+    eta_days = Nullable(fields.Integer)
+    available = fields.Boolean()
+    updated_at = fields.AwareDateTime()
+
+
+class ProductSchema(Schema):
+    id = fields.Integer()
+    mpn = fields.String(metadata={"description": "Manufacturer part number"})
+    name = fields.String()
+    description = fields.String()
+    product_type = Status(ProductType)
+    brand_id = fields.Integer()
+    category_id = fields.Integer()
+    obsolete = fields.Boolean()
+    in_stock = fields.Boolean()
+    total_stock = fields.Integer()
+    min_eta_days = Nullable(fields.Integer)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    brand = fields.Nested(BrandSchema, metadata={"description": "With expand=brand"})
+    category = fields.Nested(CategorySchema, metadata={"description": "With expand=category"})
+    offers = fields.List(
+        fields.Nested(OfferSchema),
+        metadata={"description": "With expand=offers (MSP-wide keys only)"},
+    )
+
+
+# --- organizations -----------------------------------------------------------------------
+
+
+class ContactSchema(Schema):
+    id = fields.Integer()
+    organization_id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String()
+    is_approver = fields.Boolean()
+    active = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class OrganizationSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    account_number = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    website = fields.String()
+    address_line1 = fields.String()
+    address_line2 = fields.String()
+    city = fields.String()
+    region = fields.String()
+    postcode = fields.String()
+    country = fields.String()
+    approved = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    contacts = fields.List(
+        fields.Nested(ContactSchema), metadata={"description": "With expand=contacts"}
+    )
+
+
+# --- quotes ------------------------------------------------------------------------------
+
+
+class QuoteLineSchema(Schema):
+    id = fields.Integer()
+    quote_id = fields.Integer()
+    section_id = fields.Integer()
+    position = fields.Integer()
+    product_id = Nullable(fields.Integer)
+    product_type = Status(ProductType)
+    sku = fields.String()
+    description = fields.String()
+    quantity = fields.Integer()
+    unit_price = Amount()
+    unit_cost = Amount()  # left out for customer-scoped keys
+    list_price = Nullable(Amount)
+    optional = fields.Boolean()
+    qty_editable = fields.Boolean()
+    min_qty = Nullable(fields.Integer)
+    max_qty = Nullable(fields.Integer)
+    recurrence = Status(Recurrence)
+    term_months = Nullable(fields.Integer)
+
+
+class QuoteSectionSchema(Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    title = fields.String()
+    choose_one = fields.Boolean()
+    lines = fields.List(
+        fields.Nested(QuoteLineSchema), metadata={"description": "With expand=sections.lines"}
+    )
+
+
+class QuoteSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    status = Status(QuoteStatus)
+    version = fields.Integer()
+    organization_id = fields.Integer()
+    owner_id = fields.Integer()
+    template_id = Nullable(fields.Integer)
+    expires_on = fields.Date()
+    currency = fields.String()
+    payment_method = Status(PaymentMethod)
+    shipping_label = fields.String()
+    shipping_charge = Amount()
+    intro = fields.String()
+    terms = fields.String()
+    sent_at = Nullable(fields.AwareDateTime)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    sections = fields.List(
+        fields.Nested(QuoteSectionSchema), metadata={"description": "With expand=sections"}
+    )
+
+
+# --- sales orders ------------------------------------------------------------------------
+
+
+class SalesOrderLineSchema(Schema):
+    id = fields.Integer()
+    sales_order_id = fields.Integer(attribute="document_id")
+    position = fields.Integer()
+    product_id = Nullable(fields.Integer)
+    sku = fields.String()
+    description = fields.String()
+    quantity = fields.Integer()
+    unit_price = Amount()
+    tax_code = fields.String()
+    tax_rate = Amount()
+    line_subtotal = Amount()
+    line_tax = Amount()
+    recurrence = Status(Recurrence)
+    term_months = Nullable(fields.Integer)
+
+
+class SalesOrderSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    kind = fields.String()
+    status = Status(DocumentStatus)
+    source = fields.String()
+    organization_id = fields.Integer()
+    contact_id = fields.Integer()
+    currency = fields.String()
+    customer_po = fields.String()
+    subtotal = Amount()
+    tax_total = Amount()
+    total = Amount()
+    amount_paid = Amount()
+    hold_reason = fields.String()
+    procurement_status = Status(ProcurementStatus)
+    fulfilment_status = Status(FulfilmentStatus)
+    payment_status = Status(PaymentStatus)
+    created_at = fields.AwareDateTime()
+    lines = fields.List(
+        fields.Nested(SalesOrderLineSchema), metadata={"description": "With expand=lines"}
+    )
+
+
+# --- purchasing --------------------------------------------------------------------------
+
+
+class PurchaseOrderLineSchema(Schema):
+    id = fields.Integer()
+    purchase_order_id = fields.Integer()
+    position = fields.Integer()
+    product_id = fields.Integer()
+    supplier_sku = fields.String()
+    description = fields.String()
+    quantity = fields.Integer()
+    unit_cost = Amount()
+    quantity_received = fields.Integer()
+    sales_document_id = Nullable(fields.Integer)
+
+
+class PurchaseOrderSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    supplier_id = fields.Integer()
+    status = Status(PurchaseOrderStatus)
+    currency = fields.String()
+    subtotal = Amount()
+    freight = Amount()
+    total = Amount()
+    issued_at = Nullable(fields.AwareDateTime)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    lines = fields.List(
+        fields.Nested(PurchaseOrderLineSchema), metadata={"description": "With expand=lines"}
+    )
+
+
+class ReceiptLineSchema(Schema):
+    id = fields.Integer()
+    purchase_order_line_id = fields.Integer()
+    quantity = fields.Integer()
+    unit_cost = Amount()
+    line_total = Amount()
+    serial_numbers = fields.List(fields.String())
+
+
+class ReceiptSchema(Schema):
+    id = fields.Integer()
+    purchase_order_id = fields.Integer()
+    supplier_id = fields.Integer()
+    supplier_invoice_number = fields.String()
+    invoice_date = fields.Date()
+    due_date = fields.Date()
+    currency = fields.String()
+    subtotal = Amount()
+    freight = Amount()
+    total = Amount()
+    received_at = fields.AwareDateTime()
+    lines = fields.List(
+        fields.Nested(ReceiptLineSchema), metadata={"description": "With expand=lines"}
+    )
+
+
+# --- write bodies ------------------------------------------------------------------------
+
+TEXT = validate.Length(max=500)
+MAX_AMOUNT = 10**9
+
+
+def _amount_in_range(value) -> None:
+    # A plain function, not validate.Range: apispec would print the bounds as strings.
+    if not 0 <= value <= MAX_AMOUNT:
+        raise ValidationError(f"Must be from 0 to {MAX_AMOUNT:,}.")
+    if value.as_tuple().exponent < -4:
+        raise ValidationError("At most 4 decimal places.")
+
+
+def MoneyIn(**kwargs) -> fields.Decimal:  # noqa: N802
+    """An amount in a request: a string or number of at most 4 decimals, 0 to 1e9."""
+    return fields.Decimal(
+        places=None,
+        allow_nan=False,
+        validate=_amount_in_range,
+        metadata={
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$",
+            "example": "99.50",
+        },
+        **kwargs,
+    )
+
+
+class QuoteCreateSchema(Schema):
+    organization_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    template_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    title = fields.String(validate=validate.Length(max=200))
+    owner_id = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "Staff member who owns it; default: the key's admin"},
+    )
+
+
+class QuoteUpdateSchema(Schema):
+    title = fields.String(validate=validate.Length(max=200))
+    owner_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    expires_on = fields.Date()
+    payment_method = Status(PaymentMethod)
+    shipping_label = fields.String(validate=validate.Length(max=100))
+    shipping_charge = MoneyIn()
+    intro = fields.String(validate=validate.Length(max=10_000))
+    terms = fields.String(validate=validate.Length(max=10_000))
+
+
+class QuoteLineCreateSchema(Schema):
+    section_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(required=True, validate=validate.Range(1, 100_000))
+    product_id = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "A catalog product (priced for the organization)"},
+    )
+    description = fields.String(validate=TEXT, metadata={"description": "Free-text line"})
+    product_type = Status(ProductType)
+    unit_price = MoneyIn()
+    unit_cost = MoneyIn()
+    sku = fields.String(validate=validate.Length(max=100))
+
+
+class QuoteLineUpdateSchema(Schema):
+    description = fields.String(validate=TEXT)
+    quantity = fields.Integer(validate=validate.Range(1, 100_000))
+    unit_price = MoneyIn()
+    unit_cost = MoneyIn()
+    optional = fields.Boolean()
+    qty_editable = fields.Boolean()
+    min_qty = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000))
+    max_qty = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000))
+    recurrence = Status(Recurrence)
+    term_months = fields.Integer(allow_none=True, validate=validate.Range(1, 600))
+
+
+class QuoteSectionCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    choose_one = fields.Boolean(load_default=False)
+
+
+class OrderLineInSchema(Schema):
+    product_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
+
+
+class SalesOrderCreateSchema(Schema):
+    organization_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    contact_id = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "The organization's contact the order is for"},
+    )
+    lines = fields.List(
+        fields.Nested(OrderLineInSchema), required=True, validate=validate.Length(1, 200)
+    )
+    shipping_method_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    customer_po = fields.String(validate=validate.Length(max=100))
+    note = fields.String(validate=validate.Length(max=2000))
+    ship_to_name = fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "Default: the organization's name; its address is used"},
+    )
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Dict())
