@@ -306,6 +306,15 @@ def test_a_keyed_in_order_keeps_the_stores_rules_and_points_at_the_field(client,
         {**base, "contact_id": store.customer.id, "lines": [{"product_id": 999999, "quantity": 1}]},
     )
     assert missing.get_json()["errors"][0]["pointer"] == "/lines/0/product_id"
+    too_many = post(
+        client,
+        "/api/v1/sales-orders",
+        scene.msp_key,
+        {**base, "contact_id": store.customer.id,
+         "lines": [{"product_id": store.products[0].id, "quantity": 10_000}]},
+    )  # fmt: skip
+    assert too_many.status_code == 422
+    assert too_many.get_json()["errors"][0]["pointer"] == "/lines/0/quantity"
 
 
 def test_patching_a_sent_quote_starts_a_new_version_as_the_page_does(client, scene):

@@ -35,12 +35,13 @@ from webapp.api.schemas import (
 )
 from webapp.api.security import acting_user, current_key, organization_limit, requires
 from webapp.auth.models import User
-from webapp.catalog.models import Product
+from webapp.desk import operations as desk
 from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
 from webapp.sales import operations
 from webapp.sales.models import (
+    DocumentSource,
     DocumentStatus,
     PaymentMethod,
     SalesDocument,
@@ -154,20 +155,9 @@ def get_sales_order(args, order_id: int):
     return _answer(_document(order_id), wanted)
 
 
-def _order_items(body: dict) -> list[operations.OrderItem]:
-    items = []
-    for index, line in enumerate(body["lines"]):
-        product = db.session.get(Product, line["product_id"])
-        if product is None:
-            raise problem(422, "There is no such product.", pointer=f"/lines/{index}/product_id")
-        items.append(operations.OrderItem(product, line["quantity"]))
-    return items
-
-
-def _document_key(idempotency_key: str) -> str:
-    # The document's own once-only key, from the API key and the request's Idempotency-Key.
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
-    return f"api:{current_key().id}:{digest}"
+def _entry_key(idempotency_key: str) -> str:
+    # The order's own once-only key (as a desk page's), from the API key and Idempotency-Key.
+    return hashlib.sha256(f"{current_key().id}:{idempotency_key}".encode()).hexdigest()[:32]
 
 
 @blp.route("/sales-orders", methods=["POST"])
@@ -204,19 +194,22 @@ def create_sales_order(body):
         customer_po=body.get("customer_po", "").strip(),
         note=body.get("note", "").strip(),
     )
+    wanted = [(line["product_id"], line["quantity"]) for line in body["lines"]]
+    order = desk.KeyedOrder(
+        organization=organization,
+        contact=contact,
+        lines=desk.lines_at_todays_prices(organization, wanted),
+        header=header,
+        shipping_method_id=shipping.id,
+        entry_key=_entry_key(request.headers[IDEMPOTENCY_HEADER]),
+        source=DocumentSource.API,
+    )
     try:
-        document = operations.key_in_order(
-            organization=organization,
-            contact=contact,
-            items=_order_items(body),
-            header=header,
-            actor=acting_user(),
-            idempotency_key=_document_key(request.headers[IDEMPOTENCY_HEADER]),
-        )
-    except operations.OrderRefused as error:
+        document = desk.place_order(order, acting_user())
+    except desk.DeskError as error:
         db.session.rollback()
         pointer = f"/{error.field}" if error.field else None
-        raise problem(422, error.message, pointer=pointer) from None
+        raise problem(error.status, error.message, pointer=pointer) from None
     db.session.flush()
     response = _answer(document, {"lines"})
     response.status_code = 201

@@ -43,13 +43,15 @@ _KEY = re.compile(r"[0-9a-f]{32}")
 
 
 class DeskError(Exception):
-    """A refused staff order; `message` is for the staff member, `status` the HTTP status."""
+    """A refused staff order; `message` is for the staff member, `status` the HTTP status,
+    `field` the input at fault where there is one (the API points at it: "lines/0/quantity")."""
 
     status = 422
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field: str = ""):
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 class ChangedSinceShown(DeskError):
@@ -174,6 +176,30 @@ class KeyedOrder:
     header: HeaderInput
     shipping_method_id: int | None
     entry_key: str
+    # Where it was keyed: the desk page, or another system through the REST API.
+    source: DocumentSource = DocumentSource.DESK
+
+
+def lines_at_todays_prices(
+    organization: Organization, wanted: list[tuple[int, int]]
+) -> list[KeyedLine]:
+    """Keyed lines for (product id, quantity) pairs "seen" now: for a caller that shows no
+    page (the REST API), so nothing can have changed since; the margin guard still applies."""
+    found = products([product_id for product_id, _quantity in wanted])
+    lines = []
+    for product_id, quantity in wanted:
+        product = found.get(product_id)
+        price = organization_price(product, organization) if product is not None else None
+        lines.append(
+            KeyedLine(
+                product_id=product_id,
+                quantity=quantity,
+                price_seen=price if price is not None else ZERO,
+                cost_seen=product.best_cost if product is not None else None,
+                stock_seen=product.total_stock if product is not None else 0,
+            )
+        )
+    return lines
 
 
 def _idempotency_key(entry_key: str) -> str:
@@ -193,33 +219,44 @@ def _check(order: KeyedOrder) -> tuple[ShippingMethod, dict[int, Product]]:
     except store.NotApproved:
         raise DeskError(
             f"{organization.name} is not approved to order. Approve it on its page first, "
-            "or send it a quote."
+            "or send it a quote.",
+            "organization_id",
         ) from None
     contact = order.contact
     if contact is None or contact.organization_id != organization.id or not contact.active:
-        raise DeskError(f"Choose an active contact of {organization.name}.")
+        raise DeskError(f"Choose an active contact of {organization.name}.", "contact_id")
     if not order.lines:
-        raise DeskError("Add at least one line.")
+        raise DeskError("Add at least one line.", "lines")
     if len(order.lines) > MAX_LINES:
-        raise DeskError(f"An order holds at most {MAX_LINES} lines.")
+        raise DeskError(f"An order holds at most {MAX_LINES} lines.", "lines")
     shipping = (
         db.session.get(ShippingMethod, order.shipping_method_id)
         if order.shipping_method_id
         else None
     )
     if shipping is None or not shipping.active:
-        raise DeskError("Choose a shipping method.")
+        raise DeskError("Choose a shipping method.", "shipping_method_id")
     try:
         store.require_address(order.header)
     except store.StoreError as error:
         raise DeskError(error.message) from None
     found = products([line.product_id for line in order.lines])
-    for line in order.lines:
+    for index, line in enumerate(order.lines):
         product = found.get(line.product_id)
         if product is None or product.obsolete:
-            raise DeskError("A line's product is no longer available: remove it.")
+            raise DeskError(
+                "A line's product is no longer available: remove it.",
+                f"lines/{index}/product_id",
+            )
+        if not 1 <= line.quantity <= store.MAX_QUANTITY:
+            raise DeskError(
+                f"Quantity must be from 1 to {store.MAX_QUANTITY:,}.", f"lines/{index}/quantity"
+            )
         if organization_price(product, organization) is None:
-            raise DeskError(f"{product.name} has no price for {organization.name}: quote it.")
+            raise DeskError(
+                f"{product.name} has no price for {organization.name}: quote it.",
+                f"lines/{index}/product_id",
+            )
     return shipping, found
 
 
@@ -281,7 +318,7 @@ def place_order(order: KeyedOrder, actor: User) -> SalesDocument:
                 contact=order.contact,
                 lines=lines,
                 header=header,
-                source=DocumentSource.DESK,
+                source=order.source,
                 idempotency_key=_idempotency_key(order.entry_key),
                 actor=actor,
                 currency=current_app.config["CURRENCY"],

@@ -51,7 +51,7 @@ class DocumentSource(enum.StrEnum):
     STORE = "store"
     QUOTE = "quote"
     DESK = "desk"  # keyed by staff for a customer (webapp/desk)
-    API = "api"  # keyed in by staff through the REST API (sales.operations.key_in_order)
+    API = "api"  # keyed in through the REST API (webapp/desk, as a desk order)
 
 
 class FulfilmentStatus(enum.StrEnum):

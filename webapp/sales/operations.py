@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp import signals
 from webapp.auth.models import User
-from webapp.catalog.models import Product, TaxCode
-from webapp.catalog.queries import unit_price
+from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.organizations.models import Organization
@@ -310,84 +309,6 @@ def issue_document(
     if document.status is DocumentStatus.APPROVED:
         signals.sales_document_approved.send(document)
     return document
-
-
-class OrderRefused(ValueError):
-    """A keyed-in order that cannot be placed; `field` names what is wrong (for pointers)."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-MAX_ORDER_QUANTITY = 10_000
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    product: Product
-    quantity: int
-
-
-def key_in_order(
-    *,
-    organization: Organization,
-    contact: User,
-    items: Sequence[OrderItem],
-    header: HeaderInput,
-    actor: User,
-    idempotency_key: str,
-) -> SalesDocument:
-    """Issue an order staff keyed in for a customer: catalog products at the organization's
-    prices, refused for an organization not yet approved, exactly as the store does."""
-    if not organization.approved:
-        raise OrderRefused(
-            f"{organization.name} is not approved yet: approve it before ordering for it.",
-            "organization_id",
-        )
-    if contact.organization_id != organization.id or not contact.active:
-        raise OrderRefused(
-            "The contact must be an active contact of the organization.", "contact_id"
-        )
-    if not items:
-        raise OrderRefused("Add at least one line.", "lines")
-    lines = []
-    for index, item in enumerate(items):
-        product = item.product
-        if product.obsolete:
-            raise OrderRefused(f"{product.name} is obsolete.", f"lines/{index}/product_id")
-        if not 1 <= item.quantity <= MAX_ORDER_QUANTITY:
-            raise OrderRefused(
-                f"Quantity must be from 1 to {MAX_ORDER_QUANTITY:,}.", f"lines/{index}/quantity"
-            )
-        price = unit_price(product, organization.price_group_id)
-        if price is None:
-            raise OrderRefused(
-                f"{product.name} has no price yet (no cost or fixed price).",
-                f"lines/{index}/product_id",
-            )
-        lines.append(
-            LineInput(
-                product_id=product.id,
-                sku=product.mpn,
-                description=product.display_name,
-                quantity=item.quantity,
-                unit_price=price,
-                unit_cost=product.best_cost,
-                tax_code=product.tax_code,
-            )
-        )
-    return issue_document(
-        organization=organization,
-        contact=contact,
-        lines=lines,
-        header=header,
-        source=DocumentSource.API,
-        idempotency_key=idempotency_key,
-        actor=actor,
-        currency=current_app.config["CURRENCY"],
-    )
 
 
 def release_document(document: SalesDocument, actor: User, note: str = "") -> None:
