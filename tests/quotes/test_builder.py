@@ -399,7 +399,11 @@ def test_an_email_that_cannot_be_built_is_an_error_and_the_quote_stays_unsent(
     store.customer.email = "jordan@contoso.example\nBcc: everyone@example.com"
     db.session.commit()
     login(client, store.sales)
-    response = client.post(f"/admin/quotes/{quote.id}/send", headers=HX)
+    response = client.post(
+        f"/admin/quotes/{quote.id}/send",
+        data={"revision": drawn_revision(client, quote.id)},
+        headers=HX,
+    )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert "cannot be built" in body and "jordan@contoso.example" in body
