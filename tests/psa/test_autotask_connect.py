@@ -57,14 +57,12 @@ def test_connecting_finds_the_zone_checks_the_user_and_stores_the_secret_encrypt
         ({"username": "nobody@sandbox.example"}, "could not find the zone"),
         ({"secret": "wrong"}, "refused the API user's credentials"),
         ({"integration_code": "WRONG"}, "refused the API user's credentials"),
-        ({"secret": "  "}, "Enter the API user name"),
+        ({"secret": ""}, "Enter the API user name"),
     ],
 )
 def test_wrong_credentials_are_refused_with_a_reason_and_nothing_is_stored(
     app, store, autotask, changes, words
 ):
-    if changes.get("secret") == "  ":
-        changes["secret"] = ""
     with pytest.raises(operations.IntegrationRuleError, match=words):
         connect(autotask, **changes)
     db.session.rollback()

@@ -3,7 +3,6 @@ retried on its schedule through the integrations outbox, never sent to a private
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -121,8 +120,10 @@ def test_an_order_reaches_a_subscribed_endpoint_signed_per_standard_webhooks(
         Webhook(other).verify(request["body"], request["headers"])
     with pytest.raises(Exception, match="signature"):
         Webhook(secret).verify(request["body"].replace(document.number, "X"), request["headers"])
-    [delivery] = [d for d in deliveries(endpoint) if d.status == DeliveryStatus.CONFIRMED][:1]
-    assert delivery.remote_id == "HTTP 204"
+    sent = deliveries(endpoint)
+    assert sent and {(d.status, d.remote_id) for d in sent} == {
+        (DeliveryStatus.CONFIRMED, "HTTP 204")
+    }
 
 
 def test_an_endpoint_receives_only_the_events_it_chose(app, store, receiver, run_jobs):
@@ -344,12 +345,7 @@ def test_send_test_event_and_the_delivery_log(app, store, client, receiver, run_
     assert client.post(f"/admin/webhooks/{endpoint.id}/test").status_code == 303
     run_jobs(allow_failures=True)
     [request] = receiver.requests
-    assert (
-        json.loads(Webhook(secret).verify(request["body"], request["headers"]) and request["body"])[
-            "type"
-        ]
-        == "webhook.test"
-    )
+    assert Webhook(secret).verify(request["body"], request["headers"])["type"] == "webhook.test"
     log = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
     assert "webhook.test" in log and "HTTP 204" in log and "Confirmed" in log
 

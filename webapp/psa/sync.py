@@ -193,6 +193,7 @@ class AutotaskSender(Sender):
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
+        found = False  # matched by our reference instead of created
         try:
             if kind == CLOSE:
                 self.client.update("Opportunities", record)
@@ -223,7 +224,7 @@ class AutotaskSender(Sender):
             item.key,
             remote_id=str(remote_id),
             remote_number=str(number)[:100],
-            found_existing=kind != CLOSE and found,
+            found_existing=found,
         )
 
     def _existing(self, kind: str, record: dict) -> int | None:

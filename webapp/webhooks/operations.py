@@ -133,7 +133,7 @@ def _receivers(event_type: str) -> list[WebhookEndpoint]:
     return [
         endpoint
         for endpoint in core.active_connections(WebhookEndpoint)
-        if not endpoint.tenant_id.startswith("deleted-") and endpoint.receives(event_type)
+        if endpoint.receives(event_type)
     ]
 
 

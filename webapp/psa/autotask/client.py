@@ -91,9 +91,7 @@ def classify(response: requests.Response) -> IntegrationError | None:
         )
     ):
         return TransientError(f"{VENDOR} answered {status}: {text}", status=status)
-    if status >= 400:
-        return PermanentError(f"{VENDOR} refused the request: {text}", vendor_detail=text)
-    return None
+    return PermanentError(f"{VENDOR} refused the request: {text}", vendor_detail=text)
 
 
 class AutotaskClient:
