@@ -250,6 +250,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     @for_pages
     def csrf_error(error):
+        security.log_event("csrf.refused", level=logging.WARNING, reason=error.description)
         return error_page(
             400,
             "Your form expired",

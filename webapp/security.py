@@ -15,16 +15,65 @@
   invitations), so the token never leaves in a Referer; `same-origin` elsewhere.
 - `Cache-Control: no-store` on every page for a signed-in user and on token pages, so a
   shared computer's back button or a proxy keeps nothing; static files stay cacheable.
+
+Security events (sign-ins, lockouts, password changes, ended sessions, role changes, API keys,
+webhook secrets...) go to one dedicated logger, ``webapp.security``, through `log_event`: one
+line of JSON per event, also attached to the record as ``record.security`` for handlers that
+ship structured logs. A field whose name says it holds a secret is refused, so a password,
+token or key can never be logged by a careless call.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import re
 import secrets
+from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_login import current_user
 
 NONCE_BYTES = 16
+
+security_log = logging.getLogger("webapp.security")
+
+# Words in a field name that say it holds (or may hold) a secret: such fields are refused.
+_SECRET_WORDS = {"password", "secret", "token", "cookie", "credential", "key", "hash", "link"}
+# ...except the displayed, non-secret parts of an API key.
+_ALLOWED_FIELDS = {"key_id", "key_name", "key_prefix"}
+_MAX_VALUE_CHARS = 200
+
+
+def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one security event as a JSON line on the ``webapp.security`` logger."""
+    for name in fields:
+        if name not in _ALLOWED_FIELDS and _SECRET_WORDS & set(re.split(r"[_\W]+", name.lower())):
+            raise ValueError(f"security event field {name!r} may hold a secret: never log it")
+    record: dict[str, Any] = {"event": event}
+    if has_request_context():
+        record["ip"] = request.remote_addr or ""
+        # The route, not the path: a path may carry a token (/password/reset/<token>).
+        record["route"] = request.url_rule.rule if request.url_rule else None
+    for name, value in fields.items():
+        if value is None or isinstance(value, bool | int):
+            record[name] = value
+        else:  # typed text is cut: a 5 MB "email" must not flood the log
+            record[name] = str(value)[:_MAX_VALUE_CHARS]
+    # JSON escapes line breaks and control characters: typed text cannot forge a log line.
+    security_log.log(
+        level, json.dumps(record, sort_keys=True, default=str), extra={"security": record}
+    )
+
+
+def typed_identity(text: str) -> str:
+    """Return a short digest of a typed sign-in name that matches no account.
+
+    A mistyped email is often the user's password typed in the wrong box, so it is never
+    logged as typed; the digest still lets one address spraying many names be seen.
+    """
+    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:12]
 
 
 def csp_nonce() -> str:

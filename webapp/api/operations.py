@@ -15,6 +15,7 @@ from webapp.auth.models import Role, User
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
+from webapp.security import log_event
 
 # name -> what it allows, as the Settings › API page explains it.
 SCOPES: dict[str, str] = {
@@ -102,6 +103,15 @@ def create_key(
     )
     db.session.add(key)
     db.session.flush()
+    log_event(
+        "api.key.created",
+        key_id=key.id,
+        key_name=key.name,
+        key_prefix=key.prefix,
+        scopes=" ".join(key.scopes),
+        organization_id=key.organization_id,
+        actor_id=actor.id,
+    )
     return NewKey(key, secret)
 
 
@@ -111,6 +121,13 @@ def revoke_key(key: ApiKey, actor: User) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         db.session.flush()
+        log_event(
+            "api.key.revoked",
+            key_id=key.id,
+            key_name=key.name,
+            key_prefix=key.prefix,
+            actor_id=actor.id,
+        )
 
 
 def find_key(secret: str) -> ApiKey | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -13,6 +14,7 @@ from webapp.api.problems import problem
 from webapp.auth import throttle
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.security import log_event
 
 RATE_LIMIT_KEY = "API_RATE_LIMIT"
 
@@ -39,6 +41,8 @@ def _authenticate() -> ApiKey:
         raise problem(401, "Send an API key as `Authorization: Bearer <key>`.", headers=challenge)
     key = operations.find_key(secret.strip())
     if key is None:
+        # Only the displayed prefix: the rest of what was sent may be a real key.
+        log_event("api.key.refused", level=logging.WARNING, key_prefix=secret.strip()[:12])
         raise problem(401, "The API key is unknown, revoked or expired.", headers=challenge)
     return key
 

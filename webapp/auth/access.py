@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -9,6 +10,18 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from webapp.auth.models import Role
+from webapp.security import log_event
+
+
+def _refuse(status: int, reason: str) -> None:
+    log_event(
+        "access.denied",
+        level=logging.WARNING,
+        user_id=current_user.id,
+        role=current_user.role.value,
+        reason=reason,
+    )
+    abort(status)
 
 
 def staff_required(*roles: Role) -> Callable:
@@ -19,9 +32,9 @@ def staff_required(*roles: Role) -> Callable:
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.is_staff:
-                abort(404)  # customers must not learn the admin exists
+                _refuse(404, "staff_only")  # customers must not learn the admin exists
             if roles and current_user.role is not Role.ADMIN and current_user.role not in roles:
-                abort(403)
+                _refuse(403, "role")
             return view(*args, **kwargs)
 
         return wrapped
@@ -36,7 +49,7 @@ def customer_required(view: Callable) -> Callable:
     @login_required
     def wrapped(*args, **kwargs):
         if current_user.organization_id is None:
-            abort(403)
+            _refuse(403, "customers_only")
         return view(*args, **kwargs)
 
     return wrapped

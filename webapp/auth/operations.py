@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from webapp.mail.links import LinkUnavailable, OneTimeLink
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
 from webapp.parsing import whole_number
+from webapp.security import log_event, typed_identity
 
 if TYPE_CHECKING:
     from webapp.organizations.models import Organization
@@ -56,23 +58,51 @@ def find_user(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """Return the active user with these credentials, or None."""
+    """Return the active user with these credentials, or None; log the sign-in either way."""
     user = find_user(email)
     if user is None:
         check_password_hash(dummy_password_hash(), password)
+        log_event(
+            "auth.login.failed",
+            level=logging.WARNING,
+            reason="unknown_account",
+            typed=typed_identity(email),
+        )
         return None
     # check_password is False for an invited user who has not chosen a password yet.
     if not user.check_password(password) or not user.active:
+        if not user.active:
+            reason = "deactivated"
+        elif not user.has_accepted_invite:
+            reason = "invitation_not_accepted"
+        else:
+            reason = "wrong_password"
+        log_event(
+            "auth.login.failed",
+            level=logging.WARNING,
+            reason=reason,
+            user_id=user.id,
+            email=user.email,
+        )
         return None
     user.last_login_at = utcnow()
+    log_event("auth.login.succeeded", user_id=user.id, email=user.email, role=user.role.value)
     return user
 
 
-def end_sessions(user: User) -> None:
+def log_lockout(email: str, retry_after: int) -> None:
+    """Log a sign-in refused by the throttle (before its password was looked at)."""
+    user = find_user(email)
+    who = {"user_id": user.id, "email": user.email} if user else {"typed": typed_identity(email)}
+    log_event("auth.login.locked_out", level=logging.WARNING, retry_after=retry_after, **who)
+
+
+def end_sessions(user: User, reason: str = "sign_out") -> None:
     """Sign the user out on every device (their sign-out, or staff's decision)."""
     user.end_sessions()
     db.session.execute(delete(RememberedDevice).where(RememberedDevice.user_id == user.id))
     db.session.flush()
+    log_event("auth.sessions.ended", user_id=user.id, email=user.email, reason=reason)
 
 
 # --- "keep me signed in": one row per browser, a new cookie at each use ---------------------
@@ -140,6 +170,7 @@ def use_remembered_device(cookie: str) -> tuple[User, RememberCookie | None] | N
         device.previous_digest, device.digest = device.digest, _device_digest(new_secret, user)
         device.replaced_at = now
         db.session.flush()
+        log_event("auth.login.remembered", user_id=user.id, email=user.email)
         return user, RememberCookie(f"{series}.{new_secret}", device.expires_at)
     grace = timedelta(seconds=current_app.config["REMEMBER_COOKIE_GRACE_SECONDS"])
     if (
@@ -150,6 +181,13 @@ def use_remembered_device(cookie: str) -> tuple[User, RememberCookie | None] | N
     ):
         return user, None
     db.session.delete(device)  # an old or forged secret: end this device's series
+    log_event(
+        "auth.remember.reused",
+        level=logging.WARNING,
+        user_id=user.id,
+        email=user.email,
+        detail="an old or forged remember-me cookie: the browser's series is ended",
+    )
     return None
 
 
@@ -265,16 +303,25 @@ def accept_invitation(user: User, password: str, confirm: str) -> User:
     user.set_password(password)
     user.last_login_at = utcnow()
     db.session.flush()
+    log_event("auth.invitation.accepted", user_id=user.id, email=user.email)
     return user
 
 
 def change_password(user: User, current: str, password: str, confirm: str) -> User:
     """Change a signed-in user's password; every other session of theirs ends."""
     if not user.check_password(current):
+        log_event(
+            "auth.password.change_refused",
+            level=logging.WARNING,
+            user_id=user.id,
+            email=user.email,
+            reason="wrong_current_password",
+        )
         raise CurrentPasswordError("That is not your current password.")
     validate_password(password, confirm, user=user)
     user.set_password(password)
     db.session.flush()
+    log_event("auth.password.changed", user_id=user.id, email=user.email)
     return user
 
 
@@ -283,7 +330,15 @@ def request_password_reset(email: str) -> None:
     user = find_user(email)
     if user is None or not user.active or not user.has_accepted_invite:
         # An invited user who has not set a password yet gets a new invitation from staff.
+        who = {"user_id": user.id, "email": user.email} if user else {}
+        log_event(
+            "auth.password.reset_requested",
+            sent=False,
+            typed=None if user else typed_identity(email),
+            **who,
+        )
         return
+    log_event("auth.password.reset_requested", sent=True, user_id=user.id, email=user.email)
     queue_email(
         to=user.email,
         subject=f"Reset your {current_app.config['SITE_NAME']} password",
@@ -303,6 +358,7 @@ def reset_password(user: User, password: str, confirm: str) -> User:
     user.set_password(password)
     user.last_login_at = utcnow()
     db.session.flush()
+    log_event("auth.password.reset", user_id=user.id, email=user.email)
     return user
 
 
@@ -333,6 +389,13 @@ def invite_user(
     )
     db.session.add(user)
     db.session.flush()
+    log_event(
+        "auth.user.invited",
+        user_id=user.id,
+        email=user.email,
+        role=role.value,
+        actor_id=actor.id,
+    )
     send_invitation(user, actor)
     return user
 
@@ -419,8 +482,17 @@ def change_role(user: User, role: Role, actor: User) -> User:
         raise AccountError("You cannot change your own role: ask another admin.")
     if role is not Role.ADMIN:
         _keep_an_admin(user)
-    user.role = role
+    previous, user.role = user.role, role
     db.session.flush()
+    log_event(
+        "auth.role.changed",
+        level=logging.WARNING if Role.ADMIN in (previous, role) else logging.INFO,
+        user_id=user.id,
+        email=user.email,
+        old_role=previous.value,
+        new_role=role.value,
+        actor_id=actor.id,
+    )
     return user
 
 
@@ -435,4 +507,10 @@ def set_active(user: User, active: bool, actor: User) -> User:
         user.end_sessions()  # signed-in pages refuse them now, and still after a reactivation
     user.active = active
     db.session.flush()
+    log_event(
+        "auth.user.activated" if active else "auth.user.deactivated",
+        user_id=user.id,
+        email=user.email,
+        actor_id=actor.id,
+    )
     return user

@@ -156,6 +156,7 @@ def login():
             throttle.refuse_if_exhausted(*budgets)
         except TooManyRequests as refused:
             wait = refused.retry_after
+            operations.log_lockout(form.email.data, wait)
             form.password.errors.append(
                 f"Too many attempts to sign in. Wait {_minutes(wait)} and try again, "
                 "or reset your password."
@@ -203,6 +204,7 @@ def account():
             throttle.refuse_if_exhausted(budget)
         except TooManyRequests as refused:
             wait = refused.retry_after
+            operations.log_lockout(user.email, wait)
             form.current.errors.append(f"Too many attempts. Wait {_minutes(wait)} and try again.")
             page = render_template("auth/account.html", form=form, user=user)
             return page, 429, {"Retry-After": str(wait)}

@@ -10,6 +10,7 @@ import secrets as random_tokens
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -21,6 +22,7 @@ from webapp.integrations.operations import IntegrationRuleError
 from webapp.integrations.outbox import ensure_delivery, schedule_sync
 from webapp.integrations.secrets import decrypt, encrypt
 from webapp.models_base import utcnow
+from webapp.security import log_event
 from webapp.webhooks import signing
 from webapp.webhooks.models import EVENT_TYPES, TEST_EVENT, WebhookEndpoint, WebhookEvent
 
@@ -72,6 +74,12 @@ def create_endpoint(
     db.session.add(endpoint)
     db.session.flush()
     core.log_sync(endpoint, SyncDirection.PUSH, "connect", message=f"Endpoint added by {actor}.")
+    log_event(
+        "webhook.endpoint.created",
+        endpoint_id=endpoint.id,
+        host=urlsplit(url).hostname,
+        actor=str(actor),
+    )
     return endpoint, secret
 
 
@@ -91,6 +99,12 @@ def rotate_secret(endpoint: WebhookEndpoint, actor) -> str:
     endpoint.secret_ciphertext = encrypt(secret.encode())
     core.log_sync(endpoint, SyncDirection.PUSH, "rotate", message=f"Secret rotated by {actor}.")
     db.session.flush()
+    log_event(
+        "webhook.secret.rotated",
+        endpoint_id=endpoint.id,
+        host=urlsplit(endpoint.url).hostname,  # a query string may hold the receiver's token
+        actor=str(actor),
+    )
     return secret
 
 
