@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -268,7 +269,9 @@ def client(app) -> CsrfClient:
 def run_jobs(app):
     """Run every queued job in a real RQ worker (burst mode, in this process).
 
-    Returns how many jobs ran; a job that fails fails the test unless allow_failures=True.
+    Returns how many jobs ran; a job that raises fails the test unless allow_failures=True,
+    also when RQ still plans a retry (the job then sits in the scheduled registry, not the
+    failed one, and its exception would otherwise go unseen).
     """
     from rq import SimpleWorker
     from rq.registry import FailedJobRegistry
@@ -281,15 +284,29 @@ def run_jobs(app):
             registries = [FailedJobRegistry(queue=queue) for queue in queues]
             failed_before = {jid for r in registries for jid in r.get_job_ids()}
             waiting = sum(queue.count for queue in queues)
-            SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+            raised: list[str] = []
+
+            def note(job, exc_type, exc_value, tb):
+                raised.append(
+                    f"{job.func_name} ({job.id}): "
+                    + "".join(traceback.format_exception(exc_type, exc_value, tb))
+                )
+                return True  # and on to RQ's own handling (retry or the failed registry)
+
+            worker = SimpleWorker(
+                queues, connection=queues[0].connection, exception_handlers=[note]
+            )
+            worker.work(burst=True)
             failed = [
                 (queue, jid)
                 for queue, r in zip(queues, registries, strict=True)
                 for jid in r.get_job_ids()
                 if jid not in failed_before
             ]
-            if failed and not allow_failures:
-                details = [queue.fetch_job(jid).latest_result().exc_string for queue, jid in failed]
+            if (failed or raised) and not allow_failures:
+                details = raised or [
+                    queue.fetch_job(jid).latest_result().exc_string for queue, jid in failed
+                ]
                 raise AssertionError("jobs failed:\n" + "\n".join(details))
             return waiting
 
