@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.integrations.models import Connection
+from webapp.integrations.models import Connection, read_pending
 from webapp.models_base import UTCDateTime
 
 
@@ -41,11 +41,8 @@ class PsaConnection(Connection):
 
     @property
     def picklists_pending(self) -> bool:
-        if self.picklists_requested_at is None:
-            return False
-        return (
-            self.picklists_read_at is None or self.picklists_read_at < self.picklists_requested_at
-        )
+        """Return whether a read of the picklists was asked for and has not ended."""
+        return read_pending(self.picklists_requested_at, self.picklists_read_at)
 
     def option(self, key: str, default=None):
         return (self.options or {}).get(key, default)
