@@ -179,3 +179,43 @@ def test_upgrading_redacts_password_reset_links_already_stored(app):
         f"Reset:\n{REDACTED}\n", f'<a href="{REDACTED}">x</a>', "password-reset", "7:abc"
     )  # fmt: skip
     assert rows[1] == ("Nothing to redact", "", "", "")
+
+
+def test_upgrading_turns_the_deleted_tenant_prefix_into_deleted_at(app):
+    """Before harden0001 a deleted webhook endpoint was marked by a 'deleted-' tenant prefix."""
+    from sqlalchemy import text
+
+    downgrade(revision="i16api0001")
+    insert = text(
+        "INSERT INTO integration_connections (id, domain, provider, tenant_id, tenant_name,"
+        " vendor_connection_id, status, token_ciphertext, last_error, created_at, updated_at)"
+        " VALUES (:id, 'webhook', 'webhook', :tenant, 'ERP', '', :status, '', '',"
+        " '2026-12-01 10:00:00', '2026-12-02 11:00:00')"
+    )
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert,
+            [
+                {"id": 41, "tenant": "deleted-41-endpoint-0011aabb", "status": "disconnected"},
+                {"id": 42, "tenant": "endpoint-2233ccdd", "status": "connected"},
+            ],
+        )
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT id, tenant_id, deleted_at IS NOT NULL FROM integration_connections"
+                " ORDER BY id"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (41, "endpoint-0011aabb", True),
+        (42, "endpoint-2233ccdd", False),
+    ]
+    downgrade(revision="i16api0001")
+    with db.engine.connect() as connection:
+        tenants = connection.execute(
+            text("SELECT tenant_id FROM integration_connections ORDER BY id")
+        ).scalars()
+        assert list(tenants) == ["deleted-41-endpoint-0011aabb", "endpoint-2233ccdd"]
+    upgrade()

@@ -18,12 +18,9 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
     from webapp.accounting import operations
     from webapp.integrations import operations as core
     from webapp.integrations.interfaces import NeedsReconnect
-    from webapp.integrations.models import ConnectionStatus
 
     with job_context():
-        connections = [
-            c for c in _connections(connection_id) if c.status == ConnectionStatus.CONNECTED
-        ]
+        connections = [c for c in _connections(connection_id) if c.is_connected]
         start = (
             datetime.fromisoformat(since) if since else operations.default_payment_window_start()
         )
@@ -47,14 +44,13 @@ def refresh_lists(connection_id: int | None = None) -> int:
     from webapp.accounting import operations
     from webapp.integrations import operations as core
     from webapp.integrations.interfaces import NeedsReconnect
-    from webapp.integrations.models import ConnectionStatus
     from webapp.models_base import utcnow
 
     with job_context():
         connections = _connections(connection_id)
         read = 0
         for connection in connections:
-            if connection.status != ConnectionStatus.CONNECTED:
+            if not connection.is_connected:
                 # Reconnect or disconnect came first: end the wait the page shows.
                 connection.lists_read_at = utcnow()
                 db.session.commit()
@@ -71,9 +67,8 @@ def _connections(connection_id: int | None) -> list:
     """The one connection asked for, or every connected ledger (the periodic runs)."""
     from webapp.accounting import operations
     from webapp.accounting.models import LedgerConnection
-    from webapp.integrations.models import ConnectionStatus
 
     if connection_id is not None:
         found = db.session.get(LedgerConnection, connection_id)
         return [found] if found is not None else []
-    return [c for c in operations.active_connections() if c.status == ConnectionStatus.CONNECTED]
+    return [c for c in operations.active_connections() if c.is_connected]

@@ -64,6 +64,8 @@ def connect_qbo(sandbox, *, mapped: bool = True, realm: str | None = None) -> Le
             operations.set_account_mapping(connection, purpose, account_id, name)
         # US companies carry the pseudo tax codes TAX / NON on lines (sandbox _seed).
         operations.set_tax_mapping(connection, "GST", "TAX", "Taxable")
+        operations.set_tax_mapping(connection, "GST", "TAX", "Taxable", purchases=True)
+    operations.note_mappings(connection)  # as saving the mappings page does
     db.session.flush()
     return connection
 
@@ -210,6 +212,9 @@ def connect_xero(sandbox, *, tax_code: str = "GST", tax_type: str = "OUTPUT") ->
     for purpose, (code, name) in XERO_ACCOUNTS.items():
         operations.set_account_mapping(connection, purpose, code, name)
     operations.set_tax_mapping(connection, tax_code, tax_type, tax_type)
+    # Xero names tax on purchases apart from tax on sales (the sandbox seeds INPUT).
+    operations.set_tax_mapping(connection, tax_code, "INPUT", "Tax on Purchases", purchases=True)
+    operations.note_mappings(connection)  # as saving the mappings page does
     db.session.flush()
     return connection
 

@@ -35,7 +35,7 @@ def test_disconnecting_one_organisation_keeps_the_other_and_its_token(
     db.session.commit()
 
     assert a.status == ConnectionStatus.DISCONNECTED
-    assert b.status == ConnectionStatus.CONNECTED
+    assert b.status == ConnectionStatus.NEEDS_MAPPING  # still connected (never mapped here)
     assert not sandbox.connected(grant.grant_id, TENANTS[0]["tenantId"])
     assert sandbox.connected(grant.grant_id, TENANTS[1]["tenantId"])
     live, why = sandbox.oauth.check_bearer(f"Bearer {raw['access_token']}")

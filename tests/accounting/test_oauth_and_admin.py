@@ -40,7 +40,8 @@ def test_admin_connects_quickbooks_and_the_realm_is_stored(client, qbo, store):
     (connection,) = _connections()
     assert connection.tenant_id == qbo.realms[0]
     assert connection.tenant_name == f"Sandbox Company {qbo.realms[0]}"
-    assert connection.status == ConnectionStatus.CONNECTED
+    # Connected, and stored as needing its mappings until an admin chooses them.
+    assert connection.status == ConnectionStatus.NEEDS_MAPPING
     assert connection.refresh_expires_at is not None
 
 

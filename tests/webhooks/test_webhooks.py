@@ -370,3 +370,32 @@ def test_resend_refuses_another_endpoints_delivery(app, store, client, receiver,
     assert (
         client.post(f"/admin/webhooks/{first.id}/deliveries/{theirs.id}/resend").status_code == 404
     )
+
+
+def test_a_deleted_endpoint_is_marked_deleted_hidden_and_sent_nothing(
+    app, store, client, receiver, run_jobs
+):
+    from webapp.integrations import operations as core
+
+    endpoint, _secret = add_endpoint(receiver, name="Old ERP")
+    kept, _ = add_endpoint(receiver, name="New ERP")
+    tenant = endpoint.tenant_id
+    operations.emit("po.issued", {"id": 1})
+    db.session.commit()
+    run_jobs(allow_failures=True)
+    login(client, store.admin)
+
+    assert client.post(f"/admin/webhooks/{endpoint.id}/delete").status_code == 303
+
+    db.session.expire_all()
+    assert endpoint.deleted_at is not None
+    assert endpoint.tenant_id == tenant  # no longer renamed to say it
+    assert [c.id for c in core.active_connections(WebhookEndpoint)] == [kept.id]
+    listing = client.get("/admin/webhooks/").get_data(as_text=True)
+    assert "New ERP" in listing and "Old ERP" not in listing
+    assert client.get(f"/admin/webhooks/{endpoint.id}").status_code == 404
+    assert client.post(f"/admin/webhooks/{endpoint.id}/enable").status_code == 404
+    assert len(deliveries(endpoint)) == 1  # its log is kept
+    operations.emit("po.issued", {"id": 2})
+    db.session.commit()
+    assert len(deliveries(endpoint)) == 1 and len(deliveries(kept)) == 2

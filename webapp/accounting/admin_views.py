@@ -92,7 +92,7 @@ def integrations():
         selected = _connection(request.args.get("connection", type=int) or 0)
     elif connections:
         selected = next((c for c in connections if c.status != ConnectionStatus.DISCONNECTED), None)
-    if selected is not None and selected.status == ConnectionStatus.CONNECTED:
+    if selected is not None and selected.is_connected:
         # The stored copy: this page never calls the vendor (a job refreshes it).
         ledger_lists = queries.ledger_lists(selected)
     form = OptionsForm(obj=selected) if selected is not None else None
@@ -238,7 +238,7 @@ def save_options(connection_id: int):
 @staff_required(Role.ADMIN)
 def save_mappings(connection_id: int):
     connection = _connection(connection_id)
-    if connection.status != ConnectionStatus.CONNECTED:
+    if not connection.is_connected:
         abort(409, description="Reconnect this ledger before changing its mappings.")
     lists = queries.ledger_lists(connection)
     if lists.read_at is None or not (lists.accounts or lists.tax_rates):
@@ -254,16 +254,22 @@ def save_mappings(connection_id: int):
                   f"{purpose.label}: {chosen!r}.")  # fmt: skip
         changes.append(("account", purpose, chosen, accounts[chosen].label if chosen else ""))
     for code in queries.our_tax_codes():
-        chosen = request.form.get(f"tax_{code.code}", "")
-        if chosen and chosen not in rates:
-            abort(400, description=f"Unknown tax rate for {code.code}: {chosen!r}.")
-        changes.append(("tax", code.code, chosen, rates[chosen].name if chosen else ""))
+        for field, kind, what in (
+            (f"tax_{code.code}", "tax", ""),
+            (f"purchase_tax_{code.code}", "purchase_tax", " on purchases"),
+        ):
+            chosen = request.form.get(field, "")
+            if chosen and chosen not in rates:
+                abort(400, description=f"Unknown tax rate{what} for {code.code}: {chosen!r}.")
+            changes.append((kind, code.code, chosen, rates[chosen].name if chosen else ""))
     # Validated everything first: no partial writes.
     for kind, key, chosen, name in changes:
         if kind == "account":
             operations.set_account_mapping(connection, key, chosen, name)
         else:
-            operations.set_tax_mapping(connection, key, chosen, name)
+            purchases = kind == "purchase_tax"
+            operations.set_tax_mapping(connection, key, chosen, name, purchases=purchases)
+    operations.note_mappings(connection)
     db.session.commit()
     flash("Mappings saved.", "success")
     return redirect(url_for(".integrations", connection=connection.id), 303)
@@ -273,7 +279,7 @@ def save_mappings(connection_id: int):
 @staff_required(Role.ADMIN)
 def refresh_lists(connection_id: int):
     connection = _connection(connection_id)
-    if connection.status != ConnectionStatus.CONNECTED:
+    if not connection.is_connected:
         abort(409, description="Reconnect this ledger before reading its lists.")
     operations.request_lists_refresh(connection)
     db.session.commit()

@@ -34,7 +34,7 @@ def sync_command(connection_id: int | None):
     connections = _chosen(connection_id)
     trouble = False
     for connection in connections:
-        if connection.status != ConnectionStatus.CONNECTED:
+        if not connection.is_connected:
             click.secho(
                 f"{connection.label}: {connection.status.label.lower()}, nothing sent; "
                 "reconnect it in Settings › Integrations.",

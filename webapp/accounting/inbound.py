@@ -18,7 +18,10 @@ def handle_webhook(provider_cls, raw_body: bytes) -> None:
         db.select(LedgerConnection).where(
             LedgerConnection.provider == LedgerProvider(provider_cls.name),
             LedgerConnection.tenant_id.in_(tenants),
-            LedgerConnection.status == ConnectionStatus.CONNECTED,
+            # Payments are read whether or not the mappings are complete.
+            LedgerConnection.status.in_(
+                [ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_MAPPING]
+            ),
         )
     ).scalars()
     for connection in connections:

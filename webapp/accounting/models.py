@@ -16,7 +16,7 @@ from webapp.accounting.interfaces import (
     Numbering,
 )
 from webapp.extensions import db
-from webapp.integrations.models import Connection
+from webapp.integrations.models import Connection, read_pending
 from webapp.models_base import Money, UTCDateTime, str_enum, utcnow
 
 
@@ -71,9 +71,7 @@ class LedgerConnection(Connection):
     @property
     def lists_pending(self) -> bool:
         """Return whether a refresh of the stored lists was asked for and has not ended."""
-        if self.lists_requested_at is None:
-            return False
-        return self.lists_read_at is None or self.lists_read_at < self.lists_requested_at
+        return read_pending(self.lists_requested_at, self.lists_read_at)
 
     def account_for(self, purpose: AccountPurpose) -> AccountMapping | None:
         return next((m for m in self.account_mappings if m.purpose == purpose), None)
@@ -98,7 +96,8 @@ class AccountMapping(db.Model):
 
 
 class TaxMapping(db.Model):
-    """Our tax code (on document lines) to the ledger's tax rate / code."""
+    """Our tax code (on document lines) to the ledger's tax rate / code, on sales (invoices)
+    and on purchases (bills): a ledger names them apart (Xero OUTPUT and INPUT)."""
 
     __tablename__ = "ledger_tax_mappings"
     __table_args__ = (UniqueConstraint("connection_id", "tax_code"),)
@@ -108,6 +107,8 @@ class TaxMapping(db.Model):
     tax_code: Mapped[str] = mapped_column(String(20))  # "" = lines without a code
     ledger_tax_id: Mapped[str] = mapped_column(String(100))
     ledger_tax_name: Mapped[str] = mapped_column(String(200), default="")
+    purchase_tax_id: Mapped[str] = mapped_column(String(100), default="")
+    purchase_tax_name: Mapped[str] = mapped_column(String(200), default="")
 
     connection: Mapped[LedgerConnection] = relationship(back_populates="tax_mappings")
 

@@ -65,9 +65,18 @@ def save_connection(
     connection.vendor_connection_id = tenant.connection_id
     write_tokens(connection, tokens)
     core.mark_connected(connection, actor)
+    note_mappings(connection, quiet=True)  # the page the admin lands on lists what is missing
     schedule_sync(connection)
     request_lists_refresh(connection)
     return connection
+
+
+def note_mappings(connection: LedgerConnection, *, quiet: bool = False) -> None:
+    """Store "needs mapping" (or clear it) from what is missing now; nothing pushes until clear."""
+    from webapp.accounting.queries import missing_mappings
+
+    db.session.flush()  # mappings just added or removed are part of the check
+    core.note_mappings(connection, missing_mappings(connection), quiet=quiet)
 
 
 def request_lists_refresh(connection: LedgerConnection) -> None:
@@ -161,18 +170,26 @@ def set_account_mapping(
 
 
 def set_tax_mapping(
-    connection: LedgerConnection, tax_code: str, ledger_tax_id: str, ledger_tax_name: str
+    connection: LedgerConnection,
+    tax_code: str,
+    ledger_tax_id: str,
+    ledger_tax_name: str,
+    *,
+    purchases: bool = False,
 ) -> None:
+    """Map our tax code to a ledger tax rate on sales (or, ``purchases``, on bills); "" unmaps."""
     mapping = connection.tax_for(tax_code)
-    if not ledger_tax_id:
-        if mapping is not None:
-            connection.tax_mappings.remove(mapping)
-        return
     if mapping is None:
-        mapping = TaxMapping(tax_code=tax_code, ledger_tax_id=ledger_tax_id)
+        if not ledger_tax_id:
+            return
+        mapping = TaxMapping(tax_code=tax_code, ledger_tax_id="")
         connection.tax_mappings.append(mapping)
-    mapping.ledger_tax_id = ledger_tax_id
-    mapping.ledger_tax_name = ledger_tax_name
+    if purchases:
+        mapping.purchase_tax_id, mapping.purchase_tax_name = ledger_tax_id, ledger_tax_name
+    else:
+        mapping.ledger_tax_id, mapping.ledger_tax_name = ledger_tax_id, ledger_tax_name
+    if not mapping.ledger_tax_id and not mapping.purchase_tax_id:
+        connection.tax_mappings.remove(mapping)
 
 
 # -- payments --------------------------------------------------------------------------------

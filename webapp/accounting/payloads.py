@@ -92,7 +92,7 @@ def _tax(connection: LedgerConnection, tax_code: str) -> str:
     rate), so the ledger's totals would drift from ours; an unmapped code blocks the document.
     """
     mapping = connection.tax_for(tax_code)
-    if mapping is not None:
+    if mapping is not None and mapping.ledger_tax_id:
         return mapping.ledger_tax_id
     raise PermanentError(
         f"Our tax code {tax_code or '(none)'!r} has no matching {connection.provider_label} "
@@ -100,6 +100,26 @@ def _tax(connection: LedgerConnection, tax_code: str) -> str:
         field=f"Tax code {tax_code or '(none)'}",
         fix=f"Map tax code {tax_code or '(none)'} under Settings > Integrations > Tax rates, "
         "then press Retry.",
+    )
+
+
+def _purchase_tax(connection: LedgerConnection, tax_code) -> tuple[str, Decimal]:
+    """Return the ledger's purchase tax type for our code and our rate (percent).
+
+    A bill line carries its own type: a ledger applies tax on purchases under another type
+    than on sales (Xero "GST on Expenses" INPUT, not OUTPUT), and without one it takes the
+    account's default, so the bill's tax would not be ours. An unmapped code blocks the bill.
+    """
+    code = tax_code.code if tax_code is not None else ""
+    mapping = connection.tax_for(code)
+    if mapping is not None and mapping.purchase_tax_id:
+        return mapping.purchase_tax_id, Decimal(tax_code.rate if tax_code is not None else 0)
+    raise PermanentError(
+        f"Our tax code {code or '(none)'!r} has no {connection.provider_label} tax rate for "
+        "purchases.",
+        field=f"Purchase tax code {code or '(none)'}",
+        fix=f"Map tax code {code or '(none)'} on purchases under Settings > Integrations > "
+        "Tax rates, then press Retry.",
     )
 
 
@@ -323,33 +343,50 @@ def _default_tax_code(document) -> str:
 
 
 def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> BillData:
+    """The bill for a receipt: its costs (tax-exclusive, as receipted) and, on each line, the
+    purchase tax type and amount of the product's tax code (freight: our default code)."""
+    from webapp.sales.operations import default_tax_code
+
     expense = _account(connection, AccountPurpose.EXPENSE, required=True)
+    default = default_tax_code()
     lines = []
     for line in receipt.lines:
         po_line = line.purchase_order_line
+        code = po_line.product.tax_code or default
+        tax_type, rate = _purchase_tax(connection, code)
+        amount = money(line.line_total)
         lines.append(
             DocumentLine(
                 description=_brand_once(po_line.product, po_line.description),
                 quantity=Decimal(line.quantity),
                 unit_amount=Decimal(line.unit_cost),
-                line_amount=money(line.line_total),
+                line_amount=amount,
+                tax_amount=money(amount * rate / 100),  # rounded once per line, as sales
                 item_ledger_id=_ledger_id(
                     connection, PRODUCT, po_line.product_id, f"Item {po_line.supplier_sku}"
                 ),
                 item_code=product_code(po_line.product),
                 account_id=expense,
+                tax_rate_id=tax_type,
+                our_tax_code=code.code if code is not None else "",
             )
         )
     if receipt.freight:
+        tax_type, rate = _purchase_tax(connection, default)
+        amount = money(receipt.freight)
         lines.append(
             DocumentLine(
                 description="Freight",
                 quantity=Decimal(1),
-                unit_amount=money(receipt.freight),
-                line_amount=money(receipt.freight),
+                unit_amount=amount,
+                line_amount=amount,
+                tax_amount=money(amount * rate / 100),
                 account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
+                tax_rate_id=tax_type,
+                our_tax_code=default.code if default is not None else "",
             )
         )
+    tax_total = sum((line.tax_amount for line in lines), Decimal(0))
     po_link = link_for(connection.id, PURCHASE_ORDER, receipt.purchase_order_id)
     return BillData(
         key=_key(delivery),
@@ -363,7 +400,8 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
         status=connection.bill_status,
         memo=f"Receipt against {receipt.purchase_order.number}",
         subtotal=money(receipt.subtotal),
-        total=money(receipt.total),
+        tax_total=tax_total,
+        total=money(receipt.total) + tax_total,
         purchase_order_ledger_id=po_link.remote_id if po_link else "",
         payables_account_id=_account(connection, AccountPurpose.PAYABLES, required=False),
         maybe_sent=delivery.maybe_sent,

@@ -77,8 +77,12 @@ def missing_mappings(connection: LedgerConnection) -> list[str]:
         if connection.account_for(purpose) is None
     ]
     default = default_tax_code()
-    if default is not None and connection.tax_for(default.code) is None:
+    mapping = connection.tax_for(default.code) if default is not None else None
+    if default is not None and not (mapping and mapping.ledger_tax_id):
         missing.append(f"Tax rate for our default tax code {default.code}")
+    if default is not None and connection.push_bills and not (mapping and mapping.purchase_tax_id):
+        # Bills carry a purchase tax type on every line (freight at the default code).
+        missing.append(f"Tax rate on purchases for our default tax code {default.code}")
     return missing
 
 

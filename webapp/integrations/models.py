@@ -21,6 +21,8 @@ from webapp.models_base import TimestampMixin, UTCDateTime, str_enum, utcnow
 
 class ConnectionStatus(enum.StrEnum):
     CONNECTED = "connected"
+    # Granted, but the domain's mappings are incomplete: work queues, nothing is pushed.
+    NEEDS_MAPPING = "needs_mapping"
     NEEDS_RECONNECT = "needs_reconnect"  # grant revoked/expired: work queues, nothing is lost
     DISCONNECTED = "disconnected"  # an admin disconnected it: tokens forgotten
 
@@ -28,9 +30,21 @@ class ConnectionStatus(enum.StrEnum):
     def label(self) -> str:
         return {
             "connected": "Connected",
+            "needs_mapping": "Needs mapping",
             "needs_reconnect": "Reconnect needed",
             "disconnected": "Disconnected",
         }[self.value]
+
+
+def read_pending(requested_at: datetime | None, read_at: datetime | None) -> bool:
+    """Return whether a read of a connection's lists was asked for and has not ended since.
+
+    A domain stores what it reads from the vendor (a ledger's accounts, a PSA's picklists)
+    with when it was asked for and when the last read ended; the page polls while pending.
+    """
+    if requested_at is None:
+        return False
+    return read_at is None or read_at < requested_at
 
 
 class Connection(TimestampMixin, db.Model):
@@ -60,6 +74,9 @@ class Connection(TimestampMixin, db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Set when an admin removes it for good (a webhook endpoint): hidden, never sent to,
+    # its log and deliveries kept.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"polymorphic_on": "domain"}
 
@@ -76,9 +93,14 @@ class Connection(TimestampMixin, db.Model):
         return f"{self.provider_label}{name}"
 
     @property
+    def is_connected(self) -> bool:
+        """Return whether the grant works (the vendor may be called), mapped or not."""
+        return self.status in (ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_MAPPING)
+
+    @property
     def is_active(self) -> bool:
         """Return whether work should be queued for it (even while a reconnect is due)."""
-        return self.status != ConnectionStatus.DISCONNECTED
+        return self.status != ConnectionStatus.DISCONNECTED and self.deleted_at is None
 
 
 # `flask integrations rotate-keys` re-encrypts the stored tokens.

@@ -32,11 +32,13 @@ from webapp.integrations.oauth import ConnectionTokens
 from webapp.integrations.ratelimit import ConnectionLimiter
 from webapp.integrations.secrets import forget_tokens, read_tokens
 from webapp.models_base import utcnow
+from webapp.security import log_event
 
 log = logging.getLogger(__name__)
 
 # The cause of the notice a lost grant opens; a reconnect closes it.
 RECONNECT = "reconnect"
+NEEDS_MAPPING = "needs_mapping"
 
 
 class IntegrationRuleError(Exception):
@@ -48,10 +50,13 @@ class IntegrationRuleError(Exception):
 
 
 def active_connections(model: type[Connection] = Connection) -> list[Any]:
-    """Return connections (of one domain's model) that receive work: not disconnected."""
+    """Return connections (of one domain's model) that receive work: not disconnected, not
+    deleted."""
     return list(
         db.session.execute(
-            db.select(model).where(model.status != ConnectionStatus.DISCONNECTED).order_by(model.id)
+            db.select(model)
+            .where(model.status != ConnectionStatus.DISCONNECTED, model.deleted_at.is_(None))
+            .order_by(model.id)
         ).scalars()
     )
 
@@ -83,8 +88,55 @@ def mark_connected(connection: Connection, actor) -> None:
     connection.connected_by_id = getattr(actor, "id", None)
     connection.last_error = ""
     db.session.flush()
+    log_event(
+        "integration.connected",
+        connection_id=connection.id,
+        provider=connection.provider,
+        tenant=connection.tenant_name or connection.tenant_id,
+        actor_id=connection.connected_by_id,
+    )
     resolve_cause(connection, RECONNECT)
     log_sync(connection, SyncDirection.PULL, "connect", message=f"Connected {connection.label}.")
+
+
+def note_mappings(connection: Connection, missing: list[str], *, quiet: bool = False) -> bool:
+    """Store whether the connection "needs mapping" (``missing`` names what); True if changed.
+
+    Only a working grant moves between the two: a reconnect or a disconnect says more. A
+    notice tells the admins, unless ``quiet`` (just connected: the admin is on the page that
+    lists what is missing). When the last mapping is chosen the notice closes and the work
+    that waited is sent.
+    """
+    if not connection.is_connected:
+        return False
+    wanted = ConnectionStatus.NEEDS_MAPPING if missing else ConnectionStatus.CONNECTED
+    if connection.status == wanted:
+        return False
+    connection.status = wanted
+    db.session.flush()
+    if missing and not quiet:
+        notify(
+            connection,
+            None,
+            f"{connection.label} needs mappings before anything is sent",
+            "Missing: " + "; ".join(missing) + ".",
+            field="Mappings",
+            fix="Open Settings > Integrations and choose them; queued work is sent then.",
+            cause=NEEDS_MAPPING,
+        )
+    elif not missing:
+        resolve_cause(connection, NEEDS_MAPPING)
+        from webapp.integrations.outbox import schedule_sync
+
+        schedule_sync(connection)
+    log_sync(
+        connection,
+        SyncDirection.PUSH,
+        "mappings",
+        ok=not missing,
+        message=("Mappings needed: " + "; ".join(missing)) if missing else "Mappings complete.",
+    )
+    return True
 
 
 def note_error(connection: Connection, message: str) -> None:
@@ -108,6 +160,13 @@ def disconnect(connection: Connection, actor) -> None:
     connection.status = ConnectionStatus.DISCONNECTED
     log_sync(connection, SyncDirection.PUSH, "disconnect", message=f"Disconnected by {actor}.")
     db.session.flush()
+    log_event(
+        "integration.disconnected",
+        connection_id=connection.id,
+        provider=connection.provider,
+        tenant=connection.tenant_name or connection.tenant_id,
+        actor=str(actor),
+    )
 
 
 # -- building a provider ---------------------------------------------------------------------

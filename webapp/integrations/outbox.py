@@ -540,10 +540,13 @@ def run_sync(
     NeedsReconnect when the grant is gone (the work stays queued).
     """
     report = SyncReport()
-    if connection.status != ConnectionStatus.CONNECTED:
+    if not connection.is_connected:
         return report  # needs_reconnect: work waits; disconnected: nothing is sent
     sender: Sender = registry.sender(connection)
     report.needs_mapping = sender.blocked()
+    # Stored too (a tax code made the default elsewhere can leave a mapping missing).
+    if operations.note_mappings(connection, report.needs_mapping):
+        db.session.commit()
     if report.needs_mapping:
         return report  # needs mapping: work waits until every mapping is chosen
     limit = limit or int(current_app.config.get("ACCOUNTING_JOB_BATCH", 300))

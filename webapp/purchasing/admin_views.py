@@ -229,7 +229,11 @@ def update_line(po_id: int, line_id: int):
         return _refused(f"Line {line.position} not changed: {_form_errors(form)}", target, 422)
     try:
         operations.update_line(
-            line, quantity=form.quantity.data, unit_cost=form.unit_cost.data, actor=_actor()
+            line,
+            quantity=form.quantity.data,
+            unit_cost=form.unit_cost.data,
+            actor=_actor(),
+            zero_cost_confirmed=form.confirm_zero_cost.data,
         )
     except operations.PurchasingError as error:
         return _refused(f"Line {line.position} not changed: {error}", target)
@@ -272,6 +276,7 @@ def add_line(po_id: int):
             quantity=form.quantity.data,
             unit_cost=form.unit_cost.data,
             actor=_actor(),
+            zero_cost_confirmed=form.confirm_zero_cost.data,
         )
     except operations.PurchasingError as error:
         return _refused(f"Line not added: {error}", target)
@@ -390,6 +395,7 @@ def receive(po_id: int):
         freight=form.freight.data or Decimal(0),
         lines=items,
         note=form.note.data or "",
+        zero_costs_confirmed=form.confirm_zero_costs.data,
     )
     try:
         receipt = operations.record_receipt(po, data, _actor())

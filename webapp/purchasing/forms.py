@@ -17,6 +17,7 @@ MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs
 class LineForm(FlaskForm):
     quantity = QuantityField("Quantity", [InputRequired()])
     unit_cost = CostField("Unit cost", [InputRequired()])
+    confirm_zero_cost = BooleanField("Confirm a zero cost")
 
 
 class ManualLineForm(LineForm):
@@ -43,6 +44,7 @@ class ReceiptForm(FlaskForm):
     due_date = BoundedDateField("Due date", [Optional()])
     freight = MoneyField("Freight", [Optional()])
     note = TextAreaField("Note", [Optional(), Length(max=2000)])
+    confirm_zero_costs = BooleanField("Confirm zero costs (the supplier charged nothing)")
 
 
 class SettingsForm(FlaskForm):

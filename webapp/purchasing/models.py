@@ -146,6 +146,8 @@ class PurchaseOrderLine(db.Model):
     eta_days: Mapped[int | None] = mapped_column()
     # Staff chose the supplier by hand: a re-plan keeps this line where it is.
     overridden: Mapped[bool] = mapped_column(default=False)
+    # Staff confirmed the line's zero cost (free goods); any other cost clears it.
+    zero_cost_confirmed: Mapped[bool] = mapped_column(default=False)
     # The demand this line covers; both None for lines staff added by hand.
     sales_document_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_documents.id"), index=True

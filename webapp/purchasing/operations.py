@@ -196,11 +196,14 @@ def check_quantity(quantity: int, what: str = "Quantity") -> int:
     return quantity
 
 
-def check_unit_cost(cost: Decimal, what: str = "Unit cost") -> Decimal:
+def check_unit_cost(cost: Decimal, what: str = "Unit cost", *, zero_confirmed=False) -> Decimal:
+    """Refuse a cost that is not a positive amount of at most 4 decimals; a zero cost passes
+    only when staff confirmed it (free goods are real, a cost that rounded to $0 is not)."""
     if not isinstance(cost, Decimal) or not cost.is_finite():
         raise PurchasingError(f"{what} must be a number.")
-    if cost <= 0:
-        raise PurchasingError(f"{what} must be more than zero (got {cost}).")
+    if cost < 0 or (cost == 0 and not zero_confirmed):
+        hint = " or, if the goods really are free, tick Confirm a zero cost" if cost == 0 else ""
+        raise PurchasingError(f"{what} must be more than zero (got {cost}){hint}.")
     if cost > MAX_UNIT_COST or cost.as_tuple().exponent < -4:  # type: ignore[operator]
         raise PurchasingError(f"{what} must have at most 4 decimal places and 10 digits.")
     return cost
@@ -239,19 +242,28 @@ def _require_draft(po: PurchaseOrder, doing: str) -> None:
 # --- editing drafts ---------------------------------------------------------------------------
 
 
-def update_line(line: PurchaseOrderLine, *, quantity: int, unit_cost: Decimal, actor: User) -> None:
-    """Change a draft line's quantity and unit cost."""
+def update_line(
+    line: PurchaseOrderLine,
+    *,
+    quantity: int,
+    unit_cost: Decimal,
+    actor: User,
+    zero_cost_confirmed: bool = False,
+) -> None:
+    """Change a draft line's quantity and unit cost (a zero cost only when confirmed)."""
     po = line.purchase_order
     _require_draft(po, "be edited")
     check_quantity(quantity)
-    check_unit_cost(unit_cost)
+    check_unit_cost(unit_cost, zero_confirmed=zero_cost_confirmed)
     if (line.quantity, line.unit_cost) == (quantity, unit_cost):
         return
+    line.zero_cost_confirmed = unit_cost == 0
     record_event(
         po,
         "line.changed",
         f"Line {line.position} ({line.supplier_sku or line.product.mpn}): "
-        f"{line.quantity} × {line.unit_cost} → {quantity} × {unit_cost}",
+        f"{line.quantity} × {line.unit_cost} → {quantity} × {unit_cost}"
+        + (" (zero cost confirmed)" if unit_cost == 0 else ""),
         actor,
         line_id=line.id,
         before={"quantity": line.quantity, "unit_cost": str(line.unit_cost)},
@@ -285,12 +297,18 @@ def remove_line(line: PurchaseOrderLine, actor: User) -> None:
 
 
 def add_manual_line(
-    po: PurchaseOrder, *, product: Product, quantity: int, unit_cost: Decimal, actor: User
+    po: PurchaseOrder,
+    *,
+    product: Product,
+    quantity: int,
+    unit_cost: Decimal,
+    actor: User,
+    zero_cost_confirmed: bool = False,
 ) -> PurchaseOrderLine:
     """Add a line staff chose by hand (stock replenishment, a missed item)."""
     _require_draft(po, "be edited")
     check_quantity(quantity)
-    check_unit_cost(unit_cost)
+    check_unit_cost(unit_cost, zero_confirmed=zero_cost_confirmed)
     offer = _offer(po.supplier_id, product.id)
     line = PurchaseOrderLine(
         position=_next_position(po),
@@ -302,6 +320,7 @@ def add_manual_line(
         eta_days=offer.eta_days if offer else None,
         overridden=True,
         decision={"summary": f"added by hand by {actor.name}", "candidates": []},
+        zero_cost_confirmed=unit_cost == 0,
     )
     po.lines.append(line)
     recompute_totals(po)
@@ -419,7 +438,11 @@ def issue_purchase_order(po: PurchaseOrder, actor: User | None) -> None:
         )
     for line in po.lines:
         check_quantity(line.quantity, f"Line {line.position} quantity")
-        check_unit_cost(line.unit_cost, f"Line {line.position} unit cost")
+        check_unit_cost(
+            line.unit_cost,
+            f"Line {line.position} unit cost",
+            zero_confirmed=line.zero_cost_confirmed,
+        )
     recompute_totals(po)
     transition(po, PurchaseOrderStatus.ISSUED, actor)
     po.issued_at = utcnow()
@@ -556,6 +579,7 @@ class ReceiptInput:
     freight: Decimal
     lines: Sequence[ReceiptLineInput]
     note: str = ""
+    zero_costs_confirmed: bool = False  # staff ticked "Confirm zero costs"
 
 
 class ReceiptProblems(ReceiptRefused):
@@ -614,7 +638,7 @@ def record_receipt(po: PurchaseOrder, data: ReceiptInput, actor: User | None) ->
         label = f"Line {line.position} ({line.supplier_sku or line.product.mpn})"
         if item.quantity == 0:
             continue
-        problem = _receipt_line_problem(line, item, label)
+        problem = _receipt_line_problem(line, item, label, data.zero_costs_confirmed)
         if problem:
             problems.problems.append(problem)
             problems.by_line[line.id] = problem
@@ -681,7 +705,9 @@ def record_receipt(po: PurchaseOrder, data: ReceiptInput, actor: User | None) ->
     return receipt
 
 
-def _receipt_line_problem(line: PurchaseOrderLine, item: ReceiptLineInput, label: str) -> str:
+def _receipt_line_problem(
+    line: PurchaseOrderLine, item: ReceiptLineInput, label: str, zero_confirmed: bool = False
+) -> str:
     if not isinstance(item.quantity, int) or item.quantity < 0:
         return f"{label}: quantity must be a whole number, zero or more."
     if item.quantity > line.outstanding:
@@ -689,8 +715,13 @@ def _receipt_line_problem(line: PurchaseOrderLine, item: ReceiptLineInput, label
             f"{label}: {item.quantity} received but only {line.outstanding} outstanding "
             f"({line.quantity} ordered, {line.quantity_received} already receipted)."
         )
-    if not item.unit_cost.is_finite() or item.unit_cost <= 0:
+    if not item.unit_cost.is_finite() or item.unit_cost < 0:
         return f"{label}: unit cost must be more than zero."
+    if item.unit_cost == 0 and not zero_confirmed:
+        return (
+            f"{label}: unit cost must be more than zero, or, if the supplier really charged "
+            "nothing, tick Confirm zero costs."
+        )
     if item.unit_cost > MAX_UNIT_COST or item.unit_cost.as_tuple().exponent < -4:  # type: ignore[operator]
         return f"{label}: unit cost must have at most 4 decimal places and 10 digits."
     serials = list(item.serial_numbers)

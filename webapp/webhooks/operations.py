@@ -139,7 +139,7 @@ def enable(endpoint: WebhookEndpoint, actor) -> None:
 def delete_endpoint(endpoint: WebhookEndpoint, actor) -> None:
     """Removing keeps the log: the endpoint is disabled for good and hidden from the list."""
     disable(endpoint, f"Deleted by {actor}.")
-    endpoint.tenant_id = f"deleted-{endpoint.id}-{endpoint.tenant_id}"[:100]
+    endpoint.deleted_at = utcnow()
     db.session.flush()
 
 

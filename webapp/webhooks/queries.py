@@ -13,7 +13,7 @@ def endpoints() -> list[WebhookEndpoint]:
     return list(
         db.session.scalars(
             db.select(WebhookEndpoint)
-            .where(~WebhookEndpoint.tenant_id.startswith("deleted-"))
+            .where(WebhookEndpoint.deleted_at.is_(None))
             .order_by(WebhookEndpoint.id)
         )
     )
@@ -21,7 +21,7 @@ def endpoints() -> list[WebhookEndpoint]:
 
 def endpoint_or_none(endpoint_id: int) -> WebhookEndpoint | None:
     found = db.session.get(WebhookEndpoint, endpoint_id)
-    if found is None or found.tenant_id.startswith("deleted-"):
+    if found is None or found.deleted_at is not None:
         return None
     return found
 

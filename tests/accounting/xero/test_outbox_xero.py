@@ -81,7 +81,13 @@ def ledger(app: Any, store: Store, xero_sandbox: XeroSandbox) -> Ledger:
             AccountMapping(purpose=purpose, ledger_account_id=code, ledger_account_name=code)
         )
     connection.tax_mappings.append(
-        TaxMapping(tax_code="GST", ledger_tax_id="TAX001", ledger_tax_name="Sales Tax")
+        TaxMapping(
+            tax_code="GST",
+            ledger_tax_id="TAX001",
+            ledger_tax_name="Sales Tax",
+            purchase_tax_id="INPUT",  # bills carry a purchase tax type (sandbox-seeded)
+            purchase_tax_name="Tax on Purchases",
+        )
     )
     db.session.add(connection)
     db.session.commit()

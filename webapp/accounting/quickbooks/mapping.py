@@ -241,6 +241,9 @@ def bill(data: BillData) -> dict[str, Any]:
             "APAccountRef": _ref(data.payables_account_id) if data.payables_account_id else None,
             "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
             "Line": [_expense_line(line, data.purchase_order_ledger_id) for line in data.lines],
+            # The purchase tax of our lines, stated as on invoices (Finance.xsd TxnTaxDetail):
+            # the bill's total, hence what is owed the supplier, is then ours to the cent.
+            "TxnTaxDetail": {"TotalTax": _num(data.tax_total)},
         }
     )
 
