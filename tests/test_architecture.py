@@ -4,6 +4,7 @@ contracts in pyproject.toml, and nothing in webapp/ imports workers/."""
 from __future__ import annotations
 
 import ast
+import logging
 import tomllib
 from pathlib import Path
 
@@ -19,7 +20,15 @@ def _contracts() -> list[dict]:
 
 def test_the_import_linter_contracts_are_kept(monkeypatch):
     monkeypatch.chdir(ROOT)
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
+    # import-linter configures logging with dictConfig, which disables every logger that
+    # exists (the app's security log among them) for the tests that run after this one.
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    disabled = {logger.name: logger.disabled for logger in loggers}
+    try:
+        assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
+    finally:
+        for logger in loggers:
+            logger.disabled = disabled[logger.name]
 
 
 def test_every_webapp_package_has_a_place_in_the_layers():
