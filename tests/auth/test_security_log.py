@@ -234,3 +234,10 @@ def test_the_role_of_an_invited_user_is_logged(app, store, security_log):
         "sales",
         store.admin.id,
     )
+
+
+def test_a_foreign_bearer_token_is_not_logged_even_in_part(client, store, security_log):
+    client.get("/api/v1/products", headers={"Authorization": "Bearer ghp_RealGitHubTokenXYZ"})
+    [refused] = security_log.events("api.key.refused")
+    assert refused["key_prefix"] == "(not one of ours)"
+    assert "ghp_" not in security_log.text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -41,8 +42,11 @@ def _authenticate() -> ApiKey:
         raise problem(401, "Send an API key as `Authorization: Bearer <key>`.", headers=challenge)
     key = operations.find_key(secret.strip())
     if key is None:
-        # Only the displayed prefix: the rest of what was sent may be a real key.
-        log_event("api.key.refused", level=logging.WARNING, key_prefix=secret.strip()[:12])
+        # Only our displayed prefix ("msp_" + 8 hex): the rest, or a foreign token, may be a
+        # real secret.
+        sent = secret.strip()[: operations.PREFIX_LENGTH]
+        shown = sent if re.fullmatch(r"msp_[0-9a-f]{8}", sent) else "(not one of ours)"
+        log_event("api.key.refused", level=logging.WARNING, key_prefix=shown)
         raise problem(401, "The API key is unknown, revoked or expired.", headers=challenge)
     return key
 
