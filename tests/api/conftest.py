@@ -10,6 +10,9 @@ import pytest
 # The reference page's browser test uses tests/browser's Chromium (one per package).
 from tests.browser.conftest import chromium, new_page  # noqa: F401
 from tests.factories import Store
+
+# The loopback webhook receiver of tests/webhooks.
+from tests.webhooks.test_webhooks import receiver  # noqa: F401
 from webapp.api import operations as keys
 from webapp.api.operations import SCOPES
 from webapp.extensions import db

@@ -72,9 +72,9 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = ProblemApi(app)
-    from webapp.api import catalog, organizations, purchasing, quotes, sales
+    from webapp.api import catalog, organizations, purchasing, quotes, sales, webhooks
 
-    for module in (catalog, organizations, quotes, sales, purchasing):
+    for module in (catalog, organizations, quotes, sales, purchasing, webhooks):
         csrf.exempt(module.blp)  # a bearer key, not a cookie: no cross-site forgery
         api.register_blueprint(module.blp)
     app.register_blueprint(docs)

@@ -26,7 +26,7 @@ SCOPES: dict[str, str] = {
     "orders:write": "Cancel sales orders",
     "purchasing:read": "Purchase orders and receipts",
     "purchasing:write": "Issue purchase orders",
-    "webhooks:manage": "Webhook endpoints (reserved: no endpoints yet)",
+    "webhooks:manage": "Webhook endpoints: add, change, rotate secrets, test, deliveries",
 }
 # What a key limited to one customer organization may hold: reads of that organization's
 # own records, never costs, suppliers or purchasing.

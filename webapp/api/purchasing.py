@@ -1,10 +1,14 @@
-"""Purchase orders and receipts; issuing goes through webapp.purchasing.operations."""
+"""Purchase orders and receipts; issuing and receipting go through webapp.purchasing.operations."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import get_or_404, msp_only
@@ -22,7 +26,12 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import PurchaseOrderLineSchema, PurchaseOrderSchema, ReceiptSchema
+from webapp.api.schemas import (
+    PurchaseOrderLineSchema,
+    PurchaseOrderSchema,
+    ReceiptCreateSchema,
+    ReceiptSchema,
+)
 from webapp.api.security import acting_user, requires
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
@@ -37,6 +46,7 @@ from webapp.purchasing.models import (
 blp = Blueprint("api_purchasing", __name__, url_prefix="/api/v1", description="Purchasing")
 EXPANSIONS = {"lines": "lines"}
 ID = validate.Range(1, DB_INT_MAX)
+RECEIVABLE = (PurchaseOrderStatus.ISSUED, PurchaseOrderStatus.PARTIALLY_RECEIVED)
 
 
 class PurchaseOrderListArgs(ListArgs):
@@ -137,6 +147,79 @@ def issue_purchase_order(po_id: int):
         raise problem(status, f"Not issued: {error}") from None
     db.session.flush()
     return _answer(po, {"lines"})
+
+
+def _receipt_input(po: PurchaseOrder, body: dict) -> operations.ReceiptInput:
+    costs = {line.id: line.unit_cost for line in po.lines}
+    items = [
+        operations.ReceiptLineInput(
+            line_id=item["purchase_order_line_id"],
+            quantity=item["quantity"],
+            # A line not on the PO keeps a placeholder cost: record_receipt names it as such.
+            unit_cost=item.get("unit_cost", costs.get(item["purchase_order_line_id"], Decimal(1))),
+            serial_numbers=tuple(s.strip() for s in item["serial_numbers"]),
+        )
+        for item in body["lines"]
+    ]
+    return operations.ReceiptInput(
+        supplier_invoice_number=body["supplier_invoice_number"],
+        invoice_date=body["invoice_date"],
+        due_date=body.get("due_date"),
+        freight=body.get("freight", Decimal(0)),
+        lines=items,
+        note=body.get("note", ""),
+    )
+
+
+def _line_pointers(body: dict, error: operations.ReceiptProblems) -> list[dict]:
+    """Point each of the operation's problems at the line of the body it is about."""
+    pointers = []
+    for i, item in enumerate(body["lines"]):
+        line_id = item["purchase_order_line_id"]
+        text = error.by_line.get(line_id) or next(
+            (p for p in error.problems if p.startswith(f"Line #{line_id} ")), None
+        )
+        if text:
+            pointers.append({"pointer": f"/lines/{i}", "detail": text})
+    return pointers
+
+
+@blp.route("/purchase-orders/<int:po_id>/receipts", methods=["POST"])
+@requires("purchasing:write")
+@blp.arguments(ReceiptCreateSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="receiptPurchaseOrder")
+@idempotent
+@blp.response(201, ReceiptSchema)
+def receipt_purchase_order(body, po_id: int):
+    """Receipt a supplier invoice against an issued PO: some or all units, serial numbers
+    (one per unit), the cost actually charged. Receipted lines are locked.
+    Scope: `purchasing:write`."""
+    msp_only("purchase orders")
+    po = get_or_404(PurchaseOrder, po_id, "purchase order")
+    try:
+        receipt = operations.record_receipt(po, _receipt_input(po, body), acting_user())
+        db.session.flush()
+    except operations.ReceiptProblems as error:
+        db.session.rollback()
+        raise problem(422, f"Not receipted: {error}", errors=_line_pointers(body, error)) from None
+    except operations.DuplicateInvoice as error:
+        db.session.rollback()
+        raise problem(409, str(error), pointer="/supplier_invoice_number") from None
+    except operations.ReceiptRefused as error:
+        db.session.rollback()
+        status = 409 if po.status not in RECEIVABLE else 422
+        raise problem(status, f"Not receipted: {error}") from None
+    except IntegrityError:
+        # The same invoice receipted by someone else at this moment: the unique key caught it.
+        db.session.rollback()
+        raise problem(
+            409,
+            "That supplier invoice was receipted at the same moment by someone else.",
+            pointer="/supplier_invoice_number",
+        ) from None
+    response = json_response(ReceiptSchema().dump(receipt), 201)
+    response.headers["Location"] = url_for("api_purchasing.get_receipt", receipt_id=receipt.id)
+    return response
 
 
 class ReceiptListArgs(ListArgs):

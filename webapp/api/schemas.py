@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate
 
 from webapp.catalog.models import ProductType
+from webapp.integrations.models import AttemptOutcome, ConnectionStatus, DeliveryStatus
 from webapp.purchasing.models import PurchaseOrderStatus
 from webapp.quotes.models import QuoteStatus
 from webapp.sales.models import (
@@ -15,6 +16,7 @@ from webapp.sales.models import (
     ProcurementStatus,
     Recurrence,
 )
+from webapp.webhooks.models import EVENT_TYPES
 
 
 def Amount(**kwargs) -> fields.Decimal:  # noqa: N802 - reads as a field type
@@ -306,19 +308,18 @@ def _amount_in_range(value) -> None:
         raise ValidationError("At most 4 decimal places.")
 
 
-def MoneyIn(**kwargs) -> fields.Decimal:  # noqa: N802
+def MoneyIn(description: str = "", **kwargs) -> fields.Decimal:  # noqa: N802
     """An amount in a request: a string or number of at most 4 decimals, 0 to 1e9."""
+    metadata = {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$",
+        "example": "99.50",
+    }
+    if description:
+        metadata["description"] = description
     return fields.Decimal(
-        places=None,
-        allow_nan=False,
-        validate=_amount_in_range,
-        metadata={
-            "type": "string",
-            "format": "decimal",
-            "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$",
-            "example": "99.50",
-        },
-        **kwargs,
+        places=None, allow_nan=False, validate=_amount_in_range, metadata=metadata, **kwargs
     )
 
 
@@ -399,8 +400,124 @@ class SalesOrderCreateSchema(Schema):
     )
 
 
+class ReceiptLineInSchema(Schema):
+    purchase_order_line_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = fields.Integer(
+        required=True,
+        validate=validate.Range(0, 999_999_999),
+        metadata={"description": "Units received now (partial is fine; 0 skips the line)"},
+    )
+    unit_cost = MoneyIn("As invoiced; default: the PO line's cost")
+    serial_numbers = fields.List(
+        fields.String(validate=validate.Length(1, 100)),
+        load_default=list,
+        validate=validate.Length(max=10_000),
+        metadata={"description": "One per unit received, or none"},
+    )
+
+
+class ReceiptCreateSchema(Schema):
+    supplier_invoice_number = fields.String(required=True, validate=validate.Length(1, 100))
+    invoice_date = fields.Date(required=True)
+    due_date = fields.Date(metadata={"description": "Default: invoice date + payment terms"})
+    freight = MoneyIn("Freight on this invoice; default 0")
+    note = fields.String(validate=validate.Length(max=2000))
+    lines = fields.List(
+        fields.Nested(ReceiptLineInSchema), required=True, validate=validate.Length(1, 1000)
+    )
+
+
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+
+def _event_types_field(**kwargs) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(sorted(EVENT_TYPES))),
+        validate=validate.Length(max=len(EVENT_TYPES)),
+        metadata={"description": "Event types it receives; empty = every type"},
+        **kwargs,
+    )
+
+
+class WebhookEndpointSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    description = fields.String(attribute="tenant_name")
+    event_types = fields.List(fields.String())
+    enabled = fields.Function(
+        lambda e: e.status != ConnectionStatus.DISCONNECTED, metadata={"type": "boolean"}
+    )
+    disabled_reason = fields.String()
+    last_error = fields.String()
+    previous_secret_expires_at = Nullable(
+        fields.AwareDateTime,
+        metadata={"description": "While set and in the future, the old secret signs too"},
+    )
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class WebhookSecretSchema(WebhookEndpointSchema):
+    secret = fields.String(metadata={"description": "whsec_…: shown once, in this answer only"})
+
+
+class WebhookEndpointCreateSchema(Schema):
+    url = fields.String(required=True, validate=validate.Length(1, 500))
+    description = fields.String(validate=validate.Length(max=200))
+    event_types = _event_types_field(load_default=list)
+
+
+class WebhookEndpointUpdateSchema(Schema):
+    url = fields.String(validate=validate.Length(1, 500))
+    description = fields.String(validate=validate.Length(max=200))
+    event_types = _event_types_field()
+    enabled = fields.Boolean()
+
+
+class WebhookEventSchema(Schema):
+    id = fields.Integer()
+    message_id = fields.String(metadata={"description": "The webhook-id header"})
+    type = fields.String()
+    data = fields.Dict()
+    created_at = fields.AwareDateTime()
+
+
+class WebhookAttemptSchema(Schema):
+    id = fields.Integer()
+    outcome = Status(AttemptOutcome)
+    started_at = fields.AwareDateTime()
+    duration_ms = Nullable(fields.Integer)
+    http_status = Nullable(fields.Integer)
+    response_excerpt = fields.String()
+    error = fields.String()
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.Integer()
+    event_id = fields.Integer(attribute="subject_id")
+    # Set on each row by the view (one query per page): the delivery's event.
+    event_type = fields.Function(
+        lambda d: d.webhook_event.type if d.webhook_event else "", metadata={"type": "string"}
+    )
+    message_id = fields.Function(
+        lambda d: d.webhook_event.message_id if d.webhook_event else "",
+        metadata={"type": "string", "description": "The webhook-id header"},
+    )
+    status = Status(DeliveryStatus)
+    attempt_count = fields.Integer(attribute="attempts")
+    next_attempt_at = Nullable(fields.AwareDateTime)
+    last_error = fields.String()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    attempts = fields.List(
+        fields.Nested(WebhookAttemptSchema),
+        attribute="attempt_rows",
+        metadata={"description": "With expand=attempts"},
+    )
 
 
 class ProblemSchema(Schema):
