@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import get_or_404, msp_only
+from webapp.api.idempotency import HEADER_DOC, idempotent
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
@@ -17,9 +18,19 @@ from webapp.api.listing import (
     page_schema,
     schema_for,
 )
-from webapp.api.schemas import BrandSchema, CategorySchema, ProductSchema, SupplierSchema
-from webapp.api.security import requires
+from webapp.api.problems import problem
+from webapp.api.schemas import (
+    BrandSchema,
+    CategorySchema,
+    OfferBulkResultSchema,
+    OfferBulkSchema,
+    ProductSchema,
+    SupplierSchema,
+)
+from webapp.api.security import acting_user, requires
+from webapp.catalog import bulk
 from webapp.catalog.models import Brand, Category, Product, Supplier
+from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
 
 blp = Blueprint("api_catalog", __name__, url_prefix="/api/v1", description="The catalog")
@@ -134,3 +145,42 @@ def get_supplier(supplier_id: int):
     """One supplier (MSP-wide keys only). Scope: `catalog:read`."""
     msp_only("suppliers")
     return json_response(SupplierSchema().dump(get_or_404(Supplier, supplier_id, "supplier")))
+
+
+@blp.route("/suppliers/<int:supplier_id>/offers/bulk", methods=["POST"])
+@requires("catalog:write")
+@blp.arguments(OfferBulkSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="upsertOffers")
+@idempotent
+@blp.response(200, OfferBulkResultSchema)
+def upsert_offers(body, supplier_id: int):
+    """Upsert up to 5,000 of a supplier's offers, each checked as a feed line is; a new
+    (brand, MPN) makes the product. All or nothing: any bad record refuses the request with
+    each bad record's row (`/records/<index>`). Offers not sent are left as they are.
+    Scope: `catalog:write`."""
+    msp_only("supplier offers")
+    supplier = get_or_404(Supplier, supplier_id, "supplier")
+    try:
+        result = bulk.upsert_offers(supplier, body["records"], acting_user().id)
+    except bulk.BulkRefused as refused:
+        db.session.rollback()
+        errors = [
+            {
+                "pointer": f"/records/{p['row'] - 1}" if p["row"] else "/records",
+                "row": p["row"],
+                "detail": p["reason"],
+            }
+            for p in refused.problems
+        ]
+        raise problem(422, f"Nothing was written: {refused}.", errors=errors) from None
+    return json_response(
+        OfferBulkResultSchema().dump(
+            {
+                "feed_import_id": result.run.id,
+                "rows": result.rows,
+                "products_created": result.products_created,
+                "offers_created": result.offers_created,
+                "offers_updated": result.offers_updated,
+            }
+        )
+    )

@@ -19,13 +19,14 @@ from webapp.organizations.models import Organization
 # name -> what it allows, as the Settings › API page explains it.
 SCOPES: dict[str, str] = {
     "catalog:read": "Products, categories, brands and suppliers",
+    "catalog:write": "Upsert supplier offers (and new products) in bulk",
     "organizations:read": "Organizations and their contacts",
     "quotes:read": "Quotes with their sections and lines",
     "quotes:write": "Create, edit and send quotes",
     "orders:read": "Sales orders and their lines",
-    "orders:write": "Cancel sales orders",
-    "purchasing:read": "Purchase orders and receipts",
-    "purchasing:write": "Issue purchase orders",
+    "orders:write": "Key in and cancel sales orders",
+    "purchasing:read": "Purchase orders, receipts, costs and accounts payable",
+    "purchasing:write": "Issue and receipt purchase orders",
     "webhooks:manage": "Webhook endpoints: add, change, rotate secrets, test, deliveries",
 }
 # What a key limited to one customer organization may hold: reads of that organization's

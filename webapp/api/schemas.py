@@ -427,6 +427,49 @@ class ReceiptCreateSchema(Schema):
     )
 
 
+class FeedText(fields.String):
+    """A feed field: text, or a number sent as JSON (written as the feed would write it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _feed_field(description: str = "", **kwargs) -> FeedText:
+    metadata = {"description": description} if description else {}
+    return FeedText(validate=validate.Length(max=5000), metadata=metadata, **kwargs)
+
+
+class OfferRecordSchema(Schema):
+    """One supplier offer, as one line of a feed: the feed import's checks apply."""
+
+    sku = _feed_field("The supplier's SKU (unique in the request)", required=True)
+    mpn = _feed_field("Manufacturer part number", required=True)
+    brand = _feed_field("Brand name (made when new)", required=True)
+    name = _feed_field(required=True)
+    cost = _feed_field('Unit cost, more than zero, e.g. "1234.50"', required=True)
+    category = _feed_field("Ours or the supplier's mapped name; needed for a new product")
+    stock = _feed_field("Whole number, default 0")
+    eta_days = _feed_field("Whole number of days")
+    description = _feed_field()
+    image_url = _feed_field("https:// only (another address is dropped)")
+
+
+class OfferBulkSchema(Schema):
+    records = fields.List(
+        fields.Nested(OfferRecordSchema), required=True, validate=validate.Length(1, 5000)
+    )
+
+
+class OfferBulkResultSchema(Schema):
+    feed_import_id = fields.Integer(metadata={"description": "The run in the feed history"})
+    rows = fields.Integer()
+    products_created = fields.Integer()
+    offers_created = fields.Integer()
+    offers_updated = fields.Integer()
+
+
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 
