@@ -25,11 +25,12 @@ from webapp.api.schemas import (
     OfferBulkResultSchema,
     OfferBulkSchema,
     ProductSchema,
+    ProductSupplierSchema,
     SupplierSchema,
 )
 from webapp.api.security import acting_user, requires
 from webapp.catalog import bulk
-from webapp.catalog.models import Brand, Category, Product, Supplier
+from webapp.catalog.models import Brand, Category, Product, Supplier, SupplierOffer
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
 
@@ -116,6 +117,35 @@ def list_brands(args):
     """List brands. Scope: `catalog:read`."""
     expansions(args.get("expand"), set())
     return list_page(select(Brand), Brand, args, schema=BrandSchema())
+
+
+class ProductSupplierListArgs(ListArgs):
+    product_id = fields.Integer(validate=ID)
+    supplier_id = fields.Integer(validate=ID)
+    supplier_sku = fields.String(validate=validate.Length(max=100))
+    available = fields.Boolean()
+
+
+@blp.route("/product-suppliers")
+@requires("catalog:read")
+@blp.arguments(ProductSupplierListArgs, location="query")
+@blp.response(200, page_schema(ProductSupplierSchema, "ProductSupplierPage"))
+def list_product_suppliers(args):
+    """Suppliers' offers of products: cost, stock, ETA (MSP-wide keys only).
+    Scope: `catalog:read`."""
+    msp_only("supplier offers")
+    expansions(args.get("expand"), set())
+    query = select(SupplierOffer)
+    for name in ("product_id", "supplier_id", "supplier_sku", "available"):
+        if name in args:
+            query = query.where(getattr(SupplierOffer, name) == args[name])
+    return list_page(
+        query,
+        SupplierOffer,
+        args,
+        modified_column=SupplierOffer.updated_at,
+        schema=ProductSupplierSchema(),
+    )
 
 
 class SupplierListArgs(ListArgs):

@@ -20,10 +20,11 @@ from webapp.organizations.models import Organization
 SCOPES: dict[str, str] = {
     "catalog:read": "Products, categories, brands and suppliers",
     "catalog:write": "Upsert supplier offers (and new products) in bulk",
-    "organizations:read": "Organizations and their contacts",
+    "organizations:read": "Organizations, their contacts and addresses",
+    "staff:read": "The MSP's staff (names, emails, roles)",
     "quotes:read": "Quotes with their sections and lines",
     "quotes:write": "Create, edit and send quotes",
-    "orders:read": "Sales orders and their lines",
+    "orders:read": "Sales orders, their lines and payments",
     "orders:write": "Key in and cancel sales orders",
     "purchasing:read": "Purchase orders, receipts, costs and accounts payable",
     "purchasing:write": "Issue and receipt purchase orders",

@@ -27,6 +27,8 @@ from webapp.api.listing import (
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
 from webapp.api.schemas import (
+    PayableSchema,
+    PurchaseOrderCostSchema,
     PurchaseOrderLineSchema,
     PurchaseOrderSchema,
     ReceiptCreateSchema,
@@ -34,6 +36,7 @@ from webapp.api.schemas import (
 )
 from webapp.api.security import acting_user, requires
 from webapp.extensions import db
+from webapp.models_base import utcnow
 from webapp.parsing import DB_INT_MAX
 from webapp.purchasing import operations
 from webapp.purchasing.models import (
@@ -41,6 +44,7 @@ from webapp.purchasing.models import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
     Receipt,
+    ReceiptLine,
 )
 
 blp = Blueprint("api_purchasing", __name__, url_prefix="/api/v1", description="Purchasing")
@@ -262,3 +266,74 @@ def get_receipt(args, receipt_id: int):
     wanted = expansions(args.get("expand"), set(EXPANSIONS))
     receipt = get_or_404(Receipt, receipt_id, "receipt")
     return json_response(schema_for(ReceiptSchema, wanted, EXPANSIONS).dump(receipt))
+
+
+class CostListArgs(ListArgs):
+    purchase_order_id = fields.Integer(validate=ID)
+    product_id = fields.Integer(validate=ID)
+
+
+@blp.route("/purchase-order-costs")
+@requires("purchasing:read")
+@blp.arguments(CostListArgs, location="query")
+@blp.response(200, page_schema(PurchaseOrderCostSchema, "PurchaseOrderCostPage"))
+def list_purchase_order_costs(args):
+    """Costs actually charged against purchase orders: each receipted invoice line with the
+    PO line's expected cost and the variance; `modified_after` is the receipt's time.
+    Scope: `purchasing:read`."""
+    msp_only("purchase order costs")
+    expansions(args.get("expand"), set())
+    query = (
+        select(ReceiptLine)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == ReceiptLine.purchase_order_line_id)
+        .options(selectinload(ReceiptLine.purchase_order_line), selectinload(ReceiptLine.receipt))
+    )
+    if "purchase_order_id" in args:
+        query = query.where(PurchaseOrderLine.purchase_order_id == args["purchase_order_id"])
+    if "product_id" in args:
+        query = query.where(PurchaseOrderLine.product_id == args["product_id"])
+    return list_page(
+        query,
+        ReceiptLine,
+        args,
+        modified_column=lambda t: ReceiptLine.receipt_id.in_(
+            select(Receipt.id).where(Receipt.received_at > t)
+        ),
+        schema=PurchaseOrderCostSchema(),
+    )
+
+
+class PayableListArgs(ListArgs):
+    supplier_id = fields.Integer(validate=ID)
+    due_before = fields.Date(metadata={"description": "Only bills due before this date"})
+    overdue = fields.Boolean(metadata={"description": "Only bills due before today (or not)"})
+
+
+@blp.route("/accounts-payable")
+@requires("purchasing:read")
+@blp.arguments(PayableListArgs, location="query")
+@blp.response(200, page_schema(PayableSchema, "PayablePage"))
+def list_accounts_payable(args):
+    """Supplier bills (receipted invoices) with their due date and ageing, as the accounts
+    payable report shows them. Scope: `purchasing:read`; expand: supplier."""
+    msp_only("accounts payable")
+    wanted = expansions(args.get("expand"), {"supplier"})
+    query = select(Receipt).options(
+        selectinload(Receipt.purchase_order), selectinload(Receipt.supplier)
+    )
+    if "supplier_id" in args:
+        query = query.where(Receipt.supplier_id == args["supplier_id"])
+    if "due_before" in args:
+        query = query.where(Receipt.due_date < args["due_before"])
+    if "overdue" in args:
+        today = utcnow().date()
+        query = query.where(
+            Receipt.due_date < today if args["overdue"] else Receipt.due_date >= today
+        )
+    return list_page(
+        query,
+        Receipt,
+        args,
+        modified_column=Receipt.received_at,
+        schema=schema_for(PayableSchema, wanted, {"supplier": "supplier"}),
+    )

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from webapp.auth.models import Role
 from webapp.catalog.models import ProductType
 from webapp.integrations.models import AttemptOutcome, ConnectionStatus, DeliveryStatus
+from webapp.models_base import utcnow
+from webapp.money import round_money
 from webapp.purchasing.models import PurchaseOrderStatus
 from webapp.quotes.models import QuoteStatus
+from webapp.reports.queries import AGEING_BUCKETS, PayableBill
 from webapp.sales.models import (
     DocumentStatus,
     FulfilmentStatus,
@@ -292,6 +296,146 @@ class ReceiptSchema(Schema):
     lines = fields.List(
         fields.Nested(ReceiptLineSchema), metadata={"description": "With expand=lines"}
     )
+
+
+class PurchaseOrderCostSchema(Schema):
+    """A cost actually charged against a PO line: one receipted line of a supplier invoice."""
+
+    id = fields.Integer()
+    purchase_order_id = fields.Function(
+        lambda r: r.purchase_order_line.purchase_order_id, metadata={"type": "integer"}
+    )
+    purchase_order_line_id = fields.Integer()
+    receipt_id = fields.Integer()
+    product_id = fields.Function(
+        lambda r: r.purchase_order_line.product_id, metadata={"type": "integer"}
+    )
+    supplier_invoice_number = fields.Function(
+        lambda r: r.receipt.supplier_invoice_number, metadata={"type": "string"}
+    )
+    quantity = fields.Integer()
+    expected_unit_cost = Amount(attribute="purchase_order_line.unit_cost")
+    unit_cost = Amount()
+    line_total = Amount()
+    variance = fields.Function(
+        lambda r: str(r.line_total - round_money(r.quantity * r.purchase_order_line.unit_cost)),
+        metadata={
+            "type": "string",
+            "format": "decimal",
+            "description": "Charged less expected (quantity × the PO line's cost)",
+        },
+    )
+    currency = fields.Function(lambda r: r.receipt.currency, metadata={"type": "string"})
+    received_at = fields.Function(
+        lambda r: r.receipt.received_at.isoformat(),
+        metadata={"type": "string", "format": "date-time"},
+    )
+
+
+def _today():
+    return utcnow().date()
+
+
+def _bill(receipt) -> PayableBill:
+    """The AP report's view of a receipt: its overdue and ageing rules are the report's."""
+    return PayableBill(
+        receipt_id=receipt.id,
+        purchase_order_id=receipt.purchase_order_id,
+        po_number=receipt.purchase_order.number,
+        supplier=receipt.supplier.name,
+        supplier_invoice_number=receipt.supplier_invoice_number,
+        invoice_date=receipt.invoice_date,
+        due_date=receipt.due_date,
+        currency=receipt.currency,
+        subtotal=receipt.subtotal,
+        freight=receipt.freight,
+        total=receipt.total,
+    )
+
+
+class PayableSchema(Schema):
+    """A supplier bill (a receipted invoice) and when it falls due."""
+
+    id = fields.Integer(metadata={"description": "The receipt's id"})
+    purchase_order_id = fields.Integer()
+    supplier_id = fields.Integer()
+    supplier_invoice_number = fields.String()
+    invoice_date = fields.Date()
+    due_date = fields.Date()
+    currency = fields.String()
+    subtotal = Amount()
+    freight = Amount()
+    total = Amount()
+    overdue = fields.Function(
+        lambda r: _bill(r).is_overdue(_today()),
+        metadata={"type": "boolean", "description": "Due before today"},
+    )
+    days_overdue = fields.Function(
+        lambda r: _bill(r).days_overdue(_today()), metadata={"type": "integer"}
+    )
+    ageing = fields.Function(
+        lambda r: _bill(r).bucket(_today()),
+        metadata={"type": "string", "enum": list(AGEING_BUCKETS)},
+    )
+    received_at = fields.AwareDateTime()
+    supplier = fields.Nested(SupplierSchema, metadata={"description": "With expand=supplier"})
+
+
+class SalesOrderSummarySchema(SalesOrderSchema):
+    class Meta:
+        exclude = ("lines",)
+
+
+class PaymentSchema(Schema):
+    """A payment read from the ledger and allocated to one sales order (or tax invoice)."""
+
+    id = fields.Integer()
+    sales_order_id = fields.Integer(attribute="sales_document_id")
+    amount = Amount()
+    paid_on = fields.Date()
+    ledger_payment_id = fields.String()
+    ledger_invoice_id = fields.String(attribute="invoice_ledger_id")
+    created_at = fields.AwareDateTime()
+    sales_order = fields.Nested(
+        SalesOrderSummarySchema,
+        attribute="sales_document",
+        metadata={"description": "With expand=sales_order"},
+    )
+
+
+class StaffSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    role = Status(Role)
+    active = fields.Boolean()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class AddressSchema(Schema):
+    """An organization's postal address (orders copy it as their ship-to)."""
+
+    id = fields.Integer(metadata={"description": "The organization's id"})
+    organization_id = fields.Function(lambda o: o.id, metadata={"type": "integer"})
+    organization_name = fields.String(attribute="name")
+    address_line1 = fields.String()
+    address_line2 = fields.String()
+    city = fields.String()
+    region = fields.String()
+    postcode = fields.String()
+    country = fields.String()
+    updated_at = fields.AwareDateTime()
+
+
+class QuoteSectionRowSchema(QuoteSectionSchema):
+    quote_id = fields.Integer()
+
+
+class ProductSupplierSchema(OfferSchema):
+    """A supplier's offer of a product (the product's suppliers, with cost and stock)."""
+
+    product_id = fields.Integer()
 
 
 # --- write bodies ------------------------------------------------------------------------
