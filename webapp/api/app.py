@@ -10,8 +10,10 @@ from webapp.api.schemas import ProblemSchema
 from webapp.api.security import add_rate_limit_headers
 from webapp.extensions import csrf
 
-DESCRIPTION = """The MSP commerce API: read the catalog, customers, quotes, orders and
-purchasing; create, edit and send quotes; cancel orders; issue purchase orders.
+DESCRIPTION = """The MSP commerce API: read the catalog, customers, staff, quotes, orders,
+payments and purchasing (costs, accounts payable); create, edit and send quotes; key in and
+cancel orders; issue and receipt purchase orders; upsert supplier offers in bulk; manage
+webhook endpoints.
 
 Authenticate with `Authorization: Bearer <key>` (Settings › API). Lists take `limit`,
 `cursor`, `modified_after` and `expand`, and answer `{data, total, next_cursor}`. Every
