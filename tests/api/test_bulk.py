@@ -118,3 +118,17 @@ def test_bulk_upsert_needs_the_write_scope_and_an_msp_key(client, scene):
     missing = post(client, "/api/v1/suppliers/999999/offers/bulk", scene.msp_key, body)
     assert missing.status_code == 404
     assert counts() == before
+
+
+def test_a_bulk_cost_change_announces_product_price_changed(client, scene, receiver):
+    from webapp.webhooks import operations as webhooks
+    from webapp.webhooks.models import WebhookEvent
+
+    webhooks.create_endpoint(receiver.url, "ERP", ["product.price_changed"], "Admin")
+    db.session.commit()
+    existing = scene.store.products[0]
+    body = {"records": [record(existing.offers[0].supplier_sku, existing.mpn, cost="900")]}
+    assert post(client, url(scene), scene.msp_key, body).status_code == 200
+    [event] = db.session.scalars(select(WebhookEvent)).all()
+    assert event.type == "product.price_changed"
+    assert event.data["product_ids"] == [existing.id]
