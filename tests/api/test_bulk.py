@@ -132,3 +132,41 @@ def test_a_bulk_cost_change_announces_product_price_changed(client, scene, recei
     [event] = db.session.scalars(select(WebhookEvent)).all()
     assert event.type == "product.price_changed"
     assert event.data["product_ids"] == [existing.id]
+
+
+def test_products_get_a_fixed_price_or_are_withdrawn_in_bulk(client, scene):
+    first, second = scene.store.products[0], scene.store.products[1]
+    body = {
+        "records": [
+            {"id": first.id, "fixed_price": "1234.50"},
+            {"brand_id": second.brand_id, "mpn": second.mpn, "obsolete": True},
+        ]
+    }
+    done = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert done.get_json() == {"rows": 2, "product_ids": [first.id, second.id]}
+    db.session.expire_all()
+    assert first.fixed_price == Decimal("1234.50") and second.obsolete is True
+    read = client.get(
+        f"/api/v1/products/{first.id}", headers={"Authorization": f"Bearer {scene.msp_key}"}
+    )
+    assert read.get_json()["fixed_price"] == "1234.50"
+
+
+def test_a_bad_product_record_changes_nothing(client, scene):
+    first = scene.store.products[0]
+    body = {
+        "records": [
+            {"id": first.id, "obsolete": True},
+            {"id": 999999, "obsolete": True},
+            {"mpn": "X"},
+        ]
+    }
+    refused = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert refused.status_code == 422
+    assert [e["pointer"] for e in refused.get_json()["errors"]] == ["/records/1", "/records/2"]
+    assert "no such product" in refused.get_json()["errors"][0]["detail"]
+    db.session.expire_all()
+    assert first.obsolete is False
+    reader = make_key(scene.store, ["catalog:read"])
+    assert post(client, "/api/v1/products/bulk", reader, body).status_code == 403

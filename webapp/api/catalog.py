@@ -24,12 +24,15 @@ from webapp.api.schemas import (
     CategorySchema,
     OfferBulkResultSchema,
     OfferBulkSchema,
+    ProductBulkResultSchema,
+    ProductBulkSchema,
     ProductSchema,
     ProductSupplierSchema,
     SupplierSchema,
 )
 from webapp.api.security import acting_user, requires
 from webapp.catalog import bulk
+from webapp.catalog import operations as catalog_operations
 from webapp.catalog.models import Brand, Category, Product, Supplier, SupplierOffer
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
@@ -213,4 +216,54 @@ def upsert_offers(body, supplier_id: int):
                 "offers_updated": result.offers_updated,
             }
         )
+    )
+
+
+def _product_of(record: dict) -> Product | None:
+    if "id" in record:
+        return db.session.get(Product, record["id"])
+    return db.session.scalar(
+        select(Product).where(Product.brand_id == record["brand_id"], Product.mpn == record["mpn"])
+    )
+
+
+@blp.route("/products/bulk", methods=["POST"])
+@requires("catalog:write")
+@blp.arguments(ProductBulkSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="updateProducts")
+@idempotent
+@blp.response(200, ProductBulkResultSchema)
+def update_products(body):
+    """Change up to 1,000 products' fixed price and obsolete flag through the catalog's
+    operations (products are made by supplier offers: `/suppliers/{id}/offers/bulk`). All or
+    nothing: each bad record is named by its pointer. Scope: `catalog:write`."""
+    msp_only("product changes")
+    errors: list[dict] = []
+    changed: list[int] = []
+    actor = acting_user()
+    for index, record in enumerate(body["records"]):
+        at = f"/records/{index}"
+        if "id" not in record and not {"brand_id", "mpn"} <= set(record):
+            errors.append({"pointer": at, "detail": "give the product's id, or brand_id and mpn"})
+            continue
+        product = _product_of(record)
+        if product is None:
+            errors.append({"pointer": at, "detail": "there is no such product"})
+            continue
+        try:
+            if "fixed_price" in record:
+                catalog_operations.set_fixed_price(product, record["fixed_price"], actor)
+            if "obsolete" in record:
+                catalog_operations.set_obsolete(product, record["obsolete"], actor)
+        except catalog_operations.CatalogError as error:
+            errors.append(
+                {"pointer": f"{at}/{error.field or ''}".rstrip("/"), "detail": str(error)}
+            )
+            continue
+        changed.append(product.id)
+    if errors:
+        db.session.rollback()
+        raise problem(422, f"Nothing was changed: {len(errors)} record(s) refused.", errors=errors)
+    return json_response(
+        ProductBulkResultSchema().dump({"rows": len(changed), "product_ids": changed})
     )

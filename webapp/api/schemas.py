@@ -88,6 +88,7 @@ class ProductSchema(Schema):
     brand_id = fields.Integer()
     category_id = fields.Integer()
     obsolete = fields.Boolean()
+    fixed_price = Nullable(Amount)  # set: the sell price is fixed, not from the rules
     in_stock = fields.Boolean()
     total_stock = fields.Integer()
     min_eta_days = Nullable(fields.Integer)
@@ -604,6 +605,29 @@ class OfferBulkSchema(Schema):
     records = fields.List(
         fields.Nested(OfferRecordSchema), required=True, validate=validate.Length(1, 5000)
     )
+
+
+class ProductRecordSchema(Schema):
+    """One product's changes, found by `id` or by `brand_id` + `mpn`."""
+
+    id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    brand_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+    mpn = fields.String(validate=validate.Length(1, 100))
+    fixed_price = MoneyIn(
+        "The sell price, fixed; null returns it to the pricing rules", allow_none=True
+    )
+    obsolete = fields.Boolean(metadata={"description": "Withdrawn from the store (kept)"})
+
+
+class ProductBulkSchema(Schema):
+    records = fields.List(
+        fields.Nested(ProductRecordSchema), required=True, validate=validate.Length(1, 1000)
+    )
+
+
+class ProductBulkResultSchema(Schema):
+    rows = fields.Integer()
+    product_ids = fields.List(fields.Integer())
 
 
 class OfferBulkResultSchema(Schema):
