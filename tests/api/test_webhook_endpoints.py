@@ -186,3 +186,15 @@ def test_a_request_without_an_idempotency_key_is_refused(client, scene, receiver
     refused = post(client, URL, scene.msp_key, {"url": receiver.url}, idem=None)
     assert refused.status_code == 400 and "Idempotency-Key" in refused.get_json()["detail"]
     assert endpoint_count() == 0
+
+
+def test_a_kept_secret_answer_under_a_retired_key_is_refused_not_a_500(
+    app, client, scene, receiver
+):
+    from cryptography.fernet import Fernet
+
+    post(client, URL, scene.msp_key, {"url": receiver.url}, idem="hook-k")
+    app.config["ENCRYPTION_KEYS"] = Fernet.generate_key().decode()  # the old key is gone
+    again = post(client, URL, scene.msp_key, {"url": receiver.url}, idem="hook-k")
+    assert again.status_code == 422 and "no longer be read" in again.get_json()["detail"]
+    assert endpoint_count() == 1

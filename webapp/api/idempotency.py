@@ -22,7 +22,7 @@ from webapp.api.operations import IDEMPOTENCY_TTL
 from webapp.api.problems import problem
 from webapp.api.security import current_key
 from webapp.extensions import db
-from webapp.integrations.secrets import decrypt, encrypt
+from webapp.integrations.secrets import UndecryptableSecret, decrypt, encrypt
 from webapp.models_base import utcnow
 
 HEADER = "Idempotency-Key"
@@ -81,7 +81,15 @@ def _replay_or_refuse(record: IdempotencyRecord, fingerprint: str) -> Response:
         raise problem(409, f"A request with this {HEADER} is still being processed; retry.")
     body = record.response_body
     if body.startswith(ENCRYPTED):
-        body = decrypt(body[len(ENCRYPTED) :]).decode()
+        try:
+            body = decrypt(body[len(ENCRYPTED) :]).decode()
+        except UndecryptableSecret:
+            # The key it was kept under was retired (ENCRYPTION_KEYS) within its 24 hours.
+            raise problem(
+                422,
+                f"The first answer to this {HEADER} can no longer be read; use a new key.",
+                errors=[{"header": HEADER, "detail": "kept answer unreadable"}],
+            ) from None
     response = Response(body, status=record.response_status)
     for name, value in record.response_headers.items():
         response.headers[name] = value
