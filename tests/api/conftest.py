@@ -37,7 +37,7 @@ def bearer(secret: str, **headers) -> dict:
     return {"Authorization": f"Bearer {secret}", **headers}
 
 
-def issue_order(store: Store, organization, contact, key: str):
+def issue_order(store: Store, organization, contact, key: str, hold_reason: str = ""):
     return sales.issue_document(
         organization=organization,
         contact=contact,
@@ -71,6 +71,7 @@ def issue_order(store: Store, organization, contact, key: str):
         idempotency_key=key,
         actor=contact,
         currency="USD",
+        hold_reason=hold_reason,
     )
 
 

@@ -29,6 +29,7 @@ from webapp.api.listing import (
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
 from webapp.api.schemas import (
+    NoteSchema,
     PaymentSchema,
     ReasonSchema,
     SalesOrderCreateSchema,
@@ -237,6 +238,30 @@ def cancel_sales_order(body, order_id: int):
     except operations.IllegalTransition as error:
         db.session.rollback()
         raise problem(409, f"Not cancelled: {error}.") from None
+    db.session.flush()
+    return _answer(document, {"lines"})
+
+
+@blp.route("/sales-orders/<int:order_id>/approve", methods=["POST"])
+@requires("orders:write")
+@blp.arguments(NoteSchema)
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@idempotent
+@blp.response(200, SalesOrderSchema)
+def approve_sales_order(body, order_id: int):
+    """Approve an order the margin guard held (as Release on the staff page): it flows on to
+    procurement. 409 if it is not on hold. Scope: `orders:write`."""
+    document = _document(order_id)
+    check_if_match(etag(document))
+    if document.status is not DocumentStatus.ON_HOLD:
+        raise problem(409, f"{document.number} is {document.status.label.lower()}, not on hold.")
+    try:
+        operations.release_document(
+            document, acting_user(), body.get("note", "").strip() or "approved through the API"
+        )
+    except operations.IllegalTransition as error:
+        db.session.rollback()
+        raise problem(409, f"Not approved: {error}.") from None
     db.session.flush()
     return _answer(document, {"lines"})
 

@@ -638,6 +638,10 @@ class OfferBulkResultSchema(Schema):
     offers_updated = fields.Integer()
 
 
+class NoteSchema(Schema):
+    note = fields.String(validate=validate.Length(max=500), metadata={"description": "Why"})
+
+
 class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 500))
 
