@@ -35,3 +35,6 @@ integration_delivery_confirmed = _signals.signal("integration-delivery-confirmed
 integration_failed = _signals.signal("integration-failed")
 # sender: the Quote, just created as a draft (staff, a template or a customer's request).
 quote_created = _signals.signal("quote-created")
+# sender: a tuple of product ids whose price may have changed, or None for "many or all"
+# (a full feed, a pricing rule); kwarg reason: "cost", "fixed_price" or "pricing_rule".
+product_prices_changed = _signals.signal("product-prices-changed")

@@ -10,6 +10,9 @@ import pytest
 # The reference page's browser test uses tests/browser's Chromium (one per package).
 from tests.browser.conftest import chromium, new_page  # noqa: F401
 from tests.factories import Store
+
+# The loopback webhook receiver of tests/webhooks.
+from tests.webhooks.test_webhooks import receiver  # noqa: F401
 from webapp.api import operations as keys
 from webapp.api.operations import SCOPES
 from webapp.extensions import db
@@ -34,7 +37,7 @@ def bearer(secret: str, **headers) -> dict:
     return {"Authorization": f"Bearer {secret}", **headers}
 
 
-def issue_order(store: Store, organization, contact, key: str):
+def issue_order(store: Store, organization, contact, key: str, hold_reason: str = ""):
     return sales.issue_document(
         organization=organization,
         contact=contact,
@@ -68,6 +71,7 @@ def issue_order(store: Store, organization, contact, key: str):
         idempotency_key=key,
         actor=contact,
         currency="USD",
+        hold_reason=hold_reason,
     )
 
 

@@ -340,3 +340,23 @@ def test_patching_a_sent_quote_starts_a_new_version_as_the_page_does(client, sce
     assert "expiry" in past.get_json()["detail"]
     db.session.expire_all()
     assert db.session.get(Quote, scene.sent_quote.id).title == "Laptop refresh v2"
+
+
+def test_a_held_order_is_approved_once_and_flows_on(client, scene):
+    from tests.api.conftest import issue_order
+
+    held = issue_order(
+        scene.store, scene.store.org, scene.store.customer, "held-1", hold_reason="under margin"
+    )
+    db.session.commit()
+    url = f"/api/v1/sales-orders/{held.id}/approve"
+    approved = post(client, url, scene.msp_key, {"note": "margin accepted"})
+    assert approved.status_code == 200, approved.get_data(as_text=True)
+    assert approved.get_json()["status"] == "approved"
+    db.session.refresh(held)
+    assert held.status is DocumentStatus.APPROVED and held.hold_reason == ""
+    assert any("margin accepted" in event.message for event in held.events)
+    again = post(client, url, scene.msp_key, {})
+    assert again.status_code == 409 and "not on hold" in again.get_json()["detail"]
+    # A customer key never holds orders:write.
+    assert post(client, url, scene.customer_key, {}).status_code == 403

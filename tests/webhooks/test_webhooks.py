@@ -399,3 +399,61 @@ def test_a_deleted_endpoint_is_marked_deleted_hidden_and_sent_nothing(
     operations.emit("po.issued", {"id": 2})
     db.session.commit()
     assert len(deliveries(endpoint)) == 1 and len(deliveries(kept)) == 2
+
+
+def price_events() -> list[WebhookEvent]:
+    return list(
+        db.session.scalars(
+            db.select(WebhookEvent)
+            .where(WebhookEvent.type == "product.price_changed")
+            .order_by(WebhookEvent.id)
+        )
+    )
+
+
+def test_a_cost_change_announces_the_repriced_products_only(app, store, receiver, run_jobs):
+    from webapp.catalog.operations import refresh_product_aggregates
+
+    endpoint, secret = add_endpoint(receiver, events=["product.price_changed"])
+    cheaper, same = store.products[0], store.products[1]
+    cheaper.offers[0].cost = cheaper.offers[0].cost - 100
+    refresh_product_aggregates([cheaper.id, same.id])
+    db.session.commit()
+    run_jobs(allow_failures=True)
+    [request] = receiver.requests
+    payload = Webhook(secret).verify(request["body"], request["headers"])
+    assert payload["type"] == "product.price_changed"
+    assert payload["data"] == {"all": False, "product_ids": [cheaper.id], "reason": "cost"}
+
+
+def test_price_changes_are_batched_per_500_products(app, store, receiver):
+    from webapp import signals
+
+    add_endpoint(receiver, events=["product.price_changed"])
+    signals.product_prices_changed.send(tuple(range(1, 1202)), reason="cost")
+    db.session.commit()
+    batches = [event.data["product_ids"] for event in price_events()]
+    assert [len(batch) for batch in batches] == [500, 500, 201]
+    assert batches[0][0] == 1 and batches[-1][-1] == 1201
+
+
+def test_a_fixed_price_or_a_pricing_rule_announces_its_products(app, store, receiver):
+    from webapp.catalog import operations as catalog
+
+    add_endpoint(receiver, events=["product.price_changed"])
+    product = store.products[2]
+    catalog.set_fixed_price(product, "999.00", store.admin)
+    catalog.set_fixed_price(product, "999.00", store.admin)  # unchanged: nothing more
+    catalog.save_pricing_rule(
+        None,
+        price_group_id=None,
+        category_id=None,
+        brand_id=store.brand.id,
+        markup_pct="12",
+        actor=store.admin,
+    )
+    db.session.commit()
+    assert [event.data for event in price_events()] == [
+        {"all": False, "product_ids": [product.id], "reason": "fixed_price"},
+        {"all": True, "product_ids": [], "reason": "pricing_rule"},
+    ]

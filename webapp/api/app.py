@@ -10,8 +10,10 @@ from webapp.api.schemas import ProblemSchema
 from webapp.api.security import add_rate_limit_headers
 from webapp.extensions import csrf
 
-DESCRIPTION = """The MSP commerce API: read the catalog, customers, quotes, orders and
-purchasing; create, edit and send quotes; cancel orders; issue purchase orders.
+DESCRIPTION = """The MSP commerce API: read the catalog, customers, staff, quotes, orders,
+payments and purchasing (costs, accounts payable); create, edit and send quotes; key in and
+cancel orders; issue and receipt purchase orders; upsert supplier offers in bulk; manage
+webhook endpoints.
 
 Authenticate with `Authorization: Bearer <key>` (Settings › API). Lists take `limit`,
 `cursor`, `modified_after` and `expand`, and answer `{data, total, next_cursor}`. Every
@@ -72,9 +74,9 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = ProblemApi(app)
-    from webapp.api import catalog, organizations, purchasing, quotes, sales
+    from webapp.api import catalog, organizations, purchasing, quotes, sales, webhooks
 
-    for module in (catalog, organizations, quotes, sales, purchasing):
+    for module in (catalog, organizations, quotes, sales, purchasing, webhooks):
         csrf.exempt(module.blp)  # a bearer key, not a cookie: no cross-site forgery
         api.register_blueprint(module.blp)
     app.register_blueprint(docs)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import get_or_404, msp_only
+from webapp.api.idempotency import HEADER_DOC, idempotent
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
@@ -17,9 +18,23 @@ from webapp.api.listing import (
     page_schema,
     schema_for,
 )
-from webapp.api.schemas import BrandSchema, CategorySchema, ProductSchema, SupplierSchema
-from webapp.api.security import requires
-from webapp.catalog.models import Brand, Category, Product, Supplier
+from webapp.api.problems import problem
+from webapp.api.schemas import (
+    BrandSchema,
+    CategorySchema,
+    OfferBulkResultSchema,
+    OfferBulkSchema,
+    ProductBulkResultSchema,
+    ProductBulkSchema,
+    ProductSchema,
+    ProductSupplierSchema,
+    SupplierSchema,
+)
+from webapp.api.security import acting_user, requires
+from webapp.catalog import bulk
+from webapp.catalog import operations as catalog_operations
+from webapp.catalog.models import Brand, Category, Product, Supplier, SupplierOffer
+from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
 
 blp = Blueprint("api_catalog", __name__, url_prefix="/api/v1", description="The catalog")
@@ -107,6 +122,35 @@ def list_brands(args):
     return list_page(select(Brand), Brand, args, schema=BrandSchema())
 
 
+class ProductSupplierListArgs(ListArgs):
+    product_id = fields.Integer(validate=ID)
+    supplier_id = fields.Integer(validate=ID)
+    supplier_sku = fields.String(validate=validate.Length(max=100))
+    available = fields.Boolean()
+
+
+@blp.route("/product-suppliers")
+@requires("catalog:read")
+@blp.arguments(ProductSupplierListArgs, location="query")
+@blp.response(200, page_schema(ProductSupplierSchema, "ProductSupplierPage"))
+def list_product_suppliers(args):
+    """Suppliers' offers of products: cost, stock, ETA (MSP-wide keys only).
+    Scope: `catalog:read`."""
+    msp_only("supplier offers")
+    expansions(args.get("expand"), set())
+    query = select(SupplierOffer)
+    for name in ("product_id", "supplier_id", "supplier_sku", "available"):
+        if name in args:
+            query = query.where(getattr(SupplierOffer, name) == args[name])
+    return list_page(
+        query,
+        SupplierOffer,
+        args,
+        modified_column=SupplierOffer.updated_at,
+        schema=ProductSupplierSchema(),
+    )
+
+
 class SupplierListArgs(ListArgs):
     code = fields.String(validate=validate.Length(max=50))
 
@@ -134,3 +178,92 @@ def get_supplier(supplier_id: int):
     """One supplier (MSP-wide keys only). Scope: `catalog:read`."""
     msp_only("suppliers")
     return json_response(SupplierSchema().dump(get_or_404(Supplier, supplier_id, "supplier")))
+
+
+@blp.route("/suppliers/<int:supplier_id>/offers/bulk", methods=["POST"])
+@requires("catalog:write")
+@blp.arguments(OfferBulkSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="upsertOffers")
+@idempotent
+@blp.response(200, OfferBulkResultSchema)
+def upsert_offers(body, supplier_id: int):
+    """Upsert up to 5,000 of a supplier's offers, each checked as a feed line is; a new
+    (brand, MPN) makes the product. All or nothing: any bad record refuses the request with
+    each bad record's row (`/records/<index>`). Offers not sent are left as they are.
+    Scope: `catalog:write`."""
+    msp_only("supplier offers")
+    supplier = get_or_404(Supplier, supplier_id, "supplier")
+    try:
+        result = bulk.upsert_offers(supplier, body["records"], acting_user().id)
+    except bulk.BulkRefused as refused:
+        db.session.rollback()
+        errors = [
+            {
+                "pointer": f"/records/{p['row'] - 1}" if p["row"] else "/records",
+                "row": p["row"],
+                "detail": p["reason"],
+            }
+            for p in refused.problems
+        ]
+        raise problem(422, f"Nothing was written: {refused}.", errors=errors) from None
+    return json_response(
+        OfferBulkResultSchema().dump(
+            {
+                "feed_import_id": result.run.id,
+                "rows": result.rows,
+                "products_created": result.products_created,
+                "offers_created": result.offers_created,
+                "offers_updated": result.offers_updated,
+            }
+        )
+    )
+
+
+def _product_of(record: dict) -> Product | None:
+    if "id" in record:
+        return db.session.get(Product, record["id"])
+    return db.session.scalar(
+        select(Product).where(Product.brand_id == record["brand_id"], Product.mpn == record["mpn"])
+    )
+
+
+@blp.route("/products/bulk", methods=["POST"])
+@requires("catalog:write")
+@blp.arguments(ProductBulkSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="updateProducts")
+@idempotent
+@blp.response(200, ProductBulkResultSchema)
+def update_products(body):
+    """Change up to 1,000 products' fixed price and obsolete flag through the catalog's
+    operations (products are made by supplier offers: `/suppliers/{id}/offers/bulk`). All or
+    nothing: each bad record is named by its pointer. Scope: `catalog:write`."""
+    msp_only("product changes")
+    errors: list[dict] = []
+    changed: list[int] = []
+    actor = acting_user()
+    for index, record in enumerate(body["records"]):
+        at = f"/records/{index}"
+        if "id" not in record and not {"brand_id", "mpn"} <= set(record):
+            errors.append({"pointer": at, "detail": "give the product's id, or brand_id and mpn"})
+            continue
+        product = _product_of(record)
+        if product is None:
+            errors.append({"pointer": at, "detail": "there is no such product"})
+            continue
+        try:
+            if "fixed_price" in record:
+                catalog_operations.set_fixed_price(product, record["fixed_price"], actor)
+            if "obsolete" in record:
+                catalog_operations.set_obsolete(product, record["obsolete"], actor)
+        except catalog_operations.CatalogError as error:
+            errors.append(
+                {"pointer": f"{at}/{error.field or ''}".rstrip("/"), "detail": str(error)}
+            )
+            continue
+        changed.append(product.id)
+    if errors:
+        db.session.rollback()
+        raise problem(422, f"Nothing was changed: {len(errors)} record(s) refused.", errors=errors)
+    return json_response(
+        ProductBulkResultSchema().dump({"rows": len(changed), "product_ids": changed})
+    )

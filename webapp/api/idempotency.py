@@ -22,11 +22,14 @@ from webapp.api.operations import IDEMPOTENCY_TTL
 from webapp.api.problems import problem
 from webapp.api.security import current_key
 from webapp.extensions import db
+from webapp.integrations.secrets import UndecryptableSecret, decrypt, encrypt
 from webapp.models_base import utcnow
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
+# Marks a kept body encrypted with the integrations' keys (a JSON body never starts so).
+ENCRYPTED = "fernet:"
 
 HEADER_DOC = {
     "in": "header",
@@ -76,7 +79,18 @@ def _replay_or_refuse(record: IdempotencyRecord, fingerprint: str) -> Response:
         )
     if record.response_status is None:
         raise problem(409, f"A request with this {HEADER} is still being processed; retry.")
-    response = Response(record.response_body, status=record.response_status)
+    body = record.response_body
+    if body.startswith(ENCRYPTED):
+        try:
+            body = decrypt(body[len(ENCRYPTED) :]).decode()
+        except UndecryptableSecret:
+            # The key it was kept under was retired (ENCRYPTION_KEYS) within its 24 hours.
+            raise problem(
+                422,
+                f"The first answer to this {HEADER} can no longer be read; use a new key.",
+                errors=[{"header": HEADER, "detail": "kept answer unreadable"}],
+            ) from None
+    response = Response(body, status=record.response_status)
     for name, value in record.response_headers.items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"
@@ -113,8 +127,13 @@ def _release(record_id: int) -> None:
         db.session.commit()
 
 
-def idempotent(view: Callable) -> Callable:
-    """Run the view once per (API key, Idempotency-Key); replay its response afterwards."""
+def idempotent(view: Callable | None = None, *, sensitive: bool = False) -> Callable:
+    """Run the view once per (API key, Idempotency-Key); replay its response afterwards.
+
+    `sensitive`: the response holds a secret shown once (a webhook signing secret), so the
+    copy kept for replays is encrypted like every other stored secret."""
+    if view is None:
+        return lambda inner: idempotent(inner, sensitive=sensitive)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -138,7 +157,8 @@ def idempotent(view: Callable) -> Callable:
             return response
         record = db.session.get(IdempotencyRecord, record_id)
         record.response_status = status
-        record.response_body = response.get_data(as_text=True)
+        body = response.get_data(as_text=True)
+        record.response_body = ENCRYPTED + encrypt(body.encode()) if sensitive else body
         record.response_headers = {
             name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers
         }

@@ -20,14 +20,16 @@ from webapp.security import log_event
 # name -> what it allows, as the Settings › API page explains it.
 SCOPES: dict[str, str] = {
     "catalog:read": "Products, categories, brands and suppliers",
-    "organizations:read": "Organizations and their contacts",
+    "catalog:write": "Upsert supplier offers (and new products) in bulk",
+    "organizations:read": "Organizations, their contacts and addresses",
+    "staff:read": "The MSP's staff (names, emails, roles)",
     "quotes:read": "Quotes with their sections and lines",
     "quotes:write": "Create, edit and send quotes",
-    "orders:read": "Sales orders and their lines",
-    "orders:write": "Cancel sales orders",
-    "purchasing:read": "Purchase orders and receipts",
-    "purchasing:write": "Issue purchase orders",
-    "webhooks:manage": "Webhook endpoints (reserved: no endpoints yet)",
+    "orders:read": "Sales orders, their lines and payments",
+    "orders:write": "Key in and cancel sales orders",
+    "purchasing:read": "Purchase orders, receipts, costs and accounts payable",
+    "purchasing:write": "Issue and receipt purchase orders",
+    "webhooks:manage": "Webhook endpoints: add, change, rotate secrets, test, deliveries",
 }
 # What a key limited to one customer organization may hold: reads of that organization's
 # own records, never costs, suppliers or purchasing.

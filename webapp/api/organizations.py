@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.api.common import not_found
+from webapp.api.common import msp_only, not_found
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
@@ -17,9 +17,9 @@ from webapp.api.listing import (
     page_schema,
     schema_for,
 )
-from webapp.api.schemas import ContactSchema, OrganizationSchema
+from webapp.api.schemas import AddressSchema, ContactSchema, OrganizationSchema, StaffSchema
 from webapp.api.security import organization_limit, requires
-from webapp.auth.models import User
+from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
@@ -116,3 +116,68 @@ def get_contact(contact_id: int):
     if contact is None:
         raise not_found("contact", contact_id)
     return json_response(ContactSchema().dump(contact))
+
+
+class StaffListArgs(ListArgs):
+    role = fields.Enum(Role, by_value=True, metadata={"description": "admin, sales or purchasing"})
+    active = fields.Boolean()
+    email = fields.String(validate=validate.Length(max=254))
+
+
+@blp.route("/staff")
+@requires("staff:read")
+@blp.arguments(StaffListArgs, location="query")
+@blp.response(200, page_schema(StaffSchema, "StaffPage"))
+def list_staff(args):
+    """The MSP's staff (quote owners, buyers, admins). Scope: `staff:read`."""
+    msp_only("staff")
+    expansions(args.get("expand"), set())
+    query = select(User).where(User.role.in_(STAFF_ROLES))
+    if "role" in args:
+        query = query.where(User.role == args["role"])
+    if "active" in args:
+        query = query.where(User.active.is_(args["active"]))
+    if "email" in args:
+        query = query.where(func.lower(User.email) == args["email"].strip().lower())
+    return list_page(query, User, args, modified_column=User.updated_at, schema=StaffSchema())
+
+
+@blp.route("/staff/<int:staff_id>")
+@requires("staff:read")
+@blp.response(200, StaffSchema)
+def get_staff(staff_id: int):
+    """One staff member. Scope: `staff:read`."""
+    msp_only("staff")
+    found = db.session.scalar(select(User).where(User.id == staff_id, User.role.in_(STAFF_ROLES)))
+    if found is None:
+        raise not_found("staff member", staff_id)
+    return json_response(StaffSchema().dump(found))
+
+
+class AddressListArgs(ListArgs):
+    organization_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+    country = fields.String(validate=validate.Length(max=100))
+    postcode = fields.String(validate=validate.Length(max=20))
+
+
+@blp.route("/addresses")
+@requires("organizations:read")
+@blp.arguments(AddressListArgs, location="query")
+@blp.response(200, page_schema(AddressSchema, "AddressPage"))
+def list_addresses(args):
+    """Organizations' postal addresses (one each; orders copy it as their ship-to).
+    Scope: `organizations:read`."""
+    expansions(args.get("expand"), set())
+    query = _visible_organizations()
+    if "organization_id" in args:
+        query = query.where(Organization.id == args["organization_id"])
+    for name in ("country", "postcode"):
+        if name in args:
+            query = query.where(getattr(Organization, name) == args[name])
+    return list_page(
+        query,
+        Organization,
+        args,
+        modified_column=Organization.updated_at,
+        schema=AddressSchema(),
+    )

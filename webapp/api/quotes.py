@@ -31,6 +31,7 @@ from webapp.api.schemas import (
     QuoteLineUpdateSchema,
     QuoteSchema,
     QuoteSectionCreateSchema,
+    QuoteSectionRowSchema,
     QuoteUpdateSchema,
     ReasonSchema,
 )
@@ -163,6 +164,38 @@ def list_quote_lines(args):
             select(Quote.id).where(Quote.updated_at > t)
         ),
         schema=QuoteLineSchema(exclude=exclude),
+    )
+
+
+class QuoteSectionListArgs(ListArgs):
+    quote_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+
+
+@blp.route("/quote-sections")
+@requires("quotes:read")
+@blp.arguments(QuoteSectionListArgs, location="query")
+@blp.response(200, page_schema(QuoteSectionRowSchema, "QuoteSectionPage"))
+def list_quote_sections(args):
+    """List quote sections (of the quotes this key sees); `modified_after` is the quote's.
+    Scope: `quotes:read`; expand: lines."""
+    wanted = expansions(args.get("expand"), {"lines"})
+    visible = _visible_quotes().with_only_columns(Quote.id)
+    query = select(QuoteSection).where(QuoteSection.quote_id.in_(visible))
+    if "lines" in wanted:
+        query = query.options(selectinload(QuoteSection.lines))
+    if "quote_id" in args:
+        query = query.where(QuoteSection.quote_id == args["quote_id"])
+    exclude = [] if "lines" in wanted else ["lines"]
+    if organization_limit() is not None and "lines" in wanted:
+        exclude.append("lines.unit_cost")
+    return list_page(
+        query,
+        QuoteSection,
+        args,
+        modified_column=lambda t: QuoteSection.quote_id.in_(
+            select(Quote.id).where(Quote.updated_at > t)
+        ),
+        schema=QuoteSectionRowSchema(exclude=exclude),
     )
 
 

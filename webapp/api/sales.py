@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
+from webapp.accounting.models import ImportedPayment
 from webapp.api.common import not_found
 from webapp.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from webapp.api.idempotency import HEADER_DOC, idempotent
@@ -28,6 +29,8 @@ from webapp.api.listing import (
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
 from webapp.api.schemas import (
+    NoteSchema,
+    PaymentSchema,
     ReasonSchema,
     SalesOrderCreateSchema,
     SalesOrderLineSchema,
@@ -237,3 +240,70 @@ def cancel_sales_order(body, order_id: int):
         raise problem(409, f"Not cancelled: {error}.") from None
     db.session.flush()
     return _answer(document, {"lines"})
+
+
+@blp.route("/sales-orders/<int:order_id>/approve", methods=["POST"])
+@requires("orders:write")
+@blp.arguments(NoteSchema)
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC])
+@idempotent
+@blp.response(200, SalesOrderSchema)
+def approve_sales_order(body, order_id: int):
+    """Approve an order the margin guard held (as Release on the staff page): it flows on to
+    procurement. 409 if it is not on hold. Scope: `orders:write`."""
+    document = _document(order_id)
+    check_if_match(etag(document))
+    if document.status is not DocumentStatus.ON_HOLD:
+        raise problem(409, f"{document.number} is {document.status.label.lower()}, not on hold.")
+    try:
+        operations.release_document(
+            document, acting_user(), body.get("note", "").strip() or "approved through the API"
+        )
+    except operations.IllegalTransition as error:
+        db.session.rollback()
+        raise problem(409, f"Not approved: {error}.") from None
+    db.session.flush()
+    return _answer(document, {"lines"})
+
+
+class PaymentListArgs(ListArgs):
+    sales_order_id = fields.Integer(validate=validate.Range(1, DB_INT_MAX))
+    paid_from = fields.Date(metadata={"description": "Paid on or after this date"})
+    paid_to = fields.Date(metadata={"description": "Paid on or before this date"})
+
+
+@blp.route("/payments")
+@requires("orders:read")
+@blp.arguments(PaymentListArgs, location="query")
+@blp.response(200, page_schema(PaymentSchema, "PaymentPage"))
+def list_payments(args):
+    """Payments read from the ledger, each allocated to one order of this key's; the order's
+    amount_paid is their sum. Scope: `orders:read`; expand: sales_order."""
+    wanted = expansions(args.get("expand"), {"sales_order"})
+    visible = _visible().with_only_columns(SalesDocument.id)
+    query = select(ImportedPayment).where(ImportedPayment.sales_document_id.in_(visible))
+    if "sales_order_id" in args:
+        query = query.where(ImportedPayment.sales_document_id == args["sales_order_id"])
+    if "paid_from" in args:
+        query = query.where(ImportedPayment.paid_on >= args["paid_from"])
+    if "paid_to" in args:
+        query = query.where(ImportedPayment.paid_on <= args["paid_to"])
+    return list_page(
+        query,
+        ImportedPayment,
+        args,
+        modified_column=ImportedPayment.created_at,
+        schema=schema_for(PaymentSchema, wanted, {"sales_order": "sales_order"}),
+        prepare=_with_orders if "sales_order" in wanted else None,
+    )
+
+
+def _with_orders(payments: list[ImportedPayment]) -> None:
+    """Put each payment's order on it for expand=sales_order (one query for the page)."""
+    ids = {payment.sales_document_id for payment in payments}
+    orders = {
+        order.id: order
+        for order in db.session.scalars(select(SalesDocument).where(SalesDocument.id.in_(ids)))
+    }
+    for payment in payments:
+        payment.sales_document = orders.get(payment.sales_document_id)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, case, func, or_, select, update
 
-from webapp import jobs
+from webapp import jobs, signals
 from webapp.catalog import search
 from webapp.catalog.cache import bump_catalog_version
 from webapp.catalog.models import Brand, Category, Product, SupplierOffer
@@ -30,6 +30,7 @@ def refresh_product_aggregates(product_ids: Sequence[int] | None = None) -> None
         # Reindexing everything is the same work as reindexing most of it, and the job's
         # arguments stay small.
         catalog_changed(None)
+        signals.product_prices_changed.send(None, reason="cost")
         return
     live = and_(SupplierOffer.product_id == Product.id, SupplierOffer.available.is_(True))
     stocked_eta = (
@@ -46,12 +47,27 @@ def refresh_product_aggregates(product_ids: Sequence[int] | None = None) -> None
         # Available now: the fastest supplier that has stock; otherwise the back-order ETA.
         Product.min_eta_days: func.coalesce(stocked_eta, any_eta),
     }
+    repriced: list[int] = []
     for chunk in _chunks(list(product_ids)):
+        before = _best_costs(chunk)
         db.session.execute(
             update(Product).where(Product.id.in_(chunk)).values(values),
             execution_options={"synchronize_session": False},
         )
+        after = _best_costs(chunk)
+        repriced += [pid for pid in chunk if before.get(pid) != after.get(pid)]
     catalog_changed(product_ids)
+    if repriced:
+        signals.product_prices_changed.send(tuple(repriced), reason="cost")
+
+
+def _best_costs(product_ids: Sequence[int]) -> dict[int, object]:
+    # Prices follow the best cost (through the pricing rules): a change is a price change.
+    return dict(
+        db.session.execute(
+            select(Product.id, Product.best_cost).where(Product.id.in_(product_ids))
+        ).all()
+    )
 
 
 def _refresh_all_aggregates() -> None:
@@ -232,6 +248,7 @@ def set_fixed_price(product: Product, fixed_price, actor) -> Product:
         product.fixed_price = fixed_price
         db.session.flush()
         catalog_changed([product.id])
+        signals.product_prices_changed.send((product.id,), reason="fixed_price")
     return product
 
 
@@ -505,6 +522,7 @@ def save_pricing_rule(rule, *, price_group_id, category_id, brand_id, markup_pct
         raise CatalogError(_DUPLICATE_RULE, "category_id") from None
     # The index keeps list prices (to sort and band by price): a rule reprices products.
     catalog_changed(None)
+    signals.product_prices_changed.send(None, reason="pricing_rule")
     return rule
 
 
@@ -512,6 +530,7 @@ def delete_pricing_rule(rule, actor) -> None:
     db.session.delete(rule)
     db.session.flush()
     catalog_changed(None)
+    signals.product_prices_changed.send(None, reason="pricing_rule")
 
 
 def save_tax_code(tax_code, *, code: str, name: str, rate, is_default: bool, actor):

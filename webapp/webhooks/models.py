@@ -26,6 +26,7 @@ EVENT_TYPES: dict[str, str] = {
     "po.receipted": "Goods were receipted against a purchase order",
     "invoice.posted": "An invoice reached a ledger (QuickBooks, Xero)",
     "payment.received": "Payments recorded in a ledger changed what an order has paid",
+    "product.price_changed": "Products' prices changed (batched: up to 500 ids an event)",
     "sync.failed": "An integration failed and needs an admin",
 }
 TEST_EVENT = "webhook.test"

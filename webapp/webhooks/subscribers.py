@@ -102,6 +102,21 @@ def po_receipted(receipt, **_extra) -> None:
     )
 
 
+PRICE_BATCH = 500
+
+
+@signals.product_prices_changed.connect
+def product_price_changed(product_ids, reason: str = "cost", **_extra) -> None:
+    """One event per 500 products (a feed reprices thousands), or one "all" event."""
+    if product_ids is None:
+        emit("product.price_changed", {"all": True, "product_ids": [], "reason": reason})
+        return
+    ids = sorted(set(product_ids))
+    for start in range(0, len(ids), PRICE_BATCH):
+        batch = ids[start : start + PRICE_BATCH]
+        emit("product.price_changed", {"all": False, "product_ids": batch, "reason": reason})
+
+
 @signals.integration_delivery_confirmed.connect
 def invoice_posted(delivery, **_extra) -> None:
     if delivery.kind != "invoice" or delivery.connection.domain != "ledger":
