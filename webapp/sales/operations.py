@@ -27,6 +27,7 @@ from webapp.sales.models import (
     SalesDocumentEvent,
     SalesDocumentLine,
 )
+from webapp.sales.progress import shipments_of
 from webapp.sales.totals import Totals, document_totals
 from webapp.settings.operations import get_setting
 from webapp.statemachine import StateMachine
@@ -126,6 +127,7 @@ def email_shipment(document: SalesDocument, *, partial: bool) -> None:
         topic=f"sales_document:{document.id}",
         document=document,
         partial=partial,
+        shipments=shipments_of([document.id])[document.id],
         document_url=public_url("sales.order_detail", number=document.number),
     )
     record_event(document, "emailed", f"Shipment emailed to {document.contact.email}", None)
