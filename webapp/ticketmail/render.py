@@ -16,7 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from webapp.money import format_money
 
 DEFAULT_SUBJECT = (
-    "{{ order.title }} {{ order.number }} {{ event_label | lower }}: {{ organization.name }}"
+    "{{ event_label }}: {{ order.title }} {{ order.number }} for {{ organization.name }}"
 )
 DEFAULT_BODY = """{{ event_label }}: {{ order.title }} {{ order.number }}
 {% if detail %}{{ detail }}
