@@ -303,3 +303,21 @@ def test_only_admins_open_the_settings(app, store):
     login(client, store.sales)
     assert client.get("/admin/ticket-email/").status_code == 403
     assert client.post("/admin/ticket-email/", data={"mailbox": PSA}).status_code == 403
+
+
+def test_sent_mail_shows_the_ticket_email_with_its_threading_headers(app, store, run_jobs, mailbox):
+    connect()
+    document = issue(store)
+    operations.queue(document, "cancelled", "Cancelled.")
+    db.session.commit()
+    run_jobs(allow_failures=True)
+    first, second = db.session.scalars(
+        db.select(TicketMailMessage).order_by(TicketMailMessage.id)
+    ).all()
+    client = app.test_client()
+    login(client, store.admin)
+    page = client.get(f"/admin/mail/{second.email_id}").get_data(as_text=True)
+    headers = page.split('id="email-headers"')[1].split("</dl>")[0]
+    assert "In-Reply-To" in headers and first.message_id.strip("<>") in headers
+    assert f"{document.number}.pdf" in page
+    assert "Order cancelled: Sales Order" in page.split('id="email-text"')[1]
