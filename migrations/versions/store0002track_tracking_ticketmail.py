@@ -1,4 +1,5 @@
-"""receipts carry a tracking number and carrier; emails carry threading headers; ticket by email
+"""receipts carry a tracking number and carrier; emails carry threading headers; ticket by email;
+sales documents carry their due date
 
 Revision ID: store0002track
 Revises: i16api0001
@@ -26,6 +27,7 @@ def upgrade():
         "receipts", sa.Column("carrier", sa.String(20), nullable=False, server_default="")
     )
     op.add_column("outbound_emails", sa.Column("headers", sa.JSON(), nullable=True))
+    op.add_column("sales_documents", sa.Column("due_date", sa.Date(), nullable=True))
     op.create_table(
         "ticket_mail_connections",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -85,6 +87,8 @@ def downgrade():
     # SQLite copies the tables; reflecting them warns about an expression index elsewhere.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sa.exc.SAWarning)
+        with op.batch_alter_table("sales_documents") as batch:
+            batch.drop_column("due_date")
         with op.batch_alter_table("outbound_emails") as batch:
             batch.drop_column("headers")
         with op.batch_alter_table("receipts") as batch:

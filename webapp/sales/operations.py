@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -15,6 +16,7 @@ from webapp.auth.models import User
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
+from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.sales.models import (
     DocumentKind,
@@ -248,6 +250,7 @@ def issue_document(
     document = SalesDocument(
         number=next_number(kind),
         kind=kind,
+        due_date=utcnow().date() + timedelta(days=get_setting("customer_payment_terms_days")),
         status=DocumentStatus.ON_HOLD if hold_reason else DocumentStatus.APPROVED,
         hold_reason=hold_reason,
         source=source,

@@ -10,8 +10,18 @@ from webapp.parsing import page_arg
 from webapp.pdf import render_pdf
 from webapp.sales import queries
 from webapp.sales.progress import progress_of, shipments_of
+from webapp.settings.operations import get_setting
 
 bp = Blueprint("sales", __name__, template_folder="templates")
+
+
+@bp.app_template_global()
+def seller_details() -> dict:
+    """Who sells, as a tax invoice names them (Settings › Sales): the PDF and the order page."""
+    return {
+        key: get_setting(key)
+        for key in ("seller_legal_name", "seller_tax_number", "seller_address", "payment_details")
+    }
 
 
 @bp.get("/orders")
