@@ -321,3 +321,56 @@ def test_sent_mail_shows_the_ticket_email_with_its_threading_headers(app, store,
     assert "In-Reply-To" in headers and first.message_id.strip("<>") in headers
     assert f"{document.number}.pdf" in page
     assert "Order cancelled: Sales Order" in page.split('id="email-text"')[1]
+
+
+def test_a_held_order_released_by_staff_sends_a_changed_email(app, store, run_jobs, mailbox):
+    from decimal import Decimal
+
+    from webapp.sales.models import PaymentMethod
+
+    connect(attach_pdf=False)
+    document = sales.issue_document(
+        organization=store.org,
+        contact=store.customer,
+        lines=[
+            sales.LineInput(
+                product_id=store.products[0].id,
+                sku="MPN",
+                description="ThinkPad",
+                quantity=1,
+                unit_price=Decimal("10"),
+                unit_cost=Decimal("5"),
+                tax_code=None,
+            )
+        ],
+        header=sales.HeaderInput(
+            ship_to_name="A",
+            address_line1="B",
+            address_line2="",
+            city="C",
+            region="",
+            postcode="1",
+            country="US",
+            shipping_method_name="Courier",
+            shipping_charge=Decimal("0"),
+            payment_method=PaymentMethod.ON_ACCOUNT,
+            surcharge_pct=Decimal(0),
+            customer_po="",
+            note="",
+        ),
+        source=sales.DocumentSource.STORE,
+        idempotency_key="held",
+        actor=store.customer,
+        currency="USD",
+        hold_reason="margin below the floor",
+    )
+    db.session.commit()
+    run_jobs(allow_failures=True)
+    assert [m["Subject"].split(":")[0] for m in mailbox.to(PSA)] == ["New order"]
+    sales.release_document(document, store.admin, "checked by phone")
+    db.session.commit()
+    run_jobs(allow_failures=True)
+    issued, changed = mailbox.to(PSA)
+    assert changed["Subject"].startswith("Order updated:")
+    assert "Released from hold" in mailbox.text(changed)
+    assert changed["In-Reply-To"] == issued["Message-ID"]

@@ -133,13 +133,11 @@ class TicketMailSender(Sender):
             transmit(email)
         except smtplib.SMTPRecipientsRefused as exc:
             status = _first_code(exc.recipients)
-            return self._refused(
-                item, email, status, f"The mail server refused {email.to_address}."
-            )
+            return _refused(item, f"The mail server refused {email.to_address}.")
         except smtplib.SMTPResponseException as exc:
             status = exc.smtp_code
             if 500 <= exc.smtp_code < 600:
-                return self._refused(item, email, status, f"The mail server refused it: {exc}")
+                return _refused(item, f"The mail server refused it: {exc}")
             raise TransientError(f"The mail server answered {exc.smtp_code}: {exc}") from None
         except (OSError, smtplib.SMTPException) as exc:
             status = None
@@ -160,16 +158,6 @@ class TicketMailSender(Sender):
             )
         return PushResult(item.key, remote_id=email.headers["Message-ID"])
 
-    def _refused(self, item: Prepared, email: OutboundEmail, status, message: str) -> PushResult:
-        return PushResult(
-            item.key,
-            error=PermanentError(
-                message,
-                field="PSA mailbox",
-                fix="Check the mailbox address in Settings › Ticket by email, then press Retry.",
-            ),
-        )
-
     def describe(self, delivery: Delivery) -> str:
         message = db.session.get(TicketMailMessage, delivery.subject_id)
         if message is None:
@@ -180,6 +168,18 @@ class TicketMailSender(Sender):
 
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
         return f"emailed to {self.connection.mailbox} ({result.remote_id})"
+
+
+def _refused(item: Prepared, message: str) -> PushResult:
+    """A permanent refusal (5xx): the admin fixes the mailbox address, then retries."""
+    return PushResult(
+        item.key,
+        error=PermanentError(
+            message,
+            field="PSA mailbox",
+            fix="Check the mailbox address in Settings › Ticket by email, then press Retry.",
+        ),
+    )
 
 
 def _first_code(recipients: dict) -> int | None:
