@@ -72,3 +72,32 @@ def test_staff_who_are_not_admins_see_health_without_the_settings_links(client, 
 def test_no_connection_no_panel(client, store):
     login(client, store.admin)
     assert 'id="integration-health"' not in client.get("/admin/").get_data(as_text=True)
+
+
+def test_the_panel_reads_the_connections_and_their_counts_in_two_queries(app, client, store):
+    from sqlalchemy import event
+
+    _mailbox()
+    for number in range(3):
+        webhooks.create_endpoint(f"http://127.0.0.1:9/h{number}", f"ERP {number}", [], "Admin")
+    db.session.commit()
+    login(client, store.admin)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        tables = ("integration_", "webhook_endpoints", "ticket_mail_connections")
+        if (
+            any(table in statement for table in tables)
+            and "integration_notifications" not in statement
+        ):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/admin/").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert page.count("data-connection=") == 4
+    # One for the connections, one for every connection's delivery counts (none per row).
+    # (The accounting panel's notices are its own question, left out here.)
+    assert len(statements) == 2, statements
