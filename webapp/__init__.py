@@ -126,6 +126,7 @@ def _register_providers() -> None:
     """Each domain registers its outside systems with the integrations core on import."""
     import webapp.accounting.providers  # noqa: F401 - QuickBooks Online, Xero
     import webapp.psa.providers  # noqa: F401 - Autotask
+    import webapp.ticketmail.providers  # noqa: F401 - a PSA's ticket mailbox
     import webapp.webhooks.providers  # noqa: F401 - outbound webhook endpoints
 
 
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.sales.views import bp as sales_bp
     from webapp.settings.admin_views import bp as settings_admin_bp
     from webapp.store.views import bp as store_bp
+    from webapp.ticketmail.admin_views import bp as ticketmail_admin_bp
     from webapp.webhooks.admin_views import bp as webhooks_admin_bp
 
     api_app.init_app(app)
@@ -176,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
         settings_admin_bp,
         webhooks_admin_bp,
         psa_admin_bp,
+        ticketmail_admin_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -195,6 +198,7 @@ def _connect_subscribers() -> None:
     from webapp.accounting import subscribers as _accounting  # noqa: F401
     from webapp.psa import subscribers as _psa  # noqa: F401
     from webapp.purchasing import subscribers as _purchasing  # noqa: F401
+    from webapp.ticketmail import subscribers as _ticketmail  # noqa: F401
     from webapp.webhooks import subscribers as _webhooks  # noqa: F401
 
 

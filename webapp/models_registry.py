@@ -15,3 +15,4 @@ def import_all_models() -> None:
     from webapp.sales import models as _sales  # noqa: F401
     from webapp.settings import models as _settings  # noqa: F401
     from webapp.store import models as _store  # noqa: F401
+    from webapp.ticketmail import models as _ticketmail  # noqa: F401

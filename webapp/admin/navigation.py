@@ -34,6 +34,7 @@ NAV: list[NavItem] = [
     NavItem("api_admin.keys", "API keys", ("admin",)),
     NavItem("accounting_admin.integrations", "Integrations", ("admin",)),
     NavItem("psa_admin.index", "PSA (Autotask)", ("admin",)),
+    NavItem("ticketmail_admin.index", "Ticket by email", ("admin",)),
     NavItem("webhooks_admin.index", "Webhooks", ("admin",)),
     NavItem("accounting_admin.sync_log", "Sync log"),
     NavItem("mail_admin.sent", "Sent mail", ("admin",)),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.auth.access import staff_required
 from webapp.extensions import db
+from webapp.integrations.queries import connection_health
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
@@ -54,8 +55,30 @@ def dashboard():
         select(SalesDocument).order_by(SalesDocument.id.desc()).limit(10)
     ).all()
     return render_template(
-        "admin/dashboard.html", stats=stats, recent=recent, **_charts(utcnow().date())
+        "admin/dashboard.html",
+        stats=stats,
+        recent=recent,
+        health=connection_health(),
+        connection_page=connection_page,
+        **_charts(utcnow().date()),
     )
+
+
+# Each domain's page for one of its connections (the core knows no domain's screens).
+_CONNECTION_PAGES = {
+    "ledger": ("accounting_admin.integrations", None),
+    "psa": ("psa_admin.index", None),
+    "webhook": ("webhooks_admin.endpoint", "endpoint_id"),
+    "ticketmail": ("ticketmail_admin.index", None),
+}
+
+
+def connection_page(connection) -> str:
+    """The settings page of a connection ("" when its domain has none or it is not installed)."""
+    endpoint, id_arg = _CONNECTION_PAGES.get(connection.domain, ("", None))
+    if endpoint not in current_app.view_functions:
+        return ""
+    return url_for(endpoint, **({id_arg: connection.id} if id_arg else {}))
 
 
 def _last_months(today: date, months: int) -> DateRange:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -37,6 +37,9 @@ class OutboundEmail(db.Model):
     # to issue a fresh link for at each delivery (webapp/mail/links.py).
     link_kind: Mapped[str] = mapped_column(String(50), default="", server_default="")
     link_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Threading headers a sender sets itself (Message-ID, In-Reply-To, References): a ticket
+    # email's follow-ups land on the PSA's one ticket. None: the worker makes a Message-ID.
+    headers: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

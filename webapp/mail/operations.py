@@ -102,6 +102,49 @@ def queue_email(
     return email
 
 
+# Headers a sender may set on its own emails (threading); every other header is ours.
+THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References")
+
+
+def compose_email(
+    *,
+    to: str,
+    subject: str,
+    text_body: str,
+    topic: str,
+    attachments: Sequence[Attachment] = (),
+    headers: dict[str, str] | None = None,
+) -> OutboundEmail:
+    """Write an email already rendered (for an outbox sender that sends it with ``transmit``).
+
+    Shown in Sent mail like every other; no job is queued: its sender retries it.
+    """
+    _check_address(to)
+    unknown = sorted(set(headers or {}) - set(THREAD_HEADERS))
+    if unknown:
+        raise ValueError(f"headers other than {', '.join(THREAD_HEADERS)}: {', '.join(unknown)}")
+    for value in (headers or {}).values():
+        if "\n" in value or "\r" in value:
+            raise EmailNotBuildable("the email cannot be built: a header holds a line break")
+    email = OutboundEmail(
+        to_address=to,
+        subject=_one_line(subject),
+        text_body=text_body,
+        html_body="",
+        topic=topic,
+        headers=dict(headers) if headers else None,
+        attachments=[
+            OutboundEmailAttachment(
+                filename=item.filename, content_type=item.content_type, data=item.data
+            )
+            for item in attachments
+        ],
+    )
+    db.session.add(email)
+    db.session.flush()
+    return email
+
+
 def retry(email: OutboundEmail) -> None:
     """Queue a failed or queued email again (a one-time link in it is issued afresh)."""
     email.status = EmailStatus.QUEUED
@@ -120,6 +163,8 @@ def resend(email: OutboundEmail) -> OutboundEmail:
         topic=email.topic,
         link_kind=email.link_kind,
         link_ref=email.link_ref,
+        # A copy is a new message: the same thread, but never the original's Message-ID.
+        headers={k: v for k, v in (email.headers or {}).items() if k != "Message-ID"} or None,
         attachments=[
             OutboundEmailAttachment(
                 filename=item.filename, content_type=item.content_type, data=item.data
@@ -149,6 +194,18 @@ def deliver(email_id: int) -> None:
     email = db.session.get(OutboundEmail, email_id)
     if email is None or email.status is EmailStatus.SENT:
         return
+    try:
+        transmit(email)
+    except (OSError, smtplib.SMTPException):
+        db.session.commit()  # keep the attempt on record even though the job fails
+        raise
+
+
+def transmit(email: OutboundEmail) -> None:
+    """Send the email over SMTP now and record the outcome on it (flush, never commit).
+
+    Raise the SMTP error after recording it, so the caller's retry applies.
+    """
     config = current_app.config
     try:
         text_body, html_body = _bodies(email)
@@ -163,7 +220,11 @@ def deliver(email_id: int) -> None:
     message["From"] = config["MAIL_DEFAULT_SENDER"]
     message["To"] = email.to_address
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(idstring=f"outbound-{email.id}")
+    headers = email.headers or {}
+    message["Message-ID"] = headers.get("Message-ID") or make_msgid(idstring=f"outbound-{email.id}")
+    for name in ("In-Reply-To", "References"):
+        if headers.get(name):
+            message[name] = headers[name]
     message.set_content(text_body)
     if html_body:
         message.add_alternative(html_body, subtype="html")
@@ -183,7 +244,6 @@ def deliver(email_id: int) -> None:
     except (OSError, smtplib.SMTPException) as error:
         email.status = EmailStatus.FAILED
         email.last_error = f"{type(error).__name__}: {error}"
-        db.session.commit()  # keep the attempt on record even though the job fails
         raise
     email.status = EmailStatus.SENT
     email.sent_at = utcnow()

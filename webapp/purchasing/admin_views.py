@@ -17,7 +17,7 @@ from webapp.catalog.models import Product, Supplier, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
 from webapp.parsing import COST_MAX, InputRefused, bounded_decimal, page_arg, whole_number
-from webapp.purchasing import operations, planning, queries
+from webapp.purchasing import operations, planning, queries, tracking
 from webapp.purchasing.forms import (
     BidForm,
     CancelForm,
@@ -396,6 +396,8 @@ def receive(po_id: int):
         lines=items,
         note=form.note.data or "",
         zero_costs_confirmed=form.confirm_zero_costs.data,
+        tracking_number=form.tracking_number.data or "",
+        carrier=form.carrier.data or "",
     )
     try:
         receipt = operations.record_receipt(po, data, _actor())
@@ -447,7 +449,12 @@ def receipts():
 @staff_required(Role.PURCHASING)
 def receipt(receipt_id: int):
     row = _get(Receipt, receipt_id)
-    return render_template("purchasing_admin/receipt.html", receipt=row)
+    return render_template(
+        "purchasing_admin/receipt.html",
+        receipt=row,
+        track_url=tracking.tracking_url(row.tracking_number, row.carrier),
+        carrier=tracking.carrier_name(row.carrier),
+    )
 
 
 # --- sales documents --------------------------------------------------------------------------

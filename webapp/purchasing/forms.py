@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from webapp.catalog.admin_forms import optional_id
 from webapp.fields import BoundedDateField, CostField, MoneyField, QuantityField
 from webapp.parsing import DB_INT_MAX
+from webapp.purchasing import tracking
 
 # Row ids are 32-bit: a larger one would make PostgreSQL raise instead of finding nothing.
 MAX_ID = DB_INT_MAX  # ids a form posts are bounded like ids in URLs
@@ -45,6 +46,8 @@ class ReceiptForm(FlaskForm):
     freight = MoneyField("Freight", [Optional()])
     note = TextAreaField("Note", [Optional(), Length(max=2000)])
     confirm_zero_costs = BooleanField("Confirm zero costs (the supplier charged nothing)")
+    tracking_number = StringField("Tracking number", [Optional(), Length(max=tracking.MAX_LENGTH)])
+    carrier = SelectField("Carrier", choices=tracking.CARRIER_CHOICES, default="")
 
 
 class SettingsForm(FlaskForm):

@@ -215,6 +215,9 @@ class Receipt(db.Model):
     freight: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total: Mapped[Decimal] = mapped_column(Money)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The consignment the supplier shipped it on (purchasing.tracking): My orders shows it.
+    tracking_number: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    carrier: Mapped[str] = mapped_column(String(20), default="", server_default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

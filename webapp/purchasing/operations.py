@@ -23,7 +23,7 @@ from webapp.extensions import db
 from webapp.mail.operations import Attachment, public_url, queue_email
 from webapp.models_base import utcnow
 from webapp.money import round_money
-from webapp.purchasing import queries
+from webapp.purchasing import queries, tracking
 from webapp.purchasing.models import (
     BidPrice,
     PurchaseOrder,
@@ -580,6 +580,8 @@ class ReceiptInput:
     lines: Sequence[ReceiptLineInput]
     note: str = ""
     zero_costs_confirmed: bool = False  # staff ticked "Confirm zero costs"
+    tracking_number: str = ""
+    carrier: str = ""
 
 
 class ReceiptProblems(ReceiptRefused):
@@ -624,6 +626,10 @@ def record_receipt(po: PurchaseOrder, data: ReceiptInput, actor: User | None) ->
         raise ReceiptRefused("The due date is before the invoice date.")
     if not data.freight.is_finite() or data.freight < 0:
         raise ReceiptRefused("Freight must be zero or more.")
+    try:
+        tracking_number, carrier = tracking.clean(data.tracking_number, data.carrier)
+    except tracking.TrackingRefused as refused:
+        raise ReceiptRefused(str(refused)) from None
 
     lines = {line.id: line for line in po.lines}
     problems = ReceiptProblems()
@@ -658,6 +664,8 @@ def record_receipt(po: PurchaseOrder, data: ReceiptInput, actor: User | None) ->
         currency=po.currency,
         freight=round_money(data.freight),
         note=data.note.strip(),
+        tracking_number=tracking_number,
+        carrier=carrier,
         received_by=actor,
     )
     for line, item in wanted:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from webapp.catalog.models import Product, Supplier
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.purchasing import tracking
 from webapp.purchasing.models import (
     BidPrice,
     PurchaseOrder,
@@ -24,6 +25,7 @@ from webapp.purchasing.models import (
     StockAllocation,
 )
 from webapp.sales.models import SalesDocument, SalesDocumentLine
+from webapp.sales.progress import Shipment
 
 
 def is_bought(product: Product | None) -> bool:
@@ -107,6 +109,32 @@ def document_purchase_lines(document_id: int) -> list[PurchaseOrderLine]:
             .order_by(PurchaseOrderLine.purchase_order_id, PurchaseOrderLine.position)
         )
     )
+
+
+def document_shipments(document_ids: list[int]) -> dict[int, list[Shipment]]:
+    """The tracking numbers receipts gave for goods of these sales documents, oldest first."""
+    rows = db.session.execute(
+        select(PurchaseOrderLine.sales_document_id, Receipt.tracking_number, Receipt.carrier)
+        .select_from(Receipt)
+        .join(ReceiptLine, ReceiptLine.receipt_id == Receipt.id)
+        .join(PurchaseOrderLine, PurchaseOrderLine.id == ReceiptLine.purchase_order_line_id)
+        .where(
+            PurchaseOrderLine.sales_document_id.in_(document_ids),
+            Receipt.tracking_number != "",
+        )
+        .group_by(PurchaseOrderLine.sales_document_id, Receipt.tracking_number, Receipt.carrier)
+        .order_by(func.min(Receipt.id))
+    ).all()
+    found: dict[int, list[Shipment]] = defaultdict(list)
+    for document_id, number, carrier in rows:
+        found[document_id].append(
+            Shipment(
+                number=number,
+                carrier=tracking.carrier_name(carrier),
+                url=tracking.tracking_url(number, carrier),
+            )
+        )
+    return dict(found)
 
 
 def documents_ordered_from_suppliers(document_ids: list[int]) -> set[int]:

@@ -9,6 +9,8 @@ from webapp.sales import progress
 
 # My orders asks purchasing which orders went to a supplier.
 progress.register_supplier_orders(queries.documents_ordered_from_suppliers)
+# My orders and the shipment email ask it for the receipts' tracking numbers.
+progress.register_shipments(queries.document_shipments)
 
 
 @signals.sales_document_approved.connect

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
@@ -150,6 +150,8 @@ class SalesDocument(AddressMixin, db.Model):
         str_enum(FulfilmentStatus, "fulfilment_status"), default=FulfilmentStatus.NONE
     )
     ready_to_invoice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Fixed at issue from the customer payment terms (a tax invoice prints it).
+    due_date: Mapped[date | None] = mapped_column(Date)
     payment_status: Mapped[PaymentStatus] = mapped_column(
         str_enum(PaymentStatus, "payment_status"), default=PaymentStatus.UNPAID
     )

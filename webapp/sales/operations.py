@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -15,6 +16,7 @@ from webapp.auth.models import User
 from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
+from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.sales.models import (
     DocumentKind,
@@ -27,6 +29,7 @@ from webapp.sales.models import (
     SalesDocumentEvent,
     SalesDocumentLine,
 )
+from webapp.sales.progress import shipments_of
 from webapp.sales.totals import Totals, document_totals
 from webapp.settings.operations import get_setting
 from webapp.statemachine import StateMachine
@@ -126,6 +129,7 @@ def email_shipment(document: SalesDocument, *, partial: bool) -> None:
         topic=f"sales_document:{document.id}",
         document=document,
         partial=partial,
+        shipments=shipments_of([document.id])[document.id],
         document_url=public_url("sales.order_detail", number=document.number),
     )
     record_event(document, "emailed", f"Shipment emailed to {document.contact.email}", None)
@@ -246,6 +250,7 @@ def issue_document(
     document = SalesDocument(
         number=next_number(kind),
         kind=kind,
+        due_date=utcnow().date() + timedelta(days=get_setting("customer_payment_terms_days")),
         status=DocumentStatus.ON_HOLD if hold_reason else DocumentStatus.APPROVED,
         hold_reason=hold_reason,
         source=source,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from webapp.sales.models import DocumentKind, DocumentStatus, FulfilmentStatus, SalesDocument
 
@@ -45,13 +46,35 @@ class OrderProgress(enum.StrEnum):
         }[self.value]
 
 
+@dataclass(frozen=True)
+class Shipment:
+    """A consignment the customer can follow: the carrier's tracking number for their goods."""
+
+    number: str
+    carrier: str = ""  # the carrier's name ("" when not known)
+    url: str = ""  # the carrier's tracking page ("" when the carrier is not known)
+
+
 _ordered_from_suppliers: Callable[[list[int]], set[int]] | None = None
+_shipments: Callable[[list[int]], dict[int, list[Shipment]]] | None = None
 
 
 def register_supplier_orders(query: Callable[[list[int]], set[int]]) -> None:
     """Purchasing: tell which of these document ids have a purchase order sent for them."""
     global _ordered_from_suppliers
     _ordered_from_suppliers = query
+
+
+def register_shipments(query: Callable[[list[int]], dict[int, list[Shipment]]]) -> None:
+    """Purchasing: tell the tracking numbers receipts gave for goods of these document ids."""
+    global _shipments
+    _shipments = query
+
+
+def shipments_of(document_ids: list[int]) -> dict[int, list[Shipment]]:
+    """Each document's consignments with a tracking number (one question for all of them)."""
+    found = _shipments(document_ids) if document_ids and _shipments else {}
+    return {i: found.get(i, []) for i in document_ids}
 
 
 def progress_of(documents: Iterable[SalesDocument]) -> dict[int, OrderProgress]:

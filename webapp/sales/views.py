@@ -9,9 +9,19 @@ from webapp.auth.access import customer_required
 from webapp.parsing import page_arg
 from webapp.pdf import render_pdf
 from webapp.sales import queries
-from webapp.sales.progress import progress_of
+from webapp.sales.progress import progress_of, shipments_of
+from webapp.settings.operations import get_setting
 
 bp = Blueprint("sales", __name__, template_folder="templates")
+
+
+@bp.app_template_global()
+def seller_details() -> dict:
+    """Who sells, as a tax invoice names them (Settings › Sales): the PDF and the order page."""
+    return {
+        key: get_setting(key)
+        for key in ("seller_legal_name", "seller_tax_number", "seller_address", "payment_details")
+    }
 
 
 @bp.get("/orders")
@@ -23,6 +33,7 @@ def my_orders():
         "sales/my_orders.html",
         documents=rows,
         progress=progress_of(rows),
+        shipments=shipments_of([d.id for d in rows]),
         page=page,
         has_next=has_next,
     )
@@ -40,7 +51,10 @@ def _own_document(number: str):
 def order_detail(number: str):
     document = _own_document(number)
     return render_template(
-        "sales/order_detail.html", document=document, progress=progress_of([document])[document.id]
+        "sales/order_detail.html",
+        document=document,
+        progress=progress_of([document])[document.id],
+        shipments=shipments_of([document.id])[document.id],
     )
 
 

@@ -16,7 +16,23 @@ bp = Blueprint(
     "settings_admin", __name__, url_prefix="/admin/settings", template_folder="templates"
 )
 
-SALES_KEYS = ("display_document_as", "card_surcharge_pct", "default_markup_pct")
+SALES_KEYS = (
+    "display_document_as",
+    "card_surcharge_pct",
+    "default_markup_pct",
+    "seller_legal_name",
+    "seller_tax_number",
+    "seller_address",
+    "payment_details",
+    "customer_payment_terms_days",
+)
+# Free-text settings (the rest are percentages or a choice): one line, or several.
+TEXT_KEYS = {
+    "seller_legal_name": False,
+    "seller_tax_number": False,
+    "seller_address": True,
+    "payment_details": True,
+}
 # Changing these changes every displayed price: cached listings must go.
 
 
@@ -27,6 +43,7 @@ def _setting_context(key: str) -> dict:
         "value": get_setting(key),
         "row": setting_row(key),
         "kinds": list(DocumentKind),
+        "multiline": TEXT_KEYS.get(key),
     }
 
 

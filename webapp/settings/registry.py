@@ -82,6 +82,22 @@ def _optional_email(value: object) -> str:
     return text
 
 
+def _text(max_length: int, *, multiline: bool = False) -> Callable[[object], str]:
+    """Free text (a name, an address), stripped; one line unless ``multiline``."""
+
+    def parse(value: object) -> str:
+        text = str(value).replace("\r\n", "\n").strip()
+        if not multiline:
+            text = " ".join(text.split())
+        if len(text) > max_length:
+            raise InvalidSetting(f"must be at most {max_length} characters")
+        if "\x00" in text:
+            raise InvalidSetting("must not hold a NUL character")
+        return text
+
+    return parse
+
+
 def _int_between(low: int, high: int) -> Callable[[object], int]:
     def parse(value: object) -> int:
         number = whole_number(value, minimum=low, maximum=high)
@@ -106,6 +122,22 @@ SETTINGS: dict[str, SettingSpec] = {
             "card_surcharge_pct", "Card payment surcharge (%)", Decimal("1.5"), _percent, str
         ),
         SettingSpec("default_markup_pct", "Default markup (%)", Decimal("15"), _percent, str),
+        # --- the seller, as a tax invoice names it ---
+        SettingSpec("seller_legal_name", "Seller's legal name", "", _text(200)),
+        SettingSpec("seller_tax_number", "Business / tax number (ABN, VAT, EIN…)", "", _text(60)),
+        SettingSpec("seller_address", "Seller's address", "", _text(500, multiline=True)),
+        SettingSpec(
+            "payment_details",
+            "Payment details (bank, account, how to pay)",
+            "",
+            _text(1000, multiline=True),
+        ),
+        SettingSpec(
+            "customer_payment_terms_days",
+            "Customer payment terms (days after the invoice date)",
+            30,
+            _int_between(0, 365),
+        ),
         # --- quoting ---
         SettingSpec(
             # The margin guard holds a quote's sales document when costs rose below this.

@@ -1,0 +1,1 @@
+"""Ticket by email: a PSA without an API integration gets a ticket email per sales order event."""
