@@ -10,7 +10,7 @@ from flask import g
 from sqlalchemy import or_, select
 from sqlalchemy.orm import lazyload, load_only
 
-from webapp.catalog import cache, search
+from webapp.catalog import cache, search, search_sync
 from webapp.catalog.models import (
     Brand,
     Category,
@@ -245,6 +245,7 @@ def staff_matches(text: str, limit: int = 10) -> list[Product]:
     text = text.strip()[:200]
     if len(text) < 2:
         return []
+    search_sync.keep_current()
     found = products_in_order(search.search(text, limit=limit).product_ids)
     if found:
         return found

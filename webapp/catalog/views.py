@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from webapp import htmx_responses
-from webapp.catalog import cache, queries
+from webapp.catalog import cache, queries, search_sync
 from webapp.catalog import search as product_search
 from webapp.extensions import htmx
 from webapp.parsing import page_arg
@@ -194,6 +194,8 @@ def search():
     )
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
 
+    search_sync.keep_current()
+
     def run(query_text: str) -> product_search.SearchPage:
         return product_search.search(
             query_text,
@@ -297,6 +299,7 @@ def suggest():
     text = _search_text()
     if len(text) < 2:
         return ""
+    search_sync.keep_current()
     found = product_search.search(text, limit=8)
     products = queries.products_in_order(found.product_ids)
     book = queries.price_book()
