@@ -29,6 +29,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from webapp.catalog import search
+from webapp.catalog.cache import bump_catalog_version
 from webapp.catalog.models import SearchIndexChange
 from webapp.catalog.operations import reindex
 from webapp.extensions import db
@@ -114,6 +115,8 @@ def _sync(progress=None) -> int:
         else:
             product_ids = sorted({i for row in new for i in row.product_ids})
         written = reindex(product_ids, progress=progress)
+        # Cached search pages of this version may have come from the index before the change.
+        bump_catalog_version()
     settled = utcnow() - _COMMIT_GRACE
     watermark = max([watermark, *(row.id for row in rows if row.created_at < settled)])
     _save_state(

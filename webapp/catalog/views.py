@@ -197,7 +197,7 @@ def search():
     search_sync.keep_current()
 
     def run(query_text: str) -> product_search.SearchPage:
-        return product_search.search(
+        return queries.cached_search(
             query_text,
             filters=filters,
             sort=sort,
@@ -210,7 +210,7 @@ def search():
     corrected = None
     if found.total == 0 and text and page == 1:
         # Nothing as typed: try the words one typo away that the catalog does have.
-        corrected = product_search.did_you_mean(text)
+        corrected = queries.cached_did_you_mean(text)
         if corrected is not None:
             found = run(corrected)
             if found.total == 0:
@@ -300,7 +300,7 @@ def suggest():
     if len(text) < 2:
         return ""
     search_sync.keep_current()
-    found = product_search.search(text, limit=8)
+    found = queries.cached_search(text, limit=8)
     products = queries.products_in_order(found.product_ids)
     book = queries.price_book()
     rows = [(product, book.price_of(product, _group_id())) for product in products]
