@@ -165,6 +165,7 @@ class ChunkWriter:
         self._keys_table = False
         # Set when the first import into an empty catalog dropped the offers' unique index.
         self.offers_table_empty = False
+        self.step = lambda _text: None  # what the run does now (see feeds.run_import)
         self._product_time = bind(products.c.updated_at)
         self._offer_time = bind(offers.c.updated_at)
 

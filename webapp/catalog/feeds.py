@@ -126,6 +126,13 @@ def _withdraw_unlisted(
 
 
 ProgressCallback = Callable[[int], None]
+StepCallback = Callable[[str], None]
+
+
+def _no_step(_text: str) -> None:
+    pass
+
+
 # The category and brand listings' name-ordered indexes. Into an empty catalog, inserting a
 # million rows one by one into them costs more than building them once at the end (a sort).
 _LISTING_INDEXES = ("ix_products_category_listing", "ix_products_brand_listing")
@@ -175,6 +182,7 @@ def _indexes_built_after(connection, writer: ChunkWriter):
     for constraint in constraints:
         connection.execute(DropConstraint(constraint))
     yield
+    writer.step("Building the catalog's indexes")
     for constraint in constraints:
         connection.execute(AddConstraint(constraint))
     for index in indexes:
@@ -205,13 +213,21 @@ def _big_sqlite_cache(connection):
 
 
 def run_import(
-    run: FeedImport, path: Path, progress: ProgressCallback | None = None
+    run: FeedImport,
+    path: Path,
+    progress: ProgressCallback | None = None,
+    step: StepCallback | None = None,
 ) -> ImportSummary:
-    """Import one feed file for `run.supplier`; the caller commits or rolls back."""
+    """Import one feed file for `run.supplier`; the caller commits or rolls back.
+
+    `progress` is told how many more rows were read; `step` what the run does once the rows
+    are all read (the PostgreSQL merge, withdrawals, totals, indexes take a while)."""
+    step = step or _no_step
     supplier = run.supplier
     feed = FeedFormat.from_json(supplier.feed_format)
     summary = ImportSummary()
     writer = _open_writer(supplier, run, Resolver(supplier))
+    writer.step = step
     offers_before = writer.offer_count()
     live_before = _live_offers(supplier)
     limits = feed.full_feed and not run.override_limits
@@ -231,6 +247,7 @@ def run_import(
             written += _write_chunk(chunk, writer, summary)
         if progress:
             progress(summary.rows_read - reported)
+        step("Writing products and offers")
         written += writer.finish(summary)
         # A feed lists each SKU once, so the offers it created are the supplier's new count
         # less the old one: two counts instead of a look-up per chunk.
@@ -245,9 +262,11 @@ def run_import(
         # When every offer the supplier had was listed again there is nothing to withdraw,
         # and no need to scan its offers for the ones this run did not list.
         if feed.full_feed and summary.offers_updated < offers_before:
+            step("Withdrawing the offers the feed no longer lists")
             _withdraw_unlisted(supplier, run, summary, check)
         else:
             check(0)
+        step("Updating product totals")
         refresh_product_aggregates(
             None if summary.touched_all else sorted(summary.touched_products)
         )
@@ -343,8 +362,11 @@ def _execute(run: FeedImport, path: Path, progress: ProgressCallback | None) -> 
         if progress:
             progress(rows)
 
+    def step(text: str) -> None:
+        redis.hset(key, "step", text)
+
     try:
-        run_import(run, path, report)
+        run_import(run, path, report, step)
         db.session.commit()
     except FeedError as error:
         db.session.rollback()
