@@ -32,7 +32,10 @@ def sweep_queued_jobs() -> int:
 def reindex_products(product_ids: list[int] | None) -> int:
     """Bring this node's search index up to date with the catalog changes recorded in the
     database (`product_ids` names the change that queued the job; the log covers it)."""
-    from webapp.catalog.search_sync import sync
+    from webapp.catalog.search_sync import prune, sync
 
     with job_context():
-        return sync() or 0
+        written = sync() or 0
+        prune()  # change rows older than any node still needs
+        db.session.commit()
+        return written

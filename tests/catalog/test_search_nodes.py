@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 
 from tests.conftest import CsrfClient, _make_app, isolated
 from tests.factories import (
@@ -118,3 +119,16 @@ def test_a_change_committed_after_a_later_one_is_still_applied(app):
     db.session.commit()
     assert search_sync.sync() == 1
     assert search.search("wombat").total == 1
+
+
+def test_change_rows_are_kept_two_days_then_pruned(app):
+    from datetime import timedelta
+
+    from webapp.models_base import utcnow
+
+    db.session.add(SearchIndexChange(product_ids=[1], created_at=utcnow() - timedelta(days=3)))
+    db.session.add(SearchIndexChange(product_ids=[2], created_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    assert search_sync.prune() == 1
+    db.session.commit()
+    assert db.session.scalars(select(SearchIndexChange.product_ids)).all() == [[2]]
