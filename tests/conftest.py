@@ -184,6 +184,8 @@ def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int)
             "REDIS_URL": redis_url,
             "RATELIMIT_STORAGE_URI": redis_url.replace("unix://", "redis+unix://"),
             "SEARCH_INDEX_DIR": str(instance / "search-index"),
+            # A search page applies the catalog changes it notices before it answers.
+            "SEARCH_SYNC_IN_BACKGROUND": False,
             "IMPORT_UPLOAD_DIR": str(instance / "imports"),
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_port,

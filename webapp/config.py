@@ -43,6 +43,9 @@ def from_environment(instance_path: Path) -> dict:
         # A job row still waiting this many seconds after its commit is enqueued by the sweep.
         "JOB_SWEEP_AFTER": int(os.environ.get("JOB_SWEEP_AFTER", "60")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance_path / "search-index")),
+        # A web node applies catalog changes to its search index in a background thread
+        # ("0": inline, in the request that notices them; the tests do so).
+        "SEARCH_SYNC_IN_BACKGROUND": os.environ.get("SEARCH_SYNC_IN_BACKGROUND", "1") != "0",
         "IMPORT_UPLOAD_DIR": os.environ.get("IMPORT_UPLOAD_DIR", str(instance_path / "imports")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "8025")),

@@ -30,7 +30,12 @@ def sweep_queued_jobs() -> int:
 
 
 def reindex_products(product_ids: list[int] | None) -> int:
-    from webapp.catalog.operations import reindex
+    """Bring this node's search index up to date with the catalog changes recorded in the
+    database (`product_ids` names the change that queued the job; the log covers it)."""
+    from webapp.catalog.search_sync import prune, sync
 
     with job_context():
-        return reindex(product_ids)
+        written = sync() or 0
+        prune()  # change rows older than any node still needs
+        db.session.commit()
+        return written

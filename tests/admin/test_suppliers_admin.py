@@ -284,6 +284,20 @@ def test_running_import_shows_live_progress_from_redis(client, store):
     assert 'data-progress="25"' in html  # app.js sizes the bar (no style attributes)
 
 
+def test_running_import_says_what_it_does_once_the_rows_are_read(client, store):
+    run = FeedImport(
+        supplier=store.supplier, filename="big.csv", status=ImportStatus.RUNNING, stored_path=""
+    )
+    db.session.add(run)
+    db.session.flush()
+    key = feeds.progress_key(run.id)
+    redis_conn().hset(key, mapping={"done": 2000, "total": 2000, "step": "Updating product totals"})
+    login(client, store.sales)
+    html = client.get(f"/admin/catalog/imports/{run.id}", headers=HX).get_data(as_text=True)
+    assert "2,000 of about 2,000 rows" in html
+    assert '<span id="import-step">Updating product totals…</span>' in html
+
+
 def test_failed_import_shows_why(client, store, run_jobs):
     login(client, store.purchasing)
     _upload(client, store.supplier, GOOD_FEED.encode())

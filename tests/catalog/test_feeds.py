@@ -264,3 +264,15 @@ def test_import_queues_a_reindex_so_new_products_become_searchable(tmp_path, sup
     )
     run_jobs()
     assert search.search("zebra").total == 1
+
+
+def test_an_import_records_its_steps_after_reading_the_rows(tmp_path, supplier):
+    from webapp.jobs import redis_conn
+
+    first = run(supplier, write(tmp_path, HEADER + "I-1,T14,Lenovo,A,Laptops,10,5,1\n"))
+    progress = redis_conn().hgetall(feeds.progress_key(first.id))
+    assert progress[b"done"] == b"1"
+    # The first feed import builds the catalog's indexes after its rows, as its last step.
+    assert progress[b"step"] == b"Building the catalog's indexes"
+    second = run(supplier, write(tmp_path, HEADER + "I-1,T14,Lenovo,A,Laptops,11,5,1\n"))
+    assert redis_conn().hget(feeds.progress_key(second.id), "step") == b"Updating product totals"

@@ -507,12 +507,13 @@ def upload_feed(supplier_id: int):
 
 def _import_progress(run: FeedImport) -> dict:
     if run.status is not ImportStatus.RUNNING:
-        return {"done": 0, "total": 0, "percent": None}
+        return {"done": 0, "total": 0, "percent": None, "step": ""}
     raw = jobs.redis_conn().hgetall(feeds.progress_key(run.id))
     done = int(raw.get(b"done", 0))
     total = int(raw.get(b"total", 0))
     percent = min(100, done * 100 // total) if total else None
-    return {"done": done, "total": total, "percent": percent}
+    step = raw.get(b"step", b"").decode()
+    return {"done": done, "total": total, "percent": percent, "step": step}
 
 
 @bp.get("/imports/<int:import_id>")

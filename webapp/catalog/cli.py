@@ -11,9 +11,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from webapp.catalog import feeds
+from webapp.catalog import feeds, search_sync
 from webapp.catalog.models import FeedImport, ImportStatus, Product, Supplier
-from webapp.catalog.operations import refresh_product_aggregates, reindex
+from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 
 
@@ -85,10 +85,10 @@ def _print_summary(run: FeedImport, show_problems: int) -> None:
 @catalog_cli.command("reindex")
 @with_appcontext
 def reindex_command():
-    """Rebuild the product search index from the database."""
+    """Rebuild this node's product search index from the database."""
     total = db.session.scalar(select(func.count()).select_from(Product))
     with click.progressbar(length=total, label="Indexing products", file=sys.stderr) as bar:
-        written = reindex(None, progress=bar.update)
+        written = search_sync.rebuild(progress=bar.update)
     click.echo(f"Indexed {written:,} products.")
 
 

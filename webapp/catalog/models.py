@@ -18,7 +18,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.models_base import Cost, Money, Percent, TimestampMixin, UTCDateTime, str_enum
+from webapp.models_base import (
+    Cost,
+    Money,
+    Percent,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+    utcnow,
+)
 
 
 class ProductType(enum.StrEnum):
@@ -272,3 +280,16 @@ class FeedImport(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     supplier: Mapped[Supplier] = relationship()
+
+
+class SearchIndexChange(db.Model):
+    """One committed catalog change the search index must take in: every node's index
+    (`catalog.search_sync`) applies the changes it has not seen, so a web node and a worker on
+    different machines agree. Written in the transaction of the change itself."""
+
+    __tablename__ = "search_index_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The products to reindex; None for all of them (a full feed, a price rule).
+    product_ids: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

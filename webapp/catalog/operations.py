@@ -9,7 +9,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from webapp import jobs, signals
 from webapp.catalog import search
 from webapp.catalog.cache import bump_catalog_version
-from webapp.catalog.models import Brand, Category, Product, SupplierOffer
+from webapp.catalog.models import Brand, Category, Product, SearchIndexChange, SupplierOffer
 from webapp.extensions import db
 
 _CHUNK = 500
@@ -126,7 +126,11 @@ def _refresh_all_aggregates() -> None:
 
 
 def catalog_changed(product_ids: Sequence[int] | None) -> None:
-    """After commit: drop cached listings and reindex the products (all if None)."""
+    """Record the change for every node's search index (all products if None); after commit,
+    drop cached listings and have a worker bring its node's index up to date."""
+    db.session.add(
+        SearchIndexChange(product_ids=list(product_ids) if product_ids is not None else None)
+    )
     jobs.call_after_commit(bump_catalog_version)
     jobs.enqueue_after_commit(
         "workers.jobs.reindex_products",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,7 +11,7 @@ from flask import g
 from sqlalchemy import or_, select
 from sqlalchemy.orm import lazyload, load_only
 
-from webapp.catalog import cache, search
+from webapp.catalog import cache, search, search_sync
 from webapp.catalog.models import (
     Brand,
     Category,
@@ -245,6 +246,7 @@ def staff_matches(text: str, limit: int = 10) -> list[Product]:
     text = text.strip()[:200]
     if len(text) < 2:
         return []
+    search_sync.keep_current()
     found = products_in_order(search.search(text, limit=limit).product_ids)
     if found:
         return found
@@ -261,3 +263,39 @@ def staff_matches(text: str, limit: int = 10) -> list[Product]:
             .limit(limit)
         )
     )
+
+
+def cached_search(
+    text: str,
+    *,
+    filters: search.Filters | None = None,
+    sort: search.Sort = search.Sort.RELEVANCE,
+    limit: int = 48,
+    offset: int = 0,
+    with_facets: bool = False,
+) -> search.SearchPage:
+    """`search.search`, cached at the catalog version: a page of ids, its total and facet
+    counts are the same for every customer (prices are applied afterwards). Each node bumps
+    the version once its index has taken in a change (`search_sync`)."""
+    filters = filters or search.Filters()
+    key = repr((text, filters, sort.value, limit, offset, with_facets))
+    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+    return cache.cached(
+        f"search:{digest}",
+        lambda: search.search(
+            text,
+            filters=filters,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            with_facets=with_facets,
+        ),
+    )
+
+
+def cached_did_you_mean(text: str) -> str | None:
+    """`search.did_you_mean`, cached like `cached_search` (walking the term dictionary for
+    a misspelt word is the slowest thing a search page does)."""
+    digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+    (corrected,) = cache.cached(f"did-you-mean:{digest}", lambda: (search.did_you_mean(text),))
+    return corrected

@@ -93,13 +93,13 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _index_dir() -> str:
+def index_dir() -> str:
     return str(Path(current_app.config["SEARCH_INDEX_DIR"]) / f"v{SCHEMA_VERSION}")
 
 
 def get_index() -> tantivy.Index:
     """Open (or create) this process's handle on the index."""
-    path = _index_dir()
+    path = index_dir()
     with _lock:
         index = _indexes.get(path)
         if index is None:
@@ -112,7 +112,7 @@ def get_index() -> tantivy.Index:
 
 def _fresh_searcher(index: tantivy.Index) -> tantivy.Searcher:
     # Another process (the worker) writes the index: pick up its commits, at most once a second.
-    path = _index_dir()
+    path = index_dir()
     now = time.monotonic()
     if now - _last_reload.get(path, 0.0) > _RELOAD_EVERY_SECONDS:
         index.reload()

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
 
 from webapp import htmx_responses
-from webapp.catalog import cache, queries
+from webapp.catalog import cache, queries, search_sync
 from webapp.catalog import search as product_search
 from webapp.extensions import htmx
 from webapp.parsing import page_arg
@@ -194,8 +194,10 @@ def search():
     )
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
 
+    search_sync.keep_current()
+
     def run(query_text: str) -> product_search.SearchPage:
-        return product_search.search(
+        return queries.cached_search(
             query_text,
             filters=filters,
             sort=sort,
@@ -208,7 +210,7 @@ def search():
     corrected = None
     if found.total == 0 and text and page == 1:
         # Nothing as typed: try the words one typo away that the catalog does have.
-        corrected = product_search.did_you_mean(text)
+        corrected = queries.cached_did_you_mean(text)
         if corrected is not None:
             found = run(corrected)
             if found.total == 0:
@@ -297,7 +299,8 @@ def suggest():
     text = _search_text()
     if len(text) < 2:
         return ""
-    found = product_search.search(text, limit=8)
+    search_sync.keep_current()
+    found = queries.cached_search(text, limit=8)
     products = queries.products_in_order(found.product_ids)
     book = queries.price_book()
     rows = [(product, book.price_of(product, _group_id())) for product in products]
