@@ -35,6 +35,7 @@ def _page(form: AutotaskConnectForm, status: int = 200):
             connections=_connections(),
             form=form,
             opportunity_choices=operations.OPPORTUNITY_CHOICES,
+            item_choices=operations.ITEM_CHOICES,
         ),
         status,
     )
@@ -105,6 +106,7 @@ def picklists(connection_id: int):
         connections=_connections(),
         form=AutotaskConnectForm(formdata=None),
         opportunity_choices=operations.OPPORTUNITY_CHOICES,
+        item_choices=operations.ITEM_CHOICES,
     )
 
 
@@ -146,4 +148,24 @@ def save_opportunities(connection_id: int):
     flash("Opportunity settings saved.", "success")
     for warning in warnings:
         flash(warning, "warning")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/items")
+@staff_required(Role.ADMIN)
+def save_items(connection_id: int):
+    from flask import request
+
+    connection = _connection(connection_id)
+    try:
+        operations.save_item_options(
+            connection,
+            choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
+            title=request.form.get("ticket_title", ""),
+        )
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash("Quote item and ticket settings saved.", "success")
     return redirect(url_for(".index"), 303)

@@ -204,3 +204,56 @@ def save_opportunity_options(
     if probability == 0:
         return ["A probability of 0 % makes every new opportunity look lost in forecasts."]
     return []
+
+
+# Quote items and tickets (seed 002 "when an item is quoted or sold", seed 001's ticket sync):
+# option key -> (picklist, label).
+ITEM_CHOICES: dict[str, tuple[str, str]] = {
+    "product_material_code": ("BillingCodes.material", "Product material code"),
+    "recurring_billing_code": ("BillingCodes.recurring", "Recurring service billing code"),
+    "service_material_code": ("BillingCodes.material", "Non-recurring service material code"),
+    "surcharge_material_code": ("BillingCodes.material", "Payment surcharge material code"),
+    "shipping_type": ("ShippingTypes", "Shipping type"),
+    "ticket_queue": ("Tickets.queueID", "Ticket queue"),
+    "ticket_status": ("Tickets.status", "Ticket status for a new ticket"),
+    "ticket_priority": ("Tickets.priority", "Ticket priority"),
+    "charge_type": ("TicketCharges.chargeType", "Ticket charge type"),
+}
+DEFAULT_TITLE = "Sales order {number} for {organization}"
+TITLE_FIELDS = ("number", "organization", "po", "total")
+
+
+def save_item_options(connection: PsaConnection, *, choices: dict[str, str], title: str) -> None:
+    """Check the item and ticket choices against Autotask's lists and store them.
+
+    The title template may use {number}, {organization}, {po} and {total}; anything else is
+    refused with the names it may use.
+    """
+    stored = {}
+    for key, (picklist, label) in ITEM_CHOICES.items():
+        value = (choices.get(key) or "").strip()
+        if value and value not in {v for v, _ in connection.choices(picklist)}:
+            raise IntegrationRuleError(f"{label}: {value!r} is not one of Autotask's values.")
+        stored[key] = value
+    title = " ".join((title or "").split()) or DEFAULT_TITLE
+    if len(title) > 200:
+        raise IntegrationRuleError("Ticket title: at most 200 characters.")
+    try:
+        ticket_title(title, number="SO-1", organization="x", po="", total="0")
+    except (KeyError, IndexError, ValueError) as exc:
+        names = ", ".join("{" + f + "}" for f in TITLE_FIELDS)
+        raise IntegrationRuleError(
+            f"Ticket title: {exc} cannot be filled in; use {names}."
+        ) from None
+    connection.options = {**(connection.options or {}), **stored, "ticket_title": title}
+    db.session.flush()
+
+
+def ticket_title(template: str, **values: str) -> str:
+    """Fill the ticket title template (only the named fields; at most 255 characters)."""
+    import string
+
+    for _text, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (name not in TITLE_FIELDS or spec or conversion):
+            raise KeyError(name or "{}")
+    return template.format(**values)[:255]

@@ -22,15 +22,22 @@ from webapp.integrations.interfaces import PermanentError, PushResult
 from webapp.integrations.models import Delivery
 from webapp.integrations.outbox import Sender, ensure_delivery, find_delivery, schedule_sync
 from webapp.psa import operations
+from webapp.psa.autotask.quotes import QuotePush, quote_state
 from webapp.psa.models import PsaConnection
 
 COMPANY = "psa_company"
 OPPORTUNITY = "psa_opportunity"
 CLOSE = "psa_opportunity_close"  # won or lost
+QUOTE_SYNC = "psa_quote"  # the Autotask quote and its items
 ORGANIZATION = "organization"
 QUOTE = "quote"
 registry.register_kinds(
-    {COMPANY: "Autotask company", OPPORTUNITY: "Autotask opportunity", CLOSE: "Opportunity result"}
+    {
+        COMPANY: "Autotask company",
+        OPPORTUNITY: "Autotask opportunity",
+        QUOTE_SYNC: "Autotask quote",
+        CLOSE: "Opportunity result",
+    }
 )
 
 
@@ -53,7 +60,25 @@ def queue_opportunity(quote) -> list[Delivery]:
         needs = []
         if core.link_for(connection.id, ORGANIZATION, quote.organization_id) is None:
             needs.append(ensure_delivery(connection, COMPANY, ORGANIZATION, quote.organization_id))
-        out.append(ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs))
+        opportunity = ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs)
+        out.append(opportunity)
+        out.append(ensure_delivery(connection, QUOTE_SYNC, QUOTE, quote.id, [opportunity]))
+        schedule_sync(connection)
+    return out
+
+
+def queue_quote_sync(quote, occasion: str) -> list[Delivery]:
+    """Bring the Autotask quote in step again (a version sent, the customer's choices).
+
+    ``occasion`` names the change ("sent_v2", "won"): one delivery per change, each after the
+    quote's first one; the push syncs the quote as it stands when it runs.
+    """
+    out = []
+    for connection in _connections():
+        first = find_delivery(connection.id, QUOTE_SYNC, QUOTE, quote.id)
+        if first is None:
+            continue  # created before the sync was switched on
+        out.append(ensure_delivery(connection, QUOTE_SYNC, f"quote_{occasion}", quote.id, [first]))
         schedule_sync(connection)
     return out
 
@@ -80,18 +105,24 @@ class Item:
 
 
 class AutotaskSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, CLOSE)
+    kind_order = (COMPANY, OPPORTUNITY, QUOTE_SYNC, CLOSE)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
         self.connection = connection
         self.client = operations.client_for(connection)
         self.http = self.client.http
+        self.quotes = QuotePush(connection, self.client)
 
     # -- payloads ----------------------------------------------------------------------------
 
     def payload(self, delivery: Delivery) -> dict:
-        build = {COMPANY: self._company, OPPORTUNITY: self._opportunity, CLOSE: self._close}
+        build = {
+            COMPANY: self._company,
+            OPPORTUNITY: self._opportunity,
+            CLOSE: self._close,
+            QUOTE_SYNC: self._quote_state,
+        }
         return Item(delivery.request_key, delivery, build[delivery.kind](delivery))
 
     def _option(self, key: str, what: str) -> int:
@@ -124,6 +155,11 @@ class AutotaskSender(Sender):
             "ownerResourceID": self._option("default_owner", "default owner"),
             "isActive": True,
         }
+
+    def _quote_state(self, delivery: Delivery):
+        state = quote_state(self._quote(delivery))
+        self.quotes.check_options(state)
+        return state
 
     def _quote(self, delivery: Delivery):
         from webapp.quotes.models import Quote
@@ -189,7 +225,16 @@ class AutotaskSender(Sender):
     # -- sending -----------------------------------------------------------------------------
 
     def push(self, kind: str, items: list) -> list[PushResult]:
+        if kind == QUOTE_SYNC:
+            return [self._push_quote(item) for item in items]
         return [self._push(kind, item) for item in items]
+
+    def _push_quote(self, item: Item) -> PushResult:
+        try:
+            remote_id, number = self.quotes.push(item.record, item.delivery.maybe_sent)
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+        return PushResult(item.key, remote_id=str(remote_id), remote_number=number[:100])
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
@@ -242,7 +287,7 @@ class AutotaskSender(Sender):
         return int(found[0]["id"]) if found else None
 
     def describe(self, delivery: Delivery) -> str:
-        if delivery.subject_type == QUOTE:
+        if delivery.subject_type.startswith(QUOTE):
             quote = db.session.get(_quote_model(), delivery.subject_id)
             return quote.number if quote else f"quote #{delivery.subject_id}"
         from webapp.organizations.models import Organization
@@ -253,6 +298,8 @@ class AutotaskSender(Sender):
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
         if delivery.kind == CLOSE:
             return f"opportunity {result.remote_id} updated"
+        if delivery.kind == QUOTE_SYNC:
+            return f"Autotask quote {result.remote_number} in step"  # linked as it was made
         core.save_link(
             self.connection,
             delivery.subject_type,

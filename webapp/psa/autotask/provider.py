@@ -123,6 +123,29 @@ class AutotaskProvider:
                         CheckItem(key, False, f"Autotask has no active values in {key}.")
                     )
                 found[key] = values
+        active = [{"op": "eq", "field": "isActive", "value": True}]
+        codes = [_lowered(c) for c in self.client.query("BillingCodes", active)]
+        # Material codes (useType 2) for goods, one-off services, surcharge; recurring service
+        # codes (useType 3) for Services; each with the tax category its items take.
+        for key, use in (("BillingCodes.material", 2), ("BillingCodes.recurring", 3)):
+            found[key] = [
+                {
+                    "value": str(c["id"]),
+                    "label": str(c.get("name") or c["id"]),
+                    "tax_category": str(c.get("taxcategoryid") or ""),
+                }  # fmt: skip
+                for c in codes
+                if int(c.get("usetype") or 0) == use
+            ]
+        found["BillingCodes"] = found["BillingCodes.material"] + found["BillingCodes.recurring"]
+        found["ShippingTypes"] = [
+            {
+                "value": str(t["id"]),
+                "label": str(t.get("name") or t["id"]),
+                "billing_code": str(t.get("billingcodeid") or ""),
+            }  # fmt: skip
+            for t in map(_lowered, self.client.query("ShippingTypes", active))
+        ]
         resources = self.client.query(
             "Resources", [{"op": "eq", "field": "isActive", "value": True}]
         )
@@ -139,3 +162,7 @@ class AutotaskProvider:
             for r in resources
         ]
         return found, problems
+
+
+def _lowered(record: dict) -> dict:
+    return {str(k).lower(): v for k, v in record.items()}
