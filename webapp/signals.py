@@ -35,3 +35,11 @@ integration_delivery_confirmed = _signals.signal("integration-delivery-confirmed
 integration_failed = _signals.signal("integration-failed")
 # sender: the Quote, just created as a draft (staff, a template or a customer's request).
 quote_created = _signals.signal("quote-created")
+# sender: an Organization at checkout (store, desk order, quote acceptance); each PSA returns
+# what to offer as "which ticket does this order belong to" (webapp.psa.tickets.TicketOffer),
+# or None when it syncs no tickets.
+ticket_offer_wanted = _signals.signal("ticket-offer-wanted")
+# sender: the SalesDocument just placed; kwarg value = the posted ticket pick ("" = a new
+# ticket). A receiver refuses a pick that is not an open ticket of the organisation by
+# raising ValueError (its message is for the person ordering): the caller rolls back.
+ticket_chosen = _signals.signal("ticket-chosen")

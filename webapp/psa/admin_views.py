@@ -162,6 +162,7 @@ def save_items(connection_id: int):
             connection,
             choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
             title=request.form.get("ticket_title", ""),
+            tickets=request.form.get("tickets_enabled") == "1",
         )
     except IntegrationRuleError as exc:
         db.session.rollback()

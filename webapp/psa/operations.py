@@ -223,7 +223,9 @@ DEFAULT_TITLE = "Sales order {number} for {organization}"
 TITLE_FIELDS = ("number", "organization", "po", "total")
 
 
-def save_item_options(connection: PsaConnection, *, choices: dict[str, str], title: str) -> None:
+def save_item_options(
+    connection: PsaConnection, *, choices: dict[str, str], title: str, tickets: bool = False
+) -> None:
     """Check the item and ticket choices against Autotask's lists and store them.
 
     The title template may use {number}, {organization}, {po} and {total}; anything else is
@@ -245,7 +247,17 @@ def save_item_options(connection: PsaConnection, *, choices: dict[str, str], tit
         raise IntegrationRuleError(
             f"Ticket title: {exc} cannot be filled in; use {names}."
         ) from None
-    connection.options = {**(connection.options or {}), **stored, "ticket_title": title}
+    if tickets:
+        for key in ("ticket_queue", "ticket_status", "ticket_priority", "charge_type"):
+            if not stored[key]:
+                label = ITEM_CHOICES[key][1]
+                raise IntegrationRuleError(f"{label}: choose one to switch tickets on.")
+    connection.options = {
+        **(connection.options or {}),
+        **stored,
+        "ticket_title": title,
+        "tickets_enabled": tickets,
+    }
     db.session.flush()
 
 

@@ -20,3 +20,29 @@ def opportunity_result(quote, status, **_extra) -> None:
         sync.queue_quote_sync(quote, "won")
     if status.value in ("won", "lost"):
         sync.queue_result(quote)
+
+
+@signals.sales_document_created.connect
+def ticket_for_new_order(document, **_extra) -> None:
+    sync.queue_ticket(document)
+
+
+@signals.ticket_offer_wanted.connect
+def ticket_offer(organization, **_extra):
+    from webapp.psa import tickets
+
+    if not sync.ticket_connections():
+        return None
+    return tickets.offer(organization)
+
+
+@signals.ticket_chosen.connect
+def ticket_chosen(document, value="", **_extra) -> None:
+    from webapp.psa import tickets
+
+    if not sync.ticket_connections():
+        return
+    try:
+        tickets.apply_choice(document, value)
+    except tickets.TicketChoiceError as refused:
+        raise ValueError(str(refused)) from None

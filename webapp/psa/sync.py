@@ -23,12 +23,15 @@ from webapp.integrations.models import Delivery
 from webapp.integrations.outbox import Sender, ensure_delivery, find_delivery, schedule_sync
 from webapp.psa import operations
 from webapp.psa.autotask.quotes import QuotePush, quote_state
+from webapp.psa.autotask.tickets import TicketPush
 from webapp.psa.models import PsaConnection
 
 COMPANY = "psa_company"
 OPPORTUNITY = "psa_opportunity"
 CLOSE = "psa_opportunity_close"  # won or lost
 QUOTE_SYNC = "psa_quote"  # the Autotask quote and its items
+TICKET = "psa_ticket"  # a sales order on a ticket, as ticket charges
+DOCUMENT = "sales_document"
 ORGANIZATION = "organization"
 QUOTE = "quote"
 registry.register_kinds(
@@ -36,6 +39,7 @@ registry.register_kinds(
         COMPANY: "Autotask company",
         OPPORTUNITY: "Autotask opportunity",
         QUOTE_SYNC: "Autotask quote",
+        TICKET: "Autotask ticket",
         CLOSE: "Opportunity result",
     }
 )
@@ -47,6 +51,28 @@ def _connections() -> list[PsaConnection]:
         for c in core.active_connections(PsaConnection)
         if c.provider == operations.AUTOTASK and c.option("opportunities_enabled")
     ]
+
+
+def ticket_connections() -> list[PsaConnection]:
+    return [
+        c
+        for c in core.active_connections(PsaConnection)
+        if c.provider == operations.AUTOTASK and c.option("tickets_enabled")
+    ]
+
+
+def queue_ticket(document) -> list[Delivery]:
+    """A new sales order: its charges on the ticket picked at checkout, or on a new ticket."""
+    out = []
+    for connection in ticket_connections():
+        needs = []
+        if core.link_for(connection.id, ORGANIZATION, document.organization_id) is None:
+            needs.append(
+                ensure_delivery(connection, COMPANY, ORGANIZATION, document.organization_id)
+            )
+        out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        schedule_sync(connection)
+    return out
 
 
 def company_reference(organization_id: int) -> str:
@@ -105,7 +131,7 @@ class Item:
 
 
 class AutotaskSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, QUOTE_SYNC, CLOSE)
+    kind_order = (COMPANY, OPPORTUNITY, QUOTE_SYNC, CLOSE, TICKET)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
@@ -113,6 +139,7 @@ class AutotaskSender(Sender):
         self.client = operations.client_for(connection)
         self.http = self.client.http
         self.quotes = QuotePush(connection, self.client)
+        self.tickets = TicketPush(self.quotes)
 
     # -- payloads ----------------------------------------------------------------------------
 
@@ -122,6 +149,7 @@ class AutotaskSender(Sender):
             OPPORTUNITY: self._opportunity,
             CLOSE: self._close,
             QUOTE_SYNC: self._quote_state,
+            TICKET: self._document,
         }
         return Item(delivery.request_key, delivery, build[delivery.kind](delivery))
 
@@ -155,6 +183,15 @@ class AutotaskSender(Sender):
             "ownerResourceID": self._option("default_owner", "default owner"),
             "isActive": True,
         }
+
+    def _document(self, delivery: Delivery):
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        self.tickets.check_options(document)
+        return document
 
     def _quote_state(self, delivery: Delivery):
         state = quote_state(self._quote(delivery))
@@ -225,13 +262,14 @@ class AutotaskSender(Sender):
     # -- sending -----------------------------------------------------------------------------
 
     def push(self, kind: str, items: list) -> list[PushResult]:
-        if kind == QUOTE_SYNC:
+        if kind in (QUOTE_SYNC, TICKET):
             return [self._push_quote(item) for item in items]
         return [self._push(kind, item) for item in items]
 
     def _push_quote(self, item: Item) -> PushResult:
         try:
-            remote_id, number = self.quotes.push(item.record, item.delivery.maybe_sent)
+            pusher = self.tickets if item.delivery.kind == TICKET else self.quotes
+            remote_id, number = pusher.push(item.record, item.delivery.maybe_sent)
         except PermanentError as error:
             return PushResult(item.key, error=error)
         return PushResult(item.key, remote_id=str(remote_id), remote_number=number[:100])
@@ -287,6 +325,11 @@ class AutotaskSender(Sender):
         return int(found[0]["id"]) if found else None
 
     def describe(self, delivery: Delivery) -> str:
+        if delivery.subject_type == DOCUMENT:
+            from webapp.sales.models import SalesDocument
+
+            document = db.session.get(SalesDocument, delivery.subject_id)
+            return document.number if document else f"sales order #{delivery.subject_id}"
         if delivery.subject_type.startswith(QUOTE):
             quote = db.session.get(_quote_model(), delivery.subject_id)
             return quote.number if quote else f"quote #{delivery.subject_id}"
@@ -300,6 +343,8 @@ class AutotaskSender(Sender):
             return f"opportunity {result.remote_id} updated"
         if delivery.kind == QUOTE_SYNC:
             return f"Autotask quote {result.remote_number} in step"  # linked as it was made
+        if delivery.kind == TICKET:
+            return f"charges on ticket {result.remote_number}"
         core.save_link(
             self.connection,
             delivery.subject_type,

@@ -27,6 +27,7 @@ NEEDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 # The module an entity needs (the API refuses writes without it; PSA-NOTES 1.2).
 MODULES = {"Opportunities": "CRM", "Quotes": "CRM", "QuoteItems": "CRM", "QuoteLocations": "CRM"}
+COMPLETE = 5  # Tickets.status "Complete" is a system value in every Autotask database
 RIGHTS = {"canQuery": "read", "canCreate": "create", "canUpdate": "update"}
 # Picklists the settings offer as dropdowns: entity -> fields.
 PICKLISTS: dict[str, tuple[str, ...]] = {
@@ -57,6 +58,36 @@ class AutotaskProvider:
 
     def __init__(self, client: AutotaskClient) -> None:
         self.client = client
+
+    @staticmethod
+    def open_tickets(connection, organization) -> list:
+        """Open tickets of the organisation's company, for the checkout's ticket choice."""
+        from webapp.integrations import operations as core
+        from webapp.psa import operations
+        from webapp.psa.tickets import TicketChoice
+
+        if not connection.option("tickets_enabled"):
+            return []
+        link = core.link_for(connection.id, "organization", organization.id)
+        if link is None:
+            return []
+        rows = operations.client_for(connection).query(
+            "Tickets",
+            [
+                {"op": "eq", "field": "companyID", "value": int(link.remote_id)},
+                {"op": "noteq", "field": "status", "value": COMPLETE},
+            ],
+            limit=100,
+        )
+        return [
+            TicketChoice(
+                connection.id,
+                str(row["id"]),
+                str(row.get("ticketNumber") or row["id"]),
+                str(row.get("title") or ""),
+            )
+            for row in sorted(rows, key=lambda r: -int(r["id"]))
+        ]
 
     def check(self) -> list[CheckItem]:
         """What the API user may do, by name; every line says what to change when it fails."""

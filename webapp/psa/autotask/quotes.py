@@ -335,23 +335,41 @@ class QuotePush:
 
         product_id = line["product_id"]
         subject = ("product", product_id) if product_id else ("quote_line", mapping.line_id(line))
+        product = db.session.get(Product, product_id) if product_id else None
+        return self.ensure_product(
+            subject, lambda ref: mapping.product_record(line, product, material_code, ref)
+        )
+
+    def ensure_product(self, subject: tuple[str, int], build) -> int:
+        """The Autotask Product standing for ``subject``: linked, found by our reference in
+        ``externalProductID``, or created (``build(ref)`` gives its record) and read back."""
+        return self.ensure_product_code(subject, build)[0]
+
+    def ensure_product_code(self, subject: tuple[str, int], build) -> tuple[int, int]:
+        """``ensure_product``, with the product's material code (kept on the link)."""
         link = core.link_for(self.connection.id, *subject)
+        if link is not None and link.version:
+            return int(link.remote_id), int(link.version)
         if link is not None:
-            return int(link.remote_id)
+            stored = self.client.get("Products", int(link.remote_id))
+            link.version = str(stored.get("productBillingCodeID") or "")
+            return int(link.remote_id), int(link.version or 0)
         ref = mapping.reference("P", *subject)
         found = self.client.query(
             "Products", [{"op": "eq", "field": "externalProductID", "value": ref}], limit=1
         )
         if found:
             remote_id = int(found[0]["id"])
+            code = int(found[0].get("productBillingCodeID") or 0)
         else:
-            product = db.session.get(Product, product_id) if product_id else None
-            record = mapping.product_record(line, product, material_code, ref)
+            record = build(ref)
             remote_id = self.client.create("Products", record)
-            self._compare("Products", remote_id, record, line["description"])
-        core.save_link(self.connection, *subject, remote_id=str(remote_id), remote_number=ref)
+            self._compare("Products", remote_id, record, record["name"])
+            code = record["productBillingCodeID"]
+        core.save_link(self.connection, *subject, remote_id=str(remote_id), remote_number=ref,
+                       version=str(code))  # fmt: skip
         db.session.flush()
-        return remote_id
+        return remote_id, code
 
     def _service(self, line: dict, billing_code: int) -> int:
         product_id = line["product_id"]
