@@ -180,3 +180,43 @@ def test_tickets_need_their_settings_and_are_off_until_switched_on(
     assert autotask.records("Tickets") == []
     assert db.session.scalar(db.select(Delivery).filter_by(kind=sync.TICKET)) is None
     assert db.session.scalar(db.select(Notification)) is None
+
+
+def test_quote_acceptance_offers_open_tickets_and_puts_the_order_on_the_pick(
+    app, store, client, ticketing, run_jobs
+):
+    from tests.quotes.conftest import build_quote, link_path, send
+    from tests.quotes.test_approval import accept_form
+
+    order(client, store)
+    run_jobs()
+    [ticket] = ticketing.records("Tickets")
+    quote = build_quote(store)
+    send(quote)
+    run_jobs()
+    page = client.get(link_path(quote, store.customer)).get_data(as_text=True)
+    pick = f"{ticketing.connection.id}:{ticket['Id']}"
+    assert f'value="{pick}"' in page
+    accepted = client.post(
+        link_path(quote, store.customer) + "/accept",
+        data={**accept_form(quote), "psa_ticket": pick},
+    )
+    assert accepted.status_code == 303
+    run_jobs()
+    assert len(ticketing.records("Tickets")) == 1
+    document = db.session.scalars(
+        db.select(SalesDocument).order_by(SalesDocument.id.desc())
+    ).first()
+    assert {c["PurchaseOrderNumber"] for c in charges_of(ticketing, ticket["Id"])} >= {
+        document.number
+    }
+
+
+def test_a_desk_order_can_go_on_an_open_ticket(app, store, client, ticketing, run_jobs):
+    order(client, store)
+    run_jobs()
+    [ticket] = ticketing.records("Tickets")
+    client.post("/logout")
+    login(client, store.sales)
+    page = client.get(f"/admin/orders/new?organization={store.org.id}").get_data(as_text=True)
+    assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' in page
