@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from tests.factories import login
 from tests.psa.test_autotask_opportunities import SETTINGS
-from tests.psa.test_autotask_opportunities import autotask as autotask  # noqa: F401 - fixture
 from tests.quotes.conftest import build_quote, change, link_path, send
 from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
@@ -33,13 +30,6 @@ ITEMS = {
     "ticket_priority": "2",
     "charge_type": "1",
 }
-
-
-@pytest.fixture
-def quoting(autotask):  # noqa: F811 - the fixture imported above
-    operations.save_item_options(autotask.connection, choices=ITEMS, title="")
-    db.session.commit()
-    return autotask
 
 
 def items_of(sandbox, quote_id=None) -> list[dict]:

@@ -11,7 +11,6 @@ from decimal import Decimal
 import pytest
 
 from tests.factories import login
-from tests.psa.test_autotask_opportunities import autotask as autotask  # noqa: F401 - fixture
 from tests.psa.test_autotask_quotes import ITEMS
 from tests.store.test_checkout import fill_cart, place
 from webapp.extensions import db
@@ -19,15 +18,6 @@ from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.integrations.outbox import run_sync
 from webapp.psa import operations, sync, tickets
 from webapp.sales.models import SalesDocument
-
-
-@pytest.fixture
-def ticketing(autotask):  # noqa: F811 - the fixture imported above
-    operations.save_item_options(
-        autotask.connection, choices=ITEMS, title="SO {number} / {po}", tickets=True
-    )
-    db.session.commit()
-    return autotask
 
 
 def order(client, store, **form) -> SalesDocument:
@@ -168,7 +158,7 @@ def test_tickets_need_their_settings_and_are_off_until_switched_on(
     store,
     client,
     autotask,
-    run_jobs,  # noqa: F811
+    run_jobs,
 ):
     with pytest.raises(operations.IntegrationRuleError, match="Ticket queue"):
         operations.save_item_options(

@@ -441,8 +441,13 @@ class AutotaskSandbox:
         """Change a record as a person in the UI would, and fire the entity's webhooks."""
         with self._lock:
             self.db.table(entity)[record_id].update(fields)
+            if entity == "Tickets":  # the incremental-sync field of tickets (PN 1.6)
+                self.db.table(entity)[record_id]["LastActivityDate"] = self._stamp()
         if entity == "Tickets":
             self.fire("Update", record_id, fields, person_id=person_id)
+
+    def _stamp(self) -> str:
+        return self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def used_this_hour(self) -> int:
         """Return how many requests this hour's window counted."""
@@ -775,6 +780,8 @@ class AutotaskSandbox:
         record["Id"] = record_id
         record["CreatorResourceID"] = API_RESOURCE_ID
         record.setdefault("CreateDate", self.clock.utcnow().isoformat())
+        if entity == "Tickets":
+            record["LastActivityDate"] = self._stamp()
         self.db.table(entity)[record_id] = record
         return _json({"itemId": record_id}, 200)
 

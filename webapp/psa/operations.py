@@ -98,6 +98,7 @@ def connect_autotask(username: str, secret: str, integration_code: str, actor) -
     core.mark_connected(connection, actor)
     _store_check(connection, results)
     request_picklists(connection)
+    enqueue_after_commit("workers.psa.keep_webhook", connection.id)  # tickets back to us
     return connection
 
 
