@@ -36,6 +36,7 @@ def _page(form: AutotaskConnectForm, status: int = 200):
             form=form,
             opportunity_choices=operations.OPPORTUNITY_CHOICES,
             item_choices=operations.ITEM_CHOICES,
+            budget=operations.budget,
         ),
         status,
     )
@@ -107,6 +108,7 @@ def picklists(connection_id: int):
         form=AutotaskConnectForm(formdata=None),
         opportunity_choices=operations.OPPORTUNITY_CHOICES,
         item_choices=operations.ITEM_CHOICES,
+        budget=operations.budget,
     )
 
 

@@ -15,6 +15,8 @@ from webapp.integrations.operations import IntegrationRuleError
 from webapp.integrations.secrets import decrypt, encrypt
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
+from webapp.psa.autotask import budget as budget_module
+from webapp.psa.autotask.budget import AutotaskLimiter
 from webapp.psa.autotask.client import AutotaskClient, Credentials, Zone
 from webapp.psa.autotask.provider import AutotaskProvider, CheckItem
 from webapp.psa.models import PsaConnection
@@ -26,7 +28,7 @@ def _http(connection: PsaConnection | None) -> IntegrationHttp:
     config = current_app.config
     gate = None
     if connection is not None and connection.id is not None:
-        gate = core.limiter_for(str(connection.id), AutotaskProvider)
+        gate = limiter(connection)
     return IntegrationHttp(
         None,
         gate=gate,
@@ -34,6 +36,42 @@ def _http(connection: PsaConnection | None) -> IntegrationHttp:
         allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
         vendor="Autotask",
     )
+
+
+def limiter(connection: PsaConnection) -> AutotaskLimiter:
+    """The connection's share of Autotask's budget (Redis: every process sees the same)."""
+    from webapp.jobs import redis_conn
+
+    return AutotaskLimiter(
+        redis_conn(),
+        str(connection.id),
+        AutotaskProvider.rate_limit,
+        max_wait=float(current_app.config.get("ACCOUNTING_LIMITER_MAX_WAIT", 120)),
+    )
+
+
+def budget(connection: PsaConnection) -> dict:
+    """What the PSA page shows: our calls left this hour and the database-wide reading."""
+    gate = limiter(connection)
+    return {
+        "ours_left": max(0, budget_module.OURS - gate.used_this_hour()),
+        "ours": budget_module.OURS,
+        "slow_from": budget_module.SLOW_FROM,
+        "shared": gate.shared(),
+        "blocked": gate.shared_blocked(),
+    }
+
+
+def check_shared_budget(connection: PsaConnection, client: AutotaskClient) -> str:
+    """Read ThresholdInformation when the last reading is old; the reason to wait, or ''."""
+    gate = limiter(connection)
+    if gate.shared_due():
+        found = client.threshold()
+        gate.remember_shared(
+            found.get("currentTimeframeRequestCount") or 0,
+            found.get("externalRequestThreshold") or budget_module.HOURLY,
+        )
+    return gate.shared_blocked()
 
 
 def credentials(connection: PsaConnection) -> Credentials:

@@ -141,6 +141,11 @@ class AutotaskSender(Sender):
         self.quotes = QuotePush(connection, self.client)
         self.tickets = TicketPush(self.quotes)
 
+    def blocked(self) -> list[str]:
+        """Nothing is sent while the database's shared hour is half spent (PSA-NOTES 1.9)."""
+        reason = operations.check_shared_budget(self.connection, self.client)
+        return [reason] if reason else []
+
     # -- payloads ----------------------------------------------------------------------------
 
     def payload(self, delivery: Delivery) -> dict:

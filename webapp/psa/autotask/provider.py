@@ -54,6 +54,7 @@ class AutotaskProvider:
     label: ClassVar[str] = "Autotask PSA"
     # 10,000 requests per rolling hour per database (shared with the MSP's other tools: we
     # keep to half), three concurrent requests per endpoint (PSA-NOTES 1.9).
+    # (webapp.psa.autotask.budget slows down from 4,000 and reads the database-wide count.)
     rate_limit: ClassVar[RateLimit] = RateLimit(per_minute=300, concurrent=3, per_hour=5000)
 
     def __init__(self, client: AutotaskClient) -> None:
