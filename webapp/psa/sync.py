@@ -274,7 +274,7 @@ class AutotaskSender(Sender):
     def _push_quote(self, item: Item) -> PushResult:
         try:
             pusher = self.tickets if item.delivery.kind == TICKET else self.quotes
-            remote_id, number = pusher.push(item.record, item.delivery.maybe_sent)
+            remote_id, number = pusher.push(item.record, _may_have_reached(item.delivery))
         except PermanentError as error:
             return PushResult(item.key, error=error)
         return PushResult(item.key, remote_id=str(remote_id), remote_number=number[:100])
@@ -289,7 +289,7 @@ class AutotaskSender(Sender):
                 entity = "Opportunities"
             else:
                 entity = "Companies" if kind == COMPANY else "Opportunities"
-                remote_id = self._existing(kind, record) if delivery.maybe_sent else None
+                remote_id = self._existing(kind, record) if _may_have_reached(delivery) else None
                 found = remote_id is not None
                 if remote_id is None:
                     remote_id = self.client.create(entity, record)
@@ -359,6 +359,15 @@ class AutotaskSender(Sender):
         )
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def _may_have_reached(delivery: Delivery) -> bool:
+    """An earlier try of this delivery may have reached Autotask (look up before creating).
+
+    The outbox marks every push ``maybe_sent`` before it starts, the first one too; only a
+    second or later try can find what an earlier one made (one query saved per create).
+    """
+    return delivery.maybe_sent and delivery.attempts > 1
 
 
 def _quote_model():

@@ -56,6 +56,13 @@ def item_type_of(line: dict) -> int:
     return COST
 
 
+def name_key(text: str) -> int:
+    """A stable 31-bit number for a line's name (custom lines have no product id)."""
+    import zlib
+
+    return zlib.crc32(" ".join(text.lower().split()).encode()) & 0x7FFFFFFF
+
+
 def line_id(line: dict) -> int:
     return int(line["key"].lstrip("l"))
 

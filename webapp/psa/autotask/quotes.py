@@ -157,12 +157,11 @@ class QuotePush:
         opportunity = core.link_for(self.connection.id, "quote", quote.id)
         if opportunity is None:
             raise PermanentError("The quote has no Autotask opportunity yet.", field="Opportunity")
-        quote_id, created = self._quote(state, int(opportunity.remote_id), maybe_sent)
+        quote_id, created, number = self._quote(state, int(opportunity.remote_id), maybe_sent)
         existing = [] if created else self._items(quote_id)
         sent = self._write_items(state, quote_id, existing)
         self._read_back_items(quote_id, sent)
-        stored = self.client.get("Quotes", quote_id)
-        return quote_id, str(stored.get("quoteNumber") or stored.get("name") or quote_id)
+        return quote_id, number
 
     def _quote(self, state: QuoteState, opportunity_id: int, maybe_sent: bool):
         quote = state.quote
@@ -195,7 +194,7 @@ class QuotePush:
                 field=", ".join(differs),
                 fix="Check the quote in Autotask, then press Retry.",
             )
-        return remote_id, created
+        return remote_id, created, str(stored.get("quoteNumber") or stored.get("name") or remote_id)
 
     def _find_quote(self, number: str, opportunity_id: int) -> int | None:
         found = self.client.query(
@@ -221,10 +220,13 @@ class QuotePush:
             "description": (quote.intro or "")[:2000],
         }
         if company is not None:
-            # The tax region is the company's default (seed 001), set when the quote is made.
-            region = self.client.get("Companies", int(company.remote_id)).get("taxRegionID")
-            if region:
-                full["taxRegionID"] = int(region)
+            # The tax region is the company's default (seed 001), set when the quote is made;
+            # read once per company and kept on its link ("-" for none).
+            if not company.version:
+                region = self.client.get("Companies", int(company.remote_id)).get("taxRegionID")
+                company.version = str(region or "-")
+            if company.version != "-":
+                full["taxRegionID"] = int(company.version)
         return self.client.create("Quotes", full)
 
     def _items(self, quote_id: int) -> list[dict]:
@@ -373,7 +375,8 @@ class QuotePush:
 
     def _service(self, line: dict, billing_code: int) -> int:
         product_id = line["product_id"]
-        where = ("p", product_id) if product_id else ("l", mapping.line_id(line))
+        # Custom lines of the same name share a Service (the item carries its own price).
+        where = ("p", product_id) if product_id else ("d", mapping.name_key(line["description"]))
         subject = (f"at_service_{line['recurrence']}_{where[0]}", where[1])
         link = core.link_for(self.connection.id, *subject)
         if link is not None:
