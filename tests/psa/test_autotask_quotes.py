@@ -259,3 +259,15 @@ def test_settings_are_kept_per_field(app, store, quoting):
     db.session.refresh(quoting.connection)
     for key, value in {**SETTINGS, **ITEMS}.items():
         assert quoting.connection.option(key) == value, key
+
+
+def test_our_quote_page_shows_the_autotask_quote_and_frozen_tax_categories(
+    app, store, client, quoting, run_jobs
+):
+    quote = build_quote(store)
+    run_jobs()
+    login(client, store.sales)
+    page = client.get(f"/admin/quotes/{quote.id}").get_data(as_text=True)
+    assert 'id="psa-quote-panel"' in page
+    assert page.count("Frozen at creation") == 5
+    assert "Managed workstation</td><td>Service #" in page

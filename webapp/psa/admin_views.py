@@ -11,11 +11,17 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import operations
+from webapp.psa import operations, queries
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
 bp = Blueprint("psa_admin", __name__, url_prefix="/admin/psa", template_folder="templates")
+
+
+@bp.app_context_processor
+def _quote_panel_helpers() -> dict:
+    # The admin quote page includes psa_admin/_quote_panel.html.
+    return {"psa_quote_states": queries.quote_states}
 
 
 def _connections() -> list[PsaConnection]:
