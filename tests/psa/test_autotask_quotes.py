@@ -271,3 +271,43 @@ def test_our_quote_page_shows_the_autotask_quote_and_frozen_tax_categories(
     assert 'id="psa-quote-panel"' in page
     assert page.count("Frozen at creation") == 5
     assert "Managed workstation</td><td>Service #" in page
+
+
+def test_a_line_removed_from_the_quote_loses_its_item_and_staff_items_stay(
+    app, store, quoting, run_jobs
+):
+    quote = build_quote(store)
+    run_jobs()
+    at_quote = autotask_quote(quoting, quote)
+    # Staff add an item of their own in Autotask: not ours, so a re-sync leaves it.
+    quoting.add("QuoteItems", QuoteID=at_quote["Id"], QuoteItemType=2, ChargeID=6,
+                Name="Travel", Quantity=1, IsOptional=False)  # fmt: skip
+    send(quote)
+    run_jobs()
+    quotes.begin_edit(quote, store.sales)
+    dock = next(line for line in quote.lines if line.description == "Docking station")
+    quotes.remove_line(quote, dock, store.sales)
+    db.session.commit()
+    send(quote)
+    run_jobs()
+    names = sorted(i["Name"] for i in items_of(quoting, at_quote["Id"]))
+    assert "Docking station" not in names and "Travel" in names
+    assert len(names) == 5
+
+
+def test_three_identical_recurring_lines_become_one_service_item(app, store, quoting, run_jobs):
+    quote = build_quote(store)
+    service = next(line for line in quote.lines if line.description == "Managed workstation")
+    for _ in range(2):
+        extra = quotes.add_custom_line(
+            quote, service.section, description="Managed workstation",
+            product_type=service.product_type, quantity=1, unit_price=Decimal("45.00"),
+            unit_cost=Decimal("20"), sku="MS-1", actor=store.sales,
+        )  # fmt: skip
+        change(quote, extra, recurrence=Recurrence.MONTHLY, term_months=24)
+    db.session.commit()
+    run_jobs()
+    items = items_of(quoting, autotask_quote(quoting, quote)["Id"])
+    [merged] = [i for i in items if i["QuoteItemType"] == 11]
+    assert merged["Quantity"] == 4  # 2 + 1 + 1: Autotask takes at most two identical ones
+    assert db.session.scalar(db.select(Notification)) is None

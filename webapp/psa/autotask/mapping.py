@@ -89,6 +89,7 @@ def wanted_items(
                     line,
                 )
             )
+    items = merge_services(items)
     if shipping > 0:
         items.append(
             WantedItem(
@@ -192,3 +193,26 @@ def location_record(organization) -> dict:
         "state": organization.region[:25],
         "postalCode": organization.postcode[:20],
     }
+
+
+def merge_services(items: list[WantedItem]) -> list[WantedItem]:
+    """Identical recurring lines as one Service item with their quantities added: a quote may
+    hold at most two identical Service items (PSA-NOTES 1.1, trap T13)."""
+    from dataclasses import replace
+
+    merged: list[WantedItem] = []
+    seen: dict[tuple, int] = {}
+    for item in items:
+        if item.item_type != SERVICE:
+            merged.append(item)
+            continue
+        line = item.line or {}
+        key = (line.get("product_id") or name_key(item.name), item.period, item.unit_price,
+               item.unit_cost, item.optional)  # fmt: skip
+        if key in seen:
+            first = merged[seen[key]]
+            merged[seen[key]] = replace(first, quantity=first.quantity + item.quantity)
+            continue
+        seen[key] = len(merged)
+        merged.append(item)
+    return merged
