@@ -210,3 +210,22 @@ def test_a_desk_order_can_go_on_an_open_ticket(app, store, client, ticketing, ru
     login(client, store.sales)
     page = client.get(f"/admin/orders/new?organization={store.org.id}").get_data(as_text=True)
     assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' in page
+
+
+def test_unquoted_sales_become_won_opportunities_when_switched_on(
+    app, store, client, autotask, run_jobs
+):
+    from tests.psa.test_autotask_opportunities import SETTINGS
+
+    operations.save_opportunity_options(
+        autotask.connection, enabled=True, probability=40, choices=SETTINGS,
+        unquoted_sales_won=True,
+    )  # fmt: skip
+    db.session.commit()
+    document = order(client, store)
+    run_jobs()
+    [opportunity] = autotask.records("Opportunities")
+    assert opportunity["Title"].startswith(f"{document.number} ")
+    assert (opportunity["Stage"], opportunity["Status"]) == (5, 3)
+    assert Decimal(str(opportunity["Amount"])) == document.subtotal
+    assert autotask.records("Tickets") == []  # tickets stay off: a separate switch

@@ -148,6 +148,7 @@ def save_opportunities(connection_id: int):
             enabled=request.form.get("opportunities_enabled") == "1",
             probability=probability,
             choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
+            unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
         )
     except IntegrationRuleError as exc:
         db.session.rollback()

@@ -215,7 +215,12 @@ REQUIRED_WHEN_ENABLED = ("default_owner", "created_stage", "created_status", "wo
 
 
 def save_opportunity_options(
-    connection: PsaConnection, *, enabled: bool, probability: int, choices: dict[str, str]
+    connection: PsaConnection,
+    *,
+    enabled: bool,
+    probability: int,
+    choices: dict[str, str],
+    unquoted_sales_won: bool = False,
 ) -> list[str]:
     """Check every choice against the picklists read from Autotask and store them.
 
@@ -238,6 +243,7 @@ def save_opportunity_options(
         **stored,
         "opportunities_enabled": enabled,
         "probability": probability,
+        "unquoted_sales_won": unquoted_sales_won,
     }
     db.session.flush()
     if probability == 0:

@@ -25,6 +25,7 @@ def opportunity_result(quote, status, **_extra) -> None:
 @signals.sales_document_created.connect
 def ticket_for_new_order(document, **_extra) -> None:
     sync.queue_ticket(document)
+    sync.queue_won_sale(document)
 
 
 @signals.ticket_offer_wanted.connect

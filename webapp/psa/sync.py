@@ -32,6 +32,7 @@ CLOSE = "psa_opportunity_close"  # won or lost
 QUOTE_SYNC = "psa_quote"  # the Autotask quote and its items
 TICKET = "psa_ticket"  # a sales order on a ticket, as ticket charges
 DOCUMENT = "sales_document"
+WON_SALE = "won_sale"  # an order without a quote, as a won opportunity (links apart from tickets)
 ORGANIZATION = "organization"
 QUOTE = "quote"
 registry.register_kinds(
@@ -71,6 +72,25 @@ def queue_ticket(document) -> list[Delivery]:
                 ensure_delivery(connection, COMPANY, ORGANIZATION, document.organization_id)
             )
         out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        schedule_sync(connection)
+    return out
+
+
+def queue_won_sale(document) -> list[Delivery]:
+    """An order that did not come from a quote: a won opportunity, when the admin asks for it
+    (seed 002: "sync unquoted sales as won opportunities")."""
+    if document.source.value == "quote":
+        return []
+    out = []
+    for connection in _connections():
+        if not connection.option("unquoted_sales_won"):
+            continue
+        needs = []
+        if core.link_for(connection.id, ORGANIZATION, document.organization_id) is None:
+            needs.append(
+                ensure_delivery(connection, COMPANY, ORGANIZATION, document.organization_id)
+            )
+        out.append(ensure_delivery(connection, OPPORTUNITY, WON_SALE, document.id, needs))
         schedule_sync(connection)
     return out
 
@@ -211,7 +231,37 @@ class AutotaskSender(Sender):
             raise PermanentError("The quote was deleted.", field="Quote")
         return quote
 
+    def _won_sale(self, delivery: Delivery) -> dict:
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        link = core.link_for(self.connection.id, ORGANIZATION, document.organization_id)
+        if link is None:
+            raise PermanentError("The organisation has no Autotask company yet.", field="Company")
+        cost = sum((line.unit_cost or 0) * line.quantity for line in document.lines)
+        day = document.created_at.date() if document.created_at else None
+        record = {
+            "companyID": int(link.remote_id),
+            "title": f"{document.number} {document.title}"[:128],
+            "amount": float(document.subtotal),
+            "cost": float(cost),
+            "ownerResourceID": self._option("default_owner", "default owner"),
+            "projectedCloseDate": _datetime(day),
+            "probability": 100,
+            "stage": self._option("won_stage", "stage when a quote is won"),
+            "status": self._option("won_status", "status when a quote is won"),
+            "createDate": _datetime(day),
+        }
+        category = self.connection.option("opportunity_category")
+        if category not in (None, ""):
+            record["opportunityCategoryID"] = int(category)
+        return record
+
     def _opportunity(self, delivery: Delivery) -> dict:
+        if delivery.subject_type == WON_SALE:
+            return self._won_sale(delivery)
         from webapp.quotes.operations import working_snapshot
         from webapp.quotes.selection import default_selection, totals_of
 
@@ -330,7 +380,7 @@ class AutotaskSender(Sender):
         return int(found[0]["id"]) if found else None
 
     def describe(self, delivery: Delivery) -> str:
-        if delivery.subject_type == DOCUMENT:
+        if delivery.subject_type in (DOCUMENT, WON_SALE):
             from webapp.sales.models import SalesDocument
 
             document = db.session.get(SalesDocument, delivery.subject_id)
