@@ -38,3 +38,11 @@ quote_created = _signals.signal("quote-created")
 # sender: a tuple of product ids whose price may have changed, or None for "many or all"
 # (a full feed, a pricing rule); kwarg reason: "cost", "fixed_price" or "pricing_rule".
 product_prices_changed = _signals.signal("product-prices-changed")
+# sender: an Organization at checkout (store, desk order, quote acceptance); each PSA returns
+# what to offer as "which ticket does this order belong to" (webapp.psa.tickets.TicketOffer),
+# or None when it syncs no tickets.
+ticket_offer_wanted = _signals.signal("ticket-offer-wanted")
+# sender: the SalesDocument just placed; kwarg value = the posted ticket pick ("" = a new
+# ticket). A receiver refuses a pick that is not an open ticket of the organisation by
+# raising ValueError (its message is for the person ordering): the caller rolls back.
+ticket_chosen = _signals.signal("ticket-chosen")

@@ -26,6 +26,11 @@ SCHEDULE: list[Periodic] = [
     # --- integrations core ---
     # Deliveries whose backoff ended, or whose worker died mid-push (every connection).
     Periodic("workers.integrations.sweep", cron="*/5 * * * *"),
+    # --- psa ---
+    # Autotask: opportunities won / lost there, tickets changed (webhooks miss some), and the
+    # ticket webhook registered again when Autotask dropped it.
+    Periodic("workers.psa.reconcile", cron="*/10 * * * *"),
+    Periodic("workers.psa.keep_webhook", cron="7 * * * *"),
     # --- api ---
     # Idempotency-Key responses are kept 24 hours (Stripe's rule), then deleted.
     Periodic("workers.api.prune_idempotency_records", cron="23 * * * *"),

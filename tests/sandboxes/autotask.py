@@ -441,8 +441,13 @@ class AutotaskSandbox:
         """Change a record as a person in the UI would, and fire the entity's webhooks."""
         with self._lock:
             self.db.table(entity)[record_id].update(fields)
+            if entity == "Tickets":  # the incremental-sync field of tickets (PN 1.6)
+                self.db.table(entity)[record_id]["LastActivityDate"] = self._stamp()
         if entity == "Tickets":
             self.fire("Update", record_id, fields, person_id=person_id)
+
+    def _stamp(self) -> str:
+        return self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def used_this_hour(self) -> int:
         """Return how many requests this hour's window counted."""
@@ -513,17 +518,18 @@ class AutotaskSandbox:
         ):
             add("Resources", FirstName=first, LastName=last, Email=email, IsActive=True)
         add("Roles", Name="Engineer", IsActive=True)
-        for name, kind in (
-            ("Hardware sales", 2),  # material code (UseType 2 = material)
-            ("Software sales", 2),
-            ("Shipping & handling", 2),
-            ("Card surcharge", 2),
-            ("Managed services (recurring)", 3),  # recurring service code
-            ("Onsite labour", 2),
+        # Each billing code carries the tax category its items take (seed 001, scenarios).
+        for name, kind, tax in (
+            ("Hardware sales", 2, 1),  # material code (UseType 2 = material)
+            ("Software sales", 2, 1),
+            ("Shipping & handling", 2, 2),
+            ("Card surcharge", 2, 2),
+            ("Managed services (recurring)", 3, 2),  # recurring service code
+            ("Onsite labour", 2, 2),
         ):
-            add("BillingCodes", Name=name, UseType=kind, IsActive=True)
+            add("BillingCodes", Name=name, UseType=kind, IsActive=True, TaxCategoryID=tax)
         for name in ("Ground", "Express"):
-            add("ShippingTypes", Name=name, IsActive=True)
+            add("ShippingTypes", Name=name, IsActive=True, BillingCodeID=3)
         for name in ("Taxable goods", "Non-taxable"):
             add("TaxCategories", Name=name, IsActive=True)
         add("TaxRegions", Name="Default", IsActive=True)
@@ -774,6 +780,8 @@ class AutotaskSandbox:
         record["Id"] = record_id
         record["CreatorResourceID"] = API_RESOURCE_ID
         record.setdefault("CreateDate", self.clock.utcnow().isoformat())
+        if entity == "Tickets":
+            record["LastActivityDate"] = self._stamp()
         self.db.table(entity)[record_id] = record
         return _json({"itemId": record_id}, 200)
 
@@ -1062,6 +1070,7 @@ def _rules_quote_items(sb: AutotaskSandbox, record: dict, creating: bool) -> Non
     discounts = [record.get(f) or 0 for f in ("UnitDiscount", "LineDiscount", "PercentageDiscount")]
     if sum(1 for d in discounts if d) > 1:
         raise AutotaskError(500, "A quote item may have only one kind of discount.")
+    _require_ref(sb, record, "TaxCategoryID", "TaxCategories")
     if record.get("IsTaxable") is None:
         record["IsTaxable"] = sb.taxable_default
     if item_type == 1 and record.get("PeriodType") == 4:

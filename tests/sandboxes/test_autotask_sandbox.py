@@ -407,3 +407,32 @@ def test_injected_faults_answer_the_status(autotask_api, autotask_sandbox, fault
     autotask_sandbox.faults.fail_next(status=fault_status)
     assert autotask_api.get("V1.0/Companies/1").status_code == fault_status
     assert autotask_api.get("V1.0/Companies/1").status_code == 200
+
+
+def test_a_quote_item_refuses_an_unknown_tax_category(autotask_api, autotask_sandbox):
+    quote = _quote(autotask_api, autotask_sandbox)
+    body = _item(quote, productID=_product(autotask_api), taxCategoryID=99)
+    response = autotask_api.post(f"V1.0/Quotes/{quote}/Items", json=body)
+    assert response.status_code == 500
+    assert "taxCategoryID 99 does not reference" in response.json()["errors"][0]
+    ok = autotask_api.post(f"V1.0/Quotes/{quote}/Items", json={**body, "taxCategoryID": 1})
+    assert ok.status_code == 200, ok.text
+
+
+def test_billing_codes_carry_the_tax_category_their_items_take(autotask_api, autotask_sandbox):
+    found = autotask_api.post(
+        "V1.0/BillingCodes/query", json={"filter": [{"op": "eq", "field": "useType", "value": 2}]}
+    ).json()["items"]
+    assert found and all(code["taxCategoryID"] in (1, 2) for code in found)
+
+
+def test_a_ticket_changed_in_the_ui_has_a_newer_last_activity(autotask_api, autotask_sandbox):
+    sb = autotask_sandbox
+    ticket = sb.add("Tickets", CompanyID=_company(sb), Title="T", Status=1, Priority=2, QueueID=8,
+                    LastActivityDate="2026-01-01T00:00:00.000000Z")  # fmt: skip
+    sb.change("Tickets", ticket, Status=8)
+    changed = autotask_api.post(
+        "V1.0/Tickets/query",
+        json={"filter": [{"op": "gt", "field": "lastActivityDate", "value": "2026-06-01"}]},
+    ).json()["items"]
+    assert [t["id"] for t in changed] == [ticket]

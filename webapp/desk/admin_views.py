@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp import htmx_responses
+from webapp import htmx_responses, signals
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role, User
 from webapp.catalog.queries import staff_matches
@@ -132,8 +132,14 @@ def _page(organization, form, lines, *, entry_key, contact_id=None, changes=(), 
         floor_pct=operations.margin_floor(),
         entry_key=entry_key,
         changes=changes,
+        ticket_offers=lambda: ticket_offers(organization) if organization else [],
     )
     return body, status
+
+
+def ticket_offers(organization) -> list:
+    """What each PSA offers for "which ticket is this order for" (none: no PSA syncs tickets)."""
+    return [offer for _psa, offer in signals.ticket_offer_wanted.send(organization) if offer]
 
 
 @bp.get("/new")
@@ -261,6 +267,10 @@ def place():
             entry_key=key,
         )
         document = operations.place_order(order, current_user._get_current_object())
+        signals.ticket_chosen.send(document, value=request.form.get("psa_ticket", ""))
+    except ValueError as refused:  # not an open ticket of the organisation (webapp.signals)
+        db.session.rollback()
+        return _refused(operations.DeskError(str(refused), field="psa_ticket"), redraw)
     except operations.ChangedSinceShown as error:
         db.session.rollback()
         page, _status = redraw(error.changes)

@@ -11,11 +11,17 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import operations
+from webapp.psa import operations, queries
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
 bp = Blueprint("psa_admin", __name__, url_prefix="/admin/psa", template_folder="templates")
+
+
+@bp.app_context_processor
+def _quote_panel_helpers() -> dict:
+    # The admin quote page includes psa_admin/_quote_panel.html.
+    return {"psa_quote_states": queries.quote_states}
 
 
 def _connections() -> list[PsaConnection]:
@@ -35,6 +41,8 @@ def _page(form: AutotaskConnectForm, status: int = 200):
             connections=_connections(),
             form=form,
             opportunity_choices=operations.OPPORTUNITY_CHOICES,
+            item_choices=operations.ITEM_CHOICES,
+            budget=operations.budget,
         ),
         status,
     )
@@ -105,6 +113,8 @@ def picklists(connection_id: int):
         connections=_connections(),
         form=AutotaskConnectForm(formdata=None),
         opportunity_choices=operations.OPPORTUNITY_CHOICES,
+        item_choices=operations.ITEM_CHOICES,
+        budget=operations.budget,
     )
 
 
@@ -138,6 +148,7 @@ def save_opportunities(connection_id: int):
             enabled=request.form.get("opportunities_enabled") == "1",
             probability=probability,
             choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
+            unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
         )
     except IntegrationRuleError as exc:
         db.session.rollback()
@@ -146,4 +157,25 @@ def save_opportunities(connection_id: int):
     flash("Opportunity settings saved.", "success")
     for warning in warnings:
         flash(warning, "warning")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/items")
+@staff_required(Role.ADMIN)
+def save_items(connection_id: int):
+    from flask import request
+
+    connection = _connection(connection_id)
+    try:
+        operations.save_item_options(
+            connection,
+            choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
+            title=request.form.get("ticket_title", ""),
+            tickets=request.form.get("tickets_enabled") == "1",
+        )
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash("Quote item and ticket settings saved.", "success")
     return redirect(url_for(".index"), 303)

@@ -15,6 +15,8 @@ from webapp.integrations.operations import IntegrationRuleError
 from webapp.integrations.secrets import decrypt, encrypt
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
+from webapp.psa.autotask import budget as budget_module
+from webapp.psa.autotask.budget import AutotaskLimiter
 from webapp.psa.autotask.client import AutotaskClient, Credentials, Zone
 from webapp.psa.autotask.provider import AutotaskProvider, CheckItem
 from webapp.psa.models import PsaConnection
@@ -26,7 +28,7 @@ def _http(connection: PsaConnection | None) -> IntegrationHttp:
     config = current_app.config
     gate = None
     if connection is not None and connection.id is not None:
-        gate = core.limiter_for(str(connection.id), AutotaskProvider)
+        gate = limiter(connection)
     return IntegrationHttp(
         None,
         gate=gate,
@@ -34,6 +36,42 @@ def _http(connection: PsaConnection | None) -> IntegrationHttp:
         allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
         vendor="Autotask",
     )
+
+
+def limiter(connection: PsaConnection) -> AutotaskLimiter:
+    """The connection's share of Autotask's budget (Redis: every process sees the same)."""
+    from webapp.jobs import redis_conn
+
+    return AutotaskLimiter(
+        redis_conn(),
+        str(connection.id),
+        AutotaskProvider.rate_limit,
+        max_wait=float(current_app.config.get("ACCOUNTING_LIMITER_MAX_WAIT", 120)),
+    )
+
+
+def budget(connection: PsaConnection) -> dict:
+    """What the PSA page shows: our calls left this hour and the database-wide reading."""
+    gate = limiter(connection)
+    return {
+        "ours_left": max(0, budget_module.OURS - gate.used_this_hour()),
+        "ours": budget_module.OURS,
+        "slow_from": budget_module.SLOW_FROM,
+        "shared": gate.shared(),
+        "blocked": gate.shared_blocked(),
+    }
+
+
+def check_shared_budget(connection: PsaConnection, client: AutotaskClient) -> str:
+    """Read ThresholdInformation when the last reading is old; the reason to wait, or ''."""
+    gate = limiter(connection)
+    if gate.shared_due():
+        found = client.threshold()
+        gate.remember_shared(
+            found.get("currentTimeframeRequestCount") or 0,
+            found.get("externalRequestThreshold") or budget_module.HOURLY,
+        )
+    return gate.shared_blocked()
 
 
 def credentials(connection: PsaConnection) -> Credentials:
@@ -98,6 +136,7 @@ def connect_autotask(username: str, secret: str, integration_code: str, actor) -
     core.mark_connected(connection, actor)
     _store_check(connection, results)
     request_picklists(connection)
+    enqueue_after_commit("workers.psa.keep_webhook", connection.id)  # tickets back to us
     return connection
 
 
@@ -176,7 +215,12 @@ REQUIRED_WHEN_ENABLED = ("default_owner", "created_stage", "created_status", "wo
 
 
 def save_opportunity_options(
-    connection: PsaConnection, *, enabled: bool, probability: int, choices: dict[str, str]
+    connection: PsaConnection,
+    *,
+    enabled: bool,
+    probability: int,
+    choices: dict[str, str],
+    unquoted_sales_won: bool = False,
 ) -> list[str]:
     """Check every choice against the picklists read from Autotask and store them.
 
@@ -199,8 +243,74 @@ def save_opportunity_options(
         **stored,
         "opportunities_enabled": enabled,
         "probability": probability,
+        "unquoted_sales_won": unquoted_sales_won,
     }
     db.session.flush()
     if probability == 0:
         return ["A probability of 0 % makes every new opportunity look lost in forecasts."]
     return []
+
+
+# Quote items and tickets (seed 002 "when an item is quoted or sold", seed 001's ticket sync):
+# option key -> (picklist, label).
+ITEM_CHOICES: dict[str, tuple[str, str]] = {
+    "product_material_code": ("BillingCodes.material", "Product material code"),
+    "recurring_billing_code": ("BillingCodes.recurring", "Recurring service billing code"),
+    "service_material_code": ("BillingCodes.material", "Non-recurring service material code"),
+    "surcharge_material_code": ("BillingCodes.material", "Payment surcharge material code"),
+    "shipping_type": ("ShippingTypes", "Shipping type"),
+    "ticket_queue": ("Tickets.queueID", "Ticket queue"),
+    "ticket_status": ("Tickets.status", "Ticket status for a new ticket"),
+    "ticket_priority": ("Tickets.priority", "Ticket priority"),
+    "charge_type": ("TicketCharges.chargeType", "Ticket charge type"),
+}
+DEFAULT_TITLE = "Sales order {number} for {organization}"
+TITLE_FIELDS = ("number", "organization", "po", "total")
+
+
+def save_item_options(
+    connection: PsaConnection, *, choices: dict[str, str], title: str, tickets: bool = False
+) -> None:
+    """Check the item and ticket choices against Autotask's lists and store them.
+
+    The title template may use {number}, {organization}, {po} and {total}; anything else is
+    refused with the names it may use.
+    """
+    stored = {}
+    for key, (picklist, label) in ITEM_CHOICES.items():
+        value = (choices.get(key) or "").strip()
+        if value and value not in {v for v, _ in connection.choices(picklist)}:
+            raise IntegrationRuleError(f"{label}: {value!r} is not one of Autotask's values.")
+        stored[key] = value
+    title = " ".join((title or "").split()) or DEFAULT_TITLE
+    if len(title) > 200:
+        raise IntegrationRuleError("Ticket title: at most 200 characters.")
+    try:
+        ticket_title(title, number="SO-1", organization="x", po="", total="0")
+    except (KeyError, IndexError, ValueError) as exc:
+        names = ", ".join("{" + f + "}" for f in TITLE_FIELDS)
+        raise IntegrationRuleError(
+            f"Ticket title: {exc} cannot be filled in; use {names}."
+        ) from None
+    if tickets:
+        for key in ("ticket_queue", "ticket_status", "ticket_priority", "charge_type"):
+            if not stored[key]:
+                label = ITEM_CHOICES[key][1]
+                raise IntegrationRuleError(f"{label}: choose one to switch tickets on.")
+    connection.options = {
+        **(connection.options or {}),
+        **stored,
+        "ticket_title": title,
+        "tickets_enabled": tickets,
+    }
+    db.session.flush()
+
+
+def ticket_title(template: str, **values: str) -> str:
+    """Fill the ticket title template (only the named fields; at most 255 characters)."""
+    import string
+
+    for _text, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (name not in TITLE_FIELDS or spec or conversion):
+            raise KeyError(name or "{}")
+    return template.format(**values)[:255]

@@ -22,15 +22,27 @@ from webapp.integrations.interfaces import PermanentError, PushResult
 from webapp.integrations.models import Delivery
 from webapp.integrations.outbox import Sender, ensure_delivery, find_delivery, schedule_sync
 from webapp.psa import operations
+from webapp.psa.autotask.quotes import QuotePush, quote_state
+from webapp.psa.autotask.tickets import TicketPush
 from webapp.psa.models import PsaConnection
 
 COMPANY = "psa_company"
 OPPORTUNITY = "psa_opportunity"
 CLOSE = "psa_opportunity_close"  # won or lost
+QUOTE_SYNC = "psa_quote"  # the Autotask quote and its items
+TICKET = "psa_ticket"  # a sales order on a ticket, as ticket charges
+DOCUMENT = "sales_document"
+WON_SALE = "won_sale"  # an order without a quote, as a won opportunity (links apart from tickets)
 ORGANIZATION = "organization"
 QUOTE = "quote"
 registry.register_kinds(
-    {COMPANY: "Autotask company", OPPORTUNITY: "Autotask opportunity", CLOSE: "Opportunity result"}
+    {
+        COMPANY: "Autotask company",
+        OPPORTUNITY: "Autotask opportunity",
+        QUOTE_SYNC: "Autotask quote",
+        TICKET: "Autotask ticket",
+        CLOSE: "Opportunity result",
+    }
 )
 
 
@@ -40,6 +52,47 @@ def _connections() -> list[PsaConnection]:
         for c in core.active_connections(PsaConnection)
         if c.provider == operations.AUTOTASK and c.option("opportunities_enabled")
     ]
+
+
+def ticket_connections() -> list[PsaConnection]:
+    return [
+        c
+        for c in core.active_connections(PsaConnection)
+        if c.provider == operations.AUTOTASK and c.option("tickets_enabled")
+    ]
+
+
+def queue_ticket(document) -> list[Delivery]:
+    """A new sales order: its charges on the ticket picked at checkout, or on a new ticket."""
+    out = []
+    for connection in ticket_connections():
+        needs = []
+        if core.link_for(connection.id, ORGANIZATION, document.organization_id) is None:
+            needs.append(
+                ensure_delivery(connection, COMPANY, ORGANIZATION, document.organization_id)
+            )
+        out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        schedule_sync(connection)
+    return out
+
+
+def queue_won_sale(document) -> list[Delivery]:
+    """An order that did not come from a quote: a won opportunity, when the admin asks for it
+    (seed 002: "sync unquoted sales as won opportunities")."""
+    if document.source.value == "quote":
+        return []
+    out = []
+    for connection in _connections():
+        if not connection.option("unquoted_sales_won"):
+            continue
+        needs = []
+        if core.link_for(connection.id, ORGANIZATION, document.organization_id) is None:
+            needs.append(
+                ensure_delivery(connection, COMPANY, ORGANIZATION, document.organization_id)
+            )
+        out.append(ensure_delivery(connection, OPPORTUNITY, WON_SALE, document.id, needs))
+        schedule_sync(connection)
+    return out
 
 
 def company_reference(organization_id: int) -> str:
@@ -53,7 +106,25 @@ def queue_opportunity(quote) -> list[Delivery]:
         needs = []
         if core.link_for(connection.id, ORGANIZATION, quote.organization_id) is None:
             needs.append(ensure_delivery(connection, COMPANY, ORGANIZATION, quote.organization_id))
-        out.append(ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs))
+        opportunity = ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs)
+        out.append(opportunity)
+        out.append(ensure_delivery(connection, QUOTE_SYNC, QUOTE, quote.id, [opportunity]))
+        schedule_sync(connection)
+    return out
+
+
+def queue_quote_sync(quote, occasion: str) -> list[Delivery]:
+    """Bring the Autotask quote in step again (a version sent, the customer's choices).
+
+    ``occasion`` names the change ("sent_v2", "won"): one delivery per change, each after the
+    quote's first one; the push syncs the quote as it stands when it runs.
+    """
+    out = []
+    for connection in _connections():
+        first = find_delivery(connection.id, QUOTE_SYNC, QUOTE, quote.id)
+        if first is None:
+            continue  # created before the sync was switched on
+        out.append(ensure_delivery(connection, QUOTE_SYNC, f"quote_{occasion}", quote.id, [first]))
         schedule_sync(connection)
     return out
 
@@ -80,18 +151,31 @@ class Item:
 
 
 class AutotaskSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, CLOSE)
+    kind_order = (COMPANY, OPPORTUNITY, QUOTE_SYNC, CLOSE, TICKET)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
         self.connection = connection
         self.client = operations.client_for(connection)
         self.http = self.client.http
+        self.quotes = QuotePush(connection, self.client)
+        self.tickets = TicketPush(self.quotes)
+
+    def blocked(self) -> list[str]:
+        """Nothing is sent while the database's shared hour is half spent (PSA-NOTES 1.9)."""
+        reason = operations.check_shared_budget(self.connection, self.client)
+        return [reason] if reason else []
 
     # -- payloads ----------------------------------------------------------------------------
 
     def payload(self, delivery: Delivery) -> dict:
-        build = {COMPANY: self._company, OPPORTUNITY: self._opportunity, CLOSE: self._close}
+        build = {
+            COMPANY: self._company,
+            OPPORTUNITY: self._opportunity,
+            CLOSE: self._close,
+            QUOTE_SYNC: self._quote_state,
+            TICKET: self._document,
+        }
         return Item(delivery.request_key, delivery, build[delivery.kind](delivery))
 
     def _option(self, key: str, what: str) -> int:
@@ -125,6 +209,20 @@ class AutotaskSender(Sender):
             "isActive": True,
         }
 
+    def _document(self, delivery: Delivery):
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        self.tickets.check_options(document)
+        return document
+
+    def _quote_state(self, delivery: Delivery):
+        state = quote_state(self._quote(delivery))
+        self.quotes.check_options(state)
+        return state
+
     def _quote(self, delivery: Delivery):
         from webapp.quotes.models import Quote
 
@@ -133,7 +231,37 @@ class AutotaskSender(Sender):
             raise PermanentError("The quote was deleted.", field="Quote")
         return quote
 
+    def _won_sale(self, delivery: Delivery) -> dict:
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        link = core.link_for(self.connection.id, ORGANIZATION, document.organization_id)
+        if link is None:
+            raise PermanentError("The organisation has no Autotask company yet.", field="Company")
+        cost = sum((line.unit_cost or 0) * line.quantity for line in document.lines)
+        day = document.created_at.date() if document.created_at else None
+        record = {
+            "companyID": int(link.remote_id),
+            "title": f"{document.number} {document.title}"[:128],
+            "amount": float(document.subtotal),
+            "cost": float(cost),
+            "ownerResourceID": self._option("default_owner", "default owner"),
+            "projectedCloseDate": _datetime(day),
+            "probability": 100,
+            "stage": self._option("won_stage", "stage when a quote is won"),
+            "status": self._option("won_status", "status when a quote is won"),
+            "createDate": _datetime(day),
+        }
+        category = self.connection.option("opportunity_category")
+        if category not in (None, ""):
+            record["opportunityCategoryID"] = int(category)
+        return record
+
     def _opportunity(self, delivery: Delivery) -> dict:
+        if delivery.subject_type == WON_SALE:
+            return self._won_sale(delivery)
         from webapp.quotes.operations import working_snapshot
         from webapp.quotes.selection import default_selection, totals_of
 
@@ -189,7 +317,17 @@ class AutotaskSender(Sender):
     # -- sending -----------------------------------------------------------------------------
 
     def push(self, kind: str, items: list) -> list[PushResult]:
+        if kind in (QUOTE_SYNC, TICKET):
+            return [self._push_quote(item) for item in items]
         return [self._push(kind, item) for item in items]
+
+    def _push_quote(self, item: Item) -> PushResult:
+        try:
+            pusher = self.tickets if item.delivery.kind == TICKET else self.quotes
+            remote_id, number = pusher.push(item.record, _may_have_reached(item.delivery))
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+        return PushResult(item.key, remote_id=str(remote_id), remote_number=number[:100])
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
@@ -201,7 +339,7 @@ class AutotaskSender(Sender):
                 entity = "Opportunities"
             else:
                 entity = "Companies" if kind == COMPANY else "Opportunities"
-                remote_id = self._existing(kind, record) if delivery.maybe_sent else None
+                remote_id = self._existing(kind, record) if _may_have_reached(delivery) else None
                 found = remote_id is not None
                 if remote_id is None:
                     remote_id = self.client.create(entity, record)
@@ -242,7 +380,12 @@ class AutotaskSender(Sender):
         return int(found[0]["id"]) if found else None
 
     def describe(self, delivery: Delivery) -> str:
-        if delivery.subject_type == QUOTE:
+        if delivery.subject_type in (DOCUMENT, WON_SALE):
+            from webapp.sales.models import SalesDocument
+
+            document = db.session.get(SalesDocument, delivery.subject_id)
+            return document.number if document else f"sales order #{delivery.subject_id}"
+        if delivery.subject_type.startswith(QUOTE):
             quote = db.session.get(_quote_model(), delivery.subject_id)
             return quote.number if quote else f"quote #{delivery.subject_id}"
         from webapp.organizations.models import Organization
@@ -253,6 +396,10 @@ class AutotaskSender(Sender):
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
         if delivery.kind == CLOSE:
             return f"opportunity {result.remote_id} updated"
+        if delivery.kind == QUOTE_SYNC:
+            return f"Autotask quote {result.remote_number} in step"  # linked as it was made
+        if delivery.kind == TICKET:
+            return f"charges on ticket {result.remote_number}"
         core.save_link(
             self.connection,
             delivery.subject_type,
@@ -262,6 +409,15 @@ class AutotaskSender(Sender):
         )
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def _may_have_reached(delivery: Delivery) -> bool:
+    """An earlier try of this delivery may have reached Autotask (look up before creating).
+
+    The outbox marks every push ``maybe_sent`` before it starts, the first one too; only a
+    second or later try can find what an earlier one made (one query saved per create).
+    """
+    return delivery.maybe_sent and delivery.attempts > 1
 
 
 def _quote_model():

@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp import htmx_responses
+from webapp import htmx_responses, signals
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
 from webapp.parsing import page_arg
@@ -57,6 +57,11 @@ def _invalid_link(error: operations.LinkInvalid):
     return render_template("quotes/invalid.html", message=error.message), error.status
 
 
+def ticket_offers(organization) -> list:
+    """What each PSA offers for "which ticket is this order for" (none: no PSA syncs tickets)."""
+    return [offer for _psa, offer in signals.ticket_offer_wanted.send(organization) if offer]
+
+
 def _page(link: operations.ApprovalLink, *, chosen=None, error: str = "", status=None):
     snap = link.snapshot
     chosen = chosen if chosen is not None else default_selection(snap)
@@ -75,6 +80,7 @@ def _page(link: operations.ApprovalLink, *, chosen=None, error: str = "", status
             quantity_range=quantity_range,
             error=error,
             form=request.form if request.method == "POST" else {},
+            ticket_offers=lambda: ticket_offers(link.quote.organization) if state == "open" else [],
         ),
         status or _STATE_STATUS[state],
     )
@@ -130,7 +136,7 @@ def accept(token: str):
         return _page(link, error=str(problem), status=422)
     ip_address, user_agent = _client()
     try:
-        operations.accept(
+        decision = operations.accept(
             link,
             chosen,
             operations.Acceptance(
@@ -147,6 +153,11 @@ def accept(token: str):
     except operations.QuoteError as problem:
         db.session.rollback()
         return _page(link, chosen=chosen, error=problem.message, status=problem.status)
+    try:
+        signals.ticket_chosen.send(decision.document, value=request.form.get("psa_ticket", ""))
+    except ValueError as refused:  # not an open ticket of the organisation (webapp.signals)
+        db.session.rollback()
+        return _page(link, chosen=chosen, error=str(refused), status=400)
     db.session.commit()
     return redirect(url_for(".view", token=token), 303)
 

@@ -8,9 +8,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from webapp import htmx_responses
+from webapp import htmx_responses, signals
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
+from webapp.organizations.models import Organization
 from webapp.parsing import same_site_path, whole_number
 from webapp.sales.models import PaymentMethod
 from webapp.sales.operations import price_lines
@@ -193,6 +194,11 @@ def _money(amount: Decimal) -> str:
     return current_app.jinja_env.filters["money"](amount)
 
 
+def ticket_offers(organization) -> list:
+    """What each PSA offers for "which ticket is this order for" (none: no PSA syncs tickets)."""
+    return [offer for _psa, offer in signals.ticket_offer_wanted.send(organization) if offer]
+
+
 def _checkout_page(cart, details, form, *, changes=(), status=200):
     shipping = db.session.get(ShippingMethod, details.shipping_method_id or 0)
     card_surcharge = get_setting("card_surcharge_pct")
@@ -214,6 +220,8 @@ def _checkout_page(cart, details, form, *, changes=(), status=200):
             surcharge_pct=card_surcharge,
             applied_surcharge_pct=surcharge,
             payment_help={method.value: method.explanation for method in PaymentMethod},
+            # Called by the full page only: the summary fragment asks the PSA nothing.
+            ticket_offers=lambda: ticket_offers(db.session.get(Organization, cart.organization_id)),
         ),
         status,
     )
@@ -306,6 +314,11 @@ def place_order():
         flash(error.message, "danger")
         target = "store.checkout" if cart.is_frozen else "store.cart"
         return redirect(url_for(target), 303)
+    try:
+        signals.ticket_chosen.send(document, value=request.form.get("psa_ticket", ""))
+    except ValueError as refused:  # not an open ticket of the organisation (webapp.signals)
+        db.session.rollback()
+        abort(400, description=str(refused))
     db.session.commit()
     flash(f"Thank you. Your order is {document.title} {document.number}.", "success")
     return redirect(url_for("sales.order_detail", number=document.number), 303)

@@ -211,6 +211,21 @@ class AutotaskClient:
         """PATCH the collection with the id in the body (``PATCH /Entity/{id}`` is a 405)."""
         self.request("PATCH", entity, json_body=record)
 
+    def create_child(self, parent: str, parent_id: int, child: str, record: dict) -> int:
+        """POST a child through its parent (``/Quotes/{id}/Items``; PSA-NOTES 1.5)."""
+        found = self.request("POST", f"{parent}/{parent_id}/{child}", json_body=record)
+        item_id = found.get("itemId")
+        if not item_id:
+            raise PermanentError(f"{VENDOR} created no {child[:-1].lower()} (no itemId came back).")
+        return int(item_id)
+
+    def update_child(self, parent: str, parent_id: int, child: str, record: dict) -> None:
+        """PATCH a child through its parent (``PATCH /QuoteItems`` is a 404; PSA-NOTES 1.5)."""
+        self.request("PATCH", f"{parent}/{parent_id}/{child}", json_body=record)
+
+    def delete_child(self, parent: str, parent_id: int, child: str, child_id: int) -> None:
+        self.request("DELETE", f"{parent}/{parent_id}/{child}/{child_id}")
+
     def entity_information(self, entity: str) -> Mapping[str, Any]:
         return self.request("GET", f"{entity}/entityInformation").get("info") or {}
 

@@ -27,6 +27,7 @@ NEEDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 # The module an entity needs (the API refuses writes without it; PSA-NOTES 1.2).
 MODULES = {"Opportunities": "CRM", "Quotes": "CRM", "QuoteItems": "CRM", "QuoteLocations": "CRM"}
+COMPLETE = 5  # Tickets.status "Complete" is a system value in every Autotask database
 RIGHTS = {"canQuery": "read", "canCreate": "create", "canUpdate": "update"}
 # Picklists the settings offer as dropdowns: entity -> fields.
 PICKLISTS: dict[str, tuple[str, ...]] = {
@@ -53,10 +54,41 @@ class AutotaskProvider:
     label: ClassVar[str] = "Autotask PSA"
     # 10,000 requests per rolling hour per database (shared with the MSP's other tools: we
     # keep to half), three concurrent requests per endpoint (PSA-NOTES 1.9).
+    # (webapp.psa.autotask.budget slows down from 4,000 and reads the database-wide count.)
     rate_limit: ClassVar[RateLimit] = RateLimit(per_minute=300, concurrent=3, per_hour=5000)
 
     def __init__(self, client: AutotaskClient) -> None:
         self.client = client
+
+    @staticmethod
+    def open_tickets(connection, organization) -> list:
+        """Open tickets of the organisation's company, for the checkout's ticket choice."""
+        from webapp.integrations import operations as core
+        from webapp.psa import operations
+        from webapp.psa.tickets import TicketChoice
+
+        if not connection.option("tickets_enabled"):
+            return []
+        link = core.link_for(connection.id, "organization", organization.id)
+        if link is None:
+            return []
+        rows = operations.client_for(connection).query(
+            "Tickets",
+            [
+                {"op": "eq", "field": "companyID", "value": int(link.remote_id)},
+                {"op": "noteq", "field": "status", "value": COMPLETE},
+            ],
+            limit=100,
+        )
+        return [
+            TicketChoice(
+                connection.id,
+                str(row["id"]),
+                str(row.get("ticketNumber") or row["id"]),
+                str(row.get("title") or ""),
+            )
+            for row in sorted(rows, key=lambda r: -int(r["id"]))
+        ]
 
     def check(self) -> list[CheckItem]:
         """What the API user may do, by name; every line says what to change when it fails."""
@@ -123,6 +155,29 @@ class AutotaskProvider:
                         CheckItem(key, False, f"Autotask has no active values in {key}.")
                     )
                 found[key] = values
+        active = [{"op": "eq", "field": "isActive", "value": True}]
+        codes = [_lowered(c) for c in self.client.query("BillingCodes", active)]
+        # Material codes (useType 2) for goods, one-off services, surcharge; recurring service
+        # codes (useType 3) for Services; each with the tax category its items take.
+        for key, use in (("BillingCodes.material", 2), ("BillingCodes.recurring", 3)):
+            found[key] = [
+                {
+                    "value": str(c["id"]),
+                    "label": str(c.get("name") or c["id"]),
+                    "tax_category": str(c.get("taxcategoryid") or ""),
+                }  # fmt: skip
+                for c in codes
+                if int(c.get("usetype") or 0) == use
+            ]
+        found["BillingCodes"] = found["BillingCodes.material"] + found["BillingCodes.recurring"]
+        found["ShippingTypes"] = [
+            {
+                "value": str(t["id"]),
+                "label": str(t.get("name") or t["id"]),
+                "billing_code": str(t.get("billingcodeid") or ""),
+            }  # fmt: skip
+            for t in map(_lowered, self.client.query("ShippingTypes", active))
+        ]
         resources = self.client.query(
             "Resources", [{"op": "eq", "field": "isActive", "value": True}]
         )
@@ -139,3 +194,7 @@ class AutotaskProvider:
             for r in resources
         ]
         return found, problems
+
+
+def _lowered(record: dict) -> dict:
+    return {str(k).lower(): v for k, v in record.items()}

@@ -1,0 +1,132 @@
+"""Autotask's limits and lost answers, against the sandbox: the thread-limit error with a
+non-429 status and the hourly 429 wait and retry (nothing fails, nothing twice); the shared
+hour half spent stops sending; our limiter slows down before half; a create whose answer was
+lost after Autotask committed it is found, not repeated; the remaining budget on the page."""
+
+from __future__ import annotations
+
+import contextlib
+
+from tests.factories import login
+from tests.psa.test_autotask_tickets import order
+from tests.quotes.conftest import build_quote
+from webapp.extensions import db
+from webapp.integrations.interfaces import TransientError
+from webapp.integrations.models import Delivery, DeliveryStatus, Notification
+from webapp.integrations.outbox import run_sync
+from webapp.psa import operations, sync
+from webapp.psa.autotask import budget
+
+
+def open_deliveries():
+    return db.session.scalars(
+        db.select(Delivery).where(Delivery.status != DeliveryStatus.CONFIRMED)
+    ).all()
+
+
+def due_now(connection=None):
+    """As when the backoff (and Autotask's Retry-After pause) has ended."""
+    for delivery in open_deliveries():
+        delivery.next_attempt_at = None
+    db.session.commit()
+    if connection is not None:
+        gate = operations.limiter(connection)
+        gate.redis.delete(f"{gate.prefix}:pause")
+
+
+def sync_again(connection, times=3):
+    for _ in range(times):
+        due_now(connection)
+        with contextlib.suppress(TransientError):  # recorded; the next round retries it
+            run_sync(connection)
+
+
+def test_the_thread_limit_error_with_a_500_waits_and_retries_without_failing(
+    app, store, quoting, run_jobs
+):
+    assert quoting.thread_limit_status == 500  # Itgenatr005 arrives as a 500 (PN 1.9)
+    quoting.thread_limit = 0  # another tool holds every thread of the endpoint
+    build_quote(store)
+    run_jobs()
+    waiting = open_deliveries()
+    assert waiting and all(d.status != DeliveryStatus.FAILED for d in waiting)
+    assert any("concurrent" in d.last_error for d in waiting)
+    assert db.session.scalar(db.select(Notification)) is None
+    quoting.thread_limit = 3
+    sync_again(quoting.connection, times=1)
+    run_jobs()
+    assert open_deliveries() == []
+    assert len(quoting.records("Opportunities")) == len(quoting.records("Quotes")) == 1
+
+
+def test_the_hourly_429_waits_for_retry_after_and_sends_once(app, store, quoting, run_jobs):
+    quoting.faults.throttle_next(1, retry_after=600, path="/V1.0/Opportunities")
+    build_quote(store)
+    run_jobs()
+    [opportunity] = [d for d in open_deliveries() if d.kind == sync.OPPORTUNITY]
+    assert opportunity.status == DeliveryStatus.PENDING
+    assert (opportunity.next_attempt_at - opportunity.updated_at).total_seconds() >= 590
+    sync_again(quoting.connection)
+    run_jobs()
+    assert open_deliveries() == []
+    assert len(quoting.records("Opportunities")) == 1
+
+
+def test_a_shared_hour_half_spent_stops_sending_until_it_drops(app, store, quoting, run_jobs):
+    # Every tool of the MSP together: the database's hour is past half.
+    quoting.hour_window.limit = quoting.used_this_hour() * 2 - 2
+    build_quote(store)
+    run_jobs()
+    assert quoting.records("Opportunities") == []
+    assert {d.status for d in open_deliveries()} <= {DeliveryStatus.PENDING, DeliveryStatus.WAITING}
+    page = operations.budget(quoting.connection)
+    assert "half spent" in page["blocked"]
+    quoting.hour_window.limit = 10_000
+    operations.limiter(quoting.connection).remember_shared(100, 10_000)
+    run_sync(quoting.connection)
+    run_jobs()
+    assert len(quoting.records("Opportunities")) == 1
+
+
+def test_our_limiter_slows_down_before_half_the_hour(app, store, quoting):
+    gate = operations.limiter(quoting.connection)
+    key = f"{gate.prefix}:hour"
+    now = gate.clock()
+    before = gate.used_this_hour()
+    minute = dict((k.rsplit(":", 1)[1], limit) for k, limit, _ in gate._windows(False))
+    assert minute == {"minute": 300, "hour": budget.OURS}
+    gate.redis.zadd(key, {f"m{i}": now - 10 for i in range(budget.SLOW_FROM)})
+    slowed = dict((k.rsplit(":", 1)[1], limit) for k, limit, _ in gate._windows(False))
+    assert slowed == {"minute": budget.SLOW_PER_MINUTE, "hour": budget.OURS}
+    left = operations.budget(quoting.connection)["ours_left"]
+    assert left == budget.OURS - budget.SLOW_FROM - before
+
+
+def test_creates_whose_answer_was_lost_after_autotask_committed_are_not_repeated(
+    app, store, client, ticketing, run_jobs
+):
+    ticketing.faults.drop_next(1, mode="reset", path="/V1.0/Opportunities")
+    ticketing.faults.drop_next(1, mode="reset", path="/V1.0/Quotes")
+    quote = build_quote(store)
+    run_jobs()
+    sync_again(ticketing.connection)
+    ticketing.faults.drop_next(1, mode="reset", path="/V1.0/Tickets")
+    order(client, store)
+    run_jobs()
+    sync_again(ticketing.connection)
+    assert open_deliveries() == []
+    assert len(ticketing.records("Opportunities")) == 1
+    [at_quote] = ticketing.records("Quotes")
+    assert at_quote["ExternalQuoteNumber"] == quote.number
+    assert len(ticketing.records("Tickets")) == 1
+    assert len(ticketing.records("TicketCharges")) == 3
+
+
+def test_the_psa_page_shows_the_remaining_budget(app, store, client, quoting, run_jobs):
+    build_quote(store)
+    run_jobs()
+    login(client, store.admin)
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    left = operations.budget(quoting.connection)["ours_left"]
+    assert f"{left:,} of {budget.OURS:,}" in page
+    assert "requests used this hour by every tool" in page

@@ -1,0 +1,246 @@
+"""Back from Autotask: the ticket webhook (registered and kept registered by us), the events it
+brings, and the reconciliation poll for what webhooks do not cover (flush, never commit).
+
+Autotask has no webhooks for opportunities, quotes or ticket charges, and drops a webhook call
+after five failed tries (PSA-NOTES 1.10): the poll reads the opportunities of our open quotes
+(won or lost there moves our quote, through the quotes domain's operations) and the tickets
+of our orders changed since the last poll (a missed event is caught there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.interfaces import IntegrationError
+from webapp.integrations.models import ExternalLink, InboundEvent, InboundStatus, SyncDirection
+from webapp.jobs import enqueue_after_commit
+from webapp.models_base import utcnow
+from webapp.psa import operations
+from webapp.psa.autotask import webhooks
+from webapp.psa.models import PsaConnection
+
+TICKET_LINK = "sales_document"  # our order -> its ticket (webapp.psa.autotask.tickets)
+
+
+# -- the webhook's secret (encrypted with the API secret) --------------------------------------
+
+
+def webhook_secret(connection: PsaConnection) -> str:
+    from webapp.integrations.secrets import decrypt
+
+    if not connection.token_ciphertext:
+        return ""
+    return json.loads(decrypt(connection.token_ciphertext)).get("webhook_secret", "")
+
+
+def _store_secret(connection: PsaConnection, secret: str) -> None:
+    from webapp.integrations.secrets import decrypt, encrypt
+
+    stored = json.loads(decrypt(connection.token_ciphertext))
+    stored["webhook_secret"] = secret
+    connection.token_ciphertext = encrypt(json.dumps(stored).encode())
+
+
+# -- registering -----------------------------------------------------------------------------
+
+
+def register_webhook(connection: PsaConnection) -> int:
+    """Create our ticket webhook in Autotask with a new secret (the old one is deleted)."""
+    from webapp.mail.operations import public_url
+
+    client = operations.client_for(connection)
+    old = connection.option("webhook_id")
+    secret = secrets.token_urlsafe(48)[:64]  # Autotask allows 64 characters
+    record = {
+        "name": f"MSP quoting ({connection.id})"[:50],
+        "webhookUrl": public_url("psa_webhooks.ticket_event", connection_id=connection.id),
+        "deactivationUrl": public_url("psa_webhooks.deactivated", connection_id=connection.id),
+        "secretKey": secret,
+        "isActive": True,
+        "isSubscribedToCreateEvents": True,
+        "isSubscribedToUpdateEvents": True,
+        "isSubscribedToDeleteEvents": True,
+        "sendThresholdExceededNotification": True,
+    }
+    webhook_id = client.create("TicketWebhooks", record)
+    stored = client.get("TicketWebhooks", webhook_id)
+    if not stored.get("isActive") or stored.get("webhookUrl") != record["webhookUrl"]:
+        raise IntegrationError("Autotask did not keep the ticket webhook as sent.")
+    _store_secret(connection, secret)
+    connection.options = {**(connection.options or {}), "webhook_id": webhook_id,
+                          "webhook_active": True}  # fmt: skip
+    if old:
+        with contextlib.suppress(IntegrationError):  # already gone: nothing to clean up
+            client.request("DELETE", f"TicketWebhooks/{old}")
+    core.log_sync(
+        connection, SyncDirection.PULL, "webhook", message=f"Webhook {webhook_id} set up."
+    )
+    db.session.flush()
+    return webhook_id
+
+
+def keep_webhook(connection: PsaConnection) -> bool:
+    """Re-register the webhook when Autotask dropped or deactivated it; True when it did."""
+    webhook_id = connection.option("webhook_id")
+    if webhook_id and connection.option("webhook_active"):
+        found = operations.client_for(connection).get("TicketWebhooks", int(webhook_id))
+        if found and found.get("isActive"):
+            return False
+    register_webhook(connection)
+    return True
+
+
+# -- receiving -------------------------------------------------------------------------------
+
+
+def receive(connection: PsaConnection, body: bytes, header: str, *, deactivated: bool) -> bool:
+    """Store a verified event and queue its handling; False (nothing stored) when the
+    signature does not match."""
+    if not webhooks.verify(body, header, webhook_secret(connection)):
+        return False
+    event = InboundEvent(
+        provider=operations.AUTOTASK,
+        body=body.decode("utf-8", "replace"),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+    )
+    db.session.add(event)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        return True  # Autotask's retry of a body we hold: handled once
+    if deactivated:
+        # Signed by our secret, so it is Autotask telling us: register again.
+        connection.options = {**(connection.options or {}), "webhook_active": False}
+        enqueue_after_commit("workers.psa.keep_webhook", connection.id)
+    enqueue_after_commit("workers.psa.handle_ticket_event", connection.id, event.id)
+    return True
+
+
+def _our_resource(connection: PsaConnection) -> int | None:
+    for resource in connection.picklists.get("Resources", []):
+        if resource.get("email") == connection.username.lower():
+            return int(resource["value"])
+    return None
+
+
+def handle_ticket_event(connection: PsaConnection, event: InboundEvent) -> str:
+    """Act on one event: re-read the ticket (events are hints) and note it on our order."""
+    data = webhooks.parse(event.body.encode())
+    event.processed_at = utcnow()
+    event.status = InboundStatus.PROCESSED
+    if data.get("PersonID") is not None and data.get("PersonID") == _our_resource(connection):
+        return "our own change (echo)"
+    if data["Action"] == "Deactivated":
+        return "webhook deactivated: registering again"
+    return note_ticket(connection, int(data["Id"]), data["Action"])
+
+
+def note_ticket(connection: PsaConnection, ticket_id: int, action: str) -> str:
+    """Record a ticket change on the orders it carries (the sales order's timeline)."""
+    from webapp.sales.models import SalesDocument
+    from webapp.sales.operations import record_event
+
+    links = db.session.scalars(
+        db.select(ExternalLink).filter_by(
+            connection_id=connection.id, subject_type=TICKET_LINK, remote_id=str(ticket_id)
+        )
+    ).all()
+    if not links:
+        return f"ticket {ticket_id}: none of our orders"
+    ticket = (
+        {} if action == "Delete" else operations.client_for(connection).get("Tickets", ticket_id)
+    )
+    status = _label(connection, "Tickets.status", ticket.get("status"))
+    text = (
+        f"Autotask ticket {links[0].remote_number} was deleted."
+        if not ticket
+        else f"Autotask ticket {ticket.get('ticketNumber') or ticket_id} is {status}."
+    )
+    for link in links:
+        document = db.session.get(SalesDocument, link.subject_id)
+        if document is not None:
+            record_event(document, "psa.ticket", text, ticket=ticket_id, status=status)
+    core.log_sync(connection, SyncDirection.PULL, "ticket", message=text, remote_id=str(ticket_id))
+    db.session.flush()
+    return text
+
+
+def _label(connection: PsaConnection, picklist: str, value) -> str:
+    for v, label in connection.choices(picklist):
+        if v == str(value):
+            return label
+    return str(value)
+
+
+# -- the reconciliation poll -----------------------------------------------------------------
+
+
+def reconcile(connection: PsaConnection) -> dict[str, int]:
+    """Opportunities of our open quotes (won / lost there), and tickets changed since the
+    last poll; ``{"won": n, "lost": n, "tickets": n}``."""
+    from webapp.quotes import operations as quotes
+    from webapp.quotes.models import Quote, QuoteStatus
+
+    client = operations.client_for(connection)
+    done = {"won": 0, "lost": 0, "tickets": 0}
+    open_quotes = db.session.execute(
+        db.select(Quote, ExternalLink.remote_id)
+        .join(ExternalLink, ExternalLink.subject_id == Quote.id)
+        .where(
+            ExternalLink.connection_id == connection.id,
+            ExternalLink.subject_type == "quote",
+            Quote.status == QuoteStatus.SENT,
+        )
+    ).all()
+    by_opportunity = {int(remote): quote for quote, remote in open_quotes}
+    ids = list(by_opportunity)
+    for start in range(0, len(ids), 500):  # at most 500 OR conditions (PSA-NOTES 1.6)
+        chunk = ids[start : start + 500]
+        for row in client.query(
+            "Opportunities", [{"op": "in", "field": "id", "value": chunk}], limit=len(chunk)
+        ):
+            quote = by_opportunity[int(row["id"])]
+            status = str(row.get("status"))
+            if status == str(connection.option("won_status")):
+                quotes.transition(quote, QuoteStatus.WON, None, "won in Autotask")
+                quote.decided_at = utcnow()
+                done["won"] += 1
+            elif status == str(connection.option("lost_status")):
+                quotes.mark_lost(quote, None, "lost in Autotask")
+                done["lost"] += 1
+    since = connection.option("polled_at")
+    ticket_ids = sorted(
+        {
+            int(remote)
+            for remote in db.session.scalars(
+                db.select(ExternalLink.remote_id).filter_by(
+                    connection_id=connection.id, subject_type=TICKET_LINK
+                )
+            )
+        }
+    )
+    started = utcnow()
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        filters = [{"op": "in", "field": "id", "value": chunk}]
+        if since:
+            filters.append({"op": "gt", "field": "lastActivityDate", "value": since})
+        for row in client.query("Tickets", filters, limit=len(chunk)):
+            note_ticket(connection, int(row["id"]), "Update")
+            done["tickets"] += 1
+    # A little overlap: an activity in the second the poll ran is read again, not missed.
+    stamp = (started - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    connection.options = {**(connection.options or {}), "polled_at": stamp}
+    core.log_sync(connection, SyncDirection.PULL, "reconcile",
+                  message=", ".join(f"{k}: {v}" for k, v in done.items()))  # fmt: skip
+    db.session.flush()
+    return done
