@@ -143,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
     from webapp.psa.admin_views import bp as psa_admin_bp
+    from webapp.psa.connectwise.admin_views import bp as psa_connectwise_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
     from webapp.quotes.admin_views import bp as quotes_admin_bp
     from webapp.quotes.views import bp as quotes_bp
@@ -176,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
         settings_admin_bp,
         webhooks_admin_bp,
         psa_admin_bp,
+        psa_connectwise_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -18,3 +18,18 @@ def refresh_picklists(connection_id: int) -> bool:
         done = operations.refresh_picklists(connection)
         db.session.commit()
         return done
+
+
+def refresh_connectwise_lookups(connection_id: int) -> bool:
+    """Read a ConnectWise company's lookups (boards, statuses, members...) for the settings."""
+    from webapp.integrations.models import ConnectionStatus
+    from webapp.psa.connectwise import operations
+    from webapp.psa.models import PsaConnection
+
+    with job_context():
+        connection = db.session.get(PsaConnection, connection_id)
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            return False
+        done = operations.refresh_lookups(connection)
+        db.session.commit()
+        return done

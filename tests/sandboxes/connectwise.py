@@ -478,6 +478,10 @@ class ConnectWiseSandbox:
         self.callbacks_sent: list[SentCallback] = []
         self.key_fetches = 0
         self.companyinfo_calls = 0
+        # Setup tables not exposed under Table Setup read as empty; paths the API member's
+        # security role lacks answer 403 (PN 2.2, T7).
+        self.hidden: set[str] = set()
+        self.denied: set[str] = set()
         self._next_id = 100
         self._lock = threading.RLock()
         self._seed()
@@ -688,8 +692,14 @@ class ConnectWiseSandbox:
         return app
 
     def _route(self, rest: str, method: str, body: Any) -> Response:
+        if any(rest == d or rest.startswith(f"{d}/") for d in self.denied):
+            raise CwError(
+                403,
+                "Forbidden",
+                f"You do not have permission to access {rest} (security role).",
+            )
         if rest in LOOKUPS and method == "GET":
-            return self._list(copy.deepcopy(LOOKUPS[rest]))
+            return self._list([] if rest in self.hidden else copy.deepcopy(LOOKUPS[rest]))
         convert = re.fullmatch(r"sales/opportunities/(\d+)/convertToSalesOrder", rest)
         if convert and method == "POST":
             return self._convert(int(convert.group(1)), body)

@@ -15,3 +15,6 @@ def opportunity_for_new_quote(quote, **_extra) -> None:
 def opportunity_result(quote, status, **_extra) -> None:
     if status.value in ("won", "lost"):
         sync.queue_result(quote)
+
+
+from webapp.psa.connectwise import subscribers as _connectwise  # noqa: E402, F401

@@ -1,0 +1,539 @@
+"""ConnectWise companies, opportunities, sales orders and tickets from ours, through the outbox.
+
+- A quote, when sent, becomes an opportunity of its organisation's company (the company is
+  created first when the organisation has none: a prerequisite delivery) with a product per
+  line; products missing from the ConnectWise catalog are created there. An opportunity picked
+  on the quote beforehand (``pick_opportunity``) is used instead of a new one.
+- Accepted: the opportunity keeps only the chosen options (quantities as chosen) and takes the
+  won status; when invoicing is from opportunities the ConnectWise sales order is created from
+  it (``convertToSalesOrder``; PSA-NOTES 2.6). Lost: the lost status.
+- A sales order (approved) raises a ticket — with its products when ConnectWise invoices from
+  tickets, without in configuration 2 — or adds them to the open ticket the customer picked at
+  checkout (``webapp.psa.tickets.chosen_ticket``).
+
+ConnectWise has no idempotency key, so every create carries our reference where a condition
+finds it (``integrationXRef`` on catalog items and products, ``externalXRef`` on tickets, the
+company identifier, the quote number opening the opportunity name) and a create that may have
+reached ConnectWise is looked up before it is repeated. Updates PATCH whole values and are read
+back (``ConnectWiseClient.patch``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations import registry
+from webapp.integrations.interfaces import PermanentError, PushResult
+from webapp.integrations.models import Delivery
+from webapp.integrations.outbox import Sender, ensure_delivery, find_delivery, schedule_sync
+from webapp.psa.connectwise import operations
+from webapp.psa.connectwise.client import all_of, condition
+from webapp.psa.models import PsaConnection
+
+COMPANY = "cw_company"
+OPPORTUNITY = "cw_opportunity"
+RESULT = "cw_opportunity_result"  # won (with the sales order) or lost
+TICKET = "cw_ticket"
+registry.register_kinds(
+    {
+        COMPANY: "ConnectWise company",
+        OPPORTUNITY: "ConnectWise opportunity",
+        RESULT: "ConnectWise opportunity result",
+        TICKET: "ConnectWise ticket",
+    }
+)
+# Subjects of deliveries and links.
+ORGANIZATION = "organization"
+QUOTE = "quote"
+DOCUMENT = "sales_document"
+PRODUCT = "product"
+CONTACT = "user"
+SALES_ORDER = "cw_sales_order"  # a document's ConnectWise sales order (link subject)
+TICKET_LINK = "cw_ticket"  # a document's ConnectWise ticket (link subject)
+
+
+def _connections() -> list[PsaConnection]:
+    return [
+        c
+        for c in core.active_connections(PsaConnection)
+        if c.provider == operations.CONNECTWISE and c.option("enabled")
+    ]
+
+
+def company_reference(organization_id: int) -> str:
+    return f"MSP-ORG-{organization_id}"
+
+
+def _company_first(connection: PsaConnection, organization_id: int) -> list[Delivery]:
+    if core.link_for(connection.id, ORGANIZATION, organization_id) is not None:
+        return []
+    return [ensure_delivery(connection, COMPANY, ORGANIZATION, organization_id)]
+
+
+def queue_opportunity(quote) -> list[Delivery]:
+    """A quote was sent: its opportunity (and its company first) in ConnectWise."""
+    out = []
+    for connection in _connections():
+        if not connection.option("opportunities"):
+            continue
+        needs = _company_first(connection, quote.organization_id)
+        out.append(ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs))
+        schedule_sync(connection)
+    return out
+
+
+def queue_result(quote) -> list[Delivery]:
+    """A won or lost quote: the opportunity's status, the chosen options, the sales order."""
+    out = []
+    for connection in _connections():
+        opportunity = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
+        if opportunity is None:
+            continue  # never synced: nothing to close
+        out.append(ensure_delivery(connection, RESULT, QUOTE, quote.id, [opportunity]))
+        schedule_sync(connection)
+    return out
+
+
+def ticket_wanted(connection: PsaConnection, document) -> bool:
+    """Configuration 2 always raises a ticket; otherwise when ConnectWise invoices from
+    tickets, or the order did not come from a quote (no opportunity to invoice from)."""
+    from webapp.sales.models import DocumentSource
+
+    if connection.option("configuration") == operations.OUR_INVOICING:
+        return True
+    if connection.option("invoice_from") == "ticket":
+        return True
+    return document.source != DocumentSource.QUOTE
+
+
+def queue_ticket(document) -> list[Delivery]:
+    """An approved sales order: its ticket (new, or the open one picked at checkout)."""
+    out = []
+    for connection in _connections():
+        if not ticket_wanted(connection, document):
+            continue
+        needs = _company_first(connection, document.organization_id)
+        out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        schedule_sync(connection)
+    return out
+
+
+def pick_opportunity(connection: PsaConnection, quote, opportunity_id: int) -> None:
+    """Append the quote to an existing opportunity instead of creating one."""
+    core.save_link(connection, QUOTE, quote.id, remote_id=str(int(opportunity_id)))
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    delivery: Delivery
+
+
+class ConnectWiseSender(Sender):
+    kind_order = (COMPANY, OPPORTUNITY, RESULT, TICKET)
+    max_batch = 1
+
+    def __init__(self, connection: PsaConnection) -> None:
+        self.connection = connection
+        self.client = operations.client_for(connection)
+        self.http = self.client.http
+
+    def blocked(self) -> list[str]:
+        if not self.connection.option("enabled"):
+            return ["Save the ConnectWise settings (Settings › PSA › ConnectWise)."]
+        return []
+
+    def payload(self, delivery: Delivery) -> Item:
+        return Item(delivery.request_key, delivery)
+
+    def push(self, kind: str, items: list) -> list[PushResult]:
+        push = {
+            COMPANY: self._company,
+            OPPORTUNITY: self._opportunity,
+            RESULT: self._result,
+            TICKET: self._ticket,
+        }[kind]
+        out = []
+        for item in items:
+            try:
+                remote_id, number, found = push(item.delivery)
+            except PermanentError as error:
+                out.append(PushResult(item.key, error=error))
+                continue
+            out.append(
+                PushResult(
+                    item.key,
+                    remote_id=str(remote_id),
+                    remote_number=str(number)[:100],
+                    found_existing=found,
+                )
+            )
+        return out
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _ref(self, key: str, what: str) -> dict:
+        value = self.connection.option(key)
+        if value in (None, ""):
+            raise PermanentError(
+                f"Choose the {what} in Settings › PSA › ConnectWise.",
+                field=what,
+                fix="Pick it from the list (read from ConnectWise), save, then press Retry.",
+            )
+        return {"id": int(value)}
+
+    def _company_of(self, organization_id: int) -> dict:
+        link = core.link_for(self.connection.id, ORGANIZATION, organization_id)
+        if link is None:
+            raise PermanentError(
+                "The organisation has no ConnectWise company yet.", field="Company"
+            )
+        return {"id": int(link.remote_id)}
+
+    # -- company ---------------------------------------------------------------------------
+
+    def _company(self, delivery: Delivery):
+        from webapp.organizations.models import Organization
+
+        organization = db.session.get(Organization, delivery.subject_id)
+        if organization is None:
+            raise PermanentError("The organisation was deleted.", field="Organisation")
+        identifier = company_reference(organization.id)
+        found = self.client.find(
+            "company/companies",
+            all_of(condition("identifier", "=", identifier), condition("deletedFlag", "=", False)),
+        )
+        if found:
+            return found[0]["id"], identifier, True
+        types = self.connection.option("sync_types") or []
+        statuses = self.connection.option("sync_statuses") or []
+        if not types or not statuses:
+            raise PermanentError(
+                "Choose which company types and statuses sync.",
+                field="Company types",
+                fix="Settings › PSA › ConnectWise › Organisations, then Retry.",
+            )
+        record = {
+            "identifier": identifier,
+            "name": organization.name[:156],
+            "types": [{"id": int(types[0])}],
+            "status": {"id": int(statuses[0])},
+            "deletedFlag": False,
+        }
+        if organization.phone.strip():
+            record["phoneNumber"] = organization.phone[:30]
+        created = self.client.create("company/companies", record)
+        return created["id"], identifier, False
+
+    # -- opportunity -----------------------------------------------------------------------
+
+    def _quote(self, delivery: Delivery):
+        from webapp.quotes.models import Quote
+
+        quote = db.session.get(Quote, delivery.subject_id)
+        if quote is None:
+            raise PermanentError("The quote was deleted.", field="Quote")
+        return quote
+
+    def _contact(self, company: dict, user) -> dict:
+        """The ConnectWise contact for one of our users (found by name, else created)."""
+        link = core.link_for(self.connection.id, CONTACT, user.id)
+        if link is not None:
+            return {"id": int(link.remote_id)}
+        first, _, last = (user.name or user.email).strip().partition(" ")
+        found = self.client.find(
+            "company/contacts",
+            all_of(
+                condition("company/id", "=", company["id"]),
+                condition("firstName", "=", first),
+                condition("lastName", "=", last),
+            ),
+        )
+        contact = found[0] if found else self.client.create(
+            "company/contacts", {"firstName": first[:30], "lastName": last[:60], "company": company}
+        )  # fmt: skip
+        core.save_link(self.connection, CONTACT, user.id, remote_id=str(contact["id"]))
+        return {"id": int(contact["id"])}
+
+    def _opportunity(self, delivery: Delivery):
+        from webapp.quotes.operations import working_snapshot
+
+        quote = self._quote(delivery)
+        company = self._company_of(quote.organization_id)
+        link = core.link_for(self.connection.id, QUOTE, quote.id)
+        found = link is not None
+        if link is not None:
+            opportunity_id = int(link.remote_id)  # picked on the quote: append to it
+        else:
+            opportunity_id = self._existing_opportunity(quote, company)
+            found = opportunity_id is not None
+        if opportunity_id is None:
+            user = quote.recipients[0].user if quote.recipients else quote.owner
+            record = {
+                "name": f"{quote.number} {quote.title}"[:100],
+                "company": company,
+                "contact": self._contact(company, user),
+                "primarySalesRep": self._ref("sales_rep", "sales rep"),
+                "stage": self._ref("opportunity_stage", "stage of a new opportunity"),
+                "status": self._ref("opportunity_status", "status of a new opportunity"),
+            }
+            opportunity_id = self.client.create("sales/opportunities", record)["id"]
+        snapshot = working_snapshot(quote)
+        lines = [line for section in snapshot["sections"] for line in section["lines"]]
+        self._products(
+            {"opportunity": {"id": opportunity_id}},
+            f"opportunity/id = {int(opportunity_id)}",
+            [
+                (
+                    f"msp-quote-{quote.id}-{line['key']}",
+                    line.get("product_id"),
+                    line.get("sku") or "",
+                    line["description"],
+                    line["quantity"],
+                    Decimal(line["unit_price"]),
+                    Decimal(line["unit_cost"]),
+                )
+                for line in lines
+            ],
+            company,
+        )
+        return opportunity_id, f"{quote.number} {quote.title}"[:100], found
+
+    def _existing_opportunity(self, quote, company: dict) -> int | None:
+        found = self.client.find(
+            "sales/opportunities",
+            all_of(
+                condition("company/id", "=", company["id"]),
+                f'name = "{quote.number} *"',  # our number opens the name (wildcard)
+            ),
+        )
+        return int(found[0]["id"]) if found else None
+
+    # -- products --------------------------------------------------------------------------
+
+    def _catalog_item(self, product_id, sku: str, description: str) -> dict:
+        """The catalog item of a product, created in ConnectWise when missing (by SKU)."""
+        if product_id:
+            link = core.link_for(self.connection.id, PRODUCT, product_id)
+            if link is not None:
+                return {"id": int(link.remote_id)}
+        identifier = (sku or f"MSP-{product_id or 'MISC'}")[:75]
+        found = self.client.find("procurement/catalog", condition("identifier", "=", identifier))
+        if found:
+            item = found[0]
+        else:
+            item = self.client.create(
+                "procurement/catalog",
+                {
+                    "identifier": identifier,
+                    "description": description[:60],
+                    "customerDescription": description[:60],
+                    "subcategory": self._ref("subcategory", "product subcategory"),
+                    "type": self._ref("product_type", "product type"),
+                    "productClass": "NonInventory",
+                    "integrationXRef": f"msp-product-{product_id or 'misc'}"[:50],
+                },
+            )
+        if product_id:
+            core.save_link(self.connection, PRODUCT, product_id, remote_id=str(item["id"]))
+        return {"id": int(item["id"])}
+
+    def _products(self, parent: dict, parent_condition: str, lines: list[tuple], company: dict):
+        """One ConnectWise product per line under ``parent``; those already there (by our
+        ``integrationXRef``) are left as they are."""
+        existing = {
+            p.get("integrationXRef"): p
+            for p in self.client.each("procurement/products", parent_condition)
+        }
+        for xref, product_id, sku, description, quantity, price, cost in lines:
+            if xref in existing:
+                continue
+            self.client.create(
+                "procurement/products",
+                {
+                    **parent,
+                    "catalogItem": self._catalog_item(product_id, sku, description),
+                    "billableOption": "Billable",
+                    "description": description[:2000],
+                    "customerDescription": description[:2000],
+                    "quantity": quantity,
+                    "price": float(price),
+                    "cost": float(cost),
+                    "company": company,
+                    "integrationXRef": xref,
+                },
+            )
+
+    # -- won / lost ------------------------------------------------------------------------
+
+    def _result(self, delivery: Delivery):
+        from webapp.quotes.models import DecisionOutcome, QuoteDecision, QuoteStatus
+
+        quote = self._quote(delivery)
+        link = core.link_for(self.connection.id, QUOTE, quote.id)
+        if link is None:
+            raise PermanentError("The quote has no ConnectWise opportunity.", field="Opportunity")
+        opportunity_id = int(link.remote_id)
+        path = f"sales/opportunities/{opportunity_id}"
+        if quote.status == QuoteStatus.LOST:
+            self.client.patch(path, {"status": self._ref("lost_status", "status when lost")})
+            return opportunity_id, "lost", False
+        if quote.status != QuoteStatus.WON:
+            raise PermanentError(
+                f"The quote is {quote.status.label.lower()}, neither won nor lost.", field="Quote"
+            )
+        decision = db.session.scalar(
+            db.select(QuoteDecision)
+            .filter_by(quote_id=quote.id, outcome=DecisionOutcome.ACCEPTED)
+            .order_by(QuoteDecision.id.desc())
+        )
+        chosen = {
+            f"msp-quote-{quote.id}-{item['key']}": int(item["quantity"])
+            for item in ((decision.selection if decision else {}) or {}).get("lines", [])
+        }
+        keep = []
+        for product in self.client.each(
+            "procurement/products", f"opportunity/id = {opportunity_id}"
+        ):
+            xref = product.get("integrationXRef") or ""
+            if not xref.startswith(f"msp-quote-{quote.id}-"):
+                keep.append(product["id"])  # not ours: left as the MSP made it
+            elif xref not in chosen:
+                self.client.delete(f"procurement/products/{product['id']}")  # option not taken
+            else:
+                if product.get("quantity") != chosen[xref]:
+                    self.client.patch(
+                        f"procurement/products/{product['id']}", {"quantity": chosen[xref]}
+                    )
+                keep.append(product["id"])
+        self.client.patch(path, {"status": self._ref("won_status", "status when won")})
+        if (
+            self.connection.option("configuration") == operations.OUR_INVOICING
+            or self.connection.option("invoice_from") != "opportunity"
+            or quote.document_id is None
+        ):
+            return opportunity_id, "won", False
+        existing = core.link_for(self.connection.id, SALES_ORDER, quote.document_id)
+        if existing is None:
+            order = self.client.post(
+                f"{path}/convertToSalesOrder",
+                {
+                    "includeAllProductsFlag": True,
+                    "includeAllNotesFlag": True,
+                    "includeAllDocumentsFlag": False,
+                },
+            )
+            core.save_link(
+                self.connection,
+                SALES_ORDER,
+                quote.document_id,
+                remote_id=str(order["id"]),
+                remote_number=f"SO {order['id']}",
+            )
+        return opportunity_id, "won", False
+
+    # -- tickets ---------------------------------------------------------------------------
+
+    def _ticket(self, delivery: Delivery):
+        from webapp.psa.tickets import chosen_ticket
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        company = self._company_of(document.organization_id)
+        picked = chosen_ticket(document, self.connection.id)
+        found = picked is not None
+        if picked is not None:
+            ticket_id = int(picked)
+            ticket = self.client.get(f"service/tickets/{ticket_id}") or {}
+            if ticket.get("closedFlag"):
+                raise PermanentError(
+                    f"Ticket {ticket_id} was closed before order {document.number} reached it.",
+                    field="Ticket",
+                    fix="Clear the ticket choice (a new ticket is created) and press Retry.",
+                )
+        else:
+            reference = f"MSP {document.number}"
+            existing = self.client.find(
+                "service/tickets", condition("externalXRef", "=", reference)
+            )
+            found = bool(existing)
+            if existing:
+                ticket_id = int(existing[0]["id"])
+            else:
+                record = {
+                    "summary": f"Order {document.number} for {document.organization.name}"[:100],
+                    "company": company,
+                    "board": self._ref("board", "service board"),
+                    "status": self._ref("ticket_status", "ticket status"),
+                    "externalXRef": reference,
+                    "initialDescription": _describe(document),
+                }
+                if document.customer_po:
+                    record["poNumber"] = document.customer_po[:50]
+                ticket_id = self.client.create("service/tickets", record)["id"]
+        if self.connection.option("configuration") != operations.OUR_INVOICING:
+            self._products(
+                {"ticket": {"id": ticket_id}},
+                f"ticket/id = {ticket_id}",
+                [
+                    (
+                        f"msp-line-{line.id}",
+                        line.product_id,
+                        line.sku,
+                        line.description,
+                        line.quantity,
+                        line.unit_price,
+                        line.unit_cost or Decimal(0),
+                    )
+                    for line in document.lines
+                ],
+                company,
+            )
+        core.save_link(
+            self.connection, TICKET_LINK, document.id, remote_id=str(ticket_id),
+            remote_number=f"Ticket {ticket_id}",
+        )  # fmt: skip
+        return ticket_id, f"Ticket {ticket_id}", found
+
+    # -- outbox hooks ----------------------------------------------------------------------
+
+    def describe(self, delivery: Delivery) -> str:
+        if delivery.subject_type == QUOTE:
+            from webapp.quotes.models import Quote
+
+            quote = db.session.get(Quote, delivery.subject_id)
+            return quote.number if quote else f"quote #{delivery.subject_id}"
+        if delivery.subject_type == DOCUMENT:
+            from webapp.sales.models import SalesDocument
+
+            document = db.session.get(SalesDocument, delivery.subject_id)
+            return document.number if document else f"order #{delivery.subject_id}"
+        from webapp.organizations.models import Organization
+
+        organization = db.session.get(Organization, delivery.subject_id)
+        return organization.name if organization else f"organisation #{delivery.subject_id}"
+
+    def confirmed(self, delivery: Delivery, result: PushResult) -> str:
+        if delivery.kind in (COMPANY, OPPORTUNITY):
+            core.save_link(
+                self.connection,
+                delivery.subject_type,
+                delivery.subject_id,
+                remote_id=result.remote_id,
+                remote_number=result.remote_number,
+            )
+        if delivery.kind == RESULT:
+            return f"opportunity {result.remote_id} {result.remote_number}"
+        what = "matched existing" if result.found_existing else "created"
+        return f"{what} {result.remote_number}"
+
+
+def _describe(document) -> str:
+    lines = [f"{line.quantity} × {line.sku or ''} {line.description}" for line in document.lines]
+    return f"Sales order {document.number}\n" + "\n".join(lines)
