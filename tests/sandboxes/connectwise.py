@@ -220,6 +220,14 @@ LOOKUPS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# References to setup tables that must name an existing row (ConnectWise refuses the rest).
+LOOKUP_REFS: dict[str, dict[str, str]] = {
+    "CatalogItem": {"subcategory": "procurement/subcategories", "type": "procurement/types"},
+    "Ticket": {"board": "service/boards"},
+    "Opportunity": {"stage": "sales/stages", "status": "sales/opportunities/statuses"},
+}
+
+
 class CwError(Exception):
     """An error answer in ConnectWise's ``ErrorResponseMessage`` shape."""
 
@@ -785,6 +793,18 @@ class ConnectWiseSandbox:
                         "field": name,
                     }
                 )
+        for name, lookup in LOOKUP_REFS.get(collection.schema, {}).items():
+            ref = body.get(name)
+            known = {row["id"] for row in LOOKUPS[lookup]}
+            if isinstance(ref, dict) and ref.get("id") is not None and ref["id"] not in known:
+                errors.append(
+                    {
+                        "code": "InvalidObject",
+                        "message": f"{name} id {ref['id']} was not found.",
+                        "resource": collection.schema,
+                        "field": name,
+                    }
+                )
         if errors:
             raise CwError(400, "InvalidObject", f"{collection.schema} object is invalid", errors)
 
@@ -798,8 +818,6 @@ class ConnectWiseSandbox:
         record = copy.deepcopy(body)
         record["id"] = self._new_id()
         record["_info"] = self._info()
-        if collection.path == "procurement/products" and record.get("salesOrder") is None:
-            record.setdefault("invoice", None)
         self.table(collection.path)[record["id"]] = record
         return _json(record, 201)
 

@@ -268,9 +268,12 @@ class ConnectWiseSender(Sender):
         found = link is not None
         if link is not None:
             opportunity_id = int(link.remote_id)  # picked on the quote: append to it
-        else:
+        elif delivery.attempts > 1:  # an earlier attempt may have created it: look first
             opportunity_id = self._existing_opportunity(quote, company)
             found = opportunity_id is not None
+        else:
+            opportunity_id = None
+        fresh = opportunity_id is None
         if opportunity_id is None:
             user = quote.recipients[0].user if quote.recipients else quote.owner
             record = {
@@ -300,6 +303,7 @@ class ConnectWiseSender(Sender):
                 for line in lines
             ],
             company,
+            fresh=fresh,
         )
         return opportunity_id, f"{quote.number} {quote.title}"[:100], found
 
@@ -342,13 +346,15 @@ class ConnectWiseSender(Sender):
             core.save_link(self.connection, PRODUCT, product_id, remote_id=str(item["id"]))
         return {"id": int(item["id"])}
 
-    def _products(self, parent: dict, parent_condition: str, lines: list[tuple], company: dict):
+    def _products(
+        self, parent: dict, parent_condition: str, lines: list[tuple], company: dict, fresh=False
+    ):
         """One ConnectWise product per line under ``parent``; those already there (by our
-        ``integrationXRef``) are left as they are."""
-        existing = {
+        ``integrationXRef``) are left as they are (a ``fresh`` parent has none yet)."""
+        existing = {} if fresh else {
             p.get("integrationXRef"): p
             for p in self.client.each("procurement/products", parent_condition)
-        }
+        }  # fmt: skip
         for xref, product_id, sku, description, quantity, price, cost in lines:
             if xref in existing:
                 continue
@@ -459,9 +465,11 @@ class ConnectWiseSender(Sender):
                 )
         else:
             reference = f"MSP {document.number}"
-            existing = self.client.find(
-                "service/tickets", condition("externalXRef", "=", reference)
-            )
+            existing = []
+            if delivery.attempts > 1:  # an earlier attempt may have created it: look first
+                existing = self.client.find(
+                    "service/tickets", condition("externalXRef", "=", reference)
+                )
             found = bool(existing)
             if existing:
                 ticket_id = int(existing[0]["id"])
