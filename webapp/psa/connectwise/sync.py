@@ -481,6 +481,7 @@ class ConnectWiseSender(Sender):
                     "status": self._ref("ticket_status", "ticket status"),
                     "externalXRef": reference,
                     "initialDescription": _describe(document),
+                    "closedFlag": False,
                 }
                 if document.customer_po:
                     record["poNumber"] = document.customer_po[:50]
