@@ -17,3 +17,8 @@ def connectwise_opportunity(quote, status, **_extra) -> None:
 @signals.sales_document_approved.connect
 def connectwise_ticket(document, **_extra) -> None:
     sync.queue_ticket(document)
+
+
+@signals.receipt_recorded.connect
+def connectwise_purchase_order(receipt, **_extra) -> None:
+    sync.queue_purchase_order(receipt.purchase_order)

@@ -37,12 +37,14 @@ COMPANY = "cw_company"
 OPPORTUNITY = "cw_opportunity"
 RESULT = "cw_opportunity_result"  # won (with the sales order) or lost
 TICKET = "cw_ticket"
+PURCHASE_ORDER = "cw_purchase_order"  # a receipted PO, linked to the purchasing demand
 registry.register_kinds(
     {
         COMPANY: "ConnectWise company",
         OPPORTUNITY: "ConnectWise opportunity",
         RESULT: "ConnectWise opportunity result",
         TICKET: "ConnectWise ticket",
+        PURCHASE_ORDER: "ConnectWise purchase order",
     }
 )
 # Subjects of deliveries and links.
@@ -50,6 +52,8 @@ ORGANIZATION = "organization"
 QUOTE = "quote"
 DOCUMENT = "sales_document"
 PRODUCT = "product"
+PO = "purchase_order"
+SUPPLIER = "supplier"
 CONTACT = "user"
 SALES_ORDER = "cw_sales_order"  # a document's ConnectWise sales order (link subject)
 TICKET_LINK = "cw_ticket"  # a document's ConnectWise ticket (link subject)
@@ -121,6 +125,61 @@ def queue_ticket(document) -> list[Delivery]:
     return out
 
 
+def _demand_source(connection: PsaConnection, document) -> Delivery | None:
+    """The delivery that creates the document's ConnectWise sales order or ticket."""
+    ticket = find_delivery(connection.id, TICKET, DOCUMENT, document.id)
+    if ticket is not None:
+        return ticket
+    from webapp.quotes.models import Quote
+
+    quote = db.session.scalar(db.select(Quote).filter_by(document_id=document.id))
+    if quote is None:
+        return None
+    return find_delivery(connection.id, RESULT, QUOTE, quote.id)
+
+
+def queue_purchase_order(po) -> list[Delivery]:
+    """A receipted PO (ConnectWise procurement on): a completed ConnectWise purchase order
+    linked to the purchasing demand of each sales order it serves.
+
+    Seed 003's order: the ConnectWise sales order (or ticket) must exist first, so the delivery
+    waits for the one that creates it — visibly, with a notification saying why — and goes as
+    soon as it is confirmed.
+    """
+    out = []
+    documents = {line.sales_document_id: line.sales_document for line in po.lines}
+    documents.pop(None, None)
+    for connection in _connections():
+        if not (
+            connection.option("procurement")
+            and connection.option("configuration") == operations.CW_INVOICING
+        ):
+            continue
+        needs = [d for d in (_demand_source(connection, doc) for doc in documents.values()) if d]
+        delivery = ensure_delivery(connection, PURCHASE_ORDER, PO, po.id, needs)
+        waiting = [
+            doc.number
+            for doc in documents.values()
+            if core.link_for(connection.id, SALES_ORDER, doc.id) is None
+            and core.link_for(connection.id, TICKET_LINK, doc.id) is None
+        ]
+        if waiting:
+            core.notify(
+                connection,
+                delivery,
+                f"Purchase order {po.number} waits for the ConnectWise sales order",
+                f"{po.number} can only be linked to the purchasing demand once the ConnectWise "
+                f"sales order (or ticket) of {', '.join(waiting)} exists; it goes as soon as it "
+                "does.",
+                field="Sales order",
+                fix="Nothing to do if the quote was accepted and its sync is running; otherwise "
+                "check the sales order's ConnectWise delivery.",
+            )
+        out.append(delivery)
+        schedule_sync(connection)
+    return out
+
+
 def pick_opportunity(connection: PsaConnection, quote, opportunity_id: int) -> None:
     """Append the quote to an existing opportunity instead of creating one."""
     core.save_link(connection, QUOTE, quote.id, remote_id=str(int(opportunity_id)))
@@ -134,7 +193,7 @@ class Item:
 
 
 class ConnectWiseSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, RESULT, TICKET)
+    kind_order = (COMPANY, OPPORTUNITY, RESULT, TICKET, PURCHASE_ORDER)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
@@ -156,6 +215,7 @@ class ConnectWiseSender(Sender):
             OPPORTUNITY: self._opportunity,
             RESULT: self._result,
             TICKET: self._ticket,
+            PURCHASE_ORDER: self._purchase_order,
         }[kind]
         out = []
         for item in items:
@@ -510,6 +570,157 @@ class ConnectWiseSender(Sender):
         )  # fmt: skip
         return ticket_id, f"Ticket {ticket_id}", found
 
+    # -- purchase orders (ConnectWise procurement) ------------------------------------------
+
+    def _vendor(self, supplier) -> dict:
+        """The supplier's ConnectWise vendor company: linked, else the one whose identifier is
+        the supplier's code."""
+        link = core.link_for(self.connection.id, SUPPLIER, supplier.id)
+        if link is not None:
+            return {"id": int(link.remote_id)}
+        found = self.client.find(
+            "company/companies",
+            all_of(
+                condition("identifier", "=", supplier.code),
+                condition("deletedFlag", "=", False),
+            ),
+        )
+        if not found:
+            raise PermanentError(
+                f"ConnectWise has no vendor company with the identifier {supplier.code!r} "
+                f"({supplier.name}).",
+                field="Supplier",
+                fix=f"Give the vendor company in ConnectWise the identifier {supplier.code}, "
+                "then press Retry.",
+            )
+        core.save_link(self.connection, SUPPLIER, supplier.id, remote_id=str(found[0]["id"]))
+        return {"id": int(found[0]["id"])}
+
+    def _demand_products(self, document) -> list[dict]:
+        """The ConnectWise products of the document's sales order (or ticket)."""
+        order = core.link_for(self.connection.id, SALES_ORDER, document.id)
+        if order is not None:
+            where = f"salesOrder/id = {int(order.remote_id)}"
+        else:
+            ticket = core.link_for(self.connection.id, TICKET_LINK, document.id)
+            if ticket is None:
+                raise PermanentError(
+                    f"{document.number} has no ConnectWise sales order or ticket, so the purchase "
+                    "order cannot be linked to its purchasing demand.",
+                    field="Sales order",
+                    fix="Create the sales order from the opportunity in ConnectWise (or sync "
+                    "the order's ticket), then press Retry.",
+                )
+            where = f"ticket/id = {int(ticket.remote_id)}"
+        return list(self.client.each("procurement/products", where))
+
+    def _purchase_order(self, delivery: Delivery):
+        from webapp.purchasing.models import PurchaseOrder
+
+        po = db.session.get(PurchaseOrder, delivery.subject_id)
+        if po is None:
+            raise PermanentError("The purchase order was deleted.", field="Purchase order")
+        if delivery.attempts > 1:
+            existing = self.client.find(
+                "procurement/purchaseorders", condition("poNumber", "=", po.number)
+            )
+            if existing:
+                self._receive(po, int(existing[0]["id"]))
+                return existing[0]["id"], po.number, True
+        # Check every line before writing anything: never a half-linked purchase order.
+        demand, received = [], []
+        by_document: dict[int, list[dict]] = {}
+        for line in po.lines:
+            if line.sales_document_id is None:
+                continue
+            if line.sales_document_id not in by_document:
+                by_document[line.sales_document_id] = self._demand_products(line.sales_document)
+            catalog = core.link_for(self.connection.id, PRODUCT, line.product_id)
+            products = [
+                p
+                for p in by_document[line.sales_document_id]
+                if catalog is not None and (p.get("catalogItem") or {}).get("id") == int(
+                    catalog.remote_id
+                )
+            ]  # fmt: skip
+            if not products:
+                raise PermanentError(
+                    f"Line {line.position} ({line.description}) of {po.number} has no product on "
+                    f"the ConnectWise sales order of {line.sales_document.number}.",
+                    field=f"Line {line.position}",
+                    fix="Add the product to the sales order in ConnectWise, then press Retry.",
+                )
+            product = products[0]
+            if product.get("invoice"):
+                raise PermanentError(
+                    f"The ConnectWise sales order of {line.sales_document.number} is already "
+                    f"invoiced, so {po.number} can no longer be linked to its purchasing demand "
+                    "(seed 003: invoice only after the purchase orders are receipted).",
+                    field="Sales order invoice",
+                    fix="Enter the purchase order in ConnectWise by hand, or reverse the invoice "
+                    "there and press Retry.",
+                )
+            demand.append(
+                {
+                    "productRecId": int(product["id"]),
+                    "quantity": line.quantity,
+                    "cost": float(line.unit_cost),
+                }
+            )
+            received.append(line)
+        if not demand:
+            raise PermanentError(
+                f"{po.number} serves no sales order: nothing to link in ConnectWise.",
+                field="Purchase order",
+            )
+        created = self.client.post(
+            "procurement/purchasingDemands",
+            {
+                "products": demand,
+                "vendor": self._vendor(po.supplier),
+                "warehouse": self._ref("warehouse", "warehouse"),
+                "purchaseOrder": {
+                    "poNumber": po.number[:50],
+                    "status": self._ref("po_status", "completed purchase order status"),
+                    "closedFlag": True,
+                },
+            },
+        )
+        self._receive(po, int(created["id"]))
+        return created["id"], po.number, False
+
+    def _receive(self, po, remote_po: int) -> None:
+        """Mark each ConnectWise PO line received, with our serial numbers (PATCH, read back)."""
+        received: dict[int, int] = {}
+        serials: dict[int, list[str]] = {}
+        for receipt in po.receipts:
+            for item in receipt.lines:
+                key = item.purchase_order_line.product_id
+                received[key] = received.get(key, 0) + item.quantity
+                serials.setdefault(key, []).extend(item.serial_numbers or [])
+        catalog_to_product = {}
+        for line in po.lines:
+            link = core.link_for(self.connection.id, PRODUCT, line.product_id)
+            if link is not None:
+                catalog_to_product[int(link.remote_id)] = line
+        path = f"procurement/purchaseorders/{remote_po}/lineitems"
+        for item in self.client.each(path):
+            line = catalog_to_product.get((item.get("product") or {}).get("id"))
+            if line is None:
+                continue
+            quantity = received.get(line.product_id, 0)
+            if quantity <= 0 or item.get("receivedStatus") == "FullyReceived":
+                continue
+            values = {
+                "receivedStatus": (
+                    "FullyReceived" if quantity >= line.quantity else "PartiallyReceiveCloneRest"
+                ),
+                "receivedQuantity": quantity,
+            }
+            if serials.get(line.product_id):
+                values["serialNumbers"] = ", ".join(serials[line.product_id])  # one string
+            self.client.patch(f"{path}/{item['id']}", values)
+
     # -- outbox hooks ----------------------------------------------------------------------
 
     def describe(self, delivery: Delivery) -> str:
@@ -518,6 +729,11 @@ class ConnectWiseSender(Sender):
 
             quote = db.session.get(Quote, delivery.subject_id)
             return quote.number if quote else f"quote #{delivery.subject_id}"
+        if delivery.subject_type == PO:
+            from webapp.purchasing.models import PurchaseOrder
+
+            po = db.session.get(PurchaseOrder, delivery.subject_id)
+            return po.number if po else f"purchase order #{delivery.subject_id}"
         if delivery.subject_type == DOCUMENT:
             from webapp.sales.models import SalesDocument
 
@@ -529,7 +745,7 @@ class ConnectWiseSender(Sender):
         return organization.name if organization else f"organisation #{delivery.subject_id}"
 
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
-        if delivery.kind in (COMPANY, OPPORTUNITY):
+        if delivery.kind in (COMPANY, OPPORTUNITY, PURCHASE_ORDER):
             core.save_link(
                 self.connection,
                 delivery.subject_type,
