@@ -33,3 +33,19 @@ def refresh_connectwise_lookups(connection_id: int) -> bool:
         done = operations.refresh_lookups(connection)
         db.session.commit()
         return done
+
+
+def connectwise_callbacks_health(connection_id: int) -> dict:
+    """Register ConnectWise callbacks (idempotent; re-enables disabled ones) and reconcile."""
+    from webapp.integrations.models import ConnectionStatus
+    from webapp.psa.connectwise import callbacks
+    from webapp.psa.models import PsaConnection
+
+    with job_context():
+        connection = db.session.get(PsaConnection, connection_id)
+        if connection is None or connection.status != ConnectionStatus.CONNECTED:
+            return {}
+        counts = callbacks.ensure_callbacks(connection)
+        counts["reconciled"] = callbacks.reconcile(connection)
+        db.session.commit()
+        return counts
