@@ -192,3 +192,17 @@ def test_settings_refuse_values_connectwise_lacks_and_name_the_setting(app, stor
     db.session.rollback()
     with pytest.raises(operations.IntegrationRuleError, match="Stage of a new opportunity"):
         configure(cw.connection, choices={**SETTINGS, "opportunity_stage": ""})
+
+
+def test_a_429_is_waited_out_under_the_connection_budget_and_nothing_is_duplicated(
+    app, store, cw, run_jobs
+):
+    cw.faults.throttle_next(2, retry_after=1, path="sales/opportunities")
+    quote = build_quote(store)
+    send(quote)
+    run_jobs()
+    assert len(rows(cw, "sales/opportunities")) == 1
+    throttled = [r for r in cw.requests if r[1] == "sales/opportunities"]
+    assert len(throttled) >= 3  # two 429s, then the create
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.OPPORTUNITY))
+    assert delivery.status == DeliveryStatus.CONFIRMED

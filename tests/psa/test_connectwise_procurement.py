@@ -16,7 +16,7 @@ from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
-from webapp.psa.connectwise import sync
+from webapp.psa.connectwise import operations, sync
 from webapp.purchasing import operations as purchasing
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from webapp.quotes.models import Quote
@@ -160,3 +160,23 @@ def test_a_ticket_order_links_the_po_to_the_tickets_demand(app, store, procureme
     [product] = [p for p in rows(cw, "procurement/products") if p.get("purchaseOrder")]
     assert product["ticket"] == {"id": ticket["id"]}
     assert core.link_for(cw.connection.id, sync.PO, po.id).remote_id == str(cw_po["id"])
+
+
+def test_configuration_three_needs_the_officer_and_makes_pos_suggestions(app, store, cw, run_jobs):
+    from webapp.settings.operations import get_setting, set_setting
+
+    set_setting("purchasing_issue_mode", "supplier", store.admin)
+    db.session.commit()
+    with pytest.raises(operations.IntegrationRuleError, match="Purchasing officer email"):
+        configure(cw.connection, operations.CW_BOTH)
+    db.session.rollback()
+    set_setting("purchasing_officer_email", "officer@msp.example", store.admin)
+    db.session.commit()
+    configure(cw.connection, operations.CW_BOTH, actor=store.admin)
+    assert get_setting("purchasing_issue_mode") == "suggestions"
+    document = issue_order(store, store.org, store.customer, "s1")
+    db.session.commit()
+    run_jobs()
+    pos = purchase_orders_of(document)
+    assert pos and all(po.status == PurchaseOrderStatus.DRAFT and not po.issued_to for po in pos)
+    assert len(rows(cw, "service/tickets")) == 1  # the order still reaches ConnectWise

@@ -147,6 +147,7 @@ def save_settings(connection_id: int):
             sync_types=form.getlist("sync_types"),
             sync_statuses=form.getlist("sync_statuses"),
             choices={key: form.get(key, "") for key in operations.CHOICES},
+            actor=current_user,
         )
     except IntegrationRuleError as exc:
         db.session.rollback()

@@ -247,11 +247,13 @@ def save_settings(
     sync_types: list[str],
     sync_statuses: list[str],
     choices: dict[str, str],
+    actor=None,
 ) -> None:
     """Check every choice against the lookups read from ConnectWise and store them.
 
     Raises IntegrationRuleError naming the setting when a value is not one ConnectWise offers
-    or one the chosen configuration needs is missing.
+    or one the chosen configuration needs is missing. Configuration 3 turns our automatic
+    purchase orders into suggestions for the purchasing officer (Settings › Purchasing).
     """
     if configuration not in CONFIGURATIONS:
         raise IntegrationRuleError("Configuration: choose one of the three.")
@@ -304,6 +306,8 @@ def save_settings(
             raise IntegrationRuleError(
                 "Status of a new ticket: choose a status of the chosen service board."
             )
+    if configuration == CW_BOTH:
+        _suggestions_to_the_purchasing_officer(actor)
     connection.options = {
         **(connection.options or {}),
         **stored,
@@ -316,6 +320,19 @@ def save_settings(
         "enabled": True,
     }
     db.session.flush()
+
+
+def _suggestions_to_the_purchasing_officer(actor) -> None:
+    """Configuration 3: POs wait as drafts for the purchasing officer, never go to suppliers."""
+    from webapp.settings.operations import get_setting, set_setting
+
+    if not get_setting("purchasing_officer_email"):
+        raise IntegrationRuleError(
+            "Purchasing officer email: set it in Settings › Purchasing first — in this "
+            "configuration our purchase orders are suggestions sent to the purchasing officer."
+        )
+    if get_setting("purchasing_issue_mode") != "suggestions":
+        set_setting("purchasing_issue_mode", "suggestions", actor)
 
 
 def _flag(connection: PsaConnection, lookup: str, value: str | None, flag: str):
