@@ -122,6 +122,7 @@ def from_environment(instance_path: Path) -> dict:
         "CONNECTWISE_API_BASE": os.environ.get("CONNECTWISE_API_BASE", ""),
         "CONNECTWISE_API_VERSION": os.environ.get("CONNECTWISE_API_VERSION", "2026.1"),
         "CONNECTWISE_KEY_HOSTS": os.environ.get("CONNECTWISE_KEY_HOSTS", "myconnectwise.net"),
+        "CONNECTWISE_HTTP_TIMEOUT": float(os.environ.get("CONNECTWISE_HTTP_TIMEOUT", "30")),
         # --- outbound webhooks ---
         # Loopback receivers are refused (like private and link-local ones) unless this is
         # set: tests and a receiver on the same laptop.
