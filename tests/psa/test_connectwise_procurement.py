@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.api.conftest import issue_order
+from tests.factories import login
 from tests.psa.conftest import configure, rows
 from tests.quotes.conftest import build_quote, link_path, send
 from tests.quotes.test_approval import accept_form
@@ -115,6 +116,10 @@ def test_a_po_receipted_before_the_sales_order_exists_waits_visibly_then_goes(
     assert "waits for the ConnectWise sales order" in note.title
     assert document.number in note.message
     assert rows(cw, "procurement/purchaseorders") == []
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "ConnectWise purchase order" in page and "Waiting" in page
+    assert "can only be linked to the purchasing demand" in page
     cw.faults.clear()
     for waiting in db.session.scalars(db.select(Delivery)):
         waiting.next_attempt_at = None

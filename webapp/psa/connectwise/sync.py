@@ -164,13 +164,17 @@ def queue_purchase_order(po) -> list[Delivery]:
             and core.link_for(connection.id, TICKET_LINK, doc.id) is None
         ]
         if waiting:
+            why = (
+                f"{po.number} can only be linked to the purchasing demand once the ConnectWise "
+                f"sales order (or ticket) of {', '.join(waiting)} exists; it goes as soon as it "
+                "does."
+            )
+            delivery.last_error = why  # the PO page's panel shows it beside "Waiting"
             core.notify(
                 connection,
                 delivery,
                 f"Purchase order {po.number} waits for the ConnectWise sales order",
-                f"{po.number} can only be linked to the purchasing demand once the ConnectWise "
-                f"sales order (or ticket) of {', '.join(waiting)} exists; it goes as soon as it "
-                "does.",
+                why,
                 field="Sales order",
                 fix="Nothing to do if the quote was accepted and its sync is running; otherwise "
                 "check the sales order's ConnectWise delivery.",
