@@ -206,3 +206,28 @@ def test_a_429_is_waited_out_under_the_connection_budget_and_nothing_is_duplicat
     assert len(throttled) >= 3  # two 429s, then the create
     delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.OPPORTUNITY))
     assert delivery.status == DeliveryStatus.CONFIRMED
+
+
+def test_a_lost_answer_to_convert_to_sales_order_makes_no_second_sales_order(
+    app, store, client, cw, run_jobs
+):
+    quote = build_quote(store)
+    send(quote)
+    run_jobs()
+    cw.faults.drop_next(1, mode="reset", path="convertToSalesOrder")
+    response = client.post(link_path(quote, store.customer) + "/accept", data=accept_form(quote))
+    assert response.status_code == 303
+    run_jobs(allow_failures=True)
+    assert len(rows(cw, "sales/orders")) == 1  # ConnectWise made it; we did not hear back
+    result = db.session.scalar(db.select(Delivery).filter_by(kind=sync.RESULT))
+    assert result.status != DeliveryStatus.CONFIRMED
+    result.next_attempt_at = None
+    db.session.commit()
+    run_sync(cw.connection)
+    db.session.refresh(result)
+    assert result.status == DeliveryStatus.CONFIRMED
+    assert len(rows(cw, "sales/orders")) == 1
+    db.session.refresh(quote)
+    [order] = rows(cw, "sales/orders")
+    link = core.link_for(cw.connection.id, sync.SALES_ORDER, quote.document_id)
+    assert link.remote_id == str(order["id"])

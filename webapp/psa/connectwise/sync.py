@@ -465,21 +465,19 @@ class ConnectWiseSender(Sender):
             f"msp-quote-{quote.id}-{item['key']}": int(item["quantity"])
             for item in ((decision.selection if decision else {}) or {}).get("lines", [])
         }
-        keep = []
+        # No recorded choice (won by staff, not by the approver): every product stays.
         for product in self.client.each(
             "procurement/products", f"opportunity/id = {opportunity_id}"
         ):
             xref = product.get("integrationXRef") or ""
-            if not xref.startswith(f"msp-quote-{quote.id}-"):
-                keep.append(product["id"])  # not ours: left as the MSP made it
-            elif xref not in chosen:
+            if not chosen or not xref.startswith(f"msp-quote-{quote.id}-"):
+                continue  # not ours (left as the MSP made it), or nothing to choose from
+            if xref not in chosen:
                 self.client.delete(f"procurement/products/{product['id']}")  # option not taken
-            else:
-                if product.get("quantity") != chosen[xref]:
-                    self.client.patch(
-                        f"procurement/products/{product['id']}", {"quantity": chosen[xref]}
-                    )
-                keep.append(product["id"])
+            elif product.get("quantity") != chosen[xref]:
+                self.client.patch(
+                    f"procurement/products/{product['id']}", {"quantity": chosen[xref]}
+                )
         self.client.patch(path, {"status": self._ref("won_status", "status when won")})
         if (
             self.connection.option("configuration") == operations.OUR_INVOICING
@@ -488,6 +486,19 @@ class ConnectWiseSender(Sender):
         ):
             return opportunity_id, "won", False
         existing = core.link_for(self.connection.id, SALES_ORDER, quote.document_id)
+        if existing is None and delivery.attempts > 1:
+            # An earlier attempt may have converted it already: a second would duplicate it.
+            found = self.client.find(
+                "sales/orders", condition("opportunity/id", "=", opportunity_id)
+            )
+            if found:
+                existing = core.save_link(
+                    self.connection,
+                    SALES_ORDER,
+                    quote.document_id,
+                    remote_id=str(found[0]["id"]),
+                    remote_number=f"SO {found[0]['id']}",
+                )
         if existing is None:
             order = self.client.post(
                 f"{path}/convertToSalesOrder",
