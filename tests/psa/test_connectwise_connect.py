@@ -153,3 +153,18 @@ def test_the_settings_page_connects_and_explains_the_three_configurations(
         assert title in page
     assert cw.private_key not in page and cw.client_id not in page
     assert 'name="ticket_status"' in page and "Sales Orders › Done" in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"site": "http://[::1"}, "Site: enter the host name"),
+        ({"site": "na.myconnectwise.net/../x"}, "Site: enter the host name"),
+        ({"company_id": "a/b"}, "Company id"),
+    ],
+)
+def test_a_malformed_site_or_company_is_refused_before_any_call(app, store, cw, changes, words):
+    before = len(cw.requests) + cw.companyinfo_calls
+    with pytest.raises(operations.IntegrationRuleError, match=words):
+        connect(cw, **changes)
+    assert len(cw.requests) + cw.companyinfo_calls == before

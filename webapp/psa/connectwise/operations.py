@@ -7,6 +7,7 @@ Writes flush, never commit. Secrets (private key, client id) are stored encrypte
 from __future__ import annotations
 
 import json
+import re
 
 from flask import current_app
 
@@ -25,6 +26,8 @@ from webapp.psa.connectwise.provider import ConnectWiseProvider
 from webapp.psa.models import PsaConnection
 
 CONNECTWISE = "connectwise"
+SITE = re.compile(r"(https?://)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,200})(?::\d{1,5})?")
+COMPANY = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 # The three configurations of seed 003 (Settings › PSA › ConnectWise explains each).
 CW_INVOICING = "cw_invoicing"  # 1: invoicing in ConnectWise, purchasing in our product
@@ -132,6 +135,14 @@ def connect_connectwise(
     if not (site and company_id and public_key and private_key and client_id):
         raise IntegrationRuleError(
             "Enter the site, company id, public and private key, and the client id."
+        )
+    if not SITE.fullmatch(site):
+        raise IntegrationRuleError(
+            "Site: enter the host name you sign in to, e.g. na.myconnectwise.net."
+        )
+    if not COMPANY.fullmatch(company_id):
+        raise IntegrationRuleError(
+            "Company id: letters, digits, dots, dashes and underscores only (as at sign-in)."
         )
     probe = _client(Credentials(company_id, public_key, private_key, client_id), _http(None), site)
     results = ConnectWiseProvider(probe).check()
