@@ -153,6 +153,21 @@ def test_the_settings_page_connects_and_explains_the_three_configurations(
         assert title in page
     assert cw.private_key not in page and cw.client_id not in page
     assert 'name="ticket_status"' in page and "Sales Orders › Done" in page
+    from tests.psa.conftest import SETTINGS
+
+    connection = db.session.scalar(db.select(PsaConnection))
+    fragment = client.get(
+        f"/admin/psa/connectwise/{connection.id}/lookups", headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 200
+    text = fragment.get_data(as_text=True)
+    assert f'id="cw-lookups-{connection.id}"' in text and "<html" not in text
+    saved = client.post(
+        f"/admin/psa/connectwise/{connection.id}/settings",
+        data={**SETTINGS, "configuration": "cw_invoicing", "invoice_from": "ticket",
+              "sync_types": "2", "sync_statuses": "1", "board": "99"},
+    )  # fmt: skip
+    assert saved.status_code == 400 and "Service board for tickets" in saved.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
