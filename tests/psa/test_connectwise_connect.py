@@ -176,6 +176,7 @@ def test_the_settings_page_connects_and_explains_the_three_configurations(
         ({"site": "http://[::1"}, "Site: enter the host name"),
         ({"site": "na.myconnectwise.net/../x"}, "Site: enter the host name"),
         ({"company_id": "a/b"}, "Company id"),
+        ({"client_id": " \u00af\x06"}, "Client id"),
     ],
 )
 def test_a_malformed_site_or_company_is_refused_before_any_call(app, store, cw, changes, words):

@@ -28,6 +28,7 @@ from webapp.psa.models import PsaConnection
 CONNECTWISE = "connectwise"
 SITE = re.compile(r"(https?://)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,200})(?::\d{1,5})?")
 COMPANY = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9-]{1,100}")  # sent as a header: nothing else may pass
 
 # The three configurations of seed 003 (Settings › PSA › ConnectWise explains each).
 CW_INVOICING = "cw_invoicing"  # 1: invoicing in ConnectWise, purchasing in our product
@@ -143,6 +144,10 @@ def connect_connectwise(
     if not COMPANY.fullmatch(company_id):
         raise IntegrationRuleError(
             "Company id: letters, digits, dots, dashes and underscores only (as at sign-in)."
+        )
+    if not CLIENT_ID.fullmatch(client_id):
+        raise IntegrationRuleError(
+            "Client id: paste the id from developer.connectwise.com (letters, digits and dashes)."
         )
     probe = _client(Credentials(company_id, public_key, private_key, client_id), _http(None), site)
     results = ConnectWiseProvider(probe).check()
