@@ -120,6 +120,12 @@ def from_environment(instance_path: Path) -> dict:
             "AUTOTASK_ZONE_URL", "https://webservices.autotask.net/atservicesrest"
         ),
         "AUTOTASK_API_BASE": os.environ.get("AUTOTASK_API_BASE", ""),
+        # ConnectWise: the host holding /{codebase}/apis/3.0 (default: api-{site} on cloud);
+        # the version pinned in Accept; the hosts a callback's key_url may name.
+        "CONNECTWISE_API_BASE": os.environ.get("CONNECTWISE_API_BASE", ""),
+        "CONNECTWISE_API_VERSION": os.environ.get("CONNECTWISE_API_VERSION", "2026.1"),
+        "CONNECTWISE_KEY_HOSTS": os.environ.get("CONNECTWISE_KEY_HOSTS", "myconnectwise.net"),
+        "CONNECTWISE_HTTP_TIMEOUT": float(os.environ.get("CONNECTWISE_HTTP_TIMEOUT", "30")),
         # --- outbound webhooks ---
         # Loopback receivers are refused (like private and link-local ones) unless this is
         # set: tests and a receiver on the same laptop.

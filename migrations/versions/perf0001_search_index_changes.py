@@ -1,7 +1,7 @@
 """Search index changes: the log every node's search index catches up from
 
 Revision ID: perf0001
-Revises: i16api0001
+Revises: store0002track
 Create Date: 2026-12-07 12:20:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import webapp.models_base
 
 revision = "perf0001"
-down_revision = "i16api0001"
+down_revision = "store0002track"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 sales documents carry their due date
 
 Revision ID: store0002track
-Revises: i16api0001
+Revises: harden0001
 Create Date: 2026-12-07 12:10:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "store0002track"
-down_revision = "i16api0001"
+down_revision = "harden0001"
 branch_labels = None
 depends_on = None
 

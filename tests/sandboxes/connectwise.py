@@ -220,6 +220,14 @@ LOOKUPS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# References to setup tables that must name an existing row (ConnectWise refuses the rest).
+LOOKUP_REFS: dict[str, dict[str, str]] = {
+    "CatalogItem": {"subcategory": "procurement/subcategories", "type": "procurement/types"},
+    "Ticket": {"board": "service/boards"},
+    "Opportunity": {"stage": "sales/stages", "status": "sales/opportunities/statuses"},
+}
+
+
 class CwError(Exception):
     """An error answer in ConnectWise's ``ErrorResponseMessage`` shape."""
 
@@ -478,6 +486,10 @@ class ConnectWiseSandbox:
         self.callbacks_sent: list[SentCallback] = []
         self.key_fetches = 0
         self.companyinfo_calls = 0
+        # Setup tables not exposed under Table Setup read as empty; paths the API member's
+        # security role lacks answer 403 (PN 2.2, T7).
+        self.hidden: set[str] = set()
+        self.denied: set[str] = set()
         self._next_id = 100
         self._lock = threading.RLock()
         self._seed()
@@ -688,8 +700,14 @@ class ConnectWiseSandbox:
         return app
 
     def _route(self, rest: str, method: str, body: Any) -> Response:
+        if any(rest == d or rest.startswith(f"{d}/") for d in self.denied):
+            raise CwError(
+                403,
+                "Forbidden",
+                f"You do not have permission to access {rest} (security role).",
+            )
         if rest in LOOKUPS and method == "GET":
-            return self._list(copy.deepcopy(LOOKUPS[rest]))
+            return self._list([] if rest in self.hidden else copy.deepcopy(LOOKUPS[rest]))
         convert = re.fullmatch(r"sales/opportunities/(\d+)/convertToSalesOrder", rest)
         if convert and method == "POST":
             return self._convert(int(convert.group(1)), body)
@@ -775,6 +793,18 @@ class ConnectWiseSandbox:
                         "field": name,
                     }
                 )
+        for name, lookup in LOOKUP_REFS.get(collection.schema, {}).items():
+            ref = body.get(name)
+            known = {row["id"] for row in LOOKUPS[lookup]}
+            if isinstance(ref, dict) and ref.get("id") is not None and ref["id"] not in known:
+                errors.append(
+                    {
+                        "code": "InvalidObject",
+                        "message": f"{name} id {ref['id']} was not found.",
+                        "resource": collection.schema,
+                        "field": name,
+                    }
+                )
         if errors:
             raise CwError(400, "InvalidObject", f"{collection.schema} object is invalid", errors)
 
@@ -788,8 +818,6 @@ class ConnectWiseSandbox:
         record = copy.deepcopy(body)
         record["id"] = self._new_id()
         record["_info"] = self._info()
-        if collection.path == "procurement/products" and record.get("salesOrder") is None:
-            record.setdefault("invoice", None)
         self.table(collection.path)[record["id"]] = record
         return _json(record, 201)
 

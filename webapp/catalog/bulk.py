@@ -12,15 +12,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webapp.catalog import feeds
+from webapp.catalog.feed_parsing import FIELDS, FeedFormat, FeedRow, ImportSummary, validate_row
+from webapp.catalog.feed_writing import Resolver
 from webapp.catalog.models import FeedImport, ImportStatus, Supplier
 from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 from webapp.models_base import utcnow
 
 MAX_RECORDS = feeds.CHUNK_ROWS
-FIELDS = feeds._FIELDS  # sku, mpn, brand, name, category, cost, stock, eta_days, ...
 # A record's numbers as the feed's default format writes them: "." for decimals, no grouping.
-_FORMAT = feeds.FeedFormat.from_json({"full_feed": False})
+_FORMAT = FeedFormat.from_json({"full_feed": False})
 
 
 @dataclass
@@ -46,13 +47,13 @@ def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _rows(records: Sequence[Mapping]) -> tuple[list[feeds.FeedRow], list[dict]]:
-    rows: list[feeds.FeedRow] = []
+def _rows(records: Sequence[Mapping]) -> tuple[list[FeedRow], list[dict]]:
+    rows: list[FeedRow] = []
     problems: list[dict] = []
     first_of: dict[str, int] = {}
     for number, record in enumerate(records, 1):
         try:
-            row = feeds._validate(number, [_text(record.get(name)) for name in FIELDS], _FORMAT)
+            row = validate_row(number, [_text(record.get(name)) for name in FIELDS], _FORMAT)
         except ValueError as error:
             problems.append({"row": number, "reason": str(error)})
             continue
@@ -89,14 +90,15 @@ def upsert_offers(
     )
     db.session.add(run)
     db.session.flush()
-    summary = feeds.ImportSummary(rows_read=len(rows))
-    writer = feeds._BulkWriter.open(supplier, run)
+    summary = ImportSummary(rows_read=len(rows))
+    writer = feeds.open_writer(supplier, run, Resolver(supplier))
     offers_before = writer.offer_count()
-    written = feeds._write_chunk(rows, feeds._Resolver(supplier), writer, summary)
+    written = writer.write(rows, summary)
+    written += writer.finish(summary)
+    created = writer.offer_count() - offers_before
     writer.close()
     if summary.problems:  # the writer's own refusals (a new product's category not mapped)
         raise BulkRefused([{"row": p["line"], "reason": p["reason"]} for p in summary.problems])
-    created = writer.offer_count() - offers_before
     refresh_product_aggregates(None if summary.touched_all else sorted(summary.touched_products))
     run.rows_read = len(rows)
     run.products_created = summary.products_created

@@ -24,8 +24,8 @@ MAX_PROBLEMS_KEPT = 1000
 MAX_COST = Decimal("9999999999")
 REQUIRED = ("sku", "mpn", "brand", "name", "cost")
 OPTIONAL = ("category", "stock", "eta_days", "description", "image_url")
-# The order _validate reads a row's fields in.
-_FIELDS = (
+# The order validate_row reads a row's fields in.
+FIELDS = (
     "sku", "mpn", "brand", "name", "category", "cost", "stock", "eta_days", "description",
     "image_url",
 )  # fmt: skip
@@ -172,7 +172,7 @@ def parse_rows(path: Path, feed: FeedFormat, summary: ImportSummary) -> Iterator
         # the feed lacks reads as the empty string kept one past the header's width.
         width = len(header)
         position = {column: index for index, column in enumerate(header)}
-        fields = itemgetter(*(position.get(feed.columns[name], width) for name in _FIELDS))
+        fields = itemgetter(*(position.get(feed.columns[name], width) for name in FIELDS))
         padding = [""] * (width + 1)
         seen_skus: dict[str, int] = {}
         raw_lines.header = header
@@ -219,7 +219,7 @@ def parse_rows(path: Path, feed: FeedFormat, summary: ImportSummary) -> Iterator
                 continue
             raw.extend(padding[len(raw) :])
             try:
-                row = _validate(line, [value.strip() for value in fields(raw)], feed)
+                row = validate_row(line, [value.strip() for value in fields(raw)], feed)
             except ValueError as error:
                 summary.skip(line, str(error))
                 continue
@@ -311,8 +311,8 @@ def _whole(text: str, label: str, maximum: int) -> int:
     return _int(text, label, maximum=maximum)
 
 
-def _validate(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
-    """Check one row's stripped fields (in _FIELDS order) and convert them."""
+def validate_row(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
+    """Check one row's stripped fields (in FIELDS order) and convert them."""
     sku, mpn, brand, name, category, cost_text, stock, eta_days, description, image_url = value
     if not image_url.startswith("https://") or len(image_url) > 1000:
         # Pages load pictures over https only (the Content-Security-Policy): another address

@@ -62,7 +62,10 @@ __all__ = [
 CHUNK_ROWS = 5000
 
 
-def _open_writer(supplier: Supplier, run: FeedImport, resolver: Resolver) -> ChunkWriter:
+def open_writer(supplier: Supplier, run: FeedImport, resolver: Resolver) -> ChunkWriter:
+    """The writer for this database: COPY into a staging table on PostgreSQL, chunks on SQLite.
+
+    Used by the file import and by the API's bulk upsert (webapp.catalog.bulk)."""
     postgres = db.session.get_bind().dialect.name == "postgresql"
     return (StagingWriter if postgres else ChunkWriter)(supplier, run, resolver)
 
@@ -226,7 +229,7 @@ def run_import(
     supplier = run.supplier
     feed = FeedFormat.from_json(supplier.feed_format)
     summary = ImportSummary()
-    writer = _open_writer(supplier, run, Resolver(supplier))
+    writer = open_writer(supplier, run, Resolver(supplier))
     writer.step = step
     offers_before = writer.offer_count()
     live_before = _live_offers(supplier)

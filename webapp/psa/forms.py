@@ -20,3 +20,25 @@ class AutotaskConnectForm(FlaskForm):
         "Integration code (tracking identifier)",
         validators=[DataRequired("Enter the integration code."), Length(max=100)],
     )
+
+
+class ConnectWiseConnectForm(FlaskForm):
+    site = SingleLineField(
+        "Site (e.g. na.myconnectwise.net)",
+        validators=[DataRequired("Enter the ConnectWise site."), Length(max=200)],
+    )
+    company_id = SingleLineField(
+        "Company id", validators=[DataRequired("Enter the company id."), Length(max=100)]
+    )
+    public_key = SingleLineField(
+        "API member public key",
+        validators=[DataRequired("Enter the public key."), Length(max=200)],
+    )
+    private_key = PasswordField(
+        "API member private key",
+        validators=[DataRequired("Enter the private key."), Length(max=200)],
+    )
+    client_id = PasswordField(
+        "Client id (developer.connectwise.com)",
+        validators=[DataRequired("Enter the client id."), Length(max=100)],
+    )

@@ -12,7 +12,12 @@ from webapp.models_base import UTCDateTime
 
 
 class PsaConnection(Connection):
-    """One Autotask database (or, later, ConnectWise company) and what we know of it."""
+    """One Autotask database or ConnectWise company and what we know of it.
+
+    For ConnectWise: ``tenant_id`` is the company id, ``username`` the API member's public key,
+    ``site`` where it signs in, ``zone_name`` the codebase ``/login/companyinfo`` named and
+    ``api_base`` the API root built from it; ``picklists`` holds the lookups.
+    """
 
     __tablename__ = "psa_connections"
     __mapper_args__ = {"polymorphic_identity": "psa"}
@@ -23,6 +28,8 @@ class PsaConnection(Connection):
     # The zone's REST root, from ZoneInformation; read again when the zone answers 401.
     api_base: Mapped[str] = mapped_column(String(300), default="")
     zone_name: Mapped[str] = mapped_column(String(100), default="")
+    # ConnectWise: the site (e.g. na.myconnectwise.net) whose companyinfo names the codebase.
+    site: Mapped[str] = mapped_column(String(200), default="", server_default="")
     zone_resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The connection check: [{"name", "ok", "message"}], newest run.
     check_results: Mapped[list] = mapped_column(JSON, default=list)

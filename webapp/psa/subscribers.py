@@ -32,7 +32,7 @@ def ticket_for_new_order(document, **_extra) -> None:
 def ticket_offer(organization, **_extra):
     from webapp.psa import tickets
 
-    if not sync.ticket_connections():
+    if not tickets.ticketing_connections():
         return None
     return tickets.offer(organization)
 
@@ -41,9 +41,12 @@ def ticket_offer(organization, **_extra):
 def ticket_chosen(document, value="", **_extra) -> None:
     from webapp.psa import tickets
 
-    if not sync.ticket_connections():
+    if not tickets.ticketing_connections():
         return
     try:
         tickets.apply_choice(document, value)
     except tickets.TicketChoiceError as refused:
         raise ValueError(str(refused)) from None
+
+
+from webapp.psa.connectwise import subscribers as _connectwise  # noqa: E402, F401

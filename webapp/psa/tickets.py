@@ -1,8 +1,9 @@
 """The checkout's ticket choice, PSA-neutral: open tickets of an organisation, and the one picked.
 
-Minimal version (the Autotask helper builds the checkout UI on these names): each active PSA
-connection's provider class answers ``open_tickets(connection, organization)``; the customer's
-pick is kept as an integrations link of the sales document (no pick: a ticket is created).
+Each PSA's provider class answers ``open_tickets(connection, organization)`` (and, optionally,
+``syncs_tickets(connection)``); the store, the desk and quote acceptance reach this through the
+``ticket_offer_wanted`` / ``ticket_chosen`` signals. The customer's pick is kept as an
+integrations link of the sales document (no pick: a ticket is created).
 """
 
 from __future__ import annotations
@@ -25,14 +26,26 @@ class TicketChoice:
     title: str
 
 
-def open_tickets(organization) -> list[TicketChoice]:
-    """Open tickets of the organisation in every active PSA that can list them."""
-    found: list[TicketChoice] = []
+def ticketing_connections() -> list[PsaConnection]:
+    """Active PSA connections that raise tickets from our orders (their provider lists open
+    tickets, and says through ``syncs_tickets(connection)`` whether this one is set to)."""
+    out = []
     for connection in core.active_connections(PsaConnection):
         provider = registry.provider_class(connection.provider)
-        lister = getattr(provider, "open_tickets", None)
-        if lister is not None:
-            found.extend(lister(connection, organization))
+        if getattr(provider, "open_tickets", None) is None:
+            continue
+        syncs = getattr(provider, "syncs_tickets", None)
+        if syncs is None or syncs(connection):
+            out.append(connection)
+    return out
+
+
+def open_tickets(organization) -> list[TicketChoice]:
+    """Open tickets of the organisation in every PSA that raises tickets from our orders."""
+    found: list[TicketChoice] = []
+    for connection in ticketing_connections():
+        provider = registry.provider_class(connection.provider)
+        found.extend(provider.open_tickets(connection, organization))
     return found
 
 

@@ -61,6 +61,11 @@ class AutotaskProvider:
         self.client = client
 
     @staticmethod
+    def syncs_tickets(connection) -> bool:
+        """Sales orders become tickets only when the admin switched tickets on."""
+        return bool(connection.option("tickets_enabled"))
+
+    @staticmethod
     def open_tickets(connection, organization) -> list:
         """Open tickets of the organisation's company, for the checkout's ticket choice."""
         from webapp.integrations import operations as core

@@ -1,0 +1,187 @@
+"""ConnectWise procurement (configuration 1): a receipted PO becomes a completed ConnectWise PO
+linked to the purchasing demand of the sales order or ticket, lines received with serials; it
+waits, visibly, for the sales order, and is refused when that order is already invoiced."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.api.conftest import issue_order
+from tests.factories import login
+from tests.psa.conftest import configure, rows
+from tests.quotes.conftest import build_quote, link_path, send
+from tests.quotes.test_approval import accept_form
+from webapp.extensions import db
+from webapp.integrations import operations as core
+from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
+from webapp.psa.connectwise import operations, sync
+from webapp.purchasing import operations as purchasing
+from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+from webapp.quotes.models import Quote
+
+
+@pytest.fixture
+def procurement(cw):
+    configure(cw.connection, procurement=True)
+    return cw
+
+
+def purchase_orders_of(document) -> list[PurchaseOrder]:
+    return list(
+        db.session.scalars(
+            db.select(PurchaseOrder)
+            .join(PurchaseOrderLine)
+            .where(PurchaseOrderLine.sales_document_id == document.id)
+            .distinct()
+        )
+    )
+
+
+def receive(po: PurchaseOrder, store, serials=("SN-1", "SN-2")) -> None:
+    if po.status == PurchaseOrderStatus.DRAFT:
+        purchasing.issue_purchase_order(po, store.purchasing)
+    purchasing.record_receipt(
+        po,
+        purchasing.ReceiptInput(
+            supplier_invoice_number=f"INV-{po.number}",
+            invoice_date=date(2026, 12, 1),
+            due_date=None,
+            freight=Decimal("0"),
+            lines=[
+                purchasing.ReceiptLineInput(
+                    line.id, line.outstanding, line.unit_cost, list(serials[: line.outstanding])
+                )
+                for line in po.lines
+            ],
+        ),
+        store.purchasing,
+    )
+    db.session.commit()
+
+
+def accepted_order(store, client, run_jobs):
+    quote = build_quote(store)
+    send(quote)
+    run_jobs()
+    response = client.post(link_path(quote, store.customer) + "/accept", data=accept_form(quote))
+    assert response.status_code == 303
+    db.session.expire_all()
+    return db.session.get(Quote, quote.id).document
+
+
+def test_a_receipted_po_is_a_completed_po_linked_to_the_sales_orders_demand(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    run_jobs()  # won, the sales order, planning
+    [order] = rows(cw, "sales/orders")
+    pos = purchase_orders_of(document)
+    assert pos
+    for po in pos:
+        receive(po, store)
+    run_jobs()
+    cw_pos = rows(cw, "procurement/purchaseorders")
+    assert sorted(p["poNumber"] for p in cw_pos) == sorted(po.number for po in pos)
+    assert all(p["closedFlag"] and p["status"] == {"id": 2} for p in cw_pos)
+    assert all(p["vendorCompany"]["id"] for p in cw_pos)
+    lines = rows(cw, "procurement/purchaseorders/lineitems")
+    assert lines and all(line["receivedStatus"] == "FullyReceived" for line in lines)
+    assert any(line.get("serialNumbers", "").startswith("SN-1") for line in lines)
+    linked = [p for p in rows(cw, "procurement/products") if p.get("purchaseOrder")]
+    assert linked and all(p["salesOrder"] == {"id": order["id"]} for p in linked)
+    assert all(
+        d.status == DeliveryStatus.CONFIRMED
+        for d in db.session.scalars(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    )
+
+
+def test_a_po_receipted_before_the_sales_order_exists_waits_visibly_then_goes(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    # The win (and convertToSalesOrder) cannot reach ConnectWise yet.
+    cw.faults.fail_next(50, 503, path="convertToSalesOrder")
+    run_jobs(allow_failures=True)
+    assert rows(cw, "sales/orders") == []
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert "waits for the ConnectWise sales order" in note.title
+    assert document.number in note.message
+    assert rows(cw, "procurement/purchaseorders") == []
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "ConnectWise purchase order" in page and "Waiting" in page
+    assert "can only be linked to the purchasing demand" in page
+    cw.faults.clear()
+    for waiting in db.session.scalars(db.select(Delivery)):
+        waiting.next_attempt_at = None
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]
+    db.session.refresh(note)
+    assert note.status != NotificationStatus.OPEN
+
+
+def test_a_po_whose_sales_order_is_already_invoiced_is_refused_and_nothing_is_linked(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    run_jobs()
+    [order] = rows(cw, "sales/orders")
+    cw.invoice_order(order["id"])  # invoiced in ConnectWise before the goods were receipted
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    run_jobs()
+    assert rows(cw, "procurement/purchaseorders") == []
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.FAILED
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert note.field == "Sales order invoice" and "already invoiced" in note.message
+
+
+def test_a_ticket_order_links_the_po_to_the_tickets_demand(app, store, procurement, run_jobs):
+    cw = procurement
+    configure(cw.connection, procurement=True, invoice_from="ticket")
+    document = issue_order(store, store.org, store.customer, "t1")
+    db.session.commit()
+    run_jobs()
+    [ticket] = rows(cw, "service/tickets")
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    run_jobs()
+    [cw_po] = rows(cw, "procurement/purchaseorders")
+    assert cw_po["poNumber"] == po.number
+    [product] = [p for p in rows(cw, "procurement/products") if p.get("purchaseOrder")]
+    assert product["ticket"] == {"id": ticket["id"]}
+    assert core.link_for(cw.connection.id, sync.PO, po.id).remote_id == str(cw_po["id"])
+
+
+def test_configuration_three_needs_the_officer_and_makes_pos_suggestions(app, store, cw, run_jobs):
+    from webapp.settings.operations import get_setting, set_setting
+
+    set_setting("purchasing_issue_mode", "supplier", store.admin)
+    db.session.commit()
+    with pytest.raises(operations.IntegrationRuleError, match="Purchasing officer email"):
+        configure(cw.connection, operations.CW_BOTH)
+    db.session.rollback()
+    set_setting("purchasing_officer_email", "officer@msp.example", store.admin)
+    db.session.commit()
+    configure(cw.connection, operations.CW_BOTH, actor=store.admin)
+    assert get_setting("purchasing_issue_mode") == "suggestions"
+    document = issue_order(store, store.org, store.customer, "s1")
+    db.session.commit()
+    run_jobs()
+    pos = purchase_orders_of(document)
+    assert pos and all(po.status == PurchaseOrderStatus.DRAFT and not po.issued_to for po in pos)
+    assert len(rows(cw, "service/tickets")) == 1  # the order still reaches ConnectWise
