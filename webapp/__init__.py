@@ -144,9 +144,9 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.mail.admin_views import bp as mail_admin_bp
     from webapp.organizations.admin_views import bp as organizations_admin_bp
     from webapp.psa.admin_views import bp as psa_admin_bp
-    from webapp.psa.views import bp as psa_webhooks_bp
     from webapp.psa.connectwise.admin_views import bp as psa_connectwise_bp
     from webapp.psa.connectwise.callbacks import bp as psa_connectwise_callbacks_bp
+    from webapp.psa.views import bp as psa_webhooks_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
     from webapp.quotes.admin_views import bp as quotes_admin_bp
     from webapp.quotes.views import bp as quotes_bp

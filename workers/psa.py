@@ -1,4 +1,4 @@
-"""PSA jobs: picklists and lookups for the settings pages, webhooks kept registered, reconciliation."""
+"""PSA jobs: picklists and lookups, webhooks and callbacks kept registered, reconciliation."""
 
 from __future__ import annotations
 
@@ -97,17 +97,29 @@ def refresh_connectwise_lookups(connection_id: int) -> bool:
         return done
 
 
-def connectwise_callbacks_health(connection_id: int) -> dict:
-    """Register ConnectWise callbacks (idempotent; re-enables disabled ones) and reconcile."""
+def connectwise_callbacks_health(connection_id: int | None = None) -> dict:
+    """Register ConnectWise callbacks (idempotent; re-enables disabled ones) and reconcile:
+    one connection, or (from the clock) every connected ConnectWise company."""
+    from webapp.integrations import operations as core
     from webapp.integrations.models import ConnectionStatus
     from webapp.psa.connectwise import callbacks
     from webapp.psa.models import PsaConnection
 
     with job_context():
-        connection = db.session.get(PsaConnection, connection_id)
-        if connection is None or connection.status != ConnectionStatus.CONNECTED:
-            return {}
-        counts = callbacks.ensure_callbacks(connection)
-        counts["reconciled"] = callbacks.reconcile(connection)
-        db.session.commit()
-        return counts
+        ids = (
+            [connection_id]
+            if connection_id
+            else [
+                c.id for c in core.active_connections(PsaConnection) if c.provider == "connectwise"
+            ]
+        )
+        out: dict = {}
+        for found in ids:
+            connection = db.session.get(PsaConnection, found)
+            if connection is None or connection.status != ConnectionStatus.CONNECTED:
+                continue
+            counts = callbacks.ensure_callbacks(connection)
+            counts["reconciled"] = callbacks.reconcile(connection)
+            db.session.commit()
+            out[found] = counts
+        return out if connection_id is None else out.get(connection_id, {})

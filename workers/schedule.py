@@ -31,6 +31,9 @@ SCHEDULE: list[Periodic] = [
     # ticket webhook registered again when Autotask dropped it.
     Periodic("workers.psa.reconcile", cron="*/10 * * * *"),
     Periodic("workers.psa.keep_webhook", cron="7 * * * *"),
+    # ConnectWise: callbacks registered again where missing or disabled, then the poll on
+    # lastUpdated for what callbacks missed (opportunities, tickets, POs, the catalog).
+    Periodic("workers.psa.connectwise_callbacks_health", cron="*/10 * * * *"),
     # --- api ---
     # Idempotency-Key responses are kept 24 hours (Stripe's rule), then deleted.
     Periodic("workers.api.prune_idempotency_records", cron="23 * * * *"),
