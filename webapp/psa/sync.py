@@ -134,7 +134,7 @@ class AutotaskSender(Sender):
         return quote
 
     def _opportunity(self, delivery: Delivery) -> dict:
-        from webapp.quotes.operations import working_snapshot
+        from webapp.quotes.approval import working_snapshot
         from webapp.quotes.selection import default_selection, totals_of
 
         quote = self._quote(delivery)

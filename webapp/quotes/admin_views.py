@@ -27,7 +27,17 @@ from webapp.extensions import db, htmx
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
 from webapp.parsing import page_arg, whole_number
-from webapp.quotes import arrangement, operations, queries, revisions
+from webapp.quotes import (
+    approval,
+    arrangement,
+    building,
+    errors,
+    lifecycle,
+    queries,
+    revisions,
+    sending,
+    templating,
+)
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
     CustomLineForm,
@@ -179,14 +189,14 @@ def new():
     if form.template_id.data is not None:
         template = db.session.get(QuoteTemplate, form.template_id.data) or abort(404)
     try:
-        quote = operations.create_quote(
+        quote = building.create_quote(
             organization=organization,
             owner=_actor(),
             actor=_actor(),
             template=template,
             title=form.title.data or "",
         )
-    except operations.QuoteError as error:
+    except errors.QuoteError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return _new_quote_page(form), error.status
@@ -208,7 +218,7 @@ def _header_form(quote: Quote, *, data=None) -> HeaderForm:
 
 
 def _builder_context(quote: Quote) -> dict:
-    snap = operations.working_snapshot(quote)
+    snap = approval.working_snapshot(quote)
     every = [Chosen(line, line["quantity"]) for line in all_lines(snap)]
     figures = {p.key: line_figures(p) for p in priced(every)}
     editable = not quote.status.is_final
@@ -218,9 +228,9 @@ def _builder_context(quote: Quote) -> dict:
         "figures": figures,
         "default_totals": totals_of(snap, default_selection(snap)),
         "largest_totals": totals_of(snap, largest_selection(snap)),
-        "reasons": operations.reasons_for_approval(quote, snap) if editable else [],
-        "problems": operations.sending_problems(quote) if editable else [],
-        "approvers": operations.organization_approvers(quote.organization),
+        "reasons": approval.reasons_for_approval(quote, snap) if editable else [],
+        "problems": approval.sending_problems(quote) if editable else [],
+        "approvers": building.organization_approvers(quote.organization),
         "recipient_ids": {r.user_id for r in quote.recipients},
         "header_form": _header_form(quote),
         "recurrences": list(Recurrence),
@@ -297,9 +307,9 @@ def _run(quote: Quote, action, *, done: str | None = None, versioned: bool = Tru
         action()
     except revisions.StaleEdit as error:
         return _stale(quote, error)
-    except operations.NeedsApproval as error:
+    except errors.NeedsApproval as error:
         return _refused(quote, f"{error.message} {' '.join(error.reasons)}", error.status)
-    except operations.QuoteError as error:
+    except errors.QuoteError as error:
         return _refused(quote, error.message, error.status)
     return _changed(quote, done)
 
@@ -316,7 +326,7 @@ def update_header(quote_id: int):
     if not form.validate():
         return _invalid(quote, form)
     owner = db.session.get(User, form.owner_id.data) or abort(404)
-    changes = operations.HeaderChanges(
+    changes = building.HeaderChanges(
         title=form.title.data.strip(),
         owner=owner,
         expires_on=form.expires_on.data,
@@ -327,7 +337,7 @@ def update_header(quote_id: int):
         terms=form.terms.data or "",
     )
     return _run(
-        quote, lambda: operations.update_header(quote, changes, _actor()), done="Quote saved."
+        quote, lambda: building.update_header(quote, changes, _actor()), done="Quote saved."
     )
 
 
@@ -339,7 +349,7 @@ def recipients(quote_id: int):
     ids = [whole_number(value, minimum=1) for value in raw]
     if None in ids:
         abort(400, description="recipient must be an id")
-    return _run(quote, lambda: operations.set_recipients(quote, ids, _actor()))
+    return _run(quote, lambda: building.set_recipients(quote, ids, _actor()))
 
 
 @bp.post("/<int:quote_id>/sections")
@@ -351,7 +361,7 @@ def add_section(quote_id: int):
         return _invalid(quote, form)
     return _run(
         quote,
-        lambda: operations.add_section(quote, form.title.data, form.choose_one.data, _actor()),
+        lambda: building.add_section(quote, form.title.data, form.choose_one.data, _actor()),
     )
 
 
@@ -364,8 +374,8 @@ def update_section(quote_id: int, section_id: int):
         return _invalid(quote, form)
 
     def action():
-        section = operations.owned_section(quote, section_id)
-        operations.update_section(quote, section, form.title.data, form.choose_one.data, _actor())
+        section = building.owned_section(quote, section_id)
+        building.update_section(quote, section, form.title.data, form.choose_one.data, _actor())
 
     return _run(quote, action)
 
@@ -376,7 +386,7 @@ def delete_section(quote_id: int, section_id: int):
     quote = _quote(quote_id)
 
     def action():
-        operations.remove_section(quote, operations.owned_section(quote, section_id), _actor())
+        building.remove_section(quote, building.owned_section(quote, section_id), _actor())
 
     return _run(quote, action)
 
@@ -412,11 +422,11 @@ def add_line(quote_id: int):
             return _invalid(quote, form)
 
         def action():
-            section = operations.owned_section(quote, form.section_id.data)
+            section = building.owned_section(quote, form.section_id.data)
             product = db.session.get(Product, form.product_id.data)
             if product is None:
-                raise operations.QuoteError("That product does not exist.")
-            operations.add_product_line(quote, section, product, form.quantity.data, _actor())
+                raise errors.QuoteError("That product does not exist.")
+            building.add_product_line(quote, section, product, form.quantity.data, _actor())
 
         return _run(quote, action, done="Line added.")
     form = CustomLineForm()
@@ -424,8 +434,8 @@ def add_line(quote_id: int):
         return _invalid(quote, form)
 
     def add_custom():
-        section = operations.owned_section(quote, form.section_id.data)
-        operations.add_custom_line(
+        section = building.owned_section(quote, form.section_id.data)
+        building.add_custom_line(
             quote,
             section,
             description=form.description.data,
@@ -447,7 +457,7 @@ def update_line(quote_id: int, line_id: int):
     form = LineForm()
     if not form.validate():
         return _invalid(quote, form)
-    changes = operations.LineChanges(
+    changes = building.LineChanges(
         description=form.description.data,
         quantity=form.quantity.data,
         unit_price=form.unit_price.data,
@@ -461,8 +471,8 @@ def update_line(quote_id: int, line_id: int):
     )
 
     def action():
-        line = operations.owned_line(quote, line_id)
-        operations.update_line(quote, line, changes, _actor())
+        line = building.owned_line(quote, line_id)
+        building.update_line(quote, line, changes, _actor())
 
     return _run(quote, action)
 
@@ -473,7 +483,7 @@ def delete_line(quote_id: int, line_id: int):
     quote = _quote(quote_id)
 
     def action():
-        operations.remove_line(quote, operations.owned_line(quote, line_id), _actor())
+        building.remove_line(quote, building.owned_line(quote, line_id), _actor())
 
     return _run(quote, action, done="Line removed.")
 
@@ -506,11 +516,11 @@ def move_line(quote_id: int, line_id: int):
             abort(400, description="section_id must be an id")
 
     def action():
-        line = operations.owned_line(quote, line_id)
+        line = building.owned_line(quote, line_id)
         if step is not None:
             arrangement.step_line(quote, line, step, _actor())
         else:
-            section = operations.owned_section(quote, section_id)
+            section = building.owned_section(quote, section_id)
             arrangement.move_line(quote, line, section, position, _actor())
 
     return _run(quote, action)
@@ -523,7 +533,7 @@ def move_section(quote_id: int, section_id: int):
     step, position = _move_target()
 
     def action():
-        section = operations.owned_section(quote, section_id)
+        section = building.owned_section(quote, section_id)
         if step is not None:
             arrangement.step_section(quote, section, step, _actor())
         else:
@@ -538,7 +548,7 @@ def duplicate_line(quote_id: int, line_id: int):
     quote = _quote(quote_id)
 
     def action():
-        arrangement.duplicate_line(quote, operations.owned_line(quote, line_id), _actor())
+        arrangement.duplicate_line(quote, building.owned_line(quote, line_id), _actor())
 
     return _run(quote, action, done="Line duplicated.")
 
@@ -552,7 +562,7 @@ def request_approval(quote_id: int):
     quote = _quote(quote_id)
     return _run(
         quote,
-        lambda: operations.request_approval(quote, _actor()),
+        lambda: approval.request_approval(quote, _actor()),
         done="Approval requested from a manager.",
     )
 
@@ -562,7 +572,7 @@ def request_approval(quote_id: int):
 def approve(quote_id: int):
     quote = _quote(quote_id)
     note = request.form.get("note", "").strip()[:500]
-    return _run(quote, lambda: operations.approve(quote, _actor(), note), done="Approved to send.")
+    return _run(quote, lambda: approval.approve(quote, _actor(), note), done="Approved to send.")
 
 
 @bp.post("/<int:quote_id>/reject")
@@ -570,7 +580,7 @@ def approve(quote_id: int):
 def reject(quote_id: int):
     quote = _quote(quote_id)
     note = request.form.get("note", "")[:500]
-    return _run(quote, lambda: operations.reject(quote, _actor(), note), done="Sent back to draft.")
+    return _run(quote, lambda: approval.reject(quote, _actor(), note), done="Sent back to draft.")
 
 
 @bp.post("/<int:quote_id>/send")
@@ -579,7 +589,7 @@ def send(quote_id: int):
     quote = _quote(quote_id)
     return _run(
         quote,
-        lambda: operations.send_quote(quote, _actor()),
+        lambda: sending.send_quote(quote, _actor()),
         done=f"Quote {quote.number} sent.",
     )
 
@@ -593,7 +603,7 @@ def cancel(quote_id: int):
         return _invalid(quote, form)
     return _run(
         quote,
-        lambda: operations.cancel(quote, _actor(), form.reason.data),
+        lambda: lifecycle.cancel(quote, _actor(), form.reason.data),
         done="Quote cancelled.",
     )
 
@@ -607,7 +617,7 @@ def lost(quote_id: int):
         return _invalid(quote, form)
     return _run(
         quote,
-        lambda: operations.mark_lost(quote, _actor(), form.reason.data),
+        lambda: lifecycle.mark_lost(quote, _actor(), form.reason.data),
         done="Marked as lost.",
     )
 
@@ -622,7 +632,7 @@ def reminders(quote_id: int):
     due_at = form.due_at.data.replace(tzinfo=utcnow().tzinfo)
     return _run(
         quote,
-        lambda: operations.schedule_reminder(quote, due_at, form.note.data or "", _actor()),
+        lambda: sending.schedule_reminder(quote, due_at, form.note.data or "", _actor()),
         done="Reminder scheduled.",
         versioned=False,
     )
@@ -634,7 +644,7 @@ def cancel_reminder(quote_id: int, reminder_id: int):
     quote = _quote(quote_id)
     return _run(
         quote,
-        lambda: operations.cancel_reminder(quote, reminder_id, _actor()),
+        lambda: sending.cancel_reminder(quote, reminder_id, _actor()),
         done="Reminder cancelled.",
         versioned=False,
     )
@@ -649,7 +659,7 @@ def save_as_template(quote_id: int):
         return _invalid(quote, form)
     return _run(
         quote,
-        lambda: operations.save_as_template(quote, form.name.data, _actor()),
+        lambda: templating.save_as_template(quote, form.name.data, _actor()),
         done=f"Saved as the template “{form.name.data.strip()}”.",
         versioned=False,
     )
@@ -661,9 +671,9 @@ def pdf(quote_id: int):
     """The PDF of the last version sent, or a preview of the quote as it stands."""
     quote = _quote(quote_id)
     version = quote.current_version
-    snap = version.snapshot if version is not None else operations.working_snapshot(quote)
-    response = Response(operations.quote_pdf(snap), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{operations.pdf_filename(snap)}"'
+    snap = version.snapshot if version is not None else approval.working_snapshot(quote)
+    response = Response(sending.quote_pdf(snap), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{sending.pdf_filename(snap)}"'
     return response
 
 
@@ -694,8 +704,8 @@ def _template(template_id: int) -> QuoteTemplate:
     return db.session.get(QuoteTemplate, template_id) or abort(404)
 
 
-def _template_changes(form: TemplateForm) -> operations.TemplateChanges:
-    return operations.TemplateChanges(
+def _template_changes(form: TemplateForm) -> templating.TemplateChanges:
+    return templating.TemplateChanges(
         name=form.name.data,
         description=form.description.data or "",
         intro=form.intro.data or "",
@@ -733,7 +743,7 @@ def _template_refused(template: QuoteTemplate, message: str, status: int = 422):
 def _run_template(template: QuoteTemplate, action, *, done: str | None = None):
     try:
         action()
-    except operations.QuoteError as error:
+    except errors.QuoteError as error:
         return _template_refused(template, error.message, error.status)
     return _template_changed(template, done)
 
@@ -763,14 +773,14 @@ def pick_template():
 def new_template():
     form = TemplateForm()
     if request.method == "GET":
-        form.expiry_days.data = operations.DEFAULT_EXPIRY_DAYS
+        form.expiry_days.data = building.DEFAULT_EXPIRY_DAYS
         form.active.data = True
         return render_template("quotes_admin/new_template.html", form=form)
     if not form.validate():
         return render_template("quotes_admin/new_template.html", form=form), 422
     try:
-        template = operations.create_template(_template_changes(form))
-    except operations.QuoteError as error:
+        template = templating.create_template(_template_changes(form))
+    except errors.QuoteError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return render_template("quotes_admin/new_template.html", form=form), error.status
@@ -789,8 +799,8 @@ def template_detail(template_id: int):
     if not form.validate():
         return _template_page(template, form, 422)
     try:
-        operations.update_template(template, _template_changes(form))
-    except operations.QuoteError as error:
+        templating.update_template(template, _template_changes(form))
+    except errors.QuoteError as error:
         db.session.rollback()
         flash(error.message, "danger")
         return _template_page(_template(template_id), form, error.status)
@@ -805,8 +815,8 @@ def delete_template(template_id: int):
     template = _template(template_id)
     name = template.name
     try:
-        operations.delete_template(template)
-    except operations.QuoteError as error:
+        templating.delete_template(template)
+    except errors.QuoteError as error:
         return _template_refused(template, error.message, error.status)
     db.session.commit()
     flash(f"Template “{name}” deleted.", "success")
@@ -822,7 +832,7 @@ def template_add_section(template_id: int):
         return _template_refused(template, _form_errors(form))
     return _run_template(
         template,
-        lambda: operations.add_template_section(template, form.title.data, form.choose_one.data),
+        lambda: templating.add_template_section(template, form.title.data, form.choose_one.data),
         done="Section added.",
     )
 
@@ -836,8 +846,8 @@ def template_update_section(template_id: int, section_id: int):
         return _template_refused(template, _form_errors(form))
 
     def action():
-        section = operations.owned_template_section(template, section_id)
-        operations.update_template_section(section, form.title.data, form.choose_one.data)
+        section = templating.owned_template_section(template, section_id)
+        templating.update_template_section(section, form.title.data, form.choose_one.data)
 
     return _run_template(template, action)
 
@@ -848,8 +858,8 @@ def template_delete_section(template_id: int, section_id: int):
     template = _template(template_id)
 
     def action():
-        section = operations.owned_template_section(template, section_id)
-        operations.remove_template_section(template, section)
+        section = templating.owned_template_section(template, section_id)
+        templating.remove_template_section(template, section)
 
     return _run_template(template, action, done="Section removed.")
 
@@ -884,11 +894,11 @@ def template_add_line(template_id: int):
             return _template_refused(template, _form_errors(form))
 
         def add_product():
-            section = operations.owned_template_section(template, form.section_id.data)
+            section = templating.owned_template_section(template, form.section_id.data)
             product = db.session.get(Product, form.product_id.data)
             if product is None:
-                raise operations.QuoteError("That product does not exist.")
-            operations.add_template_product_line(section, product, form.quantity.data)
+                raise errors.QuoteError("That product does not exist.")
+            templating.add_template_product_line(section, product, form.quantity.data)
 
         return _run_template(template, add_product, done="Line added.")
     form = CustomLineForm()
@@ -896,8 +906,8 @@ def template_add_line(template_id: int):
         return _template_refused(template, _form_errors(form))
 
     def add_custom():
-        section = operations.owned_template_section(template, form.section_id.data)
-        operations.add_template_custom_line(
+        section = templating.owned_template_section(template, form.section_id.data)
+        templating.add_template_custom_line(
             section,
             description=form.description.data,
             product_type=ProductType(form.product_type.data),
@@ -917,7 +927,7 @@ def template_update_line(template_id: int, line_id: int):
     form = TemplateLineForm()
     if not form.validate():
         return _template_refused(template, _form_errors(form))
-    changes = operations.TemplateLineChanges(
+    changes = templating.TemplateLineChanges(
         description=form.description.data,
         quantity=form.quantity.data,
         unit_price=form.unit_price.data,
@@ -931,7 +941,7 @@ def template_update_line(template_id: int, line_id: int):
     )
 
     def action():
-        operations.update_template_line(operations.owned_template_line(template, line_id), changes)
+        templating.update_template_line(templating.owned_template_line(template, line_id), changes)
 
     return _run_template(template, action)
 
@@ -942,7 +952,7 @@ def template_delete_line(template_id: int, line_id: int):
     template = _template(template_id)
     return _run_template(
         template,
-        lambda: operations.remove_template_line(template, line_id),
+        lambda: templating.remove_template_line(template, line_id),
         done="Line removed from the template.",
     )
 
