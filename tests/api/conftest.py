@@ -13,7 +13,7 @@ from tests.factories import Store
 from webapp.api import operations as keys
 from webapp.api.operations import SCOPES
 from webapp.extensions import db
-from webapp.purchasing import operations as purchasing
+from webapp.purchasing import lifecycle, ordering
 from webapp.quotes import building, sending
 from webapp.sales import operations as sales
 
@@ -107,8 +107,8 @@ def scene(store) -> ApiScene:
     assert fabrikam_approver.id and other.status.value == "sent"
     order = issue_order(store, store.org, store.customer, "api-scene-1")
     other_order = issue_order(store, store.other_org, store.other_customer, "api-scene-2")
-    po = purchasing.create_purchase_order(store.supplier, store.purchasing)
-    purchasing.add_manual_line(
+    po = lifecycle.create_purchase_order(store.supplier, store.purchasing)
+    ordering.add_manual_line(
         po, product=store.products[1], quantity=3, unit_cost=Decimal("1500"), actor=store.purchasing
     )
     db.session.commit()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.reports.conftest import Item, allocate, order, receive, sell
 from webapp.extensions import db
-from webapp.purchasing import operations as purchasing
+from webapp.purchasing import ordering
 from webapp.reports import queries
 from webapp.reports.forms import DateRange, Grain
 from webapp.reports.queries import PurchaseDimension
@@ -37,7 +37,7 @@ def purchases(books):
     dicker = order(books.dicker, (laptops, 1, "995.00"), on="2025-05-20", eta_days=10)
     order(books.dicker, (books.dock, 5, "140.00"), on="2025-05-21", issue=False)  # a draft
     cancelled = order(books.ingram, (books.dock, 1, "150.00"), on="2025-05-22")
-    purchasing.cancel_purchase_order(cancelled, store.admin, "duplicate")
+    ordering.cancel_purchase_order(cancelled, store.admin, "duplicate")
     receive(
         ingram,
         (ingram.lines[0], 1, "1001.00"),

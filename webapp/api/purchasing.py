@@ -1,4 +1,4 @@
-"""Purchase orders and receipts; issuing goes through webapp.purchasing.operations."""
+"""Purchase orders and receipts; issuing goes through webapp.purchasing.ordering."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from webapp.api.schemas import PurchaseOrderLineSchema, PurchaseOrderSchema, Rec
 from webapp.api.security import acting_user, requires
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
-from webapp.purchasing import operations
+from webapp.purchasing import errors, ordering
 from webapp.purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -130,10 +130,10 @@ def issue_purchase_order(po_id: int):
     po = get_or_404(PurchaseOrder, po_id, "purchase order")
     check_if_match(etag(po))
     try:
-        operations.issue_purchase_order(po, acting_user())
-    except operations.PurchasingError as error:
+        ordering.issue_purchase_order(po, acting_user())
+    except errors.PurchasingError as error:
         db.session.rollback()
-        status = 409 if isinstance(error, operations.IllegalTransition) else 422
+        status = 409 if isinstance(error, errors.IllegalTransition) else 422
         raise problem(status, f"Not issued: {error}") from None
     db.session.flush()
     return _answer(po, {"lines"})
