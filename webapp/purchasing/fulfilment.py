@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from webapp import signals
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.models_base import utcnow
@@ -43,8 +42,7 @@ def refresh_procurement_status(document: SalesDocument) -> ProcurementStatus:
         status = ProcurementStatus.NEEDS_ATTENTION if awaited else ProcurementStatus.NOT_NEEDED
     else:
         status = _coverage_status(document)
-    if status is not document.procurement_status:
-        document.procurement_status = status
+    if sales_operations.set_procurement_status(document, status):
         sales_operations.record_event(
             document,
             f"procurement.{status.value}",
@@ -82,23 +80,7 @@ def refresh_fulfilment(document: SalesDocument) -> FulfilmentStatus:
         status = FulfilmentStatus.PARTIAL
     else:
         status = FulfilmentStatus.NONE
-    if status is not document.fulfilment_status:
-        document.fulfilment_status = status
-        sales_operations.record_event(
-            document, f"fulfilment.{status.value}", f"Fulfilment: {status.label.lower()}", None
-        )
-        if status is not FulfilmentStatus.NONE:
-            sales_operations.email_shipment(document, partial=status is FulfilmentStatus.PARTIAL)
-    if status is FulfilmentStatus.FULFILLED and document.ready_to_invoice_at is None:
-        document.ready_to_invoice_at = utcnow()
-        sales_operations.record_event(
-            document,
-            "ready_to_invoice",
-            "Every line is receipted or served from stock: ready to invoice",
-            None,
-        )
-        db.session.flush()
-        signals.sales_document_ready_to_invoice.send(document)
+    sales_operations.record_fulfilment(document, status)
     return status
 
 

@@ -315,7 +315,7 @@ def mark_needs_attention(document_id: int, reason: str) -> None:
     document = db.session.get(SalesDocument, document_id)
     if document is None:
         return
-    document.procurement_status = ProcurementStatus.NEEDS_ATTENTION
+    sales_operations.set_procurement_status(document, ProcurementStatus.NEEDS_ATTENTION)
     sales_operations.record_event(
         document,
         "procurement.failed",
@@ -359,7 +359,7 @@ def replan_document(document: SalesDocument, actor: User) -> int:
                 f"emptied by re-planning {document.number}",
             )
             po.cancelled_at = utcnow()
-    document.procurement_status = ProcurementStatus.PENDING
+    sales_operations.set_procurement_status(document, ProcurementStatus.PENDING)
     sales_operations.record_event(
         document,
         "procurement.replan",
