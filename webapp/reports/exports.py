@@ -43,7 +43,7 @@ from webapp.auth.models import Role
 from webapp.csvsafe import Figure, safe_cell
 from webapp.money import round_money
 from webapp.purchasing.models import PurchaseOrder, Receipt
-from webapp.reports import queries
+from webapp.reports import export_sources, payable_figures, profit, purchase_figures, sales_figures
 from webapp.reports.forms import DateRange, Grain, parse_choice, parse_grain
 from webapp.sales.models import DocumentKind, SalesDocument
 from webapp.sales.operations import default_tax_code
@@ -450,7 +450,7 @@ def _name(stem: str, date_range: DateRange, ext: str) -> str:
 
 
 def _gross_profit(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
-    rows = queries.gross_profit_by_document(date_range)
+    rows = profit.gross_profit_by_document(date_range)
     return csv_file(
         _name("gross-profit", date_range, "csv"),
         [
@@ -487,7 +487,7 @@ def _gross_profit(date_range: DateRange, options: Mapping[str, str]) -> ExportFi
 
 def _gross_profit_periods(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
     grain = parse_grain(options, date_range)
-    rows = queries.gross_profit_by_period(date_range, grain, current_app.config["CURRENCY"])
+    rows = profit.gross_profit_by_period(date_range, grain, current_app.config["CURRENCY"])
     return csv_file(
         _name(f"gross-profit-by-{grain.value}", date_range, "csv"),
         [
@@ -522,12 +522,15 @@ def _gross_profit_periods(date_range: DateRange, options: Mapping[str, str]) -> 
 
 def _sales_summary(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
     by = parse_choice(
-        "by", options.get("by"), queries.SalesDimension, queries.SalesDimension.ORGANIZATION
+        "by",
+        options.get("by"),
+        sales_figures.SalesDimension,
+        sales_figures.SalesDimension.ORGANIZATION,
     )
     grain = parse_grain(options, date_range)
-    rows = queries.sales_summary(date_range, by, grain)
+    rows = sales_figures.sales_summary(date_range, by, grain)
     stem = f"sales-by-{by.value.replace('_', '-')}"
-    if by is queries.SalesDimension.DATE:
+    if by is sales_figures.SalesDimension.DATE:
         stem += f"-{grain.value}"
     return csv_file(
         _name(stem, date_range, "csv"),
@@ -538,10 +541,13 @@ def _sales_summary(date_range: DateRange, options: Mapping[str, str]) -> ExportF
 
 def _purchases(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
     by = parse_choice(
-        "by", options.get("by"), queries.PurchaseDimension, queries.PurchaseDimension.SUPPLIER
+        "by",
+        options.get("by"),
+        purchase_figures.PurchaseDimension,
+        purchase_figures.PurchaseDimension.SUPPLIER,
     )
     grain = parse_grain(options, date_range)
-    rows = queries.purchases_summary(date_range, by, grain)
+    rows = purchase_figures.purchases_summary(date_range, by, grain)
     stem = f"purchases-by-{by.value}" + (f"-{grain.value}" if by.value == "date" else "")
     return csv_file(
         _name(stem, date_range, "csv"),
@@ -572,7 +578,7 @@ def _purchases(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
 
 
 def _backorders(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
-    rows = queries.unfulfilled_lines(date_range)
+    rows = purchase_figures.unfulfilled_lines(date_range)
     return csv_file(
         _name("unfulfilled-lines", date_range, "csv"),
         [
@@ -609,7 +615,7 @@ def _backorders(date_range: DateRange, options: Mapping[str, str]) -> ExportFile
 
 def _outstanding_po_lines(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
     today = datetime.now(UTC).date()
-    rows = queries.outstanding_po_lines(date_range)
+    rows = purchase_figures.outstanding_po_lines(date_range)
     return csv_file(
         _name("outstanding-po-lines", date_range, "csv"),
         [
@@ -654,7 +660,7 @@ def _outstanding_po_lines(date_range: DateRange, options: Mapping[str, str]) -> 
 
 def _accounts_payable(date_range: DateRange, options: Mapping[str, str]) -> ExportFile:
     today = datetime.now(UTC).date()
-    rows = queries.payable_bills(date_range)
+    rows = payable_figures.payable_bills(date_range)
     return csv_file(
         _name("accounts-payable", date_range, "csv"),
         [
@@ -693,7 +699,7 @@ def _myob_sales(date_range: DateRange, options: Mapping[str, str]) -> ExportFile
     return myob_file(
         _name("myob-item-sales", date_range, "txt"),
         MYOB_ITEM_SALES_FIELDS,
-        queries.documents_for_export(date_range),
+        export_sources.documents_for_export(date_range),
         myob_sale_lines,
     )
 
@@ -702,7 +708,7 @@ def _myob_purchase_orders(date_range: DateRange, options: Mapping[str, str]) -> 
     return myob_file(
         _name("myob-item-purchases-orders", date_range, "txt"),
         MYOB_ITEM_PURCHASES_FIELDS,
-        queries.purchase_orders_for_export(date_range),
+        export_sources.purchase_orders_for_export(date_range),
         myob_purchase_order_lines,
     )
 
@@ -711,7 +717,7 @@ def _myob_bills(date_range: DateRange, options: Mapping[str, str]) -> ExportFile
     return myob_file(
         _name("myob-item-purchases-bills", date_range, "txt"),
         MYOB_ITEM_PURCHASES_FIELDS,
-        queries.receipts_for_export(date_range),
+        export_sources.receipts_for_export(date_range),
         myob_bill_lines,
     )
 
