@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.reports.exports import money, myob_text, unit_amount
+from webapp.reports.files import money, myob_text, unit_amount
 from webapp.reports.forms import DateRange, Grain, ReportInputError, parse_range
 from webapp.reports.periods import floor_to_period, next_period, periods
 

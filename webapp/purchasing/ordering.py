@@ -5,8 +5,6 @@ Every function flushes and never commits; the view or job that calls it commits 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -16,7 +14,7 @@ from sqlalchemy import select
 from webapp import signals
 from webapp.auth.models import User
 from webapp.catalog.models import Product, Supplier, SupplierOffer
-from webapp.csvsafe import Figure, safe_cell
+from webapp.csvsafe import Figure, csv_row
 from webapp.extensions import db
 from webapp.mail.operations import Attachment, public_url, queue_email
 from webapp.models_base import utcnow
@@ -334,9 +332,7 @@ CSV_COLUMNS = (
 
 def purchase_order_csv(po: PurchaseOrder) -> bytes:
     """Return the PO's lines as CSV (UTF-8), for suppliers that import orders."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    out = [csv_row(CSV_COLUMNS)]
     when = (po.issued_at or po.created_at or utcnow()).date().isoformat()
     for line in po.lines:
         row = [
@@ -353,8 +349,8 @@ def purchase_order_csv(po: PurchaseOrder) -> bytes:
             po.currency,
             line.sales_document.number if line.sales_document else "",
         ]
-        writer.writerow([safe_cell(cell) for cell in row])
-    return out.getvalue().encode("utf-8")
+        out.append(csv_row(row))
+    return "".join(out).encode("utf-8")
 
 
 def notify_purchasing_officer(orders: Iterable[PurchaseOrder], document: SalesDocument) -> None:
