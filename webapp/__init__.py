@@ -144,7 +144,12 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.organizations.admin_views import bp as organizations_admin_bp
     from webapp.psa.admin_views import bp as psa_admin_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
-    from webapp.quotes.admin_views import bp as quotes_admin_bp
+    from webapp.quotes import (  # noqa: F401 - their routes are on quotes_admin
+        admin_rule_views,
+        admin_template_views,
+        admin_views,
+    )
+    from webapp.quotes.admin_common import bp as quotes_admin_bp
     from webapp.quotes.views import bp as quotes_bp
     from webapp.reports.admin_views import bp as reports_admin_bp
     from webapp.sales.admin_views import bp as sales_admin_bp
