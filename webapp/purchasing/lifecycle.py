@@ -20,6 +20,7 @@ from webapp.purchasing.models import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
 )
+from webapp.purchasing.optimizer.allocation import freight_on
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import (
     SalesDocument,
@@ -108,12 +109,7 @@ def create_purchase_order(
 
 def freight_due(supplier: Supplier, subtotal: Decimal) -> Decimal:
     """Return the supplier's freight on a PO of `subtotal` (free from its threshold)."""
-    if subtotal <= 0:
-        return ZERO
-    threshold = supplier.free_freight_threshold
-    if threshold is not None and subtotal >= threshold:
-        return ZERO
-    return supplier.freight_fee or ZERO
+    return freight_on(subtotal, supplier.freight_fee or ZERO, supplier.free_freight_threshold)
 
 
 def recompute_totals(po: PurchaseOrder) -> None:
