@@ -16,8 +16,10 @@ Conventions shared by the reports:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import (
     DateTime,
@@ -37,6 +39,7 @@ from webapp.sales.models import (
     SalesDocument,
 )
 
+T = TypeVar("T")
 ZERO = Decimal("0.00")
 # Wide enough for quantity x 4-decimal cost sums; SQLite hands these back rounded to 4 places.
 COST_TYPE = Numeric(20, 4, asdecimal=True)
@@ -126,3 +129,11 @@ def live_documents(date_range: DateRange) -> ColumnElement:
         SalesDocument.status != DocumentStatus.CANCELLED,
         in_range(SalesDocument.created_at, date_range),
     )
+
+
+def add_up(total: T, rows: Iterable[object], fields: Sequence[str]) -> T:
+    """Add the named figures of every row into `total` (a report's total row); return it."""
+    for row in rows:
+        for name in fields:
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+    return total

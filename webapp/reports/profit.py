@@ -32,6 +32,7 @@ from webapp.reports.periods import (
     COST_TYPE,
     MONEY_TYPE,
     ZERO,
+    add_up,
     as_date,
     live_documents,
     period_label,
@@ -278,10 +279,4 @@ def gross_profit_by_period(
 
 
 def total_profit(rows: Iterable[ProfitFigures]) -> ProfitFigures:
-    total = ProfitFigures()
-    for row in rows:
-        total.revenue += row.revenue
-        total.cost += row.cost
-        total.awaiting_units += row.awaiting_units
-        total.unplanned_units += row.unplanned_units
-    return total
+    return add_up(ProfitFigures(), rows, ("revenue", "cost", "awaiting_units", "unplanned_units"))

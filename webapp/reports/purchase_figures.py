@@ -32,6 +32,7 @@ from webapp.reports.periods import (
     BOUGHT_TYPES,
     MONEY_TYPE,
     ZERO,
+    add_up,
     as_date,
     in_range,
     period_label,
@@ -154,14 +155,11 @@ def purchases_summary(
 
 
 def total_purchases(rows: Iterable[PurchaseRow]) -> PurchaseRow:
-    total = PurchaseRow("total", "Total", "")
-    for row in rows:
-        total.orders += row.orders
-        total.ordered_value += row.ordered_value
-        total.bills += row.bills
-        total.billed_goods += row.billed_goods
-        total.billed_freight += row.billed_freight
-    return total
+    return add_up(
+        PurchaseRow("total", "Total", ""),
+        rows,
+        ("orders", "ordered_value", "bills", "billed_goods", "billed_freight"),
+    )
 
 
 # --- unfulfilled / back orders -------------------------------------------------------------

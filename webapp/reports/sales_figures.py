@@ -22,6 +22,7 @@ from webapp.reports.periods import (
     MONEY_TYPE,
     NO_SALESPERSON,
     ZERO,
+    add_up,
     as_date,
     live_documents,
     period_label,
@@ -172,10 +173,4 @@ def sales_summary(
 
 
 def total_sales(rows: Iterable[SalesRow]) -> SalesRow:
-    total = SalesRow("total", "Total", "")
-    for row in rows:
-        total.documents += row.documents
-        total.subtotal += row.subtotal
-        total.tax += row.tax
-        total.total += row.total
-    return total
+    return add_up(SalesRow("total", "Total", ""), rows, ("documents", "subtotal", "tax", "total"))
