@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.purchasing.models import (
-    PurchaseOrder,
-    PurchaseOrderStatus,
-)
+from webapp.purchasing.models import PurchaseOrder, PurchaseOrderStatus
 
 
 class PurchasingError(Exception):

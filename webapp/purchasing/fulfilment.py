@@ -21,12 +21,7 @@ from webapp.purchasing.models import (
     StockItem,
 )
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import (
-    DocumentStatus,
-    FulfilmentStatus,
-    ProcurementStatus,
-    SalesDocument,
-)
+from webapp.sales.models import DocumentStatus, FulfilmentStatus, ProcurementStatus, SalesDocument
 
 # --- the sales document's view of procurement ------------------------------------------------
 

@@ -22,9 +22,7 @@ from webapp.purchasing.models import (
 )
 from webapp.purchasing.optimizer.allocation import freight_on
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import (
-    SalesDocument,
-)
+from webapp.sales.models import SalesDocument
 from webapp.statemachine import StateMachine
 
 ZERO = Decimal(0)

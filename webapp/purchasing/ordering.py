@@ -37,15 +37,9 @@ from webapp.purchasing.lifecycle import (
     record_event,
     transition,
 )
-from webapp.purchasing.models import (
-    PurchaseOrder,
-    PurchaseOrderLine,
-    PurchaseOrderStatus,
-)
+from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from webapp.sales import operations as sales_operations
-from webapp.sales.models import (
-    SalesDocument,
-)
+from webapp.sales.models import SalesDocument
 from webapp.settings.operations import get_setting
 
 

@@ -15,10 +15,7 @@ from webapp.catalog.models import Product, Supplier
 from webapp.extensions import db
 from webapp.purchasing.errors import PurchasingError
 from webapp.purchasing.lifecycle import check_unit_cost
-from webapp.purchasing.models import (
-    BidPrice,
-    StockItem,
-)
+from webapp.purchasing.models import BidPrice, StockItem
 
 # --- own stock --------------------------------------------------------------------------------
 

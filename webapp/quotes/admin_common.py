@@ -9,36 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp import htmx_responses
 from webapp.auth.models import Role, User
 from webapp.catalog.models import ProductType
 from webapp.extensions import db, htmx
-from webapp.quotes import (
-    approval,
-    building,
-    errors,
-    queries,
-    revisions,
-)
-from webapp.quotes.forms import (
-    HeaderForm,
-)
-from webapp.quotes.models import (
-    Quote,
-    QuoteStatus,
-)
+from webapp.quotes import approval, building, errors, queries, revisions
+from webapp.quotes.forms import HeaderForm
+from webapp.quotes.models import Quote, QuoteStatus
 from webapp.quotes.selection import Chosen, default_selection, largest_selection, priced, totals_of
 from webapp.quotes.snapshot import all_lines
 from webapp.quotes.totals import PricedLine, line_figures

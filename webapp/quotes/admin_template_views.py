@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import (
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
@@ -21,12 +13,7 @@ from webapp.catalog.models import Product, ProductType
 from webapp.catalog.queries import price_book, staff_matches
 from webapp.extensions import db
 from webapp.parsing import whole_number
-from webapp.quotes import (
-    building,
-    errors,
-    queries,
-    templating,
-)
+from webapp.quotes import building, errors, queries, templating
 from webapp.quotes.admin_common import answer_change, answer_refusal, bp, form_errors
 from webapp.quotes.forms import (
     CUSTOM_TYPES,
@@ -36,9 +23,7 @@ from webapp.quotes.forms import (
     TemplateForm,
     TemplateLineForm,
 )
-from webapp.quotes.models import (
-    QuoteTemplate,
-)
+from webapp.quotes.models import QuoteTemplate
 from webapp.sales.models import Recurrence
 
 # --- templates ----------------------------------------------------------------------------------

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import (
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
@@ -53,10 +45,7 @@ from webapp.quotes.forms import (
     SaveTemplateForm,
     SectionForm,
 )
-from webapp.quotes.models import (
-    QuoteStatus,
-    QuoteTemplate,
-)
+from webapp.quotes.models import QuoteStatus, QuoteTemplate
 from webapp.sales.models import DocumentStatus, PaymentMethod, Recurrence, SalesDocument
 from webapp.sales.operations import IllegalTransition as DocumentIllegalTransition
 from webapp.sales.operations import release_document

@@ -10,11 +10,7 @@ from webapp.models_base import utcnow
 from webapp.quotes import snapshot as snapshots
 from webapp.quotes.errors import QuoteError
 from webapp.quotes.lifecycle import today, transition
-from webapp.quotes.models import (
-    Quote,
-    QuoteApprovalRule,
-    QuoteStatus,
-)
+from webapp.quotes.models import Quote, QuoteApprovalRule, QuoteStatus
 from webapp.quotes.rules import Rule, approval_reasons
 
 

@@ -29,13 +29,8 @@ from webapp.quotes.models import (
     QuoteStatus,
     QuoteTemplate,
 )
-from webapp.quotes.selection import (
-    MAX_QUANTITY,
-)
-from webapp.sales.models import (
-    PaymentMethod,
-    Recurrence,
-)
+from webapp.quotes.selection import MAX_QUANTITY
+from webapp.sales.models import PaymentMethod, Recurrence
 from webapp.settings.operations import get_setting
 
 DEFAULT_EXPIRY_DAYS = 14

@@ -9,10 +9,7 @@ from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.quotes.building import add_product_line, create_quote
 from webapp.quotes.errors import QuoteError
-from webapp.quotes.models import (
-    Quote,
-    QuoteSource,
-)
+from webapp.quotes.models import Quote, QuoteSource
 from webapp.store.operations import cancel_checkout, get_cart
 
 

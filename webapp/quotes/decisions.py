@@ -27,23 +27,11 @@ from webapp.quotes.models import (
     QuoteVersion,
     QuoteView,
 )
-from webapp.quotes.selection import (
-    Chosen,
-    as_record,
-)
+from webapp.quotes.selection import Chosen, as_record
 from webapp.quotes.tokens import InvalidToken, read_token
 from webapp.quotes.totals import CostedLine, MarginCheck, margin_guard
-from webapp.sales.models import (
-    DocumentSource,
-    PaymentMethod,
-    Recurrence,
-    SalesDocument,
-)
-from webapp.sales.operations import (
-    HeaderInput,
-    LineInput,
-    issue_document,
-)
+from webapp.sales.models import DocumentSource, PaymentMethod, Recurrence, SalesDocument
+from webapp.sales.operations import HeaderInput, LineInput, issue_document
 from webapp.settings.operations import get_setting
 
 

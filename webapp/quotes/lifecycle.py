@@ -16,14 +16,8 @@ from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.quotes.errors import IllegalTransition, QuoteChanged, QuoteError
-from webapp.quotes.models import (
-    Quote,
-    QuoteEvent,
-    QuoteStatus,
-)
-from webapp.sales.operations import (
-    take_number,
-)
+from webapp.quotes.models import Quote, QuoteEvent, QuoteStatus
+from webapp.sales.operations import take_number
 from webapp.statemachine import StateMachine
 
 # --- the state machine -----------------------------------------------------------------------

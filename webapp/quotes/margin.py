@@ -6,12 +6,8 @@ from decimal import Decimal
 
 from webapp.money import format_money
 from webapp.quotes.totals import MarginCheck
-from webapp.sales.models import (
-    SalesDocument,
-)
-from webapp.sales.operations import (
-    record_event,
-)
+from webapp.sales.models import SalesDocument
+from webapp.sales.operations import record_event
 
 
 def record_margin_guard(

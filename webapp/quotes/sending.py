@@ -19,18 +19,8 @@ from webapp.quotes import snapshot as snapshots
 from webapp.quotes.approval import reasons_for_approval, require_sendable, working_snapshot
 from webapp.quotes.errors import IllegalTransition, NeedsApproval, QuoteError, QuoteLocked
 from webapp.quotes.lifecycle import record_quote_event, today, transition
-from webapp.quotes.models import (
-    Quote,
-    QuoteReminder,
-    QuoteStatus,
-    QuoteVersion,
-)
-from webapp.quotes.selection import (
-    Chosen,
-    default_selection,
-    priced,
-    totals_of,
-)
+from webapp.quotes.models import Quote, QuoteReminder, QuoteStatus, QuoteVersion
+from webapp.quotes.selection import Chosen, default_selection, priced, totals_of
 from webapp.quotes.tokens import make_token
 from webapp.quotes.totals import line_figures
 

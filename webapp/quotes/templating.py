@@ -20,15 +20,8 @@ from webapp.quotes.building import (
 )
 from webapp.quotes.errors import QuoteError
 from webapp.quotes.lifecycle import record_quote_event
-from webapp.quotes.models import (
-    Quote,
-    QuoteTemplate,
-    QuoteTemplateLine,
-    QuoteTemplateSection,
-)
-from webapp.sales.models import (
-    Recurrence,
-)
+from webapp.quotes.models import Quote, QuoteTemplate, QuoteTemplateLine, QuoteTemplateSection
+from webapp.sales.models import Recurrence
 
 
 def save_as_template(quote: Quote, name: str, actor: User) -> QuoteTemplate:

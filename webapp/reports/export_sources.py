@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
-from webapp.purchasing.models import (
-    PurchaseOrder,
-    Receipt,
-    ReceiptLine,
-)
+from webapp.purchasing.models import PurchaseOrder, Receipt, ReceiptLine
 from webapp.reports.forms import DateRange
 from webapp.reports.periods import live_documents
 from webapp.reports.purchase_figures import issued_orders, po_day
-from webapp.sales.models import (
-    SalesDocument,
-)
+from webapp.sales.models import SalesDocument
 
 
 def documents_for_export(date_range: DateRange) -> list[SalesDocument]:

@@ -7,16 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 
 from webapp.catalog.models import Supplier
 from webapp.extensions import db
-from webapp.purchasing.models import (
-    PurchaseOrder,
-    Receipt,
-)
+from webapp.purchasing.models import PurchaseOrder, Receipt
 from webapp.reports.forms import DateRange
 from webapp.reports.periods import ZERO, as_date
 

@@ -21,23 +21,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import (
-    DateTime,
-    Numeric,
-    and_,
-    cast,
-    func,
-    literal_column,
-)
+from sqlalchemy import DateTime, Numeric, and_, cast, func, literal_column
 from sqlalchemy.sql import ColumnElement
 
 from webapp.catalog.models import ProductType
 from webapp.extensions import db
 from webapp.reports.forms import DateRange, Grain
-from webapp.sales.models import (
-    DocumentStatus,
-    SalesDocument,
-)
+from webapp.sales.models import DocumentStatus, SalesDocument
 
 T = TypeVar("T")
 ZERO = Decimal("0.00")

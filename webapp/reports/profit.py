@@ -7,13 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (
-    and_,
-    case,
-    func,
-    select,
-    type_coerce,
-)
+from sqlalchemy import and_, case, func, select, type_coerce
 
 from webapp.catalog.models import Product
 from webapp.extensions import db
@@ -40,11 +34,7 @@ from webapp.reports.periods import (
     periods,
     to_decimal,
 )
-from webapp.sales.models import (
-    FulfilmentStatus,
-    SalesDocument,
-    SalesDocumentLine,
-)
+from webapp.sales.models import FulfilmentStatus, SalesDocument, SalesDocumentLine
 
 
 def _line_costs(date_range: DateRange):

@@ -8,13 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (
-    and_,
-    case,
-    func,
-    select,
-    type_coerce,
-)
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.sql import ColumnElement
 
 from webapp.catalog.models import Product, Supplier
@@ -40,11 +34,7 @@ from webapp.reports.periods import (
     periods,
     to_decimal,
 )
-from webapp.sales.models import (
-    DocumentStatus,
-    SalesDocument,
-    SalesDocumentLine,
-)
+from webapp.sales.models import DocumentStatus, SalesDocument, SalesDocumentLine
 
 
 class PurchaseDimension(StrEnum):

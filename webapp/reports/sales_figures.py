@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import (
-    func,
-    select,
-    type_coerce,
-)
+from sqlalchemy import func, select, type_coerce
 
 from webapp.auth.models import STAFF_ROLES, User
 from webapp.extensions import db
@@ -30,10 +26,7 @@ from webapp.reports.periods import (
     periods,
     to_decimal,
 )
-from webapp.sales.models import (
-    SalesDocument,
-    SalesDocumentEvent,
-)
+from webapp.sales.models import SalesDocument, SalesDocumentEvent
 
 
 class SalesDimension(StrEnum):
