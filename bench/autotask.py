@@ -103,7 +103,7 @@ def run(app, args) -> dict:
     from webapp.psa import operations
     from webapp.psa.autotask import budget
     from webapp.psa.autotask.provider import AutotaskProvider
-    from webapp.quotes import operations as quotes
+    from webapp.quotes import building as quotes
     from webapp.sales.models import Recurrence
     from workers.integrations import sweep
 

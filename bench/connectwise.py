@@ -89,7 +89,7 @@ def run(app, args) -> dict:
     from webapp.jobs import get_queue
     from webapp.psa.connectwise import operations
     from webapp.psa.connectwise import sync as cw_sync
-    from webapp.purchasing import operations as purchasing
+    from webapp.purchasing import ordering, receipting
     from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
     from webapp.sales import operations as sales
     from workers.integrations import sweep
@@ -183,16 +183,16 @@ def run(app, args) -> dict:
         )
         for po in pos:
             if po.status == PurchaseOrderStatus.DRAFT:
-                purchasing.issue_purchase_order(po, admin)
-            purchasing.record_receipt(
+                ordering.issue_purchase_order(po, admin)
+            receipting.record_receipt(
                 po,
-                purchasing.ReceiptInput(
+                receipting.ReceiptInput(
                     supplier_invoice_number=f"INV-{po.number}",
                     invoice_date=date(2026, 12, 1),
                     due_date=None,
                     freight=Decimal("0"),
                     lines=[
-                        purchasing.ReceiptLineInput(line.id, line.outstanding, line.unit_cost)
+                        receipting.ReceiptLineInput(line.id, line.outstanding, line.unit_cost)
                         for line in po.lines
                         if line.outstanding
                     ],

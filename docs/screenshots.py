@@ -41,8 +41,7 @@ def _order_on_its_way(echo) -> None:
     from webapp.auth.models import User
     from webapp.catalog.models import Product, ProductType
     from webapp.extensions import db
-    from webapp.purchasing import operations as purchasing
-    from webapp.purchasing import planning
+    from webapp.purchasing import ordering, planning, receipting
     from webapp.purchasing.models import PurchaseOrder, StockItem
     from webapp.sales import operations as sales
     from webapp.sales.models import DocumentSource, PaymentMethod
@@ -106,17 +105,17 @@ def _order_on_its_way(echo) -> None:
     planning.plan_document(document)
     db.session.commit()
     for po in db.session.scalars(select(PurchaseOrder)).all():
-        purchasing.issue_purchase_order(po, admin)
+        ordering.issue_purchase_order(po, admin)
         db.session.commit()
         line = po.lines[0]
-        purchasing.record_receipt(
+        receipting.record_receipt(
             po,
-            purchasing.ReceiptInput(
+            receipting.ReceiptInput(
                 "INV-55120",
                 po.created_at.date(),
                 None,
                 Decimal(0),
-                [purchasing.ReceiptLineInput(line.id, 1, line.unit_cost)],
+                [receipting.ReceiptLineInput(line.id, 1, line.unit_cost)],
                 tracking_number="1Z999AA10123456784",
                 carrier="ups",
             ),

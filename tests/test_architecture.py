@@ -54,3 +54,37 @@ def test_nothing_in_webapp_imports_workers():
                 names = [node.module or ""]
             found += [f"{path}:{node.lineno}" for n in names if n.split(".")[0] == "workers"]
     assert found == []
+
+
+SALES_OWNED = {
+    "procurement_status",
+    "fulfilment_status",
+    "payment_status",
+    "amount_paid",
+    "ready_to_invoice_at",
+}
+
+
+def test_only_sales_writes_a_sales_documents_statuses():
+    """Other domains report what they found through sales operations (issue 12: ownership)."""
+    found = []
+    for path in (ROOT / "webapp").rglob("*.py"):
+        if (ROOT / "webapp" / "sales") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            for target in targets:
+                if not isinstance(target, ast.Attribute):
+                    continue
+                owned = target.attr in SALES_OWNED or (
+                    target.attr == "status"
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id in {"document", "sales_document", "doc"}
+                )
+                if owned:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}")
+    assert found == []

@@ -7,7 +7,7 @@ import pytest
 from tests.factories import login
 from tests.quotes.conftest import build_quote
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import templating
 
 PICKERS = [
     "/admin/organizations/pick",
@@ -35,7 +35,7 @@ def test_the_product_picker_finds_by_name_or_part_number_with_stock(client, stor
 
 def test_the_template_picker_lists_active_templates_by_name(client, store):
     quote = build_quote(store)
-    template = operations.save_as_template(quote, "Laptop refresh", store.admin)
+    template = templating.save_as_template(quote, "Laptop refresh", store.admin)
     db.session.commit()
     login(client, store.sales)
     found = client.get(PICKERS[2], query_string={"q": "REFRESH"}).get_data(as_text=True)

@@ -148,7 +148,12 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.psa.connectwise.callbacks import bp as psa_connectwise_callbacks_bp
     from webapp.psa.views import bp as psa_webhooks_bp
     from webapp.purchasing.admin_views import bp as purchasing_admin_bp
-    from webapp.quotes.admin_views import bp as quotes_admin_bp
+    from webapp.quotes import (  # noqa: F401 - their routes are on quotes_admin
+        admin_rule_views,
+        admin_template_views,
+        admin_views,
+    )
+    from webapp.quotes.admin_common import bp as quotes_admin_bp
     from webapp.quotes.views import bp as quotes_bp
     from webapp.reports.admin_views import bp as reports_admin_bp
     from webapp.sales.admin_views import bp as sales_admin_bp

@@ -9,9 +9,15 @@ Only *text* is guarded: numbers are typed values until they are written, so -12.
 number a spreadsheet or an importer can add up. A number our code has already formatted
 (two decimals, a unit cost) is a `Figure`, written as it is; every other `str` is text,
 whoever typed it.
+
+`csv_row` is the one CSV writer (RFC 4180: comma, double quotes, CRLF) of every export.
 """
 
 from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -32,3 +38,10 @@ def safe_cell(value: object) -> object:
     if isinstance(value, Figure) or not isinstance(value, str):
         return value
     return guard_text(value)
+
+
+def csv_row(cells: Iterable[object]) -> str:
+    """Write one CSV record (RFC 4180, CRLF) with every text cell guarded."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(cell) for cell in cells])
+    return buffer.getvalue()

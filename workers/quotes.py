@@ -8,7 +8,7 @@ from workers.app import job_context
 
 def expire_quotes() -> int:
     """Expire every sent quote whose expiry date has passed (idempotent: sent ones only)."""
-    from webapp.quotes.operations import expire_due
+    from webapp.quotes.lifecycle import expire_due
 
     with job_context():
         expired = expire_due()
@@ -18,7 +18,7 @@ def expire_quotes() -> int:
 
 def send_quote_reminders() -> int:
     """Email the approvers of quotes whose scheduled reminder is due (each reminder once)."""
-    from webapp.quotes.operations import send_due_reminders
+    from webapp.quotes.sending import send_due_reminders
 
     with job_context():
         sent = send_due_reminders()

@@ -16,8 +16,8 @@ from tests.webhooks.test_webhooks import receiver  # noqa: F401
 from webapp.api import operations as keys
 from webapp.api.operations import SCOPES
 from webapp.extensions import db
-from webapp.purchasing import operations as purchasing
-from webapp.quotes import operations as quotes
+from webapp.purchasing import lifecycle, ordering
+from webapp.quotes import building, sending
 from webapp.sales import operations as sales
 
 
@@ -89,12 +89,12 @@ class ApiScene:
 
 
 def _sent_quote(store: Store, organization, title: str):
-    quote = quotes.create_quote(
+    quote = building.create_quote(
         organization=organization, owner=store.sales, actor=store.sales, title=title
     )
-    quotes.add_product_line(quote, quote.sections[0], store.products[0], 1, store.sales)
+    building.add_product_line(quote, quote.sections[0], store.products[0], 1, store.sales)
     if quote.recipients:
-        quotes.send_quote(quote, store.sales)
+        sending.send_quote(quote, store.sales)
     return quote
 
 
@@ -104,15 +104,15 @@ def scene(store) -> ApiScene:
 
     fabrikam_approver = make_user(organization=store.other_org, is_approver=True)
     sent = _sent_quote(store, store.org, "Sent to Contoso")
-    draft = quotes.create_quote(
+    draft = building.create_quote(
         organization=store.org, owner=store.sales, actor=store.sales, title="Draft"
     )
     other = _sent_quote(store, store.other_org, "Sent to Fabrikam")
     assert fabrikam_approver.id and other.status.value == "sent"
     order = issue_order(store, store.org, store.customer, "api-scene-1")
     other_order = issue_order(store, store.other_org, store.other_customer, "api-scene-2")
-    po = purchasing.create_purchase_order(store.supplier, store.purchasing)
-    purchasing.add_manual_line(
+    po = lifecycle.create_purchase_order(store.supplier, store.purchasing)
+    ordering.add_manual_line(
         po, product=store.products[1], quantity=3, unit_cost=Decimal("1500"), actor=store.purchasing
     )
     db.session.commit()

@@ -66,10 +66,10 @@ def test_a_quote_is_built_and_sent_through_the_api(client, scene):
 
 
 def test_a_quote_from_a_template_copies_its_sections(client, scene):
-    from webapp.quotes import operations
+    from webapp.quotes import templating
 
-    template = operations.create_template(
-        operations.TemplateChanges(
+    template = templating.create_template(
+        templating.TemplateChanges(
             name="Onboarding",
             description="",
             intro="Hi",
@@ -78,7 +78,7 @@ def test_a_quote_from_a_template_copies_its_sections(client, scene):
             active=True,
         )
     )
-    operations.add_template_section(template, "Hardware", False)
+    templating.add_template_section(template, "Hardware", False)
     db.session.commit()
     response = post(
         client,

@@ -18,7 +18,7 @@ from tests.browser.steps import add_to_cart, htmx_settled, open_cart, search, st
 from tests.quotes.conftest import build_quote
 from webapp.extensions import db
 from webapp.mail.models import OutboundEmail
-from webapp.quotes import operations
+from webapp.quotes import sending
 
 pytestmark = pytest.mark.browser
 
@@ -48,9 +48,9 @@ def test_a_violation_is_refused_and_reported_on_the_console(chromium, live_serve
 def test_key_pages_raise_no_csp_violation(new_page, shop, live_server):
     store = shop
     quote = build_quote(store, recipients=[store.customer])
-    operations.send_quote(quote, store.sales)
+    sending.send_quote(quote, store.sales)
     db.session.commit()
-    link = urlsplit(operations.approval_url(quote, quote.current_version, store.customer)).path
+    link = urlsplit(sending.approval_url(quote, quote.current_version, store.customer)).path
 
     customer = new_page(store.customer)
     customer.goto("/")

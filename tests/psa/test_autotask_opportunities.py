@@ -12,7 +12,7 @@ from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.psa import operations, sync
-from webapp.quotes import operations as quotes
+from webapp.quotes import lifecycle
 
 SETTINGS = {
     "opportunity_category": "2",
@@ -71,7 +71,7 @@ def test_won_and_lost_move_the_opportunity(app, store, client, autotask, run_job
         client.post(link_path(won, store.customer) + "/accept", data=accept_form(won)).status_code
         == 303
     )
-    quotes.mark_lost(lost, store.sales, "Went with another MSP")
+    lifecycle.mark_lost(lost, store.sales, "Went with another MSP")
     db.session.commit()
     run_jobs()
     by_title = {o["Title"].split(" ")[0]: o for o in opportunities(autotask)}

@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.integrations.outbox import run_sync
 from webapp.psa import operations, sync
-from webapp.quotes import operations as quotes
+from webapp.quotes import building as quotes
 from webapp.sales.models import PaymentMethod, Recurrence
 
 ITEMS = {

@@ -14,7 +14,7 @@ from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.integrations.outbox import run_sync
 from webapp.psa.connectwise import operations, sync
-from webapp.quotes import operations as quotes
+from webapp.quotes import lifecycle as quotes
 
 
 def ours(sandbox) -> dict:

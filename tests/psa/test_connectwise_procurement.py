@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
 from webapp.psa.connectwise import operations, sync
-from webapp.purchasing import operations as purchasing
+from webapp.purchasing import ordering, receipting
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from webapp.quotes.models import Quote
 
@@ -42,16 +42,16 @@ def purchase_orders_of(document) -> list[PurchaseOrder]:
 
 def receive(po: PurchaseOrder, store, serials=("SN-1", "SN-2")) -> None:
     if po.status == PurchaseOrderStatus.DRAFT:
-        purchasing.issue_purchase_order(po, store.purchasing)
-    purchasing.record_receipt(
+        ordering.issue_purchase_order(po, store.purchasing)
+    receipting.record_receipt(
         po,
-        purchasing.ReceiptInput(
+        receipting.ReceiptInput(
             supplier_invoice_number=f"INV-{po.number}",
             invoice_date=date(2026, 12, 1),
             due_date=None,
             freight=Decimal("0"),
             lines=[
-                purchasing.ReceiptLineInput(
+                receipting.ReceiptLineInput(
                     line.id, line.outstanding, line.unit_cost, list(serials[: line.outstanding])
                 )
                 for line in po.lines

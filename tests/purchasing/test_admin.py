@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tests.factories import login
 from tests.purchasing.conftest import issue, offer, purchase_orders
 from webapp.extensions import db
-from webapp.purchasing import operations, planning
+from webapp.purchasing import ordering, planning, receipting
 from webapp.purchasing.models import (
     BidPrice,
     PurchaseOrder,
@@ -40,7 +40,7 @@ def draft(store, market):
 @pytest.fixture
 def issued(draft, store):
     document, po = draft
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     return document, po
 
@@ -137,14 +137,14 @@ def test_editing_a_line_of_another_po_is_not_found(client, store, draft, market)
 def test_a_po_edited_after_receipting_is_refused(client, store, issued):
     _document, po = issued
     line = po.lines[0]
-    operations.record_receipt(
+    receipting.record_receipt(
         po,
-        operations.ReceiptInput(
+        receipting.ReceiptInput(
             "R-1",
             db.session.get(PurchaseOrder, po.id).created_at.date(),
             None,
             Decimal(0),
-            [operations.ReceiptLineInput(line.id, 1, line.unit_cost)],
+            [receipting.ReceiptLineInput(line.id, 1, line.unit_cost)],
         ),
         store.purchasing,
     )
@@ -227,7 +227,7 @@ def test_receipt_form_prefills_the_po_freight_only_on_the_first_invoice(
     _document, po = draft
     market.ingram.freight_fee = Decimal("25.00")
     market.ingram.free_freight_threshold = None
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     login(client, store.purchasing)
     first = client.get(f"/admin/purchasing/orders/{po.id}/receive").get_data(as_text=True)

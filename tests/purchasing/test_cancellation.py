@@ -11,14 +11,14 @@ from sqlalchemy import select
 from tests.factories import login
 from tests.purchasing.conftest import issue, po_lines, purchase_orders
 from webapp.extensions import db
-from webapp.purchasing import operations, planning
+from webapp.purchasing import ordering, planning, receipting
 from webapp.purchasing.models import (
     PurchaseOrder,
     PurchaseOrderStatus,
     StockAllocation,
     StockItem,
 )
-from webapp.purchasing.operations import ReceiptInput, ReceiptLineInput
+from webapp.purchasing.receipting import ReceiptInput, ReceiptLineInput
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import (
     DocumentStatus,
@@ -39,7 +39,7 @@ def cancel(document: SalesDocument, actor, reason: str = "customer changed their
 
 
 def receive_all(po: PurchaseOrder, number: str, actor) -> None:
-    operations.record_receipt(
+    receipting.record_receipt(
         po,
         ReceiptInput(
             supplier_invoice_number=number,
@@ -137,7 +137,7 @@ def test_issued_po_keeps_its_lines_and_asks_to_contact_the_supplier(client, stor
     planning.plan_document(document)
     db.session.flush()
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
 
     cancel(document, store.sales, "duplicate order")
@@ -167,11 +167,11 @@ def test_cancelling_the_flagged_po_clears_the_flag(store, market):
     document = issue(store, (market.e16, 3))
     planning.plan_document(document)
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     cancel(document, store.sales)
     assert document.procurement_status is ProcurementStatus.NEEDS_ATTENTION
 
-    operations.cancel_purchase_order(po, store.purchasing, "supplier took it back")
+    ordering.cancel_purchase_order(po, store.purchasing, "supplier took it back")
 
     assert po.attention == ""
     assert document.procurement_status is ProcurementStatus.NOT_NEEDED
@@ -183,7 +183,7 @@ def test_goods_still_arriving_for_a_cancelled_document_never_make_it_ready_to_in
     document = issue(store, (market.e16, 3))
     planning.plan_document(document)
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     cancel(document, store.sales)
 
     receive_all(po, "ING-77", store.purchasing)
@@ -198,9 +198,9 @@ def test_a_partly_received_po_is_flagged_only_for_what_is_outstanding(store, mar
     document = issue(store, (market.e16, 3), (market.x1, 1))
     planning.plan_document(document)
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     e16, x1 = sorted(po.lines, key=lambda line: line.product_id == market.x1.id)
-    operations.record_receipt(
+    receipting.record_receipt(
         po,
         ReceiptInput(
             supplier_invoice_number="ING-1",

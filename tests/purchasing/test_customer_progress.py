@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.factories import login
 from tests.purchasing.conftest import issue, purchase_orders
 from webapp.extensions import db
-from webapp.purchasing import operations, planning
+from webapp.purchasing import ordering, planning, receipting
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import DocumentStatus
 from webapp.store.models import Cart
@@ -24,14 +24,14 @@ def _step(client, number: str) -> str:
 
 def _receive(po, quantity, store, invoice="R-1"):
     line = po.lines[0]
-    operations.record_receipt(
+    receipting.record_receipt(
         po,
-        operations.ReceiptInput(
+        receipting.ReceiptInput(
             invoice,
             po.created_at.date(),
             None,
             Decimal(0),
-            [operations.ReceiptLineInput(line.id, quantity, line.unit_cost)],
+            [receipting.ReceiptLineInput(line.id, quantity, line.unit_cost)],
         ),
         store.purchasing,
     )
@@ -47,7 +47,7 @@ def test_order_moves_from_placed_to_ordered_to_partly_shipped_to_invoiced(client
     db.session.commit()
     assert _step(client, document.number) == "placed"  # a draft PO has not gone anywhere
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     assert _step(client, document.number) == "ordered"
     _receive(po, 1, store)
@@ -126,7 +126,7 @@ def test_customer_is_emailed_when_part_and_then_all_of_the_order_ships(
     planning.plan_document(document)
     db.session.commit()
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     _receive(po, 1, store)
     _receive(po, 2, store, invoice="R-2")

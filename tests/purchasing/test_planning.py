@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.purchasing.conftest import configure, issue, offer, po_lines, purchase_orders
 from webapp.extensions import db
 from webapp.models_base import utcnow
-from webapp.purchasing import operations, planning
+from webapp.purchasing import ordering, planning
 from webapp.purchasing.models import (
     BidPrice,
     PurchaseOrderStatus,
@@ -278,7 +278,7 @@ def test_replan_keeps_lines_moved_by_hand_and_plans_the_rest_again(store, market
     run_jobs()
     e16_line = next(line for line in po_lines(document) if line.product_id == market.e16.id)
     offer(market.dicker, market.e16, "710.00", 10)
-    operations.override_line_supplier(e16_line, market.dicker, store.purchasing, "faster")
+    ordering.override_line_supplier(e16_line, market.dicker, store.purchasing, "faster")
     db.session.commit()
     planning.replan_document(reload(document), store.purchasing)
     db.session.commit()

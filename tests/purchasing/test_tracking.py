@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.factories import login
 from tests.purchasing.conftest import issue, purchase_orders
 from webapp.extensions import db
-from webapp.purchasing import operations, planning, tracking
+from webapp.purchasing import ordering, planning, receipting, tracking
 from webapp.purchasing.models import Receipt
 
 
@@ -22,21 +22,21 @@ def ordered(store, market):
     planning.plan_document(document)
     db.session.commit()
     [po] = purchase_orders()
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     return document, po
 
 
 def _receive(po, quantity, store, invoice, number="", carrier=""):
     line = po.lines[0]
-    receipt = operations.record_receipt(
+    receipt = receipting.record_receipt(
         po,
-        operations.ReceiptInput(
+        receipting.ReceiptInput(
             invoice,
             po.created_at.date(),
             None,
             Decimal(0),
-            [operations.ReceiptLineInput(line.id, quantity, line.unit_cost)],
+            [receipting.ReceiptLineInput(line.id, quantity, line.unit_cost)],
             tracking_number=number,
             carrier=carrier,
         ),

@@ -12,7 +12,7 @@ from tests.factories import login
 from tests.purchasing.conftest import issue, purchase_orders
 from tests.purchasing.test_admin import HX, reload
 from webapp.extensions import db
-from webapp.purchasing import operations, planning
+from webapp.purchasing import errors, ordering, planning
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Receipt
 
 
@@ -28,7 +28,7 @@ def draft(store, market):
 @pytest.fixture
 def issued(draft, store):
     document, po = draft
-    operations.issue_purchase_order(po, store.purchasing)
+    ordering.issue_purchase_order(po, store.purchasing)
     db.session.commit()
     return document, po
 
@@ -63,7 +63,7 @@ def test_a_confirmed_zero_cost_is_kept_recorded_and_the_po_issues(client, store,
     event = reload(PurchaseOrder, po.id).events[-1]
     assert event.type == "line.changed" and "zero cost confirmed" in event.message
 
-    operations.issue_purchase_order(reload(PurchaseOrder, po.id), store.purchasing)
+    ordering.issue_purchase_order(reload(PurchaseOrder, po.id), store.purchasing)
     assert reload(PurchaseOrder, po.id).status is PurchaseOrderStatus.ISSUED
 
 
@@ -105,8 +105,8 @@ def test_issuing_refuses_a_zero_line_nobody_confirmed(store, draft):
     _document, po = draft
     po.lines[0].unit_cost = Decimal("0")  # as an older row could hold
     db.session.flush()
-    with pytest.raises(operations.PurchasingError, match="Line 1 unit cost must be more than zero"):
-        operations.issue_purchase_order(po, store.purchasing)
+    with pytest.raises(errors.PurchasingError, match="Line 1 unit cost must be more than zero"):
+        ordering.issue_purchase_order(po, store.purchasing)
     assert po.status is PurchaseOrderStatus.DRAFT
 
 

@@ -14,7 +14,7 @@ from tests.browser.conftest import chromium, new_page, shop  # noqa: F401
 from tests.factories import Store, make_user
 from webapp.catalog.models import ProductType
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import building, sending
 from webapp.quotes.models import Quote
 from webapp.sales.models import Recurrence
 
@@ -45,16 +45,16 @@ def build_quote(store: Store, *, recipients=None) -> Quote:
     Prices: E16 770 (700 + 10%), T14 1100, X1 1650, dock 200 (cost 150), service 45/month.
     """
     sales = store.sales
-    quote = operations.create_quote(
+    quote = building.create_quote(
         organization=store.org, owner=sales, actor=sales, title="Laptop refresh"
     )
     items = quote.sections[0]
-    operations.add_product_line(quote, items, store.products[2], 2, sales)
-    laptops = operations.add_section(quote, "Laptop for the director", True, sales)
-    operations.add_product_line(quote, laptops, store.products[0], 1, sales)
-    operations.add_product_line(quote, laptops, store.products[1], 1, sales)
-    extras = operations.add_section(quote, "Extras", False, sales)
-    dock = operations.add_custom_line(
+    building.add_product_line(quote, items, store.products[2], 2, sales)
+    laptops = building.add_section(quote, "Laptop for the director", True, sales)
+    building.add_product_line(quote, laptops, store.products[0], 1, sales)
+    building.add_product_line(quote, laptops, store.products[1], 1, sales)
+    extras = building.add_section(quote, "Extras", False, sales)
+    dock = building.add_custom_line(
         quote,
         extras,
         description="Docking station",
@@ -66,7 +66,7 @@ def build_quote(store: Store, *, recipients=None) -> Quote:
         actor=sales,
     )
     change(quote, dock, optional=True, qty_editable=True, min_qty=1, max_qty=5)
-    service = operations.add_custom_line(
+    service = building.add_custom_line(
         quote,
         extras,
         description="Managed workstation",
@@ -79,17 +79,15 @@ def build_quote(store: Store, *, recipients=None) -> Quote:
     )
     change(quote, service, recurrence=Recurrence.MONTHLY, term_months=24)
     if recipients is not None:
-        operations.set_recipients(quote, [u.id for u in recipients], sales)
+        building.set_recipients(quote, [u.id for u in recipients], sales)
     db.session.commit()
     return quote
 
 
 def change(quote, line, **changes) -> None:
-    fields = operations.LineChanges.__dataclass_fields__
+    fields = building.LineChanges.__dataclass_fields__
     current = {name: getattr(line, name) for name in fields}
-    operations.update_line(
-        quote, line, operations.LineChanges(**{**current, **changes}), quote.owner
-    )
+    building.update_line(quote, line, building.LineChanges(**{**current, **changes}), quote.owner)
 
 
 def keys(quote: Quote) -> dict[str, str]:
@@ -100,12 +98,12 @@ def keys(quote: Quote) -> dict[str, str]:
 
 
 def send(quote: Quote) -> None:
-    operations.send_quote(quote, quote.owner)
+    sending.send_quote(quote, quote.owner)
     db.session.commit()
 
 
 def link_path(quote: Quote, user) -> str:
-    url = operations.approval_url(quote, quote.current_version, user)
+    url = sending.approval_url(quote, quote.current_version, user)
     return urlsplit(url).path
 
 

@@ -7,7 +7,7 @@ import pytest
 from tests.factories import login
 from tests.quotes.conftest import build_quote, drawn_revision
 from webapp.extensions import db
-from webapp.quotes import arrangement, operations
+from webapp.quotes import arrangement, building, sending
 from webapp.quotes.models import Quote, QuoteStatus
 
 HX = {"HX-Request": "true"}
@@ -130,7 +130,7 @@ def test_a_move_from_an_older_page_is_refused_and_moves_nothing(client, quoting)
     login(client, quoting.store.sales)
     old = drawn_revision(client, quote.id)
     e16 = quote.sections[0].lines[0]
-    operations.add_section(quote, "Added in another tab", False, quoting.store.sales)
+    building.add_section(quote, "Added in another tab", False, quoting.store.sales)
     db.session.commit()
     before = _layout(quote.id)
     stale = client.post(
@@ -177,7 +177,7 @@ def test_another_quotes_line_or_section_cannot_be_moved_through_this_quote(clien
 
 def test_moving_a_line_of_a_sent_quote_starts_a_new_version(quoting):
     quote = build_quote(quoting.store)
-    operations.send_quote(quote, quoting.store.sales)
+    sending.send_quote(quote, quoting.store.sales)
     version = quote.version
     arrangement.step_line(quote, quote.sections[0].lines[0], 1, quoting.store.sales)
     assert (quote.status, quote.version) == (QuoteStatus.DRAFT, version + 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select, update
 from tests.factories import login
 from tests.quotes.conftest import build_quote, drawn_revision, send
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import approval, building, errors, lifecycle, sending, templating
 from webapp.quotes.models import (
     ApprovalRuleKind,
     Quote,
@@ -25,12 +26,12 @@ HX = {"HX-Request": "true"}
 ILLEGAL = [
     (start, target)
     for start, target in itertools.product(QuoteStatus, QuoteStatus)
-    if target not in operations.TRANSITIONS[start]
+    if target not in lifecycle.TRANSITIONS[start]
 ]
 
 
 def _bare_quote(store) -> Quote:
-    return operations.create_quote(organization=store.org, owner=store.sales, actor=store.sales)
+    return building.create_quote(organization=store.org, owner=store.sales, actor=store.sales)
 
 
 @pytest.mark.parametrize(("start", "target"), ILLEGAL, ids=lambda s: s.value)
@@ -39,19 +40,19 @@ def test_every_illegal_transition_raises_and_changes_nothing(quoting, start, tar
     quote.status = start
     db.session.flush()
     events = len(quote.events)
-    with pytest.raises(operations.IllegalTransition):
-        operations.transition(quote, target, quoting.store.sales)
+    with pytest.raises(errors.IllegalTransition):
+        lifecycle.transition(quote, target, quoting.store.sales)
     assert quote.status is start
     assert len(quote.events) == events
 
 
 def test_every_legal_transition_is_on_the_timeline(quoting):
-    for start, targets in operations.TRANSITIONS.items():
+    for start, targets in lifecycle.TRANSITIONS.items():
         for target in targets:
             quote = _bare_quote(quoting.store)
             quote.status = start
             db.session.flush()
-            operations.transition(quote, target, quoting.store.sales, "because")
+            lifecycle.transition(quote, target, quoting.store.sales, "because")
             assert quote.status is target
             assert quote.events[-1].type == f"status.{target.value}"
             assert quote.events[-1].data == {"previous": start.value, "reason": "because"}
@@ -65,16 +66,16 @@ def test_a_transition_loses_a_race_to_a_concurrent_change(quoting):
         update(Quote).where(Quote.id == quote.id).values(status=QuoteStatus.WON),
         execution_options={"synchronize_session": False},
     )
-    with pytest.raises(operations.QuoteChanged):
-        operations.transition(quote, QuoteStatus.CANCELLED, quoting.store.sales)
+    with pytest.raises(errors.QuoteChanged):
+        lifecycle.transition(quote, QuoteStatus.CANCELLED, quoting.store.sales)
     assert db.session.get(Quote, quote.id).status is QuoteStatus.WON
 
 
 def test_final_quotes_cannot_be_edited(quoting):
     quote = build_quote(quoting.store)
-    operations.cancel(quote, quoting.store.sales, "no longer needed")
-    with pytest.raises(operations.QuoteLocked):
-        operations.add_section(quote, "More", False, quoting.store.sales)
+    lifecycle.cancel(quote, quoting.store.sales, "no longer needed")
+    with pytest.raises(errors.QuoteLocked):
+        building.add_section(quote, "More", False, quoting.store.sales)
 
 
 @pytest.mark.parametrize("outcome", [QuoteStatus.WON, QuoteStatus.LOST])
@@ -82,12 +83,12 @@ def test_a_won_or_lost_quote_never_returns_to_draft(client, quoting, outcome):
     store = quoting.store
     quote = build_quote(store)
     send(quote)
-    operations.transition(quote, outcome, store.sales, "decided")
+    lifecycle.transition(quote, outcome, store.sales, "decided")
     db.session.commit()
-    with pytest.raises(operations.IllegalTransition):
-        operations.transition(quote, QuoteStatus.DRAFT, store.sales, "reopen")
-    with pytest.raises(operations.QuoteLocked):
-        operations.begin_edit(quote, store.sales)
+    with pytest.raises(errors.IllegalTransition):
+        lifecycle.transition(quote, QuoteStatus.DRAFT, store.sales, "reopen")
+    with pytest.raises(errors.QuoteLocked):
+        building.begin_edit(quote, store.sales)
     db.session.rollback()
     assert db.session.get(Quote, quote.id).status is outcome
 
@@ -100,10 +101,10 @@ def test_a_quote_line_names_the_brand_once(quoting):
     latitude = make_product(
         category=store.products[0].category, brand=dell, name="Dell Latitude 5440"
     )
-    quote = operations.create_quote(
+    quote = building.create_quote(
         organization=store.org, owner=store.sales, actor=store.sales, title="Laptops"
     )
-    line = operations.add_product_line(quote, quote.sections[0], latitude, 1, store.sales)
+    line = building.add_product_line(quote, quote.sections[0], latitude, 1, store.sales)
     assert line.description == "Dell Latitude 5440"
 
 
@@ -117,7 +118,7 @@ def test_staff_build_a_quote_in_place_and_totals_follow(client, quoting):
     response = client.post("/admin/quotes/new", data={"organization_id": store.org.id})
     assert response.status_code == 303
     quote = db.session.scalars(select(Quote)).one()
-    assert quote.expires_on == operations.today() + operations.timedelta(days=14)
+    assert quote.expires_on == lifecycle.today() + timedelta(days=14)
     assert {r.user_id for r in quote.recipients} == {store.customer.id, quoting.cfo.id}
     section_id = quote.sections[0].id
 
@@ -267,22 +268,22 @@ def test_an_edit_after_approval_needs_approval_again(quoting):
     store = quoting.store
     db.session.add(QuoteApprovalRule(kind=ApprovalRuleKind.USER_ALWAYS, user_id=store.sales.id))
     quote = build_quote(store)
-    operations.request_approval(quote, store.sales)
-    operations.approve(quote, store.admin)
-    operations.add_section(quote, "After approval", False, store.sales)
+    approval.request_approval(quote, store.sales)
+    approval.approve(quote, store.admin)
+    building.add_section(quote, "After approval", False, store.sales)
     assert quote.status is QuoteStatus.DRAFT
     assert quote.approved_hash == ""
-    with pytest.raises(operations.NeedsApproval) as refused:
-        operations.send_quote(quote, store.sales)
+    with pytest.raises(errors.NeedsApproval) as refused:
+        sending.send_quote(quote, store.sales)
     assert refused.value.reasons == [f"Quotes by {store.sales.name} always need approval."]
 
 
 def test_a_quote_cannot_be_sent_incomplete(quoting):
     store = quoting.store
-    quote = operations.create_quote(organization=store.org, owner=store.sales, actor=store.sales)
-    operations.set_recipients(quote, [], store.sales)
-    with pytest.raises(operations.QuoteError) as refused:
-        operations.send_quote(quote, store.sales)
+    quote = building.create_quote(organization=store.org, owner=store.sales, actor=store.sales)
+    building.set_recipients(quote, [], store.sales)
+    with pytest.raises(errors.QuoteError) as refused:
+        sending.send_quote(quote, store.sales)
     assert "Add at least one line." in refused.value.message
     assert "Choose who receives the quote" in refused.value.message
 
@@ -290,8 +291,8 @@ def test_a_quote_cannot_be_sent_incomplete(quoting):
 def test_only_approvers_of_the_organization_can_receive_it(quoting):
     store = quoting.store
     quote = build_quote(store)
-    with pytest.raises(operations.QuoteError, match="active approvers"):
-        operations.set_recipients(quote, [quoting.outsider.id], store.sales)
+    with pytest.raises(errors.QuoteError, match="active approvers"):
+        building.set_recipients(quote, [quoting.outsider.id], store.sales)
 
 
 def test_customers_and_purchasing_cannot_open_the_quote_admin(client, quoting):
@@ -307,7 +308,7 @@ def test_customers_and_purchasing_cannot_open_the_quote_admin(client, quoting):
 def test_a_template_starts_a_quote_with_its_sections_and_fresh_prices(client, quoting):
     store = quoting.store
     quote = build_quote(store)
-    template = operations.save_as_template(quote, "Laptop refresh", store.admin)
+    template = templating.save_as_template(quote, "Laptop refresh", store.admin)
     db.session.commit()
     assert [s.title for s in template.sections] == ["Items", "Laptop for the director", "Extras"]
     store.org.price_group = store.price_group
@@ -324,8 +325,8 @@ def test_a_template_starts_a_quote_with_its_sections_and_fresh_prices(client, qu
     dock = next(line for line in made.lines if line.description == "Docking station")
     assert (dock.optional, dock.qty_editable, dock.unit_price) == (True, True, Decimal("200.00"))
     # A duplicate name is refused.
-    with pytest.raises(operations.QuoteError, match="already exists"):
-        operations.save_as_template(quote, "Laptop refresh", store.admin)
+    with pytest.raises(errors.QuoteError, match="already exists"):
+        templating.save_as_template(quote, "Laptop refresh", store.admin)
     admin = client.application.test_client()
     login(admin, store.admin)
     assert "Laptop refresh" in admin.get("/admin/quotes/templates").get_data(as_text=True)

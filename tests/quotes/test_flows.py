@@ -15,7 +15,7 @@ from webapp.catalog.models import SupplierOffer
 from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 from webapp.models_base import utcnow
-from webapp.quotes import operations
+from webapp.quotes import approval, lifecycle, sending
 from webapp.quotes.models import Quote, QuoteReminder, QuoteSource, QuoteStatus
 from webapp.sales.models import DocumentStatus, SalesDocument
 from webapp.settings.operations import set_setting
@@ -165,8 +165,8 @@ def test_the_expiry_job_expires_only_sent_quotes_past_their_date(quoting):
     past, current, draft = build_quote(store), build_quote(store), build_quote(store)
     send(past)
     send(current)
-    past.expires_on = operations.today() - timedelta(days=1)
-    draft.expires_on = operations.today() - timedelta(days=1)
+    past.expires_on = lifecycle.today() - timedelta(days=1)
+    draft.expires_on = lifecycle.today() - timedelta(days=1)
     db.session.commit()
     assert expire_quotes() == 1
     assert expire_quotes() == 0  # idempotent
@@ -206,8 +206,8 @@ def test_staff_cancel_a_reminder_before_it_goes_out(client, quoting, run_jobs, m
     other = build_quote(store, recipients=[store.customer])
     send(quote)
     due = utcnow() + timedelta(hours=1)
-    reminder = operations.schedule_reminder(quote, due, "", store.sales)
-    foreign = operations.schedule_reminder(other, due, "", store.sales)
+    reminder = sending.schedule_reminder(quote, due, "", store.sales)
+    foreign = sending.schedule_reminder(other, due, "", store.sales)
     db.session.commit()
     login(client, store.sales)
     page = client.get(f"/admin/quotes/{quote.id}").get_data(as_text=True)
@@ -236,7 +236,7 @@ def test_reminders_go_only_to_approvers_who_may_still_decide(client, quoting, ru
     send(quote)
     run_jobs()
     mailbox.clear()
-    reminder = operations.schedule_reminder(quote, utcnow() + timedelta(hours=1), "", store.sales)
+    reminder = sending.schedule_reminder(quote, utcnow() + timedelta(hours=1), "", store.sales)
     quoting.cfo.is_approver = False
     reminder.due_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -248,4 +248,4 @@ def test_reminders_go_only_to_approvers_who_may_still_decide(client, quoting, ru
     assert f"valid until {quote.expires_on.strftime('%d %B %Y')}" in text
     assert db.session.get(QuoteReminder, reminder.id).outcome == "sent to 1 approver(s)"
     # An approver who lost the right is also a reason the quote cannot be sent again as is.
-    assert "No longer approvers: Chris Fo." in operations.sending_problems(quote)
+    assert "No longer approvers: Chris Fo." in approval.sending_problems(quote)

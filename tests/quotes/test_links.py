@@ -10,7 +10,7 @@ from tests.factories import make_user
 from tests.quotes.conftest import build_quote, change, link_path, send
 from webapp.auth.operations import invitation_token
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import lifecycle
 from webapp.quotes.models import Quote, QuoteStatus, QuoteView
 from webapp.quotes.tokens import make_token
 from webapp.sales.models import SalesDocument
@@ -83,7 +83,7 @@ def test_an_expired_quote_says_so_and_names_the_sales_contact(client, quoting):
     send(quote)
     path = link_path(quote, store.customer)
     version = quote.current_version
-    version.snapshot = {**version.snapshot, "expires_on": str(operations.today() - timedelta(1))}
+    version.snapshot = {**version.snapshot, "expires_on": str(lifecycle.today() - timedelta(1))}
     db.session.commit()
     page = client.get(path)
     assert page.status_code == 410
@@ -125,7 +125,7 @@ def test_a_cancelled_quote_link_says_it_was_withdrawn(client, quoting):
     store = quoting.store
     quote = build_quote(store)
     send(quote)
-    operations.cancel(quote, store.sales, "customer changed plans")
+    lifecycle.cancel(quote, store.sales, "customer changed plans")
     db.session.commit()
     response = client.get(link_path(quote, store.customer))
     assert response.status_code == 410

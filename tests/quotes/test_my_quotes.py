@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.factories import login, make_user
 from tests.quotes.conftest import build_quote, keys, link_path, send
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import building, lifecycle
 from webapp.quotes.models import Quote, QuoteStatus
 from webapp.sales.models import SalesDocument
 
@@ -18,10 +18,10 @@ from webapp.sales.models import SalesDocument
 def _other_org_quote(quoting) -> Quote:
     """A quote sent to Fabrikam's approver."""
     store = quoting.store
-    quote = operations.create_quote(
+    quote = building.create_quote(
         organization=store.other_org, owner=store.sales, actor=store.sales, title="Fabrikam"
     )
-    operations.add_product_line(quote, quote.sections[0], store.products[2], 1, store.sales)
+    building.add_product_line(quote, quote.sections[0], store.products[2], 1, store.sales)
     db.session.commit()
     send(quote)
     return quote
@@ -119,10 +119,10 @@ def test_a_quote_being_revised_leaves_the_list_and_expired_ones_say_so(client, q
     store = quoting.store
     revised = build_quote(store, recipients=[store.customer])
     send(revised)
-    operations.add_section(revised, "More", False, store.sales)  # now a draft of version 2
+    building.add_section(revised, "More", False, store.sales)  # now a draft of version 2
     expired = build_quote(store, recipients=[store.customer])
     send(expired)
-    expired.expires_on = operations.today() - timedelta(days=1)
+    expired.expires_on = lifecycle.today() - timedelta(days=1)
     expired.current_version.snapshot = {
         **expired.current_version.snapshot,
         "expires_on": str(expired.expires_on),
@@ -136,7 +136,7 @@ def test_a_quote_being_revised_leaves_the_list_and_expired_ones_say_so(client, q
     assert "Expired" in detail and "Ask Sam Sales" in detail
     assert "Review and accept" not in detail
     # The expiry job runs: still listed, as expired.
-    operations.expire_due()
+    lifecycle.expire_due()
     db.session.commit()
     assert "Expired" in client.get("/my/quotes").get_data(as_text=True)
 

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from tests.factories import login
 from tests.quotes.conftest import build_quote, drawn_revision
 from webapp.extensions import db
-from webapp.quotes import operations, revisions
+from webapp.quotes import building, revisions
 from webapp.quotes.models import Quote, QuoteLine, QuoteStatus
 
 HX = {"HX-Request": "true"}
@@ -101,9 +101,9 @@ def test_a_change_takes_the_next_revision_and_a_no_change_does_not(quoting):
     quote = build_quote(quoting.store)
     section = quote.sections[0]
     before = quote.revision
-    operations.update_section(quote, section, section.title, section.choose_one, quoting.cfo)
+    building.update_section(quote, section, section.title, section.choose_one, quoting.cfo)
     assert quote.revision == before
-    operations.update_section(quote, section, "Hardware", section.choose_one, quoting.cfo)
+    building.update_section(quote, section, "Hardware", section.choose_one, quoting.cfo)
     assert quote.revision == before + 1
 
 
@@ -133,6 +133,6 @@ def test_of_two_edits_running_at_once_the_second_to_write_is_refused(quoting):
     )
     sections = len(quote.sections)
     with pytest.raises(revisions.StaleEdit):
-        operations.add_section(quote, "Racing", False, quoting.store.sales)
+        building.add_section(quote, "Racing", False, quoting.store.sales)
     db.session.rollback()
     assert len(db.session.get(Quote, quote.id).sections) == sections

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from tests.factories import login
 from tests.quotes.conftest import build_quote
 from webapp.catalog.models import ProductType
 from webapp.extensions import db
-from webapp.quotes import operations
+from webapp.quotes import approval, building, errors, lifecycle, templating
 from webapp.quotes.models import (
     Quote,
     QuoteTemplate,
@@ -186,7 +187,7 @@ def test_an_admin_builds_a_template_from_scratch_in_place(client, quoting):
         "Thank you for asking.",
         "Payment in 14 days.",
     )
-    assert quote.expires_on == operations.today() + operations.timedelta(days=30)
+    assert quote.expires_on == lifecycle.today() + timedelta(days=30)
     assert [(s.title, s.choose_one) for s in quote.sections] == [
         ("Items", False),
         ("Director's laptop", True),
@@ -202,7 +203,7 @@ def test_an_admin_builds_a_template_from_scratch_in_place(client, quoting):
         10,
     )
     assert (desk.recurrence, desk.term_months) == (Recurrence.ANNUAL, 36)
-    assert operations.sending_problems(quote) == []
+    assert approval.sending_problems(quote) == []
 
 
 def test_bad_template_input_is_refused_with_a_message(client, quoting):
@@ -275,8 +276,8 @@ def test_bad_template_input_is_refused_with_a_message(client, quoting):
     )
 
     # Another template's section and line, through this template's URLs.
-    other = operations.create_template(operations.TemplateChanges("Other", "", "", "", 14, True))
-    foreign_line = operations.add_template_custom_line(
+    other = templating.create_template(templating.TemplateChanges("Other", "", "", "", 14, True))
+    foreign_line = templating.add_template_custom_line(
         other.sections[0],
         description="Theirs",
         product_type=ProductType.SERVICE,
@@ -306,8 +307,8 @@ def test_bad_template_input_is_refused_with_a_message(client, quoting):
 
 def test_only_admins_manage_templates(client, quoting):
     store = quoting.store
-    template = operations.create_template(
-        operations.TemplateChanges("Managed", "", "", "", 14, True)
+    template = templating.create_template(
+        templating.TemplateChanges("Managed", "", "", "", 14, True)
     )
     db.session.commit()
     login(client, store.sales)
@@ -325,9 +326,9 @@ def test_only_admins_manage_templates(client, quoting):
 
 
 def test_choose_one_sections_take_no_optional_lines(quoting):
-    template = operations.create_template(operations.TemplateChanges("T", "", "", "", 14, True))
+    template = templating.create_template(templating.TemplateChanges("T", "", "", "", 14, True))
     section = template.sections[0]
-    line = operations.add_template_custom_line(
+    line = templating.add_template_custom_line(
         section,
         description="Backup",
         product_type=ProductType.SERVICE,
@@ -337,12 +338,12 @@ def test_choose_one_sections_take_no_optional_lines(quoting):
         sku="",
     )
     line.optional = True
-    operations.update_template_section(section, "Pick one", True)
+    templating.update_template_section(section, "Pick one", True)
     assert line.optional is False
-    changes = operations.TemplateLineChanges(
+    changes = templating.TemplateLineChanges(
         "Backup", 1, Decimal("10"), None, True, False, None, None, Recurrence.NONE, None
     )
-    operations.update_template_line(line, changes)
+    templating.update_template_line(line, changes)
     assert (line.optional, line.unit_cost) == (False, Decimal(0))
 
 
@@ -350,10 +351,10 @@ def test_a_used_template_is_retired_not_deleted(client, quoting):
     store = quoting.store
     login(client, store.admin)
     quote = build_quote(store)
-    used = operations.save_as_template(quote, "Laptop refresh", store.admin)
-    unused = operations.create_template(operations.TemplateChanges("Spare", "", "", "", 14, True))
+    used = templating.save_as_template(quote, "Laptop refresh", store.admin)
+    unused = templating.create_template(templating.TemplateChanges("Spare", "", "", "", 14, True))
     db.session.commit()
-    quote = operations.create_quote(
+    quote = building.create_quote(
         organization=store.org, owner=store.sales, actor=store.sales, template=used
     )
     db.session.commit()
@@ -370,17 +371,17 @@ def test_a_used_template_is_retired_not_deleted(client, quoting):
 
 def test_obsolete_catalog_lines_are_left_out_of_new_quotes(quoting):
     store = quoting.store
-    template = operations.create_template(
-        operations.TemplateChanges("Laptops", "", "", "", 14, True)
+    template = templating.create_template(
+        templating.TemplateChanges("Laptops", "", "", "", 14, True)
     )
     section = template.sections[0]
-    operations.add_template_product_line(section, store.products[0], 1)
-    operations.add_template_product_line(section, store.products[2], 2)
+    templating.add_template_product_line(section, store.products[0], 1)
+    templating.add_template_product_line(section, store.products[2], 2)
     store.products[0].obsolete = True
     db.session.commit()
-    with pytest.raises(operations.QuoteError, match="obsolete"):
-        operations.add_template_product_line(section, store.products[0], 1)
-    quote = operations.create_quote(
+    with pytest.raises(errors.QuoteError, match="obsolete"):
+        templating.add_template_product_line(section, store.products[0], 1)
+    quote = building.create_quote(
         organization=store.org, owner=store.sales, actor=store.sales, template=template
     )
     assert [line.description for line in quote.lines] == ["Lenovo ThinkPad E16"]

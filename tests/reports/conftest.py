@@ -15,7 +15,7 @@ from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType, Supplier
 from webapp.extensions import db
 from webapp.organizations.models import Organization
-from webapp.purchasing import operations as purchasing
+from webapp.purchasing import lifecycle, ordering, receipting
 from webapp.purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -108,7 +108,7 @@ def order(
 ) -> PurchaseOrder:
     """A purchase order for (sales line or product, quantity, unit cost) lines, issued on a
     day. Lines are written as the optimizer writes them; issuing is purchasing's operation."""
-    po = purchasing.create_purchase_order(supplier, actor, method="manual")
+    po = lifecycle.create_purchase_order(supplier, actor, method="manual")
     for position, (target, quantity, cost) in enumerate(lines, start=1):
         if isinstance(target, SalesDocumentLine):
             product = db.session.get(Product, target.product_id)
@@ -127,10 +127,10 @@ def order(
                 **links,
             )
         )
-    purchasing.recompute_totals(po)
+    lifecycle.recompute_totals(po)
     db.session.flush()
     if issue:
-        purchasing.issue_purchase_order(po, actor)
+        ordering.issue_purchase_order(po, actor)
         po.issued_at = at(on, 9)
     po.created_at = at(on, 8)
     db.session.flush()
@@ -147,15 +147,15 @@ def receive(
     actor: User | None = None,
 ) -> Receipt:
     """Receipt a supplier invoice against the PO with purchasing's own operation."""
-    return purchasing.record_receipt(
+    return receipting.record_receipt(
         po,
-        purchasing.ReceiptInput(
+        receipting.ReceiptInput(
             supplier_invoice_number=invoice,
             invoice_date=date.fromisoformat(on),
             due_date=date.fromisoformat(due) if due else None,
             freight=Decimal(freight),
             lines=[
-                purchasing.ReceiptLineInput(line_id=line.id, quantity=qty, unit_cost=Decimal(cost))
+                receipting.ReceiptLineInput(line_id=line.id, quantity=qty, unit_cost=Decimal(cost))
                 for line, qty, cost in lines
             ],
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.reports.conftest import Item, sell
 from webapp.extensions import db
-from webapp.reports.exports import MYOB_ITEM_SALES_FIELDS
+from webapp.reports.myob import MYOB_ITEM_SALES_FIELDS
 
 
 def test_export_writes_the_file_and_reports_progress(app, books, tmp_path):

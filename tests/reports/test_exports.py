@@ -11,22 +11,22 @@ import pytest
 
 from tests.reports.conftest import Item, order, receive, sell
 from webapp.extensions import db
-from webapp.reports import exports
-from webapp.reports.exports import MYOB_ITEM_PURCHASES_FIELDS, MYOB_ITEM_SALES_FIELDS
+from webapp.reports import exports, files
 from webapp.reports.forms import DateRange, ReportInputError
+from webapp.reports.myob import MYOB_ITEM_PURCHASES_FIELDS, MYOB_ITEM_SALES_FIELDS
 from webapp.sales.models import PaymentMethod
 from webapp.settings.operations import set_setting
 
 MAY = DateRange(date(2025, 5, 1), date(2025, 5, 31))
 
 
-def csv_rows(export_file: exports.ExportFile) -> list[list[str]]:
+def csv_rows(export_file: files.ExportFile) -> list[list[str]]:
     text = export_file.text()
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")  # RFC 4180 line ends
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
-def myob_transactions(export_file: exports.ExportFile) -> tuple[list[str], list[list[dict]]]:
+def myob_transactions(export_file: files.ExportFile) -> tuple[list[str], list[list[dict]]]:
     """Parse a MYOB file: header record, then transactions separated by a blank line."""
     text = export_file.text()
     assert text.endswith("\r\n\r\n") or text.count("\r\n") == 1
@@ -129,7 +129,7 @@ def test_csv_cells_cannot_run_as_spreadsheet_formulas(books):
     db.session.commit()
     rows = csv_rows(exports.build("sales-summary", MAY, {"by": "organization"}))
     assert rows[1][0] == '\'=HYPERLINK("http://x")'
-    assert exports.csv_cell(Decimal("-5.5")) == "-5.50"  # numbers keep their minus sign
+    assert files.csv_cell(Decimal("-5.5")) == "-5.50"  # numbers keep their minus sign
 
 
 def test_bad_export_options_are_refused(month):
@@ -300,8 +300,8 @@ def test_report_csv_guards_text_cells_but_keeps_negative_numbers(hostile):
     assert [r[4] for r in lines[1:]] == ["'-2+3"]  # one laptop still to come
     payables = csv_rows(exports.build("accounts-payable", MAY))
     assert payables[1][1] == "'=1+1"
-    assert exports.csv_cell(Decimal("-12.5")) == "-12.50"
-    assert exports.csv_cell("-12.50") == "'-12.50"  # text typed as a number is still text
+    assert files.csv_cell(Decimal("-12.5")) == "-12.50"
+    assert files.csv_cell("-12.50") == "'-12.50"  # text typed as a number is still text
 
 
 def test_myob_files_guard_text_fields_but_keep_amounts_numbers(hostile):
@@ -318,4 +318,4 @@ def test_myob_files_guard_text_fields_but_keep_amounts_numbers(hostile):
     [[bill]] = [t for t in bills if t[0]["Purchase No."] == po.number]
     assert bill["Supplier Invoice No."] == "'=1+1"
     assert bill["Ex-Tax Total"] == "90.00"
-    assert exports.myob_text(exports.money(Decimal("-12.5"))) == "-12.50"
+    assert files.myob_text(files.money(Decimal("-12.5"))) == "-12.50"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from tests.reports.conftest import Item, allocate, order, receive, sell
 from webapp.extensions import db
-from webapp.reports import queries
+from webapp.reports import profit
 from webapp.reports.forms import DateRange, Grain
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import DocumentStatus
@@ -24,7 +24,7 @@ def test_cost_is_the_receipted_unit_cost_not_the_purchase_order_cost(books):
     receive(po, (po.lines[0], 2, "990.50"), invoice="ING-1", on="2025-05-08")
     db.session.commit()
 
-    [row] = queries.gross_profit_by_document(MAY)
+    [row] = profit.gross_profit_by_document(MAY)
 
     assert row.number == doc.number
     assert row.revenue == Decimal("2500.00")
@@ -43,7 +43,7 @@ def test_partly_receipted_document_counts_only_what_is_receipted_and_says_so(boo
     receive(po, (po.lines[0], 2, "1010.00"), invoice="ING-7", on="2025-05-12")
     db.session.commit()
 
-    [row] = queries.gross_profit_by_document(MAY)
+    [row] = profit.gross_profit_by_document(MAY)
 
     assert row.revenue == Decimal("6000.00")
     assert row.cost == Decimal("2020.00")  # 2 x 1010.00; 3 units not invoiced yet
@@ -82,7 +82,7 @@ def test_stock_labour_and_split_receipts_add_up_per_line(books):
     receive(dicker_po, (dicker_po.lines[0], 1, "990.00"), invoice="D1", on="2025-06-04")
     db.session.commit()
 
-    [row] = queries.gross_profit_by_document(MAY)
+    [row] = profit.gross_profit_by_document(MAY)
 
     revenue = Decimal("5000.00") + Decimal("599.97") + Decimal("240.00")
     cost = (
@@ -106,7 +106,7 @@ def test_goods_not_yet_purchased_add_no_cost_and_are_flagged(books):
     )
     db.session.commit()
 
-    [row] = queries.gross_profit_by_document(MAY)
+    [row] = profit.gross_profit_by_document(MAY)
 
     assert (row.revenue, row.cost, row.unplanned_units) == (Decimal("400.00"), Decimal("0.00"), 2)
     assert row.completeness == "Partly receipted: 2 not yet purchased (their cost is not included)"
@@ -125,7 +125,7 @@ def test_cancelled_documents_and_documents_outside_the_range_are_left_out(books)
     sell(books.org, books.store.customer, Item(books.labour, 1, "100.00", "40"), on="2025-04-30")
     db.session.commit()
 
-    assert [row.number for row in queries.gross_profit_by_document(MAY)] == [kept.number]
+    assert [row.number for row in profit.gross_profit_by_document(MAY)] == [kept.number]
 
 
 def test_costs_stay_in_the_documents_period_whatever_the_receipt_date(books):
@@ -143,7 +143,7 @@ def test_costs_stay_in_the_documents_period_whatever_the_receipt_date(books):
     receive(po, (po.lines[1], 1, "149.00"), invoice="X2", on="2025-06-10")
     db.session.commit()
 
-    rows = queries.gross_profit_by_period(
+    rows = profit.gross_profit_by_period(
         DateRange(date(2025, 4, 1), date(2025, 6, 30)), Grain.MONTH, "USD"
     )
 
@@ -165,10 +165,10 @@ def test_weeks_start_on_monday_and_empty_days_show_as_zero(books):
         books.org, books.store.customer, Item(books.labour, 1, "50.00", "10"), on="2025-05-11"
     )  # Sun
     db.session.commit()
-    weeks = queries.gross_profit_by_period(
+    weeks = profit.gross_profit_by_period(
         DateRange(date(2025, 5, 1), date(2025, 5, 14)), Grain.WEEK, "USD"
     )
-    days = queries.gross_profit_by_period(
+    days = profit.gross_profit_by_period(
         DateRange(date(2025, 5, 3), date(2025, 5, 5)), Grain.DAY, "USD"
     )
 
@@ -188,8 +188,8 @@ def test_period_totals_equal_the_documents_totals(books):
     for day, price in (("2025-05-01", "10.01"), ("2025-05-17", "20.02"), ("2025-05-31", "30.03")):
         sell(books.org, books.store.customer, Item(books.labour, 3, price, "1.1111"), on=day)
     db.session.commit()
-    documents = queries.total_profit(queries.gross_profit_by_document(MAY))
-    periods = queries.total_profit(queries.gross_profit_by_period(MAY, Grain.WEEK, "USD"))
+    documents = profit.total_profit(profit.gross_profit_by_document(MAY))
+    periods = profit.total_profit(profit.gross_profit_by_period(MAY, Grain.WEEK, "USD"))
 
     assert documents.revenue == periods.revenue == Decimal("180.18")
     # 3 x 1.1111 = 3.3333, rounded once per document: 3.33 each.

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.reports.exports import money, myob_text, unit_amount
+from webapp.reports.files import money, myob_text, unit_amount
 from webapp.reports.forms import DateRange, Grain, ReportInputError, parse_range
-from webapp.reports.queries import floor_to_period, next_period, periods
+from webapp.reports.periods import floor_to_period, next_period, periods
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2060, 12, 31))
 

@@ -9,10 +9,10 @@ import pytest
 
 from tests.reports.conftest import Item, allocate, order, receive, sell
 from webapp.extensions import db
-from webapp.purchasing import operations as purchasing
-from webapp.reports import queries
+from webapp.purchasing import ordering
+from webapp.reports import payable_figures, purchase_figures
 from webapp.reports.forms import DateRange, Grain
-from webapp.reports.queries import PurchaseDimension
+from webapp.reports.purchase_figures import PurchaseDimension
 
 MAY = DateRange(date(2025, 5, 1), date(2025, 5, 31))
 
@@ -37,7 +37,7 @@ def purchases(books):
     dicker = order(books.dicker, (laptops, 1, "995.00"), on="2025-05-20", eta_days=10)
     order(books.dicker, (books.dock, 5, "140.00"), on="2025-05-21", issue=False)  # a draft
     cancelled = order(books.ingram, (books.dock, 1, "150.00"), on="2025-05-22")
-    purchasing.cancel_purchase_order(cancelled, store.admin, "duplicate")
+    ordering.cancel_purchase_order(cancelled, store.admin, "duplicate")
     receive(
         ingram,
         (ingram.lines[0], 1, "1001.00"),
@@ -54,7 +54,7 @@ def purchases(books):
 
 
 def test_purchases_by_supplier(purchases):
-    rows = queries.purchases_summary(MAY, PurchaseDimension.SUPPLIER)
+    rows = purchase_figures.purchases_summary(MAY, PurchaseDimension.SUPPLIER)
     assert [
         (
             r.label,
@@ -82,7 +82,7 @@ def test_purchases_by_supplier(purchases):
 
 
 def test_purchases_by_month_put_each_bill_in_its_invoice_month(purchases):
-    rows = queries.purchases_summary(
+    rows = purchase_figures.purchases_summary(
         DateRange(date(2025, 5, 1), date(2025, 6, 30)), PurchaseDimension.DATE, Grain.MONTH
     )
     assert [(r.label, r.orders, r.ordered_value, r.bills, r.billed_total) for r in rows] == [
@@ -93,7 +93,7 @@ def test_purchases_by_month_put_each_bill_in_its_invoice_month(purchases):
 
 def test_unfulfilled_lines_show_what_is_missing_and_when_it_is_expected(purchases):
     doc, _ingram, _dicker = purchases
-    rows = queries.unfulfilled_lines(MAY)
+    rows = purchase_figures.unfulfilled_lines(MAY)
     # Laptops: 3 sold, 1 receipted, 2 on order (Ingram's second by 9 May, Dicker's by 30 May).
     # The dock was receipted (in June): nothing missing.
     assert [
@@ -122,7 +122,7 @@ def test_goods_served_from_stock_or_not_yet_ordered(books):
     allocate(doc.lines[0], 2, "140.00")
     db.session.commit()
 
-    [row] = queries.unfulfilled_lines(MAY)  # labour is never waited for
+    [row] = purchase_figures.unfulfilled_lines(MAY)  # labour is never waited for
 
     assert (row.quantity, row.from_stock, row.on_order, row.not_ordered, row.waiting) == (
         5,
@@ -136,7 +136,7 @@ def test_goods_served_from_stock_or_not_yet_ordered(books):
 
 def test_outstanding_purchase_order_lines_with_eta_and_lateness(purchases):
     doc, ingram, dicker = purchases
-    rows = queries.outstanding_po_lines(MAY)
+    rows = purchase_figures.outstanding_po_lines(MAY)
     assert [
         (r.po_number, r.sku, r.quantity, r.received, r.outstanding, r.expected) for r in rows
     ] == [
@@ -149,14 +149,14 @@ def test_outstanding_purchase_order_lines_with_eta_and_lateness(purchases):
 
 
 def test_accounts_payable_lists_bills_by_due_date_with_overdue_and_ageing(purchases):
-    bills = queries.payable_bills(DateRange(date(2025, 5, 1), date(2025, 6, 30)))
+    bills = payable_figures.payable_bills(DateRange(date(2025, 5, 1), date(2025, 6, 30)))
     assert [(b.supplier_invoice_number, b.due_date, b.total) for b in bills] == [
         ("ING-1", date(2025, 6, 6), Decimal("1013.50")),
         ("ING-2", date(2025, 7, 2), Decimal("149.90")),
     ]
     today = date(2025, 7, 1)
     assert [(b.is_overdue(today), b.days_overdue(today)) for b in bills] == [(True, 25), (False, 0)]
-    [ageing] = queries.payables_ageing(bills, today)
+    [ageing] = payable_figures.payables_ageing(bills, today)
     assert ageing.total == Decimal("1163.40")
     assert ageing.overdue == Decimal("1013.50")
     assert ageing.buckets == {
@@ -172,7 +172,7 @@ def test_due_date_defaults_to_the_suppliers_payment_terms(purchases):
     _doc, _ingram, dicker = purchases
     bill = receive(dicker, (dicker.lines[0], 1, "995.00"), invoice="DD-9", on="2025-05-25")
     db.session.commit()
-    [row] = [b for b in queries.payable_bills(MAY) if b.supplier_invoice_number == "DD-9"]
+    [row] = [b for b in payable_figures.payable_bills(MAY) if b.supplier_invoice_number == "DD-9"]
     assert row.due_date == bill.due_date > date(2025, 5, 25)
     assert row.due_date - row.invoice_date == timedelta(
         days=(bill.due_date - bill.invoice_date).days

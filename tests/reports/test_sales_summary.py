@@ -12,9 +12,9 @@ from tests.quotes.test_flows import _accept
 from tests.reports.conftest import Item, sell
 from webapp.extensions import db
 from webapp.models_base import utcnow
-from webapp.reports import queries
+from webapp.reports import periods, sales_figures
 from webapp.reports.forms import DateRange, Grain
-from webapp.reports.queries import SalesDimension
+from webapp.reports.sales_figures import SalesDimension
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import DocumentStatus, PaymentMethod
 
@@ -66,7 +66,7 @@ def may_sales(books):
 def _rows(by, grain=Grain.MONTH, date_range=MAY):
     return [
         (r.label, r.documents, r.subtotal, r.tax, r.total)
-        for r in queries.sales_summary(date_range, by, grain)
+        for r in sales_figures.sales_summary(date_range, by, grain)
     ]
 
 
@@ -105,7 +105,7 @@ def test_by_payment_method(may_sales):
 
 def test_by_staff_store_checkouts_have_no_salesperson(may_sales):
     assert _rows(SalesDimension.STAFF) == [
-        (queries.NO_SALESPERSON, 1, Decimal("215.00"), Decimal("21.50"), Decimal("236.50")),
+        (periods.NO_SALESPERSON, 1, Decimal("215.00"), Decimal("21.50"), Decimal("236.50")),
         ("Dana Seller", 2, Decimal("150.99"), Decimal("15.10"), Decimal("166.09")),
     ]
 
@@ -121,7 +121,8 @@ def test_by_date_lists_every_day_of_the_range(may_sales):
 
 def test_every_dimension_totals_the_same(may_sales):
     totals = {
-        by: queries.total_sales(queries.sales_summary(MAY, by, Grain.WEEK)) for by in SalesDimension
+        by: sales_figures.total_sales(sales_figures.sales_summary(MAY, by, Grain.WEEK))
+        for by in SalesDimension
     }
     assert {(t.documents, t.subtotal, t.tax, t.total) for t in totals.values()} == {
         (3, Decimal("365.99"), Decimal("36.60"), Decimal("402.59"))

@@ -9,7 +9,6 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from webapp import signals
 from webapp.accounting.interfaces import (
     AccountingProvider,
     AccountPurpose,
@@ -200,7 +199,8 @@ def import_payments(
 ) -> int:
     """Record new payments from the ledger; update amount_paid / payment_status; return count."""
     from webapp.accounting.payloads import SALES_DOCUMENT
-    from webapp.sales.models import PaymentStatus, SalesDocument
+    from webapp.sales import operations as sales_operations
+    from webapp.sales.models import SalesDocument
 
     payments = provider.fetch_payments(since)
     invoice_ids = {p.invoice_ledger_id for p in payments}
@@ -264,18 +264,7 @@ def import_payments(
                 ImportedPayment.connection_id == connection.id,
             )
         ).scalar_one()
-        paid = Decimal(paid).quantize(Decimal("0.01"))
-        status = (
-            PaymentStatus.PAID
-            if paid >= document.total
-            else PaymentStatus.PARTIALLY_PAID
-            if paid > 0
-            else PaymentStatus.UNPAID
-        )
-        if paid != document.amount_paid or status != document.payment_status:
-            document.amount_paid = paid
-            document.payment_status = status
-            signals.sales_document_payment_changed.send(document)
+        sales_operations.record_amount_paid(document, Decimal(paid).quantize(Decimal("0.01")))
     core.log_sync(
         connection,
         SyncDirection.PULL,

@@ -21,6 +21,7 @@ from webapp.integrations.models import (
     SyncLogEntry,
 )
 from webapp.models_base import utcnow
+from webapp.pagination import page_of
 
 PAGE_SIZE = 100
 
@@ -127,10 +128,7 @@ def sync_log(connection_id: int | None, only_errors: bool, page: int):
         query = query.where(SyncLogEntry.connection_id == connection_id)
     if only_errors:
         query = query.where(SyncLogEntry.ok.is_(False))
-    rows = list(
-        db.session.execute(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).scalars()
-    )
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return page_of(query, page, PAGE_SIZE)
 
 
 # Our admin page for each kind of subject (the endpoint and its id argument).

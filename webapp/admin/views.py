@@ -14,8 +14,7 @@ from webapp.integrations.queries import connection_health
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
-from webapp.reports import charts
-from webapp.reports import queries as reports
+from webapp.reports import charts, profit
 from webapp.reports.exports import SALES_ROLES
 from webapp.reports.forms import DateRange, Grain
 from webapp.sales import queries as sales
@@ -100,8 +99,8 @@ def _charts(today: date) -> dict:
     if current_user.role in SALES_ROLES:  # the gross-profit report's own audience
         currency = current_app.config["CURRENCY"]
         span = _last_months(today, TREND_MONTHS)
-        rows = reports.gross_profit_by_period(span, Grain.MONTH, currency)
+        rows = profit.gross_profit_by_period(span, Grain.MONTH, currency)
         context["trend"] = charts.gross_profit_chart(rows, currency)
         context["trend_range"] = span
-        context["trend_total"] = reports.total_profit(rows)
+        context["trend_total"] = profit.total_profit(rows)
     return context

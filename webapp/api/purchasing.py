@@ -1,4 +1,5 @@
-"""Purchase orders and receipts; issuing and receipting go through webapp.purchasing.operations."""
+"""Purchase orders and receipts; issuing goes through webapp.purchasing.ordering, receipting
+through webapp.purchasing.receipting."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from webapp.api.security import acting_user, requires
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.parsing import DB_INT_MAX
-from webapp.purchasing import operations
+from webapp.purchasing import errors, ordering, receipting
 from webapp.purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -144,19 +145,19 @@ def issue_purchase_order(po_id: int):
     po = get_or_404(PurchaseOrder, po_id, "purchase order")
     check_if_match(etag(po))
     try:
-        operations.issue_purchase_order(po, acting_user())
-    except operations.PurchasingError as error:
+        ordering.issue_purchase_order(po, acting_user())
+    except errors.PurchasingError as error:
         db.session.rollback()
-        status = 409 if isinstance(error, operations.IllegalTransition) else 422
+        status = 409 if isinstance(error, errors.IllegalTransition) else 422
         raise problem(status, f"Not issued: {error}") from None
     db.session.flush()
     return _answer(po, {"lines"})
 
 
-def _receipt_input(po: PurchaseOrder, body: dict) -> operations.ReceiptInput:
+def _receipt_input(po: PurchaseOrder, body: dict) -> receipting.ReceiptInput:
     costs = {line.id: line.unit_cost for line in po.lines}
     items = [
-        operations.ReceiptLineInput(
+        receipting.ReceiptLineInput(
             line_id=item["purchase_order_line_id"],
             quantity=item["quantity"],
             # A line not on the PO keeps a placeholder cost: record_receipt names it as such.
@@ -165,7 +166,7 @@ def _receipt_input(po: PurchaseOrder, body: dict) -> operations.ReceiptInput:
         )
         for item in body["lines"]
     ]
-    return operations.ReceiptInput(
+    return receipting.ReceiptInput(
         supplier_invoice_number=body["supplier_invoice_number"],
         invoice_date=body["invoice_date"],
         due_date=body.get("due_date"),
@@ -175,7 +176,7 @@ def _receipt_input(po: PurchaseOrder, body: dict) -> operations.ReceiptInput:
     )
 
 
-def _line_pointers(body: dict, error: operations.ReceiptProblems) -> list[dict]:
+def _line_pointers(body: dict, error: receipting.ReceiptProblems) -> list[dict]:
     """Point each of the operation's problems at the line of the body it is about."""
     pointers = []
     for i, item in enumerate(body["lines"]):
@@ -201,15 +202,15 @@ def receipt_purchase_order(body, po_id: int):
     msp_only("purchase orders")
     po = get_or_404(PurchaseOrder, po_id, "purchase order")
     try:
-        receipt = operations.record_receipt(po, _receipt_input(po, body), acting_user())
+        receipt = receipting.record_receipt(po, _receipt_input(po, body), acting_user())
         db.session.flush()
-    except operations.ReceiptProblems as error:
+    except receipting.ReceiptProblems as error:
         db.session.rollback()
         raise problem(422, f"Not receipted: {error}", errors=_line_pointers(body, error)) from None
-    except operations.DuplicateInvoice as error:
+    except errors.DuplicateInvoice as error:
         db.session.rollback()
         raise problem(409, str(error), pointer="/supplier_invoice_number") from None
-    except operations.ReceiptRefused as error:
+    except errors.ReceiptRefused as error:
         db.session.rollback()
         status = 409 if po.status not in RECEIVABLE else 422
         raise problem(status, f"Not receipted: {error}") from None

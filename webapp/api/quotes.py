@@ -1,4 +1,4 @@
-"""Quotes with their sections and lines; writes go through webapp.quotes.operations."""
+"""Quotes with their sections and lines; writes go through the webapp.quotes operations."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from webapp.catalog.models import Product, ProductType
 from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
-from webapp.quotes import operations
+from webapp.quotes import building, errors, lifecycle, sending
 from webapp.quotes.models import Quote, QuoteLine, QuoteSection, QuoteStatus, QuoteTemplate
 from webapp.quotes.queries import CUSTOMER_STATUSES
 
@@ -217,7 +217,7 @@ def get_quote(args, quote_id: int):
     return _answer(_quote(quote_id), wanted=wanted)
 
 
-def _refused(error: operations.QuoteError, pointer: str | None = None):
+def _refused(error: errors.QuoteError, pointer: str | None = None):
     db.session.rollback()
     return problem(error.status, error.message, pointer=pointer)
 
@@ -228,7 +228,7 @@ def _edit(quote_id: int, action: Callable[[Quote], object]) -> Quote:
     check_if_match(etag(quote))
     try:
         action(quote)
-    except operations.QuoteError as error:
+    except errors.QuoteError as error:
         raise _refused(error) from None
     db.session.flush()
     return quote
@@ -256,14 +256,14 @@ def create_quote(body):
         if owner is None or not owner.is_staff:
             raise problem(422, "The owner must be a staff member.", pointer="/owner_id")
     try:
-        quote = operations.create_quote(
+        quote = building.create_quote(
             organization=organization,
             owner=owner,
             actor=acting_user(),
             template=template,
             title=body.get("title", ""),
         )
-    except operations.QuoteError as error:
+    except errors.QuoteError as error:
         raise _refused(error) from None
     return _answer(quote, 201)
 
@@ -274,7 +274,7 @@ def _change_header(quote: Quote, body: dict) -> None:
         owner = db.session.get(User, body["owner_id"])
         if owner is None or not owner.is_staff:
             raise problem(422, "The owner must be a staff member.", pointer="/owner_id")
-    changes = operations.HeaderChanges(
+    changes = building.HeaderChanges(
         title=body.get("title", quote.title),
         owner=owner,
         expires_on=body.get("expires_on", quote.expires_on),
@@ -284,7 +284,7 @@ def _change_header(quote: Quote, body: dict) -> None:
         intro=body.get("intro", quote.intro),
         terms=body.get("terms", quote.terms),
     )
-    operations.update_header(quote, changes, acting_user())
+    building.update_header(quote, changes, acting_user())
 
 
 @blp.route("/quotes/<int:quote_id>", methods=["PATCH"])
@@ -309,15 +309,15 @@ def add_section(body, quote_id: int):
     """Add a section. Scope: `quotes:write`."""
     quote = _edit(
         quote_id,
-        lambda q: operations.add_section(q, body["title"], body["choose_one"], acting_user()),
+        lambda q: building.add_section(q, body["title"], body["choose_one"], acting_user()),
     )
     return _answer(quote, 201)
 
 
 def _section(quote: Quote, section_id: int) -> QuoteSection:
     try:
-        return operations.owned_section(quote, section_id)
-    except operations.QuoteError as error:
+        return building.owned_section(quote, section_id)
+    except errors.QuoteError as error:
         raise problem(422, error.message, pointer="/section_id") from None
 
 
@@ -328,8 +328,8 @@ def _add_line(quote: Quote, body: dict) -> None:
         if product is None:
             raise problem(422, "There is no such product.", pointer="/product_id")
         try:
-            operations.add_product_line(quote, section, product, body["quantity"], acting_user())
-        except operations.QuoteError as error:
+            building.add_product_line(quote, section, product, body["quantity"], acting_user())
+        except errors.QuoteError as error:
             raise _refused(error, "/product_id") from None
         return
     missing = [name for name in ("description", "unit_price") if name not in body]
@@ -339,7 +339,7 @@ def _add_line(quote: Quote, body: dict) -> None:
             "A line without product_id needs a description and a unit_price.",
             errors=[{"pointer": f"/{name}", "detail": "required"} for name in missing],
         )
-    operations.add_custom_line(
+    building.add_custom_line(
         quote,
         section,
         description=body["description"],
@@ -378,16 +378,16 @@ def add_line(body, quote_id: int):
 
 def _line(quote: Quote, line_id: int):
     try:
-        return operations.owned_line(quote, line_id)
-    except operations.QuoteError:
+        return building.owned_line(quote, line_id)
+    except errors.QuoteError:
         raise not_found("line", line_id) from None
 
 
 def _change_line(quote: Quote, line_id: int, body: dict) -> None:
     line = _line(quote, line_id)
-    current = {name: getattr(line, name) for name in operations.LineChanges.__dataclass_fields__}
-    changes = operations.LineChanges(**{**current, **body})
-    operations.update_line(quote, line, changes, acting_user())
+    current = {name: getattr(line, name) for name in building.LineChanges.__dataclass_fields__}
+    changes = building.LineChanges(**{**current, **body})
+    building.update_line(quote, line, changes, acting_user())
 
 
 @blp.route("/quotes/<int:quote_id>/lines/<int:line_id>", methods=["PATCH"])
@@ -407,7 +407,7 @@ def update_line(body, quote_id: int, line_id: int):
 @blp.response(200, QuoteSchema)
 def delete_line(quote_id: int, line_id: int):
     """Remove a line. Scope: `quotes:write`."""
-    quote = _edit(quote_id, lambda q: operations.remove_line(q, _line(q, line_id), acting_user()))
+    quote = _edit(quote_id, lambda q: building.remove_line(q, _line(q, line_id), acting_user()))
     db.session.commit()
     return _answer(quote)
 
@@ -420,7 +420,7 @@ def delete_line(quote_id: int, line_id: int):
 def send_quote(quote_id: int):
     """Send the quote to its approvers (approval rules apply: 409 if it needs approval).
     Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: operations.send_quote(q, acting_user())))
+    return _answer(_edit(quote_id, lambda q: sending.send_quote(q, acting_user())))
 
 
 @blp.route("/quotes/<int:quote_id>/cancel", methods=["POST"])
@@ -431,4 +431,4 @@ def send_quote(quote_id: int):
 @blp.response(200, QuoteSchema)
 def cancel_quote(body, quote_id: int):
     """Cancel the quote. Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: operations.cancel(q, acting_user(), body["reason"])))
+    return _answer(_edit(quote_id, lambda q: lifecycle.cancel(q, acting_user(), body["reason"])))

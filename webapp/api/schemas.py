@@ -11,7 +11,7 @@ from webapp.models_base import utcnow
 from webapp.money import round_money
 from webapp.purchasing.models import PurchaseOrderStatus
 from webapp.quotes.models import QuoteStatus
-from webapp.reports.queries import AGEING_BUCKETS, PayableBill
+from webapp.reports.payable_figures import AGEING_BUCKETS, PayableBill
 from webapp.sales.models import (
     DocumentStatus,
     FulfilmentStatus,

@@ -41,6 +41,7 @@ from webapp.catalog.models import (
 from webapp.extensions import db, htmx
 from webapp.organizations.models import PriceGroup
 from webapp.organizations.queries import like_pattern
+from webapp.pagination import page_of
 from webapp.parsing import page_arg, whole_number
 
 bp = Blueprint("catalog_admin", __name__, url_prefix="/admin/catalog", template_folder="templates")
@@ -114,14 +115,14 @@ def products():
         query = query.where(Product.brand_id == brand_id)
     if obsolete:
         query = query.where(Product.obsolete.is_(obsolete == "yes"))
-    rows = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
+    rows, has_next = page_of(query, page, PER_PAGE)
     book = queries.price_book()
     return htmx_responses.render(
         "catalog_admin/products.html",
         "table",
-        rows=[(product, book.price_of(product, None)) for product in rows[:PER_PAGE]],
+        rows=[(product, book.price_of(product, None)) for product in rows],
         page=page,
-        has_next=len(rows) > PER_PAGE,
+        has_next=has_next,
         categories=queries.categories(),
         brands=queries.brands(),
         filters={"category": category_id, "brand": brand_id, "obsolete": obsolete},
@@ -297,14 +298,14 @@ def supplier_detail(supplier_id: int):
                 Product.name.ilike(like, escape="\\"),
             )
         )
-    rows = list(db.session.scalars(query.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
+    offers, has_next = page_of(query, page, PER_PAGE)
     return htmx_responses.render(
         "catalog_admin/supplier.html",
         "offers",
         supplier=supplier,
-        offers=rows[:PER_PAGE],
+        offers=offers,
         page=page,
-        has_next=len(rows) > PER_PAGE,
+        has_next=has_next,
         tab="offers",
     )
 
@@ -344,14 +345,12 @@ def _feed_page(
     upload_form: FeedUploadForm | None = None,
 ):
     page = page_arg()
-    imports = list(
-        db.session.scalars(
-            select(FeedImport)
-            .where(FeedImport.supplier_id == supplier.id)
-            .order_by(FeedImport.id.desc())
-            .limit(IMPORTS_PER_PAGE + 1)
-            .offset((page - 1) * IMPORTS_PER_PAGE)
-        )
+    imports, has_next = page_of(
+        select(FeedImport)
+        .where(FeedImport.supplier_id == supplier.id)
+        .order_by(FeedImport.id.desc()),
+        page,
+        IMPORTS_PER_PAGE,
     )
     maps = db.session.scalars(
         select(SupplierCategoryMap)
@@ -368,9 +367,9 @@ def _feed_page(
         render_template(
             "catalog_admin/supplier_feed.html",
             supplier=supplier,
-            imports=imports[:IMPORTS_PER_PAGE],
+            imports=imports,
             page=page,
-            has_next=len(imports) > IMPORTS_PER_PAGE,
+            has_next=has_next,
             maps=maps,
             format_form=format_form or _feed_format_form(supplier),
             format_problem=format_problem,

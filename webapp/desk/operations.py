@@ -22,7 +22,7 @@ from webapp.catalog.models import Product
 from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.organizations.models import Organization
-from webapp.quotes.operations import record_margin_guard
+from webapp.quotes.margin import record_margin_guard
 from webapp.quotes.totals import (
     CostedLine,
     MarginCheck,

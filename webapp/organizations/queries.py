@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.organizations.models import Organization, PriceGroup
+from webapp.pagination import page_of
 
 
 def like_pattern(text: str) -> str:
@@ -36,8 +37,7 @@ def organizations(
                 Organization.email.ilike(like, escape="\\"),
             )
         )
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
-    return rows[:per_page], len(rows) > per_page
+    return page_of(query, page, per_page)
 
 
 def contact_counts(organization_ids: list[int]) -> dict[int, int]:

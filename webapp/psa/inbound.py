@@ -187,7 +187,7 @@ def _label(connection: PsaConnection, picklist: str, value) -> str:
 def reconcile(connection: PsaConnection) -> dict[str, int]:
     """Opportunities of our open quotes (won / lost there), and tickets changed since the
     last poll; ``{"won": n, "lost": n, "tickets": n}``."""
-    from webapp.quotes import operations as quotes
+    from webapp.quotes import lifecycle as quotes
     from webapp.quotes.models import Quote, QuoteStatus
 
     client = operations.client_for(connection)

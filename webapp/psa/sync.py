@@ -262,7 +262,7 @@ class AutotaskSender(Sender):
     def _opportunity(self, delivery: Delivery) -> dict:
         if delivery.subject_type == WON_SALE:
             return self._won_sale(delivery)
-        from webapp.quotes.operations import working_snapshot
+        from webapp.quotes.approval import working_snapshot
         from webapp.quotes.selection import default_selection, totals_of
 
         quote = self._quote(delivery)

@@ -17,7 +17,7 @@ from webapp.catalog.models import Product, Supplier, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import Organization
 from webapp.parsing import COST_MAX, InputRefused, bounded_decimal, page_arg, whole_number
-from webapp.purchasing import operations, planning, queries, tracking
+from webapp.purchasing import errors, ordering, own_stock, planning, queries, receipting, tracking
 from webapp.purchasing.forms import (
     BidForm,
     CancelForm,
@@ -195,8 +195,8 @@ def issue(po_id: int):
     po = _get_po(po_id)
     target = url_for(".purchase_order", po_id=po.id)
     try:
-        operations.issue_purchase_order(po, _actor())
-    except operations.PurchasingError as error:
+        ordering.issue_purchase_order(po, _actor())
+    except errors.PurchasingError as error:
         return _refused(f"Not issued: {error}", target)
     db.session.commit()
     return _done(f"{po.number} issued and emailed to {po.issued_to}.", target)
@@ -211,8 +211,8 @@ def cancel(po_id: int):
     if not form.validate():
         return _refused(f"Not cancelled: {_form_errors(form)}", target, 422)
     try:
-        operations.cancel_purchase_order(po, _actor(), form.reason.data)
-    except operations.PurchasingError as error:
+        ordering.cancel_purchase_order(po, _actor(), form.reason.data)
+    except errors.PurchasingError as error:
         return _refused(f"Not cancelled: {error}", target)
     db.session.commit()
     return _done(f"{po.number} cancelled.", target)
@@ -228,14 +228,14 @@ def update_line(po_id: int, line_id: int):
     if not form.validate():
         return _refused(f"Line {line.position} not changed: {_form_errors(form)}", target, 422)
     try:
-        operations.update_line(
+        ordering.update_line(
             line,
             quantity=form.quantity.data,
             unit_cost=form.unit_cost.data,
             actor=_actor(),
             zero_cost_confirmed=form.confirm_zero_cost.data,
         )
-    except operations.PurchasingError as error:
+    except errors.PurchasingError as error:
         return _refused(f"Line {line.position} not changed: {error}", target)
     db.session.commit()
     return _done(f"Line {line.position} saved.", target)
@@ -249,8 +249,8 @@ def delete_line(po_id: int, line_id: int):
     target = url_for(".purchase_order", po_id=po.id)
     position = line.position
     try:
-        operations.remove_line(line, _actor())
-    except operations.PurchasingError as error:
+        ordering.remove_line(line, _actor())
+    except errors.PurchasingError as error:
         return _refused(f"Line {position} not removed: {error}", target)
     db.session.commit()
     return _done(f"Line {position} removed.", target)
@@ -270,7 +270,7 @@ def add_line(po_id: int):
             f"Line not added: there is no product #{form.product_id.data}.", target, 422
         )
     try:
-        operations.add_manual_line(
+        ordering.add_manual_line(
             po,
             product=product,
             quantity=form.quantity.data,
@@ -278,7 +278,7 @@ def add_line(po_id: int):
             actor=_actor(),
             zero_cost_confirmed=form.confirm_zero_cost.data,
         )
-    except operations.PurchasingError as error:
+    except errors.PurchasingError as error:
         return _refused(f"Line not added: {error}", target)
     db.session.commit()
     return _done(f"{product.name} added.", target)
@@ -296,10 +296,10 @@ def override_line(po_id: int, line_id: int):
         return _refused(f"Supplier not changed: {_form_errors(form)}", target, 422)
     supplier = db.session.get(Supplier, form.supplier_id.data) or abort(404)
     try:
-        new_po = operations.override_line_supplier(
+        new_po = ordering.override_line_supplier(
             line, supplier, _actor(), (form.reason.data or "").strip()
         )
-    except operations.PurchasingError as error:
+    except errors.PurchasingError as error:
         return _refused(f"Supplier not changed: {error}", target)
     db.session.commit()
     destination = url_for(".purchase_order", po_id=new_po.id)
@@ -311,7 +311,7 @@ def override_line(po_id: int, line_id: int):
 def po_pdf(po_id: int):
     po = _get_po(po_id)
     return Response(
-        operations.purchase_order_pdf(po),
+        ordering.purchase_order_pdf(po),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{po.number}.pdf"'},
     )
@@ -322,7 +322,7 @@ def po_pdf(po_id: int):
 def po_csv(po_id: int):
     po = _get_po(po_id)
     return Response(
-        operations.purchase_order_csv(po),
+        ordering.purchase_order_csv(po),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{po.number}.csv"'},
     )
@@ -331,9 +331,9 @@ def po_csv(po_id: int):
 # --- receipting -------------------------------------------------------------------------------
 
 
-def _receipt_lines(po: PurchaseOrder) -> tuple[list[operations.ReceiptLineInput], dict[int, str]]:
+def _receipt_lines(po: PurchaseOrder) -> tuple[list[receipting.ReceiptLineInput], dict[int, str]]:
     """Read qty-<id>, cost-<id> and serials-<id> for every outstanding line of the PO."""
-    items: list[operations.ReceiptLineInput] = []
+    items: list[receipting.ReceiptLineInput] = []
     problems: dict[int, str] = {}
     for line in po.lines:
         if line.outstanding <= 0:
@@ -356,7 +356,7 @@ def _receipt_lines(po: PurchaseOrder) -> tuple[list[operations.ReceiptLineInput]
             problems[line.id] = f"{label}: unit cost: {refused}"
             continue
         serials = [s.strip() for s in raw_serials.replace(",", "\n").splitlines() if s.strip()]
-        items.append(operations.ReceiptLineInput(line.id, quantity, cost, tuple(serials)))
+        items.append(receipting.ReceiptLineInput(line.id, quantity, cost, tuple(serials)))
     return items, problems
 
 
@@ -388,7 +388,7 @@ def receive(po_id: int):
     items, problems = _receipt_lines(po)
     if not form.validate() or problems:
         return _receive_page(po, form, problems, 422)
-    data = operations.ReceiptInput(
+    data = receipting.ReceiptInput(
         supplier_invoice_number=form.supplier_invoice_number.data,
         invoice_date=form.invoice_date.data,
         due_date=form.due_date.data,
@@ -400,16 +400,16 @@ def receive(po_id: int):
         carrier=form.carrier.data or "",
     )
     try:
-        receipt = operations.record_receipt(po, data, _actor())
+        receipt = receipting.record_receipt(po, data, _actor())
         db.session.commit()
-    except operations.ReceiptProblems as error:
+    except receipting.ReceiptProblems as error:
         db.session.rollback()
         return _receive_page(po, form, error.by_line or {0: str(error)}, 422)
-    except operations.DuplicateInvoice as error:
+    except errors.DuplicateInvoice as error:
         db.session.rollback()
         form.supplier_invoice_number.errors = [str(error)]
         return _receive_page(po, form, {}, 409)
-    except operations.PurchasingError as error:
+    except errors.PurchasingError as error:
         db.session.rollback()
         return _receive_page(po, form, {0: str(error)}, 409)
     except IntegrityError:
@@ -477,7 +477,7 @@ def replan(document_id: int):
     target = url_for("sales_admin.order_detail", document_id=document.id)
     try:
         released = planning.replan_document(document, _actor())
-    except operations.PurchasingError as error:
+    except errors.PurchasingError as error:
         return _refused(f"Not re-planned: {error}", target)
     db.session.commit()
     return _done(
@@ -502,14 +502,14 @@ def stock():
                 form.product_id.errors = [f"There is no product #{form.product_id.data}."]
             else:
                 try:
-                    operations.set_stock(
+                    own_stock.set_stock(
                         product,
                         on_hand=form.quantity_on_hand.data,
                         unit_cost=form.unit_cost.data,
                         actor=_actor(),
                         location=form.location.data or "",
                     )
-                except operations.PurchasingError as error:
+                except errors.PurchasingError as error:
                     db.session.rollback()
                     form.quantity_on_hand.errors = [str(error)]
                 else:
@@ -546,7 +546,7 @@ def bids():
                 form.product_id.errors = [f"There is no product #{form.product_id.data}."]
             else:
                 try:
-                    operations.add_bid_price(
+                    own_stock.add_bid_price(
                         supplier=db.session.get(Supplier, form.supplier_id.data) or abort(400),
                         product=product,
                         organization=db.session.get(Organization, form.organization_id.data)
@@ -557,7 +557,7 @@ def bids():
                         reference=form.reference.data or "",
                         actor=_actor(),
                     )
-                except operations.PurchasingError as error:
+                except errors.PurchasingError as error:
                     db.session.rollback()
                     form.unit_cost.errors = [str(error)]
                 else:

@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.money import format_money
-from webapp.purchasing import operations, queries
+from webapp.purchasing import errors, fulfilment, lifecycle, ordering, queries
 from webapp.purchasing import optimizer as opt
 from webapp.purchasing.models import (
     PurchaseOrder,
@@ -83,8 +83,8 @@ def plan_document(document: SalesDocument, actor: User | None = None) -> PlanOut
         _buy(document, demand_lines, outcome, actor)
     db.session.flush()
     _record_outcome(document, outcome, actor)
-    operations.refresh_procurement_status(document)
-    operations.refresh_fulfilment(document)
+    fulfilment.refresh_procurement_status(document)
+    fulfilment.refresh_fulfilment(document)
     return outcome
 
 
@@ -149,7 +149,7 @@ def _buy(
     drafts: dict[int, PurchaseOrder] = {}
     if mode == "suggestions" and get_setting("purchasing_merge_drafts"):
         for supplier in suppliers.values():
-            draft = operations.open_draft_for(supplier)
+            draft = lifecycle.open_draft_for(supplier)
             if draft is not None:
                 drafts[supplier.id] = draft
 
@@ -205,9 +205,9 @@ def _buy(
         supplier = suppliers[order.supplier_id]
         po = drafts.get(supplier.id)
         if po is None:
-            po = operations.create_purchase_order(supplier, None, method=plan.method)
+            po = lifecycle.create_purchase_order(supplier, None, method=plan.method)
         else:
-            operations.record_event(
+            lifecycle.record_event(
                 po, "merged", f"Demand from {document.number} merged into this draft", actor
             )
         for plan_line in order.lines:
@@ -231,7 +231,7 @@ def _buy(
                     decision=decision,
                 )
             )
-        operations.recompute_totals(po)
+        lifecycle.recompute_totals(po)
         if po not in outcome.orders:
             outcome.orders.append(po)
     for part in plan.unsourced:
@@ -247,16 +247,16 @@ def _buy(
             if po.status is not PurchaseOrderStatus.DRAFT:
                 continue
             if (po.supplier.email or "").strip():
-                operations.issue_purchase_order(po, None)
+                ordering.issue_purchase_order(po, None)
                 outcome.issued.append(po)
             else:
                 po.attention = (
                     f"{po.supplier.name} has no email address: add one on the supplier's page, "
                     "then issue this purchase order."
                 )
-                operations.record_event(po, "attention", po.attention, None)
+                lifecycle.record_event(po, "attention", po.attention, None)
     else:
-        operations.notify_purchasing_officer(outcome.orders, document)
+        ordering.notify_purchasing_officer(outcome.orders, document)
 
 
 def _usable_offers(
@@ -315,7 +315,7 @@ def mark_needs_attention(document_id: int, reason: str) -> None:
     document = db.session.get(SalesDocument, document_id)
     if document is None:
         return
-    document.procurement_status = ProcurementStatus.NEEDS_ATTENTION
+    sales_operations.set_procurement_status(document, ProcurementStatus.NEEDS_ATTENTION)
     sales_operations.record_event(
         document,
         "procurement.failed",
@@ -333,7 +333,7 @@ def replan_document(document: SalesDocument, actor: User) -> int:
     how many draft lines were released.
     """
     if document.status is not DocumentStatus.APPROVED:
-        raise operations.PurchasingError(
+        raise errors.PurchasingError(
             f"{document.number} is {document.status.label.lower()}: only an approved document "
             "is planned."
         )
@@ -347,19 +347,19 @@ def replan_document(document: SalesDocument, actor: User) -> int:
         touched[po.id] = po
         released += 1
     for po in touched.values():
-        operations.recompute_totals(po)
-        operations.record_event(
+        lifecycle.recompute_totals(po)
+        lifecycle.record_event(
             po, "replan", f"Lines for {document.number} released for re-planning", actor
         )
         if not po.lines:
-            operations.transition(
+            lifecycle.transition(
                 po,
                 PurchaseOrderStatus.CANCELLED,
                 actor,
                 f"emptied by re-planning {document.number}",
             )
             po.cancelled_at = utcnow()
-    document.procurement_status = ProcurementStatus.PENDING
+    sales_operations.set_procurement_status(document, ProcurementStatus.PENDING)
     sales_operations.record_event(
         document,
         "procurement.replan",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from webapp.catalog.models import Product, Supplier
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.pagination import page_of
 from webapp.purchasing import tracking
 from webapp.purchasing.models import (
     BidPrice,
@@ -273,8 +274,7 @@ def purchase_orders(
                 .where(SalesDocument.number.ilike(like))
             )
         )
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    return rows[:per_page], len(rows) > per_page
+    return page_of(query, page, per_page)
 
 
 def receipts(*, supplier_id: int | None = None, search: str = "", page: int = 1, per_page=50):
@@ -294,8 +294,7 @@ def receipts(*, supplier_id: int | None = None, search: str = "", page: int = 1,
                 select(PurchaseOrder.id).where(PurchaseOrder.number.ilike(like))
             )
         )
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    return rows[:per_page], len(rows) > per_page
+    return page_of(query, page, per_page)
 
 
 def suppliers_with_orders() -> list[Supplier]:

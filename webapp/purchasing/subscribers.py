@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webapp import signals
-from webapp.purchasing import operations, queries
+from webapp.purchasing import fulfilment, queries
 from webapp.purchasing.planning import enqueue_plan
 from webapp.sales import progress
 
@@ -28,7 +28,7 @@ def release_cancelled_document(document, **_extra) -> None:
     """
     # The cancelling status event (just written) says who cancelled it and why.
     event = next((e for e in reversed(document.events) if e.type == "status.cancelled"), None)
-    operations.release_cancelled_document(
+    fulfilment.release_cancelled_document(
         document,
         event.actor if event is not None else None,
         (event.data or {}).get("reason", "") if event is not None else "",

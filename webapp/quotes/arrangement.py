@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.quotes.building import begin_edit
 from webapp.quotes.errors import QuoteError
+from webapp.quotes.lifecycle import record_quote_event
 from webapp.quotes.models import Quote, QuoteLine, QuoteSection
-from webapp.quotes.operations import begin_edit, record_quote_event
 
 
 def _renumber(items: list) -> None:

@@ -10,7 +10,7 @@ from webapp.auth.models import User
 from webapp.catalog.models import Category, Product, ProductType
 from webapp.extensions import db
 from webapp.organizations.models import Organization
-from webapp.quotes import operations
+from webapp.quotes import approval, building, errors, sending
 from webapp.quotes.models import (
     ApprovalRuleKind,
     QuoteApprovalRule,
@@ -138,7 +138,7 @@ def seed_quotes(echo=print) -> None:
     contoso = db.session.scalar(select(Organization).where(Organization.name == "Contoso Dental"))
     if sales is None or contoso is None:
         return
-    quote = operations.create_quote(
+    quote = building.create_quote(
         organization=contoso,
         owner=sales,
         actor=sales,
@@ -146,11 +146,11 @@ def seed_quotes(echo=print) -> None:
         title="Front desk laptops",
     )
     try:
-        operations.send_quote(quote, sales)
-    except operations.NeedsApproval:
+        sending.send_quote(quote, sales)
+    except errors.NeedsApproval:
         # A bigger demo catalog may price the laptops over a rule: approve it as the admin.
         admin = db.session.scalar(select(User).where(User.email == "admin@msp.example"))
-        operations.request_approval(quote, sales)
-        operations.approve(quote, admin, "demo")
-        operations.send_quote(quote, sales)
+        approval.request_approval(quote, sales)
+        approval.approve(quote, admin, "demo")
+        sending.send_quote(quote, sales)
     echo(f"  Quote {quote.number} sent to Contoso Dental's approver (SMTP sink prints its link)")

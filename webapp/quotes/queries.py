@@ -9,6 +9,7 @@ from webapp.auth.models import STAFF_ROLES, User
 from webapp.extensions import db
 from webapp.organizations.models import Organization
 from webapp.organizations.queries import like_pattern
+from webapp.pagination import page_of
 from webapp.quotes.models import (
     DecisionOutcome,
     Quote,
@@ -48,8 +49,7 @@ def quotes(
                 Organization.name.ilike(like, escape="\\"),
             )
         )
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
-    return rows[:per_page], len(rows) > per_page
+    return page_of(query, page, per_page)
 
 
 def organizations() -> list[Organization]:
@@ -111,14 +111,12 @@ def organization_quotes(
     organization_id: int, *, page: int = 1, per_page: int = 25
 ) -> tuple[list[tuple[Quote, QuoteVersion]], bool]:
     """The organization's sent, won, lost and expired quotes with the version it last got."""
-    rows = db.session.execute(
+    query = (
         _customer_query(organization_id)
         .options(selectinload(Quote.document), selectinload(Quote.owner))
         .order_by(QuoteVersion.sent_at.desc(), Quote.id.desc())
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    ).all()
-    return [tuple(row) for row in rows[:per_page]], len(rows) > per_page
+    )
+    return page_of(query, page, per_page, rows=True)
 
 
 def organization_quote(organization_id: int, number: str) -> tuple[Quote, QuoteVersion] | None:

@@ -12,7 +12,7 @@ from webapp import htmx_responses, signals
 from webapp.auth.access import customer_required
 from webapp.extensions import db, htmx
 from webapp.parsing import page_arg
-from webapp.quotes import operations, queries
+from webapp.quotes import cart_requests, decisions, errors, lifecycle, queries, sending
 from webapp.quotes.models import DecisionOutcome, Quote, QuoteVersion
 from webapp.quotes.selection import (
     SelectionError,
@@ -53,7 +53,7 @@ def _client() -> tuple[str, str]:
     return request.remote_addr or "", request.headers.get("User-Agent", "")
 
 
-def _invalid_link(error: operations.LinkInvalid):
+def _invalid_link(error: decisions.LinkInvalid):
     return render_template("quotes/invalid.html", message=error.message), error.status
 
 
@@ -62,7 +62,7 @@ def ticket_offers(organization) -> list:
     return [offer for _psa, offer in signals.ticket_offer_wanted.send(organization) if offer]
 
 
-def _page(link: operations.ApprovalLink, *, chosen=None, error: str = "", status=None):
+def _page(link: decisions.ApprovalLink, *, chosen=None, error: str = "", status=None):
     snap = link.snapshot
     chosen = chosen if chosen is not None else default_selection(snap)
     state = link.state
@@ -89,11 +89,11 @@ def _page(link: operations.ApprovalLink, *, chosen=None, error: str = "", status
 @bp.get("/q/<token>")
 def view(token: str):
     try:
-        link = operations.open_link(token)
-    except operations.LinkInvalid as error:
+        link = decisions.open_link(token)
+    except decisions.LinkInvalid as error:
         return _invalid_link(error)
     if link.state == "open":
-        operations.log_view(link, _client()[0])
+        decisions.log_view(link, _client()[0])
         db.session.commit()
     return _page(link)
 
@@ -102,8 +102,8 @@ def view(token: str):
 def totals(token: str):
     """Live totals as the approver picks options (a preview: nothing is stored)."""
     try:
-        link = operations.open_link(token)
-    except operations.LinkInvalid as error:
+        link = decisions.open_link(token)
+    except decisions.LinkInvalid as error:
         return _invalid_link(error)
     snap = link.snapshot
     try:
@@ -125,8 +125,8 @@ def totals(token: str):
 @bp.post("/q/<token>/accept")
 def accept(token: str):
     try:
-        link = operations.open_link(token)
-    except operations.LinkInvalid as error:
+        link = decisions.open_link(token)
+    except decisions.LinkInvalid as error:
         return _invalid_link(error)
     if link.state != "open":
         return _page(link, status=409 if link.state == "decided" else None)
@@ -136,10 +136,10 @@ def accept(token: str):
         return _page(link, error=str(problem), status=422)
     ip_address, user_agent = _client()
     try:
-        decision = operations.accept(
+        decision = decisions.accept(
             link,
             chosen,
-            operations.Acceptance(
+            decisions.Acceptance(
                 full_name=request.form.get("full_name", ""),
                 customer_po=request.form.get("customer_po", ""),
                 terms_accepted=request.form.get("accept_terms") in ("1", "y", "on"),
@@ -147,10 +147,10 @@ def accept(token: str):
                 user_agent=user_agent,
             ),
         )
-    except operations.LinkClosed as closed:
+    except decisions.LinkClosed as closed:
         db.session.rollback()
         return _page(link, status=closed.status)
-    except operations.QuoteError as problem:
+    except errors.QuoteError as problem:
         db.session.rollback()
         return _page(link, chosen=chosen, error=problem.message, status=problem.status)
     try:
@@ -165,18 +165,18 @@ def accept(token: str):
 @bp.post("/q/<token>/decline")
 def decline(token: str):
     try:
-        link = operations.open_link(token)
-    except operations.LinkInvalid as error:
+        link = decisions.open_link(token)
+    except decisions.LinkInvalid as error:
         return _invalid_link(error)
     if link.state != "open":
         return _page(link, status=409 if link.state == "decided" else None)
     ip_address, user_agent = _client()
     try:
-        operations.decline(link, request.form.get("reason", ""), ip_address, user_agent)
-    except operations.LinkClosed as closed:
+        decisions.decline(link, request.form.get("reason", ""), ip_address, user_agent)
+    except decisions.LinkClosed as closed:
         db.session.rollback()
         return _page(link, status=closed.status)
-    except operations.QuoteError as problem:
+    except errors.QuoteError as problem:
         db.session.rollback()
         return _page(link, error=problem.message, status=problem.status)
     db.session.commit()
@@ -186,14 +186,14 @@ def decline(token: str):
 @bp.get("/q/<token>/pdf")
 def pdf(token: str):
     try:
-        link = operations.open_link(token)
-    except operations.LinkInvalid as error:
+        link = decisions.open_link(token)
+    except decisions.LinkInvalid as error:
         return _invalid_link(error)
     if link.state in ("superseded", "revising", "withdrawn"):
         return _page(link)
-    response = Response(operations.quote_pdf(link.snapshot), mimetype="application/pdf")
+    response = Response(sending.quote_pdf(link.snapshot), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{operations.pdf_filename(link.snapshot)}"'
+        f'attachment; filename="{sending.pdf_filename(link.snapshot)}"'
     )
     return response
 
@@ -203,8 +203,8 @@ def pdf(token: str):
 def request_quote():
     """Turn the cart into a quote request (any organization, approved or not)."""
     try:
-        quote = operations.request_from_cart(current_user, request.form.get("note", ""))
-    except operations.QuoteError as problem:
+        quote = cart_requests.request_from_cart(current_user, request.form.get("note", ""))
+    except errors.QuoteError as problem:
         db.session.rollback()
         if htmx:
             return render_template("errors/toast.html", message=problem.message), problem.status
@@ -240,7 +240,7 @@ def my_quotes():
         rows=rows,
         page=page_arg(maximum=10_000),
         has_next=has_next,
-        today=operations.today(),
+        today=lifecycle.today(),
     )
 
 
@@ -262,8 +262,8 @@ def my_quote(number: str):
         chosen={c.key: c.quantity for c in chosen},
         totals=totals_of(snap, chosen),
         quantity_range=quantity_range,
-        can_decide=operations.link_for_contact(quote, current_user) is not None,
-        today=operations.today(),
+        can_decide=decisions.link_for_contact(quote, current_user) is not None,
+        today=lifecycle.today(),
     )
 
 
@@ -271,9 +271,9 @@ def my_quote(number: str):
 @customer_required
 def my_quote_pdf(number: str):
     _, version = _my_quote(number)
-    response = Response(operations.quote_pdf(version.snapshot), mimetype="application/pdf")
+    response = Response(sending.quote_pdf(version.snapshot), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{operations.pdf_filename(version.snapshot)}"'
+        f'attachment; filename="{sending.pdf_filename(version.snapshot)}"'
     )
     return response
 
@@ -283,9 +283,9 @@ def my_quote_pdf(number: str):
 def my_quote_review(number: str):
     """Send an approver the current version was sent to on to a fresh approval link."""
     quote, _ = _my_quote(number)
-    link = operations.link_for_contact(quote, current_user)
+    link = decisions.link_for_contact(quote, current_user)
     if link is None:
         flash(f"Quote {quote.number} is not waiting for your decision.", "info")
         return redirect(url_for(".my_quote", number=quote.number), 303)
-    token = operations.approval_token(quote, link.version, current_user)
+    token = sending.approval_token(quote, link.version, current_user)
     return redirect(url_for(".view", token=token), 303)

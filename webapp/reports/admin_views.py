@@ -13,7 +13,7 @@ from flask_login import current_user
 from webapp import htmx_responses
 from webapp.auth.access import staff_required
 from webapp.auth.models import Role
-from webapp.reports import charts, exports, queries
+from webapp.reports import charts, exports, payable_figures, profit, purchase_figures, sales_figures
 from webapp.reports.forms import (
     DateRange,
     Grain,
@@ -180,8 +180,8 @@ def index():
 def gross_profit():
     date_range = _range()
     grain = parse_grain(request.args, date_range)
-    documents = queries.gross_profit_by_document(date_range)
-    by_period = queries.gross_profit_by_period(date_range, grain, current_app.config["CURRENCY"])
+    documents = profit.gross_profit_by_document(date_range)
+    by_period = profit.gross_profit_by_period(date_range, grain, current_app.config["CURRENCY"])
     chart = charts.gross_profit_chart(by_period, current_app.config["CURRENCY"])
     return _page(
         "reports_admin/gross_profit.html",
@@ -190,7 +190,7 @@ def gross_profit():
         grains=list(Grain),
         documents=documents,
         by_period=by_period,
-        total=queries.total_profit(documents),
+        total=profit.total_profit(documents),
         chart_spec=chart,
         export_documents=_export_url("gross-profit", date_range),
         export_periods=_export_url("gross-profit-periods", date_range, grain=grain.value),
@@ -203,14 +203,17 @@ def gross_profit():
 def sales():
     date_range = _range()
     by = parse_choice(
-        "by", request.args.get("by"), queries.SalesDimension, queries.SalesDimension.ORGANIZATION
+        "by",
+        request.args.get("by"),
+        sales_figures.SalesDimension,
+        sales_figures.SalesDimension.ORGANIZATION,
     )
     grain = parse_grain(request.args, date_range)
-    rows = queries.sales_summary(date_range, by, grain)
+    rows = sales_figures.sales_summary(date_range, by, grain)
     home = [row for row in rows if row.currency in ("", current_app.config["CURRENCY"])]
     chart = {
-        "type": "line" if by is queries.SalesDimension.DATE else "bar",
-        "horizontal": by is not queries.SalesDimension.DATE,
+        "type": "line" if by is sales_figures.SalesDimension.DATE else "bar",
+        "horizontal": by is not sales_figures.SalesDimension.DATE,
         "labels": [row.label for row in home],
         "datasets": [
             {"label": "Sales ex tax", "data": charts.amounts(row.subtotal for row in home)}
@@ -220,11 +223,11 @@ def sales():
         "reports_admin/sales.html",
         date_range=date_range,
         by=by,
-        dimensions=list(queries.SalesDimension),
+        dimensions=list(sales_figures.SalesDimension),
         grain=grain,
         grains=list(Grain),
         rows=rows,
-        total=queries.total_sales(rows),
+        total=sales_figures.total_sales(rows),
         chart_spec=chart,
         export_url=_export_url("sales-summary", date_range, by=by.value, grain=grain.value),
     )
@@ -238,15 +241,15 @@ def purchases():
     by = parse_choice(
         "by",
         request.args.get("by"),
-        queries.PurchaseDimension,
-        queries.PurchaseDimension.SUPPLIER,
+        purchase_figures.PurchaseDimension,
+        purchase_figures.PurchaseDimension.SUPPLIER,
     )
     grain = parse_grain(request.args, date_range)
-    rows = queries.purchases_summary(date_range, by, grain)
+    rows = purchase_figures.purchases_summary(date_range, by, grain)
     home = [row for row in rows if row.currency in ("", current_app.config["CURRENCY"])]
     chart = {
         "type": "bar",
-        "horizontal": by is queries.PurchaseDimension.SUPPLIER,
+        "horizontal": by is purchase_figures.PurchaseDimension.SUPPLIER,
         "labels": [row.label for row in home],
         "datasets": [
             {"label": "Ordered", "data": charts.amounts(row.ordered_value for row in home)},
@@ -257,11 +260,11 @@ def purchases():
         "reports_admin/purchases.html",
         date_range=date_range,
         by=by,
-        dimensions=list(queries.PurchaseDimension),
+        dimensions=list(purchase_figures.PurchaseDimension),
         grain=grain,
         grains=list(Grain),
         rows=rows,
-        total=queries.total_purchases(rows),
+        total=purchase_figures.total_purchases(rows),
         chart_spec=chart,
         export_url=_export_url("purchases", date_range, by=by.value, grain=grain.value),
     )
@@ -275,8 +278,8 @@ def backorders():
     return _page(
         "reports_admin/backorders.html",
         date_range=date_range,
-        lines=queries.unfulfilled_lines(date_range),
-        po_lines=queries.outstanding_po_lines(date_range),
+        lines=purchase_figures.unfulfilled_lines(date_range),
+        po_lines=purchase_figures.outstanding_po_lines(date_range),
         export_lines=_export_url("backorders", date_range),
         export_po_lines=_export_url("po-outstanding", date_range),
     )
@@ -287,13 +290,13 @@ def backorders():
 @report_input
 def payables():
     date_range = _range(_last_year())
-    bills = queries.payable_bills(date_range)
+    bills = payable_figures.payable_bills(date_range)
     return _page(
         "reports_admin/payables.html",
         date_range=date_range,
         bills=bills,
-        ageing=queries.payables_ageing(bills, _today()),
-        buckets=queries.AGEING_BUCKETS,
+        ageing=payable_figures.payables_ageing(bills, _today()),
+        buckets=payable_figures.AGEING_BUCKETS,
         export_url=_export_url("accounts-payable", date_range),
     )
 

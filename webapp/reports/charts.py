@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from webapp.reports.queries import PeriodProfit
+from webapp.reports.profit import PeriodProfit
 
 
 def amounts(values: Iterable) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,7 +24,10 @@ from webapp.sales.models import (
     DocumentSequence,
     DocumentSource,
     DocumentStatus,
+    FulfilmentStatus,
     PaymentMethod,
+    PaymentStatus,
+    ProcurementStatus,
     Recurrence,
     SalesDocument,
     SalesDocumentEvent,
@@ -80,6 +84,77 @@ def transition(
         db.session.flush()
         _email_cancellation(document, actor, reason)
         signals.sales_document_cancelled.send(document)
+
+
+# --- the statuses other domains report ------------------------------------------------------
+# Procurement, fulfilment and payment are worked out by purchasing and the ledgers from their own
+# records and can move either way (a PO cancelled, stock released, a payment voided), so each
+# machine allows every move between two different statuses. Sales owns the fields: other
+# domains report what they found through the operations below and never write them.
+
+
+def _derived(what: str, states: type[enum.Enum]) -> StateMachine:
+    return StateMachine.from_targets(
+        what, states, {state: [other for other in states if other is not state] for state in states}
+    )
+
+
+PROCUREMENT = _derived("document's procurement", ProcurementStatus)
+FULFILMENT = _derived("document's fulfilment", FulfilmentStatus)
+PAYMENT = _derived("document's payment", PaymentStatus)
+
+
+def set_procurement_status(document: SalesDocument, status: ProcurementStatus) -> bool:
+    """Record purchasing's finding of the document's procurement; return whether it changed."""
+    if status is document.procurement_status:
+        return False
+    PROCUREMENT.check(document.procurement_status, status)
+    document.procurement_status = status
+    return True
+
+
+def record_fulfilment(document: SalesDocument, status: FulfilmentStatus) -> None:
+    """Record how much of the document is in; tell the customer, and once all is, the ledger.
+
+    A change is noted on the timeline and emailed as a shipment; a fulfilled document becomes
+    ready to invoice once (``sales_document_ready_to_invoice``).
+    """
+    if status is not document.fulfilment_status:
+        FULFILMENT.check(document.fulfilment_status, status)
+        document.fulfilment_status = status
+        record_event(
+            document, f"fulfilment.{status.value}", f"Fulfilment: {status.label.lower()}", None
+        )
+        if status is not FulfilmentStatus.NONE:
+            email_shipment(document, partial=status is FulfilmentStatus.PARTIAL)
+    if status is FulfilmentStatus.FULFILLED and document.ready_to_invoice_at is None:
+        document.ready_to_invoice_at = utcnow()
+        record_event(
+            document,
+            "ready_to_invoice",
+            "Every line is receipted or served from stock: ready to invoice",
+            None,
+        )
+        db.session.flush()
+        signals.sales_document_ready_to_invoice.send(document)
+
+
+def record_amount_paid(document: SalesDocument, paid: Decimal) -> None:
+    """Record what the ledger says was paid against the document, and so its payment status."""
+    status = (
+        PaymentStatus.PAID
+        if paid >= document.total
+        else PaymentStatus.PARTIALLY_PAID
+        if paid > 0
+        else PaymentStatus.UNPAID
+    )
+    if paid == document.amount_paid and status is document.payment_status:
+        return
+    if status is not document.payment_status:
+        PAYMENT.check(document.payment_status, status)
+    document.amount_paid = paid
+    document.payment_status = status
+    signals.sales_document_payment_changed.send(document)
 
 
 def _email_cancellation(document: SalesDocument, actor: User | None, reason: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
+from webapp.pagination import page_of
 from webapp.sales.models import (
     DocumentKind,
     DocumentStatus,
@@ -18,14 +19,12 @@ from webapp.sales.models import (
 
 
 def organization_documents(organization_id: int, *, page: int = 1, per_page: int = 25):
-    rows = db.session.scalars(
+    query = (
         select(SalesDocument)
         .where(SalesDocument.organization_id == organization_id)
         .order_by(SalesDocument.created_at.desc(), SalesDocument.id.desc())
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    ).all()
-    return rows[:per_page], len(rows) > per_page
+    )
+    return page_of(query, page, per_page)
 
 
 def organization_document(organization_id: int, number: str) -> SalesDocument | None:
@@ -64,8 +63,7 @@ def documents(
         query = query.where(
             SalesDocument.number.ilike(like) | SalesDocument.customer_po.ilike(like)
         )
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    return rows[:per_page], len(rows) > per_page
+    return page_of(query, page, per_page)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.integrations.models import Delivery
+from webapp.pagination import page_of
 from webapp.webhooks.models import WebhookEndpoint, WebhookEvent
 
 PAGE_SIZE = 50
@@ -28,12 +29,10 @@ def endpoint_or_none(endpoint_id: int) -> WebhookEndpoint | None:
 
 def delivery_log(endpoint: WebhookEndpoint, page: int):
     """The endpoint's deliveries, newest first, each with its event: (rows, has_next)."""
-    rows = db.session.execute(
+    query = (
         db.select(Delivery, WebhookEvent)
         .join(WebhookEvent, WebhookEvent.id == Delivery.subject_id)
         .where(Delivery.connection_id == endpoint.id, Delivery.subject_type == "webhook_event")
         .order_by(Delivery.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    )
+    return page_of(query, page, PAGE_SIZE, rows=True)

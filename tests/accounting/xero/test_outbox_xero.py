@@ -302,25 +302,25 @@ def receipt_of(store: Store, invoice_number: str = "ING-5501") -> Any:
     """Issue a PO to the store's supplier and receipt the supplier's invoice against it."""
     from datetime import date
 
-    from webapp.purchasing import operations as purchasing
+    from webapp.purchasing import lifecycle, ordering, receipting
 
-    po = purchasing.create_purchase_order(store.supplier, store.admin)
-    line = purchasing.add_manual_line(
+    po = lifecycle.create_purchase_order(store.supplier, store.admin)
+    line = ordering.add_manual_line(
         po,
         product=store.products[0],
         quantity=3,
         unit_cost=Decimal("987.6543"),
         actor=store.admin,
     )
-    purchasing.issue_purchase_order(po, store.admin)
-    receipt = purchasing.record_receipt(
+    ordering.issue_purchase_order(po, store.admin)
+    receipt = receipting.record_receipt(
         po,
-        purchasing.ReceiptInput(
+        receipting.ReceiptInput(
             supplier_invoice_number=invoice_number,
             invoice_date=date(2026, 5, 2),
             due_date=date(2026, 6, 1),
             freight=Decimal("25.00"),
-            lines=[purchasing.ReceiptLineInput(line.id, 3, Decimal("987.6543"))],
+            lines=[receipting.ReceiptLineInput(line.id, 3, Decimal("987.6543"))],
         ),
         store.admin,
     )

@@ -47,8 +47,8 @@ class QuoteState:
 
 def quote_state(quote) -> QuoteState:
     """The accepted version and choices, else the version sent, else the working copy."""
+    from webapp.quotes.approval import working_snapshot
     from webapp.quotes.models import DecisionOutcome, QuoteDecision
-    from webapp.quotes.operations import working_snapshot
     from webapp.quotes.selection import default_selection, from_record, totals_of
 
     decision = db.session.scalar(

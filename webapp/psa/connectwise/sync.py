@@ -324,7 +324,7 @@ class ConnectWiseSender(Sender):
         return {"id": int(contact["id"])}
 
     def _opportunity(self, delivery: Delivery):
-        from webapp.quotes.operations import working_snapshot
+        from webapp.quotes.approval import working_snapshot
 
         quote = self._quote(delivery)
         company = self._company_of(quote.organization_id)

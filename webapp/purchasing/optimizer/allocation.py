@@ -142,10 +142,14 @@ def evaluate(inst: Instance, alloc: GroupAlloc | LineAlloc) -> Costs:
     )
 
 
-def freight_due(inst: Instance, supplier: int, subtotal: Decimal) -> Decimal:
-    """Return the freight a PO with this subtotal pays (zero at or above the threshold)."""
-    s = inst.suppliers[supplier]
-    threshold = s.free_freight_threshold
-    if threshold is not None and subtotal >= threshold:
+def freight_on(subtotal: Decimal, fee: Decimal, free_from: Decimal | None) -> Decimal:
+    """The one freight rule: a PO pays `fee`, or nothing when empty or from `free_from` up."""
+    if subtotal <= 0 or (free_from is not None and subtotal >= free_from):
         return ZERO
-    return s.freight
+    return fee
+
+
+def freight_due(inst: Instance, supplier: int, subtotal: Decimal) -> Decimal:
+    """Return the freight a planned PO with this subtotal pays (see `freight_on`)."""
+    s = inst.suppliers[supplier]
+    return freight_on(subtotal, s.freight, s.free_freight_threshold)
