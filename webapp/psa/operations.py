@@ -15,10 +15,12 @@ from webapp.integrations.operations import IntegrationRuleError
 from webapp.integrations.secrets import decrypt, encrypt
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
+from webapp.psa import checks
 from webapp.psa.autotask import budget as budget_module
 from webapp.psa.autotask.budget import AutotaskLimiter
 from webapp.psa.autotask.client import AutotaskClient, Credentials, Zone
-from webapp.psa.autotask.provider import AutotaskProvider, CheckItem
+from webapp.psa.autotask.provider import AutotaskProvider
+from webapp.psa.checks import CheckItem
 from webapp.psa.models import PsaConnection
 
 AUTOTASK = "autotask"
@@ -134,35 +136,15 @@ def connect_autotask(username: str, secret: str, integration_code: str, actor) -
     connection.zone_name = (probe.zone.name or "")[:100]
     connection.zone_resolved_at = utcnow()
     core.mark_connected(connection, actor)
-    _store_check(connection, results)
+    checks.store_check(connection, results)
     request_picklists(connection)
     enqueue_after_commit("workers.psa.keep_webhook", connection.id)  # tickets back to us
     return connection
 
 
-def _store_check(connection: PsaConnection, results: list[CheckItem]) -> None:
-    connection.check_results = [item.to_dict() for item in results]
-    connection.checked_at = utcnow()
-    failed = [item for item in results if not item.ok]
-    if failed:
-        core.note_error(connection, "; ".join(f"{i.name}: {i.message}" for i in failed))
-    else:
-        connection.last_error = ""
-
-
 def run_check(connection: PsaConnection) -> list[CheckItem]:
     """Run the connection check again (the admin's *Check again*) and store the answer."""
-    results = AutotaskProvider(client_for(connection)).check()
-    _store_check(connection, results)
-    core.log_sync(
-        connection,
-        SyncDirection.PULL,
-        "check",
-        ok=all(item.ok for item in results),
-        message=f"{sum(not i.ok for i in results)} problem(s) found.",
-    )
-    db.session.flush()
-    return results
+    return checks.record_check(connection, AutotaskProvider(client_for(connection)).check())
 
 
 def request_picklists(connection: PsaConnection) -> None:

@@ -6,11 +6,11 @@ database (``webapp.psa.operations`` stores what it returns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from webapp.integrations.interfaces import IntegrationError, RateLimit
 from webapp.psa.autotask.client import AutotaskClient
+from webapp.psa.checks import CheckItem
 
 # What each feature needs of the API user, by entity (Autotask's own names).
 NEEDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -37,16 +37,6 @@ PICKLISTS: dict[str, tuple[str, ...]] = {
     "TicketCharges": ("chargeType",),
     "Products": ("productCategory",),
 }
-
-
-@dataclass(frozen=True)
-class CheckItem:
-    name: str
-    ok: bool
-    message: str
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "message": self.message}
 
 
 class AutotaskProvider:

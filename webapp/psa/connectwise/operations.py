@@ -20,7 +20,8 @@ from webapp.integrations.operations import IntegrationRuleError
 from webapp.integrations.secrets import decrypt, encrypt
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
-from webapp.psa.autotask.provider import CheckItem
+from webapp.psa import checks
+from webapp.psa.checks import CheckItem
 from webapp.psa.connectwise.client import ConnectWiseClient, Credentials, condition
 from webapp.psa.connectwise.provider import ConnectWiseProvider
 from webapp.psa.models import PsaConnection
@@ -170,7 +171,7 @@ def connect_connectwise(
     connection.api_base = probe.api_root[:300]
     connection.zone_resolved_at = utcnow()
     core.mark_connected(connection, actor)
-    _store_check(connection, results)
+    checks.store_check(connection, results)
     request_lookups(connection)
     return connection
 
@@ -186,29 +187,9 @@ def default_options() -> dict:
     }
 
 
-def _store_check(connection: PsaConnection, results: list[CheckItem]) -> None:
-    connection.check_results = [item.to_dict() for item in results]
-    connection.checked_at = utcnow()
-    failed = [item for item in results if not item.ok]
-    if failed:
-        core.note_error(connection, "; ".join(f"{i.name}: {i.message}" for i in failed))
-    else:
-        connection.last_error = ""
-
-
 def run_check(connection: PsaConnection) -> list[CheckItem]:
     """Run the connection check again (the admin's *Check again*) and store the answer."""
-    results = ConnectWiseProvider(client_for(connection)).check()
-    _store_check(connection, results)
-    core.log_sync(
-        connection,
-        SyncDirection.PULL,
-        "check",
-        ok=all(item.ok for item in results),
-        message=f"{sum(not i.ok for i in results)} problem(s) found.",
-    )
-    db.session.flush()
-    return results
+    return checks.record_check(connection, ConnectWiseProvider(client_for(connection)).check())
 
 
 def request_lookups(connection: PsaConnection) -> None:

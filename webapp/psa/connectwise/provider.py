@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from webapp.integrations.interfaces import IntegrationError, RateLimit
-from webapp.psa.autotask.provider import CheckItem
+from webapp.psa.checks import CheckItem
 from webapp.psa.connectwise.client import ConnectWiseClient, NotFound
 
 # What each feature needs of the API member: (path read, security-role area, purpose).
