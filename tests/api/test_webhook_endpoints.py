@@ -20,7 +20,7 @@ def endpoint_count() -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(WebhookEndpoint)
-        .where(~WebhookEndpoint.tenant_id.startswith("deleted-"))
+        .where(WebhookEndpoint.deleted_at.is_(None))
     )
 
 

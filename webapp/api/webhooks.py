@@ -88,7 +88,7 @@ def list_endpoints(args):
     """List webhook endpoints (deleted ones are gone). Scope: `webhooks:manage`."""
     msp_only("webhook endpoints")
     expansions(args.get("expand"), set())
-    query = select(WebhookEndpoint).where(~WebhookEndpoint.tenant_id.startswith("deleted-"))
+    query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
     if "enabled" in args:
         connected = WebhookEndpoint.status != ConnectionStatus.DISCONNECTED
         query = query.where(connected if args["enabled"] else ~connected)

@@ -10,8 +10,6 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.integrations.models import Connection, ConnectionStatus, Delivery, DeliveryStatus
 
-# A deleted webhook endpoint keeps its log under this tenant prefix; it is no connection now.
-DELETED_PREFIX = "deleted-"
 PENDING = (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.WAITING)
 
 
@@ -37,7 +35,7 @@ def connection_health() -> list[ConnectionHealth]:
     connections = list(
         db.session.scalars(
             select(Connection)
-            .where(~Connection.tenant_id.startswith(DELETED_PREFIX))
+            .where(Connection.deleted_at.is_(None))  # a deleted endpoint keeps only its log
             .order_by(Connection.domain, Connection.id)
         )
     )
