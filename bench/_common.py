@@ -213,3 +213,36 @@ SEARCH_WORDS = [
     "toner cartridge black",
     "smart-ups 1500va",
 ]
+
+
+def run_sandbox_bench(name: str, run, args, **config) -> dict:
+    """The outbox benches (ledgers, Autotask, ConnectWise): a throwaway SQLite app with the
+    embedded job runner, pointed at plain-http sandboxes; `run(app, args)` inside its
+    context; the report printed and saved as results/<name>.json."""
+    import tempfile
+    import warnings
+
+    warnings.simplefilter("ignore")
+    instance = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    os.environ["INSTANCE_PATH"] = str(instance)
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.db'}",
+            "REDIS_URL": "",
+            "SECRET_KEY": "bench-secret",
+            "ACCOUNTING_RETRY_BACKOFF": "0",
+            "INTEGRATIONS_ALLOW_HTTP": True,  # the sandboxes serve plain http
+            "MAIL_SERVER": "127.0.0.1",
+            **config,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        report = run(app, args)
+    print(json.dumps(report, indent=2))
+    save_result(name, report)
+    return report

@@ -17,18 +17,17 @@ calls are what they are; at the real cap the same run spreads over the hours it 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 import time
-import warnings
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import run_sandbox_bench  # noqa: E402
 
 ITEMS = {
     "product_material_code": "1",
@@ -54,31 +53,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument("--customers", type=int, default=25)
     parser.add_argument("--products", type=int, default=40)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    instance = Path(tempfile.mkdtemp(prefix="bench-autotask-"))
-    os.environ["INSTANCE_PATH"] = str(instance)
-    from flask_migrate import upgrade
-
-    from webapp import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.db'}",
-            "REDIS_URL": "",
-            "SECRET_KEY": "bench-secret",
-            "ACCOUNTING_RETRY_BACKOFF": "0",
-            "INTEGRATIONS_ALLOW_HTTP": True,  # the sandbox serves plain http
-            "MAIL_SERVER": "127.0.0.1",
-        }
-    )
-    with app.app_context():
-        upgrade()
-        report = run(app, args)
-    print(json.dumps(report, indent=2))
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "autotask.json").write_text(json.dumps(report, indent=2))
+    run_sandbox_bench("autotask", run, parser.parse_args())
 
 
 def run(app, args) -> dict:

@@ -18,12 +18,8 @@ the run takes at least calls / 500 minutes.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 import time
-import warnings
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -31,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import run_sandbox_bench  # noqa: E402
 
 
 def main() -> None:
@@ -40,33 +39,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--lost-answers", type=int, default=10)
     parser.add_argument("--procurement", type=int, default=50, help="orders whose PO is receipted")
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-
-    instance = Path(tempfile.mkdtemp(prefix="bench-cw-"))
-    os.environ["INSTANCE_PATH"] = str(instance)
-    from flask_migrate import upgrade
-
-    from webapp import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.db'}",
-            "REDIS_URL": "",
-            "SECRET_KEY": "bench-secret",
-            "ACCOUNTING_RETRY_BACKOFF": "0",
-            "INTEGRATIONS_ALLOW_HTTP": True,  # the sandbox serves plain http
-            "CONNECTWISE_HTTP_TIMEOUT": 10,
-            "MAIL_SERVER": "127.0.0.1",
-        }
-    )
-    with app.app_context():
-        upgrade()
-        report = run(app, args)
-    print(json.dumps(report, indent=2))
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "connectwise.json").write_text(json.dumps(report, indent=2))
+    run_sandbox_bench("connectwise", run, parser.parse_args(), CONNECTWISE_HTTP_TIMEOUT=10)
 
 
 def run(app, args) -> dict:

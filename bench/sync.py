@@ -14,18 +14,17 @@ delivery is open. The vendor limits apply: QuickBooks allows 40 /batch calls a m
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import sys
-import tempfile
 import time
-import warnings
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import run_sandbox_bench  # noqa: E402
 
 
 def main() -> None:
@@ -34,32 +33,7 @@ def main() -> None:
     parser.add_argument("--bills", type=int, default=1000)
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--products", type=int, default=30)
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")
-
-    instance = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    os.environ["INSTANCE_PATH"] = str(instance)
-    from flask_migrate import upgrade
-
-    from webapp import create_app
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.db'}",
-            "REDIS_URL": "",
-            "SECRET_KEY": "bench-secret",
-            "ACCOUNTING_RETRY_BACKOFF": "0",
-            "INTEGRATIONS_ALLOW_HTTP": True,  # the sandboxes serve plain http
-            "MAIL_SERVER": "127.0.0.1",
-        }
-    )
-    with app.app_context():
-        upgrade()
-        report = run(app, args)
-    print(json.dumps(report, indent=2))
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "sync.json").write_text(json.dumps(report, indent=2))
+    run_sandbox_bench("sync", run, parser.parse_args())
 
 
 def run(app, args) -> dict:
@@ -90,7 +64,8 @@ def run(app, args) -> dict:
     from webapp.extensions import db
     from webapp.integrations.models import Delivery, DeliveryStatus
     from webapp.jobs import get_queue
-    from workers.accounting import refresh_lists, sweep
+    from workers.accounting import refresh_lists
+    from workers.integrations import sweep
 
     require_specs()
     qbo, xero = QboSandbox(), XeroSandbox()
