@@ -120,6 +120,8 @@ def from_environment(instance_path: Path) -> dict:
             "AUTOTASK_ZONE_URL", "https://webservices.autotask.net/atservicesrest"
         ),
         "AUTOTASK_API_BASE": os.environ.get("AUTOTASK_API_BASE", ""),
+        # Seconds the checkout's list of a company's open PSA tickets is kept (0: ask each time).
+        "PSA_TICKET_CACHE_SECONDS": int(os.environ.get("PSA_TICKET_CACHE_SECONDS", "60")),
         # ConnectWise: the host holding /{codebase}/apis/3.0 (default: api-{site} on cloud);
         # the version pinned in Accept; the hosts a callback's key_url may name.
         "CONNECTWISE_API_BASE": os.environ.get("CONNECTWISE_API_BASE", ""),

@@ -23,6 +23,10 @@ from webapp.sales.models import SalesDocumentEvent
 @pytest.fixture
 def deliver(client):
     """Post the sandbox's webhook calls to our app through the test client."""
+    return deliver_to(client)
+
+
+def deliver_to(client):
     answers = []
 
     def post(url: str, body: bytes, headers: dict[str, str]) -> int:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
+
 from tests.factories import login
 from tests.psa.test_autotask_tickets import order
 from tests.quotes.conftest import build_quote
 from webapp.extensions import db
-from webapp.integrations.interfaces import TransientError
+from webapp.integrations.interfaces import RateLimited, TransientError
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.integrations.outbox import run_sync
 from webapp.psa import operations, sync
@@ -130,3 +132,34 @@ def test_the_psa_page_shows_the_remaining_budget(app, store, client, quoting, ru
     left = operations.budget(quoting.connection)["ours_left"]
     assert f"{left:,} of {budget.OURS:,}" in page
     assert "requests used this hour by every tool" in page
+
+
+def test_the_endpoint_of_each_call_is_the_entity_autotask_counts_it_against():
+    from webapp.psa.autotask.client import endpoint_of
+
+    base = "https://webservices5.autotask.net/atservicesrest/V1.0"
+    assert endpoint_of(f"{base}/Tickets/query") == "Tickets"
+    assert endpoint_of(f"{base}/Tickets/query/next?paging=abc") == "Tickets"
+    assert endpoint_of(f"{base}/Tickets/812/Charges") == "TicketCharges"
+    assert endpoint_of(f"{base}/Quotes/4/Items/9") == "QuoteItems"
+    assert endpoint_of(f"{base}/Opportunities/entityInformation/fields") == "Opportunities"
+    assert endpoint_of(f"{base}/ThresholdInformation") == "ThresholdInformation"
+
+
+def test_three_calls_in_flight_on_one_endpoint_hold_back_that_endpoint_only(app, quoting):
+    # Autotask counts concurrent requests per (tracking identifier, endpoint) (PN 1.9): three
+    # quote-item calls in flight (another worker) must not stop a ticket query.
+    app.config["ACCOUNTING_LIMITER_MAX_WAIT"] = 0  # refuse at once instead of waiting
+    gate = operations.limiter(quoting.connection)
+    held = [gate.try_acquire(endpoint="QuoteItems")[0] for _ in range(3)]
+    assert all(held)
+    member, wait = gate.try_acquire(endpoint="QuoteItems")
+    assert member is None and wait > 0
+    client = operations.client_for(quoting.connection)
+    assert client.query("Tickets", [{"op": "gt", "field": "id", "value": 0}]) == []
+    with pytest.raises(RateLimited, match="limiter"):
+        client.query("QuoteItems", [{"op": "gt", "field": "id", "value": 0}])
+    assert quoting.records("QuoteItems") == []
+    for member in held:
+        gate.release(member, "QuoteItems")
+    assert client.query("QuoteItems", [{"op": "gt", "field": "id", "value": 0}]) == []

@@ -97,7 +97,7 @@ def test_a_completed_ticket_is_not_offered_and_a_forged_pick_is_refused(
     assert "not an open ticket" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(SalesDocument.id))) == 1
     ticketing.change("Tickets", ticket["Id"], Status=5)  # completed in Autotask
-    assert tickets.open_tickets(store.org) == []
+    assert tickets.open_tickets(store.org, fresh=True) == []
 
 
 def test_the_checkout_offers_the_open_tickets(app, store, client, ticketing, run_jobs):
@@ -109,6 +109,47 @@ def test_the_checkout_offers_the_open_tickets(app, store, client, ticketing, run
     page = client.get("/checkout").get_data(as_text=True)
     assert 'name="psa_ticket"' in page and "New ticket" in page
     assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' in page
+
+
+def ticket_queries(sandbox) -> int:
+    return sum(1 for method, path, _ in sandbox.requests if path.endswith("/Tickets/query"))
+
+
+def test_the_open_tickets_are_cached_until_a_ticket_webhook_arrives(
+    app, store, client, ticketing, run_jobs
+):
+    from tests.psa.test_autotask_back import deliver_to
+
+    order(client, store)
+    run_jobs()
+    [ticket] = ticketing.records("Tickets")
+    fill_cart(client, (store.products[0], 1))
+    assert client.post("/checkout/start").status_code == 303
+    before = ticket_queries(ticketing)
+    for _ in range(3):  # page loads: Autotask is asked once
+        page = client.get("/checkout").get_data(as_text=True)
+        assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' in page
+    assert ticket_queries(ticketing) == before + 1
+    # Completed in Autotask: its webhook drops the cached list, the next page asks again.
+    ticketing.db.table("Tickets")[ticket["Id"]]["Status"] = 5
+    [sent] = ticketing.fire("Update", ticket["Id"], {"Status": 5}, deliver=deliver_to(client))
+    assert sent.status == 200
+    page = client.get("/checkout").get_data(as_text=True)
+    assert ticket_queries(ticketing) == before + 2
+    assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' not in page
+    assert 'name="psa_ticket"' in page and "New ticket" in page
+
+
+def test_the_open_ticket_cache_is_per_organisation(app, store, client, ticketing, run_jobs):
+    from tests.factories import make_organization
+
+    order(client, store)
+    run_jobs()
+    [ticket] = ticketing.records("Tickets")
+    assert [c.remote_id for c in tickets.open_tickets(store.org)] == [str(ticket["Id"])]
+    other = make_organization("Northwind")
+    db.session.commit()
+    assert tickets.open_tickets(other) == []  # no company of its own: not the cached list
 
 
 def test_the_material_code_is_set_only_when_a_charge_is_created(

@@ -46,8 +46,9 @@ class TokenSource(Protocol):
 class Gate(Protocol):
     """The per-connection rate limiter (webapp.integrations.ratelimit.ConnectionLimiter)."""
 
-    def slot(self, batch: bool = False) -> AbstractContextManager[None]:
-        """Wait for a call slot (per-minute and concurrency); hold it during the call."""
+    def slot(self, batch: bool = False, endpoint: str = "") -> AbstractContextManager[None]:
+        """Wait for a call slot (per-minute and concurrency, the latter per ``endpoint`` when
+        one is named); hold it during the call."""
         ...
 
     def pause(self, seconds: float) -> None:
@@ -131,6 +132,9 @@ class IntegrationHttp:
     classify: Callable[[requests.Response], IntegrationError | None] | None = None
     # Outbound webhooks never follow a redirect (a 3xx is the receiver's failure).
     follow_redirects: bool = True
+    # Provider hook: the endpoint a URL calls, for vendors that limit concurrent requests per
+    # endpoint (Autotask); None: one concurrency limit for the whole connection.
+    endpoint_of: Callable[[str], str] | None = None
 
     @property
     def call_count(self) -> int:
@@ -202,7 +206,12 @@ class IntegrationHttp:
         if token:
             merged["Authorization"] = f"Bearer {token}"
         body_for_log = json_body if json_body is not None else data
-        slot = self.gate.slot(batch) if self.gate is not None else nullcontext()
+        if self.gate is None:
+            slot = nullcontext()
+        elif self.endpoint_of is not None:
+            slot = self.gate.slot(batch, endpoint=self.endpoint_of(url))
+        else:
+            slot = self.gate.slot(batch)
         started = time.monotonic()
         status = None
         text = ""

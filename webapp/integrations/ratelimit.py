@@ -99,11 +99,19 @@ class ConnectionLimiter:
             windows.append((f"{self.prefix}:batch", self.limit.batch_per_minute, 61))
         return windows
 
-    def try_acquire(self, batch: bool = False) -> tuple[str | None, float]:
+    def _concurrent_key(self, endpoint: str) -> str:
+        """The concurrency set: one per connection, or one per endpoint when the vendor counts
+        its concurrent requests per endpoint (Autotask, PSA-NOTES 1.9)."""
+        return f"{self.prefix}:concurrent" + (f":{endpoint.lower()}" if endpoint else "")
+
+    def try_acquire(self, batch: bool = False, endpoint: str = "") -> tuple[str | None, float]:
         """Take a slot now if one is free: return ``(member, 0)`` or ``(None, wait)``."""
         windows = self._windows(batch)
         member = uuid.uuid4().hex
-        keys = [w[0] for w in windows] + [f"{self.prefix}:concurrent", f"{self.prefix}:pause"]
+        keys = [w[0] for w in windows] + [
+            self._concurrent_key(endpoint),
+            f"{self.prefix}:pause",
+        ]
         args: list = [self.clock(), member, self.lease, self.limit.concurrent]
         for _key, limit, seconds in windows:
             args += [limit, seconds]
@@ -119,15 +127,18 @@ class ConnectionLimiter:
             left[key.rsplit(":", 1)[1]] = max(0, limit - int(used))
         return left
 
-    def release(self, member: str) -> None:
-        self.redis.zrem(f"{self.prefix}:concurrent", member)
+    def release(self, member: str, endpoint: str = "") -> None:
+        self.redis.zrem(self._concurrent_key(endpoint), member)
 
     @contextmanager
-    def slot(self, batch: bool = False) -> Iterator[None]:
-        """Wait for a slot (at most ``max_wait`` seconds in all), hold it for one call."""
+    def slot(self, batch: bool = False, endpoint: str = "") -> Iterator[None]:
+        """Wait for a slot (at most ``max_wait`` seconds in all), hold it for one call.
+
+        ``endpoint``: count the concurrent calls of that endpoint apart (the per-minute and
+        hourly windows stay the connection's)."""
         started = self.clock()
         while True:
-            member, wait = self.try_acquire(batch)
+            member, wait = self.try_acquire(batch, endpoint)
             if member is not None:
                 break
             spent = self.clock() - started
@@ -141,7 +152,7 @@ class ConnectionLimiter:
         try:
             yield
         finally:
-            self.release(member)
+            self.release(member, endpoint)
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this connection back for ``seconds`` (vendor Retry-After)."""

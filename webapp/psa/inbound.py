@@ -26,6 +26,7 @@ from webapp.models_base import utcnow
 from webapp.psa import operations
 from webapp.psa.autotask import webhooks
 from webapp.psa.models import PsaConnection
+from webapp.psa.tickets import forget_open_tickets
 
 TICKET_LINK = "sales_document"  # our order -> its ticket (webapp.psa.autotask.tickets)
 
@@ -117,6 +118,8 @@ def receive(connection: PsaConnection, body: bytes, header: str, *, deactivated:
             db.session.flush()
     except IntegrityError:
         return True  # Autotask's retry of a body we hold: handled once
+    # A ticket was created, changed or deleted: the checkout's cached open tickets are stale.
+    forget_open_tickets(connection.id)
     if deactivated:
         # Signed by our secret, so it is Autotask telling us: register again.
         connection.options = {**(connection.options or {}), "webhook_active": False}

@@ -4,11 +4,20 @@ Each PSA's provider class answers ``open_tickets(connection, organization)`` (an
 ``syncs_tickets(connection)``); the store, the desk and quote acceptance reach this through the
 ``ticket_offer_wanted`` / ``ticket_chosen`` signals. The customer's pick is kept as an
 integrations link of the sales document (no pick: a ticket is created).
+
+The list offered at checkout is cached in Redis per connection and organisation (that is, per
+PSA company) for ``PSA_TICKET_CACHE_SECONDS``, so a page load does not cost a PSA request; a
+ticket webhook (``forget_open_tickets``) drops the connection's entries. The pick posted with
+an order is always checked against the PSA live.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from flask import current_app
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
@@ -40,12 +49,58 @@ def ticketing_connections() -> list[PsaConnection]:
     return out
 
 
-def open_tickets(organization) -> list[TicketChoice]:
-    """Open tickets of the organisation in every PSA that raises tickets from our orders."""
+def _cache_key(connection_id: int) -> str:
+    return f"psa:open_tickets:{connection_id}"
+
+
+def _cache_seconds() -> int:
+    return int(current_app.config.get("PSA_TICKET_CACHE_SECONDS", 60))
+
+
+def _cached(connection: PsaConnection, organization) -> list[TicketChoice] | None:
+    from webapp.jobs import redis_conn
+
+    raw = redis_conn().hget(_cache_key(connection.id), str(organization.id))
+    if raw is None:
+        return None
+    entry = json.loads(raw)
+    if time.time() - entry["at"] >= _cache_seconds():
+        return None
+    return [TicketChoice(**row) for row in entry["rows"]]
+
+
+def _remember(connection: PsaConnection, organization, rows: list[TicketChoice]) -> None:
+    from webapp.jobs import redis_conn
+
+    seconds = _cache_seconds()
+    if seconds <= 0:
+        return
+    key = _cache_key(connection.id)
+    entry = {"at": time.time(), "rows": [asdict(row) for row in rows]}
+    pipe = redis_conn().pipeline()
+    pipe.hset(key, str(organization.id), json.dumps(entry))
+    pipe.expire(key, seconds)
+    pipe.execute()
+
+
+def forget_open_tickets(connection_id: int) -> None:
+    """Drop the cached open tickets of a connection (a ticket changed in the PSA)."""
+    from webapp.jobs import redis_conn
+
+    redis_conn().delete(_cache_key(connection_id))
+
+
+def open_tickets(organization, *, fresh: bool = False) -> list[TicketChoice]:
+    """Open tickets of the organisation in every PSA that raises tickets from our orders
+    (from the short cache unless ``fresh``)."""
     found: list[TicketChoice] = []
     for connection in ticketing_connections():
-        provider = registry.provider_class(connection.provider)
-        found.extend(provider.open_tickets(connection, organization))
+        rows = None if fresh else _cached(connection, organization)
+        if rows is None:
+            provider = registry.provider_class(connection.provider)
+            rows = provider.open_tickets(connection, organization)
+            _remember(connection, organization, rows)
+        found.extend(rows)
     return found
 
 
@@ -108,7 +163,7 @@ def apply_choice(document, value: str | None) -> None:
     if value == NEW:
         return
     try:
-        offered = open_tickets(document.organization)
+        offered = open_tickets(document.organization, fresh=True)
     except IntegrationError as exc:
         raise TicketChoiceError(
             f"The open tickets could not be checked ({exc.message}); choose “New ticket” or "

@@ -2,8 +2,10 @@
 
 An Autotask database allows 10,000 requests per rolling hour, shared by every tool the MSP
 runs, and three concurrent requests per (tracking identifier, endpoint). We keep to half the
-hour (5,000) and three concurrent requests per connection in all (so never more than three on
-any endpoint); from 80 % of our half we slow to a trickle instead of running into the wall.
+hour (5,000) and three concurrent requests per endpoint (the client names the endpoint of each
+call: ``client.endpoint_of``; a child such as ``/Tickets/{id}/Charges`` is ``TicketCharges``),
+so a slow quote push does not hold back ticket calls; from 80 % of our half we slow to a
+trickle instead of running into the wall.
 The database-wide count (every tool's) is read from ``ThresholdInformation`` at most every five
 minutes; once it passes half, nothing is sent until it drops (the work waits, it is not lost).
 """

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import urlsplit
+
 import requests
 
 from webapp.integrations.http import IntegrationHttp
@@ -31,6 +33,29 @@ VALID_OPS = {
     "eq", "noteq", "gt", "gte", "lt", "lte", "beginsWith", "endsWith", "contains",
     "exist", "notExist", "in", "notIn", "and", "or",
 }  # fmt: skip
+
+
+# A child reached through its parent (``/Tickets/{id}/Charges``) is its own endpoint.
+CHILD_ENDPOINTS = {
+    ("Quotes", "Items"): "QuoteItems",
+    ("Tickets", "Charges"): "TicketCharges",
+    ("Companies", "Contacts"): "Contacts",
+    ("Companies", "Locations"): "CompanyLocations",
+    ("TicketWebhooks", "Fields"): "TicketWebhookFields",
+}
+
+
+def endpoint_of(url: str) -> str:
+    """The endpoint (entity) a call counts against: Autotask allows three concurrent requests
+    per (tracking identifier, endpoint), metadata included (PSA-NOTES 1.9)."""
+    path = urlsplit(url).path
+    marker = path.lower().find("/v1.0/")
+    parts = [p for p in (path[marker + 6 :] if marker >= 0 else path).split("/") if p]
+    if not parts:
+        return ""
+    if len(parts) >= 3 and parts[1].isdigit():
+        return CHILD_ENDPOINTS.get((parts[0], parts[2]), parts[2])
+    return parts[0]
 
 
 def _walk(filters: list[dict]):
@@ -115,6 +140,7 @@ class AutotaskClient:
         self.on_zone = on_zone
         http.vendor = VENDOR
         http.classify = classify
+        http.endpoint_of = endpoint_of
         http.default_headers.update(
             {
                 "ApiIntegrationCode": credentials.integration_code,

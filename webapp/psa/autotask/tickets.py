@@ -137,6 +137,7 @@ class TicketPush:
         if document.customer_po:
             record["purchaseOrderNumber"] = document.customer_po[:50]
         ticket_id = self.client.create("Tickets", record)
+        tickets.forget_open_tickets(self.connection.id)  # the checkout offers it from now on
         stored = self.client.get("Tickets", ticket_id)
         differs = differences(record, stored)
         if differs:
