@@ -8,7 +8,7 @@ import pytest
 from tests.factories import login
 from webapp.extensions import db
 from webapp.integrations.models import ConnectionStatus
-from webapp.psa.connectwise import operations
+from webapp.psa.connectwise import matching, operations
 from webapp.psa.connectwise.client import condition, literal
 from webapp.psa.models import PsaConnection
 
@@ -120,7 +120,7 @@ def test_deleted_and_other_type_companies_are_never_offered(app, store, cw, run_
     db.session.refresh(connection)
     connection.options = {**connection.options, "sync_types": ["1"], "sync_statuses": ["1", "2"]}
     db.session.commit()
-    offered = operations.companies_offered(connection)
+    offered = matching.companies_offered(connection)
     assert [c["identifier"] for c in offered] == ["Northwind"]  # not the deleted twin, no vendor
     deleted = next(
         r["id"]
@@ -128,7 +128,7 @@ def test_deleted_and_other_type_companies_are_never_offered(app, store, cw, run_
         if r["identifier"] == "Northwind-old"
     )
     with pytest.raises(operations.IntegrationRuleError, match="not one of the synced"):
-        operations.link_organization(connection, store.org, deleted)
+        matching.link_organization(connection, store.org, deleted)
 
 
 def test_the_settings_page_connects_and_explains_the_three_configurations(

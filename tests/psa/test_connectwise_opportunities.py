@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
 from webapp.integrations.outbox import run_sync
-from webapp.psa.connectwise import operations, sync
+from webapp.psa.connectwise import matching, operations, sync
 from webapp.quotes import lifecycle as quotes
 
 
@@ -146,7 +146,7 @@ def test_an_existing_opportunity_picked_on_the_quote_gets_the_products(app, stor
     )  # fmt: skip
     quote = build_quote(store)
     core.save_link(cw.connection, sync.ORGANIZATION, store.org.id, remote_id=str(company))
-    sync.pick_opportunity(cw.connection, quote, existing)
+    matching.pick_opportunity(cw.connection, sync.QUOTE, quote, existing)
     db.session.commit()
     send(quote)
     run_jobs()

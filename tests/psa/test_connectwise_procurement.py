@@ -17,6 +17,7 @@ from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
+from webapp.integrations.outbox import run_sync
 from webapp.psa.connectwise import operations, sync
 from webapp.purchasing import ordering, receipting
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
@@ -56,6 +57,24 @@ def receive(po: PurchaseOrder, store, serials=("SN-1", "SN-2")) -> None:
                 )
                 for line in po.lines
             ],
+        ),
+        store.purchasing,
+    )
+    db.session.commit()
+
+
+def receive_part(po, line, store, invoice: str, quantity: int, tracking: str, serials) -> None:
+    """Receive ``quantity`` of one PO line, on one supplier invoice with a tracking number."""
+    receipting.record_receipt(
+        po,
+        receipting.ReceiptInput(
+            supplier_invoice_number=invoice,
+            invoice_date=date(2026, 12, 1),
+            due_date=None,
+            freight=Decimal("0"),
+            lines=[receipting.ReceiptLineInput(line.id, quantity, line.unit_cost, list(serials))],
+            tracking_number=tracking,
+            carrier="ups",
         ),
         store.purchasing,
     )
@@ -184,4 +203,56 @@ def test_configuration_three_needs_the_officer_and_makes_pos_suggestions(app, st
     run_jobs()
     pos = purchase_orders_of(document)
     assert pos and all(po.status == PurchaseOrderStatus.DRAFT and not po.issued_to for po in pos)
-    assert len(rows(cw, "service/tickets")) == 1  # the order still reaches ConnectWise
+    # The order still reaches ConnectWise: a won opportunity, invoiced from its sales order.
+    [opportunity] = rows(cw, "sales/opportunities")
+    assert opportunity["status"] == {"id": 2}
+    assert [o["opportunity"] for o in rows(cw, "sales/orders")] == [{"id": opportunity["id"]}]
+
+
+def test_later_partial_receipts_update_the_synced_po_with_serials_and_tracking(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    run_jobs()
+    po = next(p for p in purchase_orders_of(document) if any(x.quantity >= 2 for x in p.lines))
+    if po.status == PurchaseOrderStatus.DRAFT:
+        ordering.issue_purchase_order(po, store.purchasing)
+        db.session.commit()
+    line = max(po.lines, key=lambda x: x.quantity)
+    receive_part(po, line, store, "INV-A", 1, "1Z999AA10123456784", ["SN-A"])
+    run_jobs()
+    [cw_po] = rows(cw, "procurement/purchaseorders")
+    mine = [r for r in rows(cw, "procurement/purchaseorders/lineitems")
+            if r["description"] == line.description]  # fmt: skip
+    first = next(r for r in mine if r["receivedStatus"] != "Waiting")
+    assert first["receivedStatus"] == "PartiallyReceiveCloneRest"
+    assert (first["receivedQuantity"], first["serialNumbers"]) == (1, "SN-A")
+    assert first["trackingNumber"] == "1Z999AA10123456784"
+    [rest] = [r for r in mine if r["receivedStatus"] == "Waiting"]  # ConnectWise's clone
+    assert rest["quantity"] == line.quantity - 1
+    # The second receipt marks the clone, not the first line again; no second purchase order.
+    later = [f"SN-{n}" for n in range(2, line.quantity + 1)]
+    receive_part(po, line, store, "INV-B", line.quantity - 1, "1Z999AA10123456791", later)
+    run_jobs()
+    assert [p["id"] for p in rows(cw, "procurement/purchaseorders")] == [cw_po["id"]]
+    db.session.expire_all()
+    mine = {r["id"]: r for r in rows(cw, "procurement/purchaseorders/lineitems")
+            if r["description"] == line.description}  # fmt: skip
+    assert mine[first["id"]]["serialNumbers"] == "SN-A"  # untouched
+    assert mine[rest["id"]]["receivedStatus"] == "FullyReceived"
+    assert mine[rest["id"]]["receivedQuantity"] == line.quantity - 1
+    assert mine[rest["id"]]["serialNumbers"] == ", ".join(later)
+    assert mine[rest["id"]]["trackingNumber"] == "1Z999AA10123456791"
+    receipts = list(db.session.scalars(db.select(Delivery).filter_by(kind=sync.RECEIPT)))
+    assert len(receipts) == 1 and receipts[0].status == DeliveryStatus.CONFIRMED
+    # Running the receipt again (a lost answer) sends nothing twice.
+    patches = len([r for r in cw.requests if r[0] == "PATCH"])
+    receipts[0].status = DeliveryStatus.PENDING
+    receipts[0].attempts = 2
+    receipts[0].next_attempt_at = None
+    db.session.commit()
+    run_sync(cw.connection)
+    db.session.refresh(receipts[0])
+    assert receipts[0].status == DeliveryStatus.CONFIRMED
+    assert len([r for r in cw.requests if r[0] == "PATCH"]) == patches

@@ -865,7 +865,45 @@ class ConnectWiseSandbox:
             raise CwError(400, "InvalidObject", f"{collection.schema} object is invalid", errors)
         updated["_info"] = self._info()
         self.table(collection.path)[record["id"]] = updated
+        if collection.schema == "PurchaseOrderLineItem":
+            self._clone_rest(record, updated)
         return _json(updated, 200)
+
+    def _clone_rest(self, before: dict, line: dict) -> None:
+        """``PartiallyReceiveCloneRest``: the line keeps what was received and the rest waits on
+        a new line (``PartiallyReceiveCancelRest`` drops the rest)."""
+        status = line.get("receivedStatus")
+        if before.get("receivedStatus") == status or status not in (
+            "PartiallyReceiveCloneRest",
+            "PartiallyReceiveCancelRest",
+        ):
+            return
+        received = line.get("receivedQuantity") or 0
+        rest = (line.get("quantity") or 0) - received
+        if received <= 0 or rest <= 0:
+            raise CwError(
+                400,
+                "InvalidObject",
+                "receivedQuantity must be more than 0 and less than the quantity for a partial "
+                "receipt",
+                [{"code": "InvalidField", "message": "out of range", "field": "receivedQuantity"}],
+            )
+        line["quantity"] = received
+        if status == "PartiallyReceiveCloneRest":
+            lines = self.table("procurement/purchaseorders/lineitems")
+            clone = {
+                k: copy.deepcopy(v)
+                for k, v in line.items()
+                if k not in ("receivedQuantity", "serialNumbers", "trackingNumber")
+            }
+            clone.update(
+                id=self._new_id(),
+                quantity=rest,
+                receivedStatus="Waiting",
+                lineNumber=max(r.get("lineNumber", 0) for r in lines.values()) + 1,
+                _info=self._info(),
+            )
+            lines[clone["id"]] = clone
 
     def _list(self, rows: list[dict[str, Any]]) -> Response:
         args = request.args

@@ -22,7 +22,7 @@ from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.psa import checks
 from webapp.psa.checks import CheckItem
-from webapp.psa.connectwise.client import ConnectWiseClient, Credentials, condition
+from webapp.psa.connectwise.client import ConnectWiseClient, Credentials
 from webapp.psa.connectwise.provider import ConnectWiseProvider
 from webapp.psa.models import PsaConnection
 
@@ -337,47 +337,3 @@ def _flag(connection: PsaConnection, lookup: str, value: str | None, flag: str):
         if row["value"] == value:
             return row.get(flag)
     return None
-
-
-# -- organisations ↔ companies ---------------------------------------------------------------
-
-
-def companies_offered(connection: PsaConnection, search: str = "") -> list[dict]:
-    """Companies an organisation may be matched to: the chosen types and statuses, never a
-    deleted one (the recycle bin keeps same-name twins; PSA-NOTES T6)."""
-    parts = [condition("deletedFlag", "=", False)]
-    statuses = [int(v) for v in connection.option("sync_statuses", [])]
-    if statuses:
-        parts.append(condition("status/id", "in", statuses))
-    if search.strip():
-        parts.append(condition("name", "contains", search.strip()))
-    client = client_for(connection)
-    types = {int(v) for v in connection.option("sync_types", [])}
-    found = []
-    for company in client.each("company/companies", " and ".join(parts)):
-        company_types = {t.get("id") for t in company.get("types") or []}
-        if types and not company_types & types:
-            continue
-        found.append(company)
-    return found
-
-
-def link_organization(connection: PsaConnection, organization, company_id: int) -> None:
-    """Match an organisation to a ConnectWise company (by its id, never its name)."""
-    from webapp.psa.connectwise import sync
-
-    offered = {c["id"]: c for c in companies_offered(connection)}
-    company = offered.get(int(company_id))
-    if company is None:
-        raise IntegrationRuleError(
-            f"Company: ConnectWise company {company_id} is not one of the synced types and "
-            "statuses (or it is deleted)."
-        )
-    core.save_link(
-        connection,
-        sync.ORGANIZATION,
-        organization.id,
-        remote_id=str(company["id"]),
-        remote_number=str(company.get("identifier") or "")[:100],
-    )
-    db.session.flush()

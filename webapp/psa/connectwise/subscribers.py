@@ -21,4 +21,4 @@ def connectwise_ticket(document, **_extra) -> None:
 
 @signals.receipt_recorded.connect
 def connectwise_purchase_order(receipt, **_extra) -> None:
-    sync.queue_purchase_order(receipt.purchase_order)
+    sync.queue_purchase_order(receipt.purchase_order, receipt)

@@ -3,13 +3,18 @@
 - A quote, when sent, becomes an opportunity of its organisation's company (the company is
   created first when the organisation has none: a prerequisite delivery) with a product per
   line; products missing from the ConnectWise catalog are created there. An opportunity picked
-  on the quote beforehand (``pick_opportunity``) is used instead of a new one.
+  on the quote beforehand (``matching.pick_opportunity``) is used instead of a new one. Each
+  later version sent brings the opportunity's products in step (``REVISION``).
 - Accepted: the opportunity keeps only the chosen options (quantities as chosen) and takes the
   won status; when invoicing is from opportunities the ConnectWise sales order is created from
   it (``convertToSalesOrder``; PSA-NOTES 2.6). Lost: the lost status.
 - A sales order (approved) raises a ticket — with its products when ConnectWise invoices from
   tickets, without in configuration 2 — or adds them to the open ticket the customer picked at
-  checkout (``webapp.psa.tickets.chosen_ticket``).
+  checkout (``webapp.psa.tickets.chosen_ticket``). An order without a quote (store, desk)
+  becomes a won opportunity instead when the configuration invoices from opportunities, or as
+  well in configuration 2 with opportunities on (``WON_SALE``).
+- A receipted PO (procurement on) becomes a completed ConnectWise PO; each later receipt marks
+  the lines it received, with serial and tracking numbers (``RECEIPT``).
 
 ConnectWise has no idempotency key, so every create carries our reference where a condition
 finds it (``integrationXRef`` on catalog items and products, ``externalXRef`` on tickets, the
@@ -35,22 +40,28 @@ from webapp.psa.models import PsaConnection
 
 COMPANY = "cw_company"
 OPPORTUNITY = "cw_opportunity"
+REVISION = "cw_opportunity_revision"  # a later version of the quote sent: its products again
 RESULT = "cw_opportunity_result"  # won (with the sales order) or lost
 TICKET = "cw_ticket"
 PURCHASE_ORDER = "cw_purchase_order"  # a receipted PO, linked to the purchasing demand
+RECEIPT = "cw_po_receipt"  # a later receipt of a synced PO: its lines received
 registry.register_kinds(
     {
         COMPANY: "ConnectWise company",
         OPPORTUNITY: "ConnectWise opportunity",
+        REVISION: "ConnectWise opportunity update",
         RESULT: "ConnectWise opportunity result",
         TICKET: "ConnectWise ticket",
         PURCHASE_ORDER: "ConnectWise purchase order",
+        RECEIPT: "ConnectWise purchase order receipt",
     }
 )
 # Subjects of deliveries and links.
 ORGANIZATION = "organization"
 QUOTE = "quote"
 DOCUMENT = "sales_document"
+WON_SALE = "cw_won_sale"  # an order without a quote, as a won opportunity (document id)
+RECEIPT_SUBJECT = "receipt"
 PRODUCT = "product"
 PO = "purchase_order"
 SUPPLIER = "supplier"
@@ -78,13 +89,22 @@ def _company_first(connection: PsaConnection, organization_id: int) -> list[Deli
 
 
 def queue_opportunity(quote) -> list[Delivery]:
-    """A quote was sent: its opportunity (and its company first) in ConnectWise."""
+    """A quote was sent: its opportunity (and its company first) in ConnectWise.
+
+    A later version sent brings that opportunity's products (its forecast) in step with the
+    version: one delivery per version, each after the first one, pushing the quote as it stands.
+    """
     out = []
     for connection in _connections():
         if not connection.option("opportunities"):
             continue
-        needs = _company_first(connection, quote.organization_id)
-        out.append(ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs))
+        first = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
+        if first is None:
+            needs = _company_first(connection, quote.organization_id)
+            out.append(ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs))
+        else:
+            revision = f"quote_v{quote.version}"
+            out.append(ensure_delivery(connection, REVISION, revision, quote.id, [first]))
         schedule_sync(connection)
     return out
 
@@ -101,26 +121,52 @@ def queue_result(quote) -> list[Delivery]:
     return out
 
 
+def won_sale_wanted(connection: PsaConnection, document) -> bool:
+    """An order that did not come from a quote (a store or desk order) becomes a won
+    opportunity when the configuration uses opportunities: to invoice from (configurations 1
+    and 3, invoicing from the opportunity) or for reporting (configuration 2, when asked)."""
+    from webapp.sales.models import DocumentSource
+
+    if document.source == DocumentSource.QUOTE or not connection.option("opportunities"):
+        return False
+    if connection.option("configuration") == operations.OUR_INVOICING:
+        return True
+    return invoices_from_opportunity(connection)
+
+
+def invoices_from_opportunity(connection: PsaConnection) -> bool:
+    return (
+        connection.option("configuration") != operations.OUR_INVOICING
+        and connection.option("invoice_from") == "opportunity"
+    )
+
+
 def ticket_wanted(connection: PsaConnection, document) -> bool:
     """Configuration 2 always raises a ticket; otherwise when ConnectWise invoices from
-    tickets, or the order did not come from a quote (no opportunity to invoice from)."""
+    tickets, or the order has no opportunity to invoice from."""
     from webapp.sales.models import DocumentSource
 
     if connection.option("configuration") == operations.OUR_INVOICING:
         return True
     if connection.option("invoice_from") == "ticket":
         return True
-    return document.source != DocumentSource.QUOTE
+    return document.source != DocumentSource.QUOTE and not won_sale_wanted(connection, document)
 
 
 def queue_ticket(document) -> list[Delivery]:
-    """An approved sales order: its ticket (new, or the open one picked at checkout)."""
+    """An approved sales order: its ticket (new, or the open one picked at checkout), and for an
+    order without a quote its won opportunity when the configuration asks for one."""
     out = []
     for connection in _connections():
-        if not ticket_wanted(connection, document):
+        wants_ticket = ticket_wanted(connection, document)
+        wants_opportunity = won_sale_wanted(connection, document)
+        if not (wants_ticket or wants_opportunity):
             continue
         needs = _company_first(connection, document.organization_id)
-        out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        if wants_ticket:
+            out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+        if wants_opportunity:
+            out.append(ensure_delivery(connection, OPPORTUNITY, WON_SALE, document.id, needs))
         schedule_sync(connection)
     return out
 
@@ -130,6 +176,9 @@ def _demand_source(connection: PsaConnection, document) -> Delivery | None:
     ticket = find_delivery(connection.id, TICKET, DOCUMENT, document.id)
     if ticket is not None:
         return ticket
+    won_sale = find_delivery(connection.id, OPPORTUNITY, WON_SALE, document.id)
+    if won_sale is not None and invoices_from_opportunity(connection):
+        return won_sale
     from webapp.quotes.models import Quote
 
     quote = db.session.scalar(db.select(Quote).filter_by(document_id=document.id))
@@ -138,9 +187,10 @@ def _demand_source(connection: PsaConnection, document) -> Delivery | None:
     return find_delivery(connection.id, RESULT, QUOTE, quote.id)
 
 
-def queue_purchase_order(po) -> list[Delivery]:
+def queue_purchase_order(po, receipt=None) -> list[Delivery]:
     """A receipted PO (ConnectWise procurement on): a completed ConnectWise purchase order
-    linked to the purchasing demand of each sales order it serves.
+    linked to the purchasing demand of each sales order it serves. Each later receipt marks
+    the lines it received on that ConnectWise purchase order, with serials and tracking.
 
     Seed 003's order: the ConnectWise sales order (or ticket) must exist first, so the delivery
     waits for the one that creates it — visibly, with a notification saying why — and goes as
@@ -154,6 +204,11 @@ def queue_purchase_order(po) -> list[Delivery]:
             connection.option("procurement")
             and connection.option("configuration") == operations.CW_INVOICING
         ):
+            continue
+        first = find_delivery(connection.id, PURCHASE_ORDER, PO, po.id)
+        if first is not None and receipt is not None:
+            out.append(ensure_delivery(connection, RECEIPT, RECEIPT_SUBJECT, receipt.id, [first]))
+            schedule_sync(connection)
             continue
         needs = [d for d in (_demand_source(connection, doc) for doc in documents.values()) if d]
         delivery = ensure_delivery(connection, PURCHASE_ORDER, PO, po.id, needs)
@@ -184,12 +239,6 @@ def queue_purchase_order(po) -> list[Delivery]:
     return out
 
 
-def pick_opportunity(connection: PsaConnection, quote, opportunity_id: int) -> None:
-    """Append the quote to an existing opportunity instead of creating one."""
-    core.save_link(connection, QUOTE, quote.id, remote_id=str(int(opportunity_id)))
-    db.session.flush()
-
-
 @dataclass(frozen=True)
 class Item:
     key: str
@@ -197,7 +246,7 @@ class Item:
 
 
 class ConnectWiseSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, RESULT, TICKET, PURCHASE_ORDER)
+    kind_order = (COMPANY, OPPORTUNITY, REVISION, RESULT, TICKET, PURCHASE_ORDER, RECEIPT)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
@@ -217,9 +266,11 @@ class ConnectWiseSender(Sender):
         push = {
             COMPANY: self._company,
             OPPORTUNITY: self._opportunity,
+            REVISION: self._revision,
             RESULT: self._result,
             TICKET: self._ticket,
             PURCHASE_ORDER: self._purchase_order,
+            RECEIPT: self._later_receipt,
         }[kind]
         out = []
         for item in items:
@@ -324,8 +375,8 @@ class ConnectWiseSender(Sender):
         return {"id": int(contact["id"])}
 
     def _opportunity(self, delivery: Delivery):
-        from webapp.quotes.approval import working_snapshot
-
+        if delivery.subject_type == WON_SALE:
+            return self._won_sale(delivery)
         quote = self._quote(delivery)
         company = self._company_of(quote.organization_id)
         link = core.link_for(self.connection.id, QUOTE, quote.id)
@@ -333,7 +384,7 @@ class ConnectWiseSender(Sender):
         if link is not None:
             opportunity_id = int(link.remote_id)  # picked on the quote: append to it
         elif delivery.attempts > 1:  # an earlier attempt may have created it: look first
-            opportunity_id = self._existing_opportunity(quote, company)
+            opportunity_id = self._existing_opportunity(quote.number, company)
             found = opportunity_id is not None
         else:
             opportunity_id = None
@@ -349,37 +400,105 @@ class ConnectWiseSender(Sender):
                 "status": self._ref("opportunity_status", "status of a new opportunity"),
             }
             opportunity_id = self.client.create("sales/opportunities", record)["id"]
-        snapshot = working_snapshot(quote)
-        lines = [line for section in snapshot["sections"] for line in section["lines"]]
         self._products(
             {"opportunity": {"id": opportunity_id}},
             f"opportunity/id = {int(opportunity_id)}",
-            [
-                (
-                    f"msp-quote-{quote.id}-{line['key']}",
-                    line.get("product_id"),
-                    line.get("sku") or "",
-                    line["description"],
-                    line["quantity"],
-                    Decimal(line["unit_price"]),
-                    Decimal(line["unit_cost"]),
-                )
-                for line in lines
-            ],
+            self._quote_lines(quote),
             company,
             fresh=fresh,
         )
         return opportunity_id, f"{quote.number} {quote.title}"[:100], found
 
-    def _existing_opportunity(self, quote, company: dict) -> int | None:
+    def _quote_lines(self, quote) -> list[tuple]:
+        """The quote's lines as it stands (the version being sent), one product each."""
+        from webapp.quotes.approval import working_snapshot
+
+        snapshot = working_snapshot(quote)
+        return [
+            (
+                f"msp-quote-{quote.id}-{line['key']}",
+                line.get("product_id"),
+                line.get("sku") or "",
+                line["description"],
+                line["quantity"],
+                Decimal(line["unit_price"]),
+                Decimal(line["unit_cost"]),
+            )
+            for section in snapshot["sections"]
+            for line in section["lines"]
+        ]
+
+    def _existing_opportunity(self, number: str, company: dict) -> int | None:
         found = self.client.find(
             "sales/opportunities",
             all_of(
                 condition("company/id", "=", company["id"]),
-                f'name = "{quote.number} *"',  # our number opens the name (wildcard)
+                f'name = "{number} *"',  # our number opens the name (wildcard)
             ),
         )
         return int(found[0]["id"]) if found else None
+
+    def _revision(self, delivery: Delivery):
+        """A later version sent: the opportunity's products become the version's — changed
+        ones updated, new ones added, dropped ones removed (ours only, by ``integrationXRef``);
+        ConnectWise's forecast and amount follow its products."""
+        quote = self._quote(delivery)
+        link = core.link_for(self.connection.id, QUOTE, quote.id)
+        if link is None:
+            raise PermanentError("The quote has no ConnectWise opportunity.", field="Opportunity")
+        opportunity_id = int(link.remote_id)
+        company = self._company_of(quote.organization_id)
+        self._products(
+            {"opportunity": {"id": opportunity_id}},
+            f"opportunity/id = {opportunity_id}",
+            self._quote_lines(quote),
+            company,
+            replace=f"msp-quote-{quote.id}-",
+        )
+        return opportunity_id, f"{quote.number} v{quote.version}", True
+
+    # -- orders without a quote: a won opportunity -------------------------------------------
+
+    def _won_sale(self, delivery: Delivery):
+        """A store or desk order as a won opportunity with its products (picked on the order,
+        else found again after a lost answer, else created); when ConnectWise invoices from
+        opportunities, its sales order is created from it."""
+        from webapp.sales.models import SalesDocument
+
+        document = db.session.get(SalesDocument, delivery.subject_id)
+        if document is None:
+            raise PermanentError("The sales order was deleted.", field="Sales order")
+        company = self._company_of(document.organization_id)
+        link = core.link_for(self.connection.id, WON_SALE, document.id)
+        opportunity_id = int(link.remote_id) if link is not None else None
+        if opportunity_id is None and delivery.attempts > 1:
+            opportunity_id = self._existing_opportunity(document.number, company)
+        found = opportunity_id is not None
+        name = f"{document.number} {document.organization.name}"[:100]
+        if opportunity_id is None:
+            record = {
+                "name": name,
+                "company": company,
+                "contact": self._contact(company, document.contact),
+                "primarySalesRep": self._ref("sales_rep", "sales rep"),
+                "stage": self._ref("opportunity_stage", "stage of a new opportunity"),
+                "status": self._ref("opportunity_status", "status of a new opportunity"),
+            }
+            if document.customer_po:
+                record["customerPO"] = document.customer_po[:25]
+            opportunity_id = self.client.create("sales/opportunities", record)["id"]
+        self._products(
+            {"opportunity": {"id": opportunity_id}},
+            f"opportunity/id = {opportunity_id}",
+            self._document_lines(document),
+            company,
+            fresh=not found,
+        )
+        path = f"sales/opportunities/{opportunity_id}"
+        self.client.patch(path, {"status": self._ref("won_status", "status when won")})
+        if invoices_from_opportunity(self.connection):
+            self._sales_order(delivery, path, opportunity_id, document.id)
+        return opportunity_id, name, found
 
     # -- products --------------------------------------------------------------------------
 
@@ -411,16 +530,34 @@ class ConnectWiseSender(Sender):
         return {"id": int(item["id"])}
 
     def _products(
-        self, parent: dict, parent_condition: str, lines: list[tuple], company: dict, fresh=False
+        self,
+        parent: dict,
+        parent_condition: str,
+        lines: list[tuple],
+        company: dict,
+        fresh=False,
+        replace: str = "",
     ):
         """One ConnectWise product per line under ``parent``; those already there (by our
-        ``integrationXRef``) are left as they are (a ``fresh`` parent has none yet)."""
+        ``integrationXRef``) are left as they are (a ``fresh`` parent has none yet).
+
+        With ``replace`` (the prefix of our references on that parent) the products become the
+        lines: changed quantities, prices, costs and descriptions are updated (whole values,
+        read back) and ours no longer among the lines are removed; the MSP's own stay.
+        """
         existing = {} if fresh else {
             p.get("integrationXRef"): p
             for p in self.client.each("procurement/products", parent_condition)
         }  # fmt: skip
+        wanted = {line[0] for line in lines}
+        if replace:
+            for xref, product in existing.items():
+                if (xref or "").startswith(replace) and xref not in wanted:
+                    self.client.delete(f"procurement/products/{product['id']}")
         for xref, product_id, sku, description, quantity, price, cost in lines:
             if xref in existing:
+                if replace:
+                    self._update_product(existing[xref], description, quantity, price, cost)
                 continue
             self.client.create(
                 "procurement/products",
@@ -437,6 +574,32 @@ class ConnectWiseSender(Sender):
                     "integrationXRef": xref,
                 },
             )
+
+    def _update_product(self, product: dict, description: str, quantity, price, cost) -> None:
+        values = {
+            "description": description[:2000],
+            "customerDescription": description[:2000],
+            "quantity": quantity,
+            "price": float(price),
+            "cost": float(cost),
+        }
+        changed = {k: v for k, v in values.items() if product.get(k) != v}
+        if changed:
+            self.client.patch(f"procurement/products/{product['id']}", changed)
+
+    def _document_lines(self, document) -> list[tuple]:
+        return [
+            (
+                f"msp-line-{line.id}",
+                line.product_id,
+                line.sku,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.unit_cost or Decimal(0),
+            )
+            for line in document.lines
+        ]
 
     # -- won / lost ------------------------------------------------------------------------
 
@@ -485,7 +648,12 @@ class ConnectWiseSender(Sender):
             or quote.document_id is None
         ):
             return opportunity_id, "won", False
-        existing = core.link_for(self.connection.id, SALES_ORDER, quote.document_id)
+        self._sales_order(delivery, path, opportunity_id, quote.document_id)
+        return opportunity_id, "won", False
+
+    def _sales_order(self, delivery: Delivery, path: str, opportunity_id: int, document_id: int):
+        """The ConnectWise sales order of a won opportunity (``convertToSalesOrder``), once."""
+        existing = core.link_for(self.connection.id, SALES_ORDER, document_id)
         if existing is None and delivery.attempts > 1:
             # An earlier attempt may have converted it already: a second would duplicate it.
             found = self.client.find(
@@ -495,7 +663,7 @@ class ConnectWiseSender(Sender):
                 existing = core.save_link(
                     self.connection,
                     SALES_ORDER,
-                    quote.document_id,
+                    document_id,
                     remote_id=str(found[0]["id"]),
                     remote_number=f"SO {found[0]['id']}",
                 )
@@ -511,11 +679,10 @@ class ConnectWiseSender(Sender):
             core.save_link(
                 self.connection,
                 SALES_ORDER,
-                quote.document_id,
+                document_id,
                 remote_id=str(order["id"]),
                 remote_number=f"SO {order['id']}",
             )
-        return opportunity_id, "won", False
 
     # -- tickets ---------------------------------------------------------------------------
 
@@ -565,18 +732,7 @@ class ConnectWiseSender(Sender):
             self._products(
                 {"ticket": {"id": ticket_id}},
                 f"ticket/id = {ticket_id}",
-                [
-                    (
-                        f"msp-line-{line.id}",
-                        line.product_id,
-                        line.sku,
-                        line.description,
-                        line.quantity,
-                        line.unit_price,
-                        line.unit_cost or Decimal(0),
-                    )
-                    for line in document.lines
-                ],
+                self._document_lines(document),
                 company,
             )
         core.save_link(
@@ -704,42 +860,81 @@ class ConnectWiseSender(Sender):
         self._receive(po, int(created["id"]))
         return created["id"], po.number, False
 
+    def _later_receipt(self, delivery: Delivery):
+        """A receipt after the ConnectWise purchase order was made: mark what it received."""
+        from webapp.purchasing.models import Receipt
+
+        receipt = db.session.get(Receipt, delivery.subject_id)
+        if receipt is None:
+            raise PermanentError("The receipt was deleted.", field="Receipt")
+        po = receipt.purchase_order
+        link = core.link_for(self.connection.id, PO, po.id)
+        if link is None:
+            raise PermanentError(
+                f"{po.number} has no ConnectWise purchase order yet.", field="Purchase order"
+            )
+        self._receive(po, int(link.remote_id))
+        return link.remote_id, f"{po.number} {receipt.supplier_invoice_number}", True
+
     def _receive(self, po, remote_po: int) -> None:
-        """Mark each ConnectWise PO line received, with our serial numbers (PATCH, read back)."""
-        received: dict[int, int] = {}
-        serials: dict[int, list[str]] = {}
-        for receipt in po.receipts:
-            for item in receipt.lines:
-                key = item.purchase_order_line.product_id
-                received[key] = received.get(key, 0) + item.quantity
-                serials.setdefault(key, []).extend(item.serial_numbers or [])
+        """Mark the ConnectWise PO lines received as far as our receipts go, with the serial
+        numbers and tracking numbers of the receipts not yet there (PATCH, read back).
+
+        Idempotent: what ConnectWise already shows received is not sent again. A partial
+        receipt is ``PartiallyReceiveCloneRest``: ConnectWise keeps the rest waiting on a clone
+        of the line, which the next receipt receives.
+        """
         catalog_to_product = {}
         for line in po.lines:
             link = core.link_for(self.connection.id, PRODUCT, line.product_id)
             if link is not None:
-                catalog_to_product[int(link.remote_id)] = line
+                catalog_to_product[int(link.remote_id)] = line.product_id
+        arrivals: dict[int, list[tuple]] = {}  # product -> [(quantity, serials, tracking)]
+        for receipt in sorted(po.receipts, key=lambda r: r.id):
+            for item in receipt.lines:
+                arrivals.setdefault(item.purchase_order_line.product_id, []).append(
+                    (item.quantity, list(item.serial_numbers or []), receipt.tracking_number)
+                )
         path = f"procurement/purchaseorders/{remote_po}/lineitems"
+        by_product: dict[int, list[dict]] = {}
         for item in self.client.each(path):
-            line = catalog_to_product.get((item.get("product") or {}).get("id"))
-            if line is None:
-                continue
-            quantity = received.get(line.product_id, 0)
-            if quantity <= 0 or item.get("receivedStatus") == "FullyReceived":
-                continue
-            values = {
-                "receivedStatus": (
-                    "FullyReceived" if quantity >= line.quantity else "PartiallyReceiveCloneRest"
-                ),
-                "receivedQuantity": quantity,
-            }
-            if serials.get(line.product_id):
-                values["serialNumbers"] = ", ".join(serials[line.product_id])  # one string
-            self.client.patch(f"{path}/{item['id']}", values)
+            product_id = catalog_to_product.get((item.get("product") or {}).get("id"))
+            if product_id is not None:
+                by_product.setdefault(product_id, []).append(item)
+        for product_id, items in by_product.items():
+            done = sum(int(i.get("receivedQuantity") or 0) for i in items if _received(i))
+            new = _beyond(arrivals.get(product_id, []), done)
+            for item in (i for i in items if not _received(i)):
+                if not new:
+                    break
+                room = int(item.get("quantity") or 0)
+                taken, new = _take(new, room)
+                quantity = sum(q for q, _, _ in taken)
+                values = {
+                    "receivedStatus": (
+                        "FullyReceived" if quantity >= room else "PartiallyReceiveCloneRest"
+                    ),
+                    "receivedQuantity": quantity,
+                }
+                serials = [serial for _, batch, _ in taken for serial in batch]
+                if serials:
+                    values["serialNumbers"] = ", ".join(serials)  # one string (PN 2.7)
+                tracking = list(dict.fromkeys(t for _, _, t in taken if t))
+                if tracking:
+                    values["trackingNumber"] = ", ".join(tracking)[:50]
+                self.client.patch(f"{path}/{item['id']}", values)
 
     # -- outbox hooks ----------------------------------------------------------------------
 
     def describe(self, delivery: Delivery) -> str:
-        if delivery.subject_type == QUOTE:
+        if delivery.subject_type == RECEIPT_SUBJECT:
+            from webapp.purchasing.models import Receipt
+
+            receipt = db.session.get(Receipt, delivery.subject_id)
+            if receipt is None:
+                return f"receipt #{delivery.subject_id}"
+            return f"{receipt.purchase_order.number} receipt {receipt.supplier_invoice_number}"
+        if delivery.subject_type.startswith(QUOTE):  # the quote, or one of its versions
             from webapp.quotes.models import Quote
 
             quote = db.session.get(Quote, delivery.subject_id)
@@ -749,7 +944,7 @@ class ConnectWiseSender(Sender):
 
             po = db.session.get(PurchaseOrder, delivery.subject_id)
             return po.number if po else f"purchase order #{delivery.subject_id}"
-        if delivery.subject_type == DOCUMENT:
+        if delivery.subject_type in (DOCUMENT, WON_SALE):
             from webapp.sales.models import SalesDocument
 
             document = db.session.get(SalesDocument, delivery.subject_id)
@@ -770,8 +965,44 @@ class ConnectWiseSender(Sender):
             )
         if delivery.kind == RESULT:
             return f"opportunity {result.remote_id} {result.remote_number}"
+        if delivery.kind == REVISION:
+            return f"opportunity {result.remote_id} updated to {result.remote_number}"
+        if delivery.kind == RECEIPT:
+            return f"purchase order {result.remote_id} received: {result.remote_number}"
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def _received(item: dict) -> bool:
+    return (item.get("receivedStatus") or "Waiting") != "Waiting"
+
+
+def _beyond(arrivals: list[tuple], done: int) -> list[tuple]:
+    """The arrivals after the first ``done`` units (those ConnectWise already shows received)."""
+    out = []
+    for quantity, serials, tracking in arrivals:
+        if done >= quantity:
+            done -= quantity
+            continue
+        out.append((quantity - done, serials[done:], tracking))
+        done = 0
+    return out
+
+
+def _take(arrivals: list[tuple], room: int) -> tuple[list[tuple], list[tuple]]:
+    """Split ``arrivals`` into what fits ``room`` units and the rest."""
+    taken, rest = [], []
+    for quantity, serials, tracking in arrivals:
+        if room <= 0:
+            rest.append((quantity, serials, tracking))
+        elif quantity <= room:
+            taken.append((quantity, serials, tracking))
+            room -= quantity
+        else:
+            taken.append((room, serials[:room], tracking))
+            rest.append((quantity - room, serials[room:], tracking))
+            room = 0
+    return taken, rest
 
 
 def _describe(document) -> str:
