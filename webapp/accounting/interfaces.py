@@ -300,6 +300,8 @@ class PurchaseOrderData:
     currency: str
     lines: tuple[DocumentLine, ...]
     memo: str = ""
+    subtotal: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")  # purchase tax of the lines, as on the PO's bill
     total: Decimal = Decimal("0")
     payables_account_id: str = ""  # AccountPurpose.PAYABLES mapping; empty = ledger default
     maybe_sent: bool = False

@@ -259,6 +259,9 @@ def purchase_order(data: PurchaseOrderData, payables_account_id: str) -> dict[st
             "CurrencyRef": _ref(data.currency) if data.currency else None,
             "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
             "Line": [_expense_line(line) for line in data.lines],
+            # Purchase tax stated as on the bill: each line names its tax code, and the PO's
+            # TotalAmt is then ours to the cent (Finance.xsd TxnTaxDetail.TotalTax).
+            "TxnTaxDetail": {"TotalTax": _num(data.tax_total)},
         }
     )
 
