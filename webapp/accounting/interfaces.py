@@ -413,6 +413,9 @@ class LedgerPayment:
     paid_on: date
     currency: str = ""
     reference: str = ""
+    # Paid above what the ledger could apply to the invoice (QuickBooks unapplied amount,
+    # Xero overpayment credit left): counted as paid on the document, shown as overpaid.
+    overpayment: bool = False
 
 
 @dataclass(frozen=True)

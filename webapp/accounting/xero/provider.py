@@ -236,12 +236,20 @@ class XeroProvider:
 
     # -- reads ---------------------------------------------------------------------------
     def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:
-        """Return customer payments changed since ``since`` (If-Modified-Since, paged)."""
-        rows = self.client.get_all("Payments", modified_since=since)
+        """Return customer payments and overpayments changed since ``since`` (paged).
+
+        An overpayment (xero_accounting.yaml GET /Overpayments) is not a Payment: its
+        allocations settle invoices and what is left is the customer's credit.
+        """
+        payments = self.client.get_all("Payments", modified_since=since)
+        overpayments = self.client.get_all("Overpayments", modified_since=since)
         if until is not None:
             limit = until if until.tzinfo else until.replace(tzinfo=UTC)
-            rows = [r for r in rows if updated_at(r) is None or updated_at(r) <= limit]
-        return mapping.payments(rows)
+            payments, overpayments = (
+                [r for r in rows if updated_at(r) is None or updated_at(r) <= limit]
+                for rows in (payments, overpayments)
+            )
+        return mapping.payments(payments) + mapping.overpayments(overpayments)
 
     def list_accounts(self) -> list[LedgerAccount]:
         """Return the active, coded accounts of the chart, by code."""
