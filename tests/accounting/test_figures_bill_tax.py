@@ -133,3 +133,61 @@ def test_the_mappings_page_saves_the_rate_on_purchases_beside_the_one_on_sales(
     db.session.expire_all()
     mapping = qbo_connection.tax_for("GST")
     assert (mapping.ledger_tax_id, mapping.purchase_tax_id) == ("TAX", "NON")
+
+
+def _purchase_order(qbo_connection, store):
+    qbo_connection.push_purchase_orders = True
+    receipt = make_receipt(store.supplier, store.products[:2])  # the second is GST free
+    order = receipt.purchase_order
+    order.freight = Decimal("18.00")
+    order.total = order.subtotal + order.freight
+    signals.purchase_order_issued.send(order)
+    db.session.commit()
+    return order
+
+
+def test_qbo_purchase_order_lines_carry_the_purchase_tax_code_and_the_total_is_ours(
+    qbo, qbo_connection, store, zero
+):
+    operations.set_tax_mapping(qbo_connection, "ZERO", "NON", "Non-taxable", purchases=True)
+    order = _purchase_order(qbo_connection, store)
+
+    sync_connection(qbo_connection.id)
+
+    (pushed,) = qbo.entities(qbo.realms[0], "PurchaseOrder")
+    details = [
+        line.get("ItemBasedExpenseLineDetail") or line["AccountBasedExpenseLineDetail"]
+        for line in pushed["Line"]
+    ]
+    # GST product, GST-free product, freight at our default code (GST).
+    assert [d["TaxCodeRef"] for d in details] == [{"value": "TAX"}, {"value": "NON"},
+                                                  {"value": "TAX"}]  # fmt: skip
+    assert sum(Decimal(str(line["Amount"])) for line in pushed["Line"]) == order.total
+    # 261.37 at 10% + 261.37 at 0% + 18.00 freight at 10%: 26.14 + 0 + 1.80.
+    assert Decimal(str(pushed["TxnTaxDetail"]["TotalTax"])) == Decimal("27.94")
+    assert Decimal(str(pushed["TotalAmt"])) == order.total + Decimal("27.94") == Decimal("568.68")
+
+
+def test_a_product_tax_code_without_a_purchase_rate_blocks_the_purchase_order_naming_it(
+    qbo, qbo_connection, store, zero
+):
+    _purchase_order(qbo_connection, store)  # ZERO has no rate on purchases
+
+    sync_connection(qbo_connection.id)
+
+    delivery = db.session.execute(db.select(Delivery).filter_by(kind="purchase_order")).scalar_one()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert qbo.entities(qbo.realms[0], "PurchaseOrder") == []
+    [note] = db.session.scalars(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert note.field == "Purchase tax code ZERO" and "on purchases" in note.fix
+
+
+def test_purchase_orders_alone_need_the_rate_on_purchases_for_the_default_code(
+    qbo, qbo_connection, store
+):
+    operations.set_tax_mapping(qbo_connection, "GST", "", "", purchases=True)
+    qbo_connection.push_bills = False
+    qbo_connection.push_purchase_orders = True
+    assert queries.missing_mappings(qbo_connection) == [
+        "Tax rate on purchases for our default tax code GST"
+    ]

@@ -31,7 +31,9 @@ def test_qbo_purchase_order_carries_the_supplier_freight_on_the_freight_account(
     [freight] = [ln for ln in pushed["Line"] if ln["DetailType"] == "AccountBasedExpenseLineDetail"]
     assert freight["Amount"] == 18.0
     assert freight["AccountBasedExpenseLineDetail"]["AccountRef"] == {"value": "80"}
-    assert Decimal(str(pushed["TotalAmt"])) == order.total
+    assert sum(Decimal(str(line["Amount"])) for line in pushed["Line"]) == order.total
+    # Plus the purchase tax the lines name (freight included): 261.37 + 18.00 at 10%.
+    assert Decimal(str(pushed["TotalAmt"])) == order.total + Decimal("27.94")
 
 
 def test_invoice_shipping_and_surcharge_use_their_own_income_accounts(qbo, qbo_connection, store):

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from tests.accounting.builders import connect_qbo, make_document, point_app_at_qbo
+from decimal import Decimal
+
+from tests.accounting.builders import (
+    connect_qbo,
+    connect_xero,
+    make_document,
+    point_app_at_qbo,
+    point_app_at_xero,
+)
 from tests.accounting.test_bills_payments_webhooks import _pay
+from tests.factories import login
 from webapp import signals
 from webapp.extensions import db
 from webapp.integrations.models import Delivery
@@ -40,3 +49,113 @@ def test_full_payment_in_each_of_two_ledgers_counts_once(app, qbo_sandbox_factor
 
     assert doc.amount_paid == doc.total
     assert doc.payment_status == PaymentStatus.PAID
+
+
+# -- overpayments: paid above the total comes from the ledger and is shown as such ----------
+
+
+def _invoiced(store, connection, sandbox_invoice):
+    doc = make_document(store.org, store.customer, store.products[:1])
+    signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+    sync_connection(connection.id)
+    delivery = db.session.execute(
+        db.select(Delivery).filter_by(kind="invoice", subject_id=doc.id)
+    ).scalar_one()
+    return doc, sandbox_invoice(delivery.remote_id)
+
+
+def _overpaid_everywhere_staff_and_customer_look(app, store, doc, text: str) -> list[str]:
+    customer, staff = app.test_client(), app.test_client()
+    login(customer, store.customer)
+    login(staff, store.admin)
+    pages = {
+        "customer": customer.get(f"/orders/{doc.number}"),
+        "staff": staff.get(f"/admin/orders/{doc.id}"),
+        "staff list": staff.get("/admin/orders/"),
+    }
+    return [name for name, page in pages.items() if text not in page.get_data(as_text=True)]
+
+
+def test_qbo_payment_above_the_invoice_shows_the_document_overpaid(app, qbo, qbo_connection, store):
+    realm = qbo.realms[0]
+    doc, invoice = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    paid = float(doc.total + Decimal("20.00"))
+    # QuickBooks applies at most the open balance; the rest stays unapplied on the payment.
+    payment = qbo.add(
+        realm,
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": paid,
+            "Line": [
+                {
+                    "Amount": float(doc.total),
+                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
+    assert payment["UnappliedAmt"] == 20.0
+    assert qbo.get(realm, "Invoice", invoice["Id"])["Balance"] == 0
+
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+
+    assert doc.amount_paid == doc.total + Decimal("20.00")
+    assert doc.overpaid_by == Decimal("20.00")
+    assert doc.payment_status == PaymentStatus.PAID
+    assert [e.type for e in doc.events if e.type == "overpaid"] == ["overpaid"]
+    assert _overpaid_everywhere_staff_and_customer_look(app, store, doc, "Overpaid by $20.00") == []
+
+
+def test_qbo_unapplied_amount_of_a_payment_for_two_invoices_is_nobody_s_overpayment(
+    qbo, qbo_connection, store
+):
+    realm = qbo.realms[0]
+    first, one = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    second, two = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    lines = [
+        {"Amount": float(d.total), "LinkedTxn": [{"TxnId": i["Id"], "TxnType": "Invoice"}]}
+        for d, i in ((first, one), (second, two))
+    ]
+    total = float(first.total + second.total + Decimal("5.00"))
+    qbo.add(realm, "Payment", {"CustomerRef": one["CustomerRef"], "TotalAmt": total, "Line": lines})
+
+    import_payments(qbo_connection.id)
+
+    for doc in (first, second):
+        db.session.refresh(doc)
+        assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+
+
+def test_xero_overpayment_allocated_to_the_invoice_pays_it_and_the_rest_shows_overpaid(
+    app, xero_sandbox, store
+):
+    point_app_at_xero(app, xero_sandbox)
+    connection = connect_xero(xero_sandbox)
+    db.session.commit()
+    ledger = xero_sandbox.tenants[xero_sandbox.tenant_id].ledger["Invoices"]
+    doc, invoice = _invoiced(store, connection, lambda i: ledger[i])
+    overpayment = xero_sandbox.record_overpayment(
+        invoice["InvoiceID"], float(doc.total + Decimal("20.00")), float(doc.total)
+    )
+    assert invoice["Status"] == "PAID" and overpayment["RemainingCredit"] == 20.0
+
+    import_payments(connection.id)
+    db.session.refresh(doc)
+
+    assert doc.amount_paid == doc.total + Decimal("20.00")
+    assert doc.overpaid_by == Decimal("20.00") and doc.payment_status == PaymentStatus.PAID
+    assert _overpaid_everywhere_staff_and_customer_look(app, store, doc, "Overpaid by $20.00") == []
+
+    # The credit left is applied to the customer's next invoice in Xero: it pays that one.
+    later, other = _invoiced(store, connection, lambda i: ledger[i])
+    xero_sandbox.allocate_overpayment(overpayment["OverpaymentID"], other["InvoiceID"], 20.0)
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    db.session.refresh(later)
+
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert later.amount_paid == Decimal("20.00")
+    assert later.payment_status == PaymentStatus.PARTIALLY_PAID

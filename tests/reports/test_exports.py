@@ -319,3 +319,17 @@ def test_myob_files_guard_text_fields_but_keep_amounts_numbers(hostile):
     assert bill["Supplier Invoice No."] == "'=1+1"
     assert bill["Ex-Tax Total"] == "90.00"
     assert files.myob_text(files.money(Decimal("-12.5"))) == "-12.50"
+
+
+def test_myob_sales_leave_out_a_cancelled_document(month):
+    """A cancelled order is no sale: MYOB gets no transaction for it (issue 11 §2 cancel)."""
+    from webapp.sales.models import DocumentStatus
+    from webapp.sales.operations import transition
+
+    invoice, sales_order, _po = month
+    transition(sales_order, DocumentStatus.CANCELLED, None, "customer changed their mind")
+    db.session.commit()
+
+    _fields, transactions = myob_transactions(exports.build("myob-sales", MAY))
+
+    assert [{r["Invoice No."] for r in t} for t in transactions] == [{invoice.number}]

@@ -77,6 +77,8 @@ REF_TARGETS = {
     "ExpenseAccountRef": "Account",
     "IncomeAccountRef": "Account",
     "ItemRef": "Item",
+    # ItemLineDetail / AccountBasedExpenseLineDetail TaxCodeRef (Finance.xsd): a TaxCode id.
+    "TaxCodeRef": "TaxCode",
     "VendorRef": "Vendor",
 }
 LINKABLE = {"Bill", "Invoice", "PurchaseOrder"}

@@ -335,6 +335,15 @@ def test_unknown_reference_id_is_rejected(qbo_api: ApiSession) -> None:
     assert error["element"] == ".VendorRef"
 
 
+def test_unknown_tax_code_on_a_line_is_rejected(qbo_api: ApiSession) -> None:
+    body = bill()
+    body["Line"][0]["AccountBasedExpenseLineDetail"]["TaxCodeRef"] = {"value": "GST"}
+    error = assert_fault(qbo_api.post("bill", json=body), 400, "2500", "ValidationFault")
+    assert error["element"] == ".Line[0].AccountBasedExpenseLineDetail.TaxCodeRef"
+    body["Line"][0]["AccountBasedExpenseLineDetail"]["TaxCodeRef"] = {"value": "NON"}
+    assert qbo_api.post("bill", json=body).status_code == 200
+
+
 def test_amount_must_equal_qty_times_unit_price(qbo_api: ApiSession) -> None:
     body = copy.deepcopy(SAMPLE_INVOICE)
     body["Line"][0]["SalesItemLineDetail"].update(Qty=3, UnitPrice=33.33)

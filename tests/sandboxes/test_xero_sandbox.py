@@ -449,6 +449,25 @@ def test_overpayment_is_rejected(xero_api: ApiSession) -> None:
     assert_validation(xero_api.put("Payments", json={"Payments": [payment]}))
 
 
+def test_overpayment_settles_the_invoice_and_keeps_the_rest_as_credit(
+    xero_sandbox: XeroSandbox, xero_api: ApiSession
+) -> None:
+    invoice = xero_api.put("Invoices", json=spec_invoice(contact(xero_api))).json()["Invoices"][0]
+    with pytest.raises(ValueError, match="exceeds the amount due"):
+        xero_sandbox.record_overpayment(invoice["InvoiceID"], 60, 41)
+    xero_sandbox.record_overpayment(invoice["InvoiceID"], 60, 40)
+    paid = xero_api.get(f"Invoices/{invoice['InvoiceID']}").json()["Invoices"][0]
+    assert paid["Status"] == "PAID" and paid["AmountDue"] == 0 and paid["AmountCredited"] == 40
+    [overpayment] = [
+        o
+        for o in xero_api.get("Overpayments").json()["Overpayments"]
+        if o["Allocations"][0]["Invoice"]["InvoiceID"] == invoice["InvoiceID"]
+    ]
+    assert overpayment["Type"] == "RECEIVE-OVERPAYMENT" and overpayment["RemainingCredit"] == 20
+    assert [a["Amount"] for a in overpayment["Allocations"]] == [40]
+    assert xero_api.put("Overpayments", json={"Overpayments": [{}]}).status_code == 404
+
+
 def test_payments_filter_by_where_and_if_modified_since(
     xero_sandbox: XeroSandbox, xero_api: ApiSession
 ) -> None:

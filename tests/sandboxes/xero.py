@@ -105,6 +105,15 @@ COLLECTIONS = {
             ("accounting.transactions", "accounting.payments"),
         ),
         Collection(
+            # Read only here: Xero makes overpayments from RECEIVE-OVERPAYMENT bank
+            # transactions (xero_accounting.yaml Overpayment); record_overpayment stands in.
+            "Overpayments",
+            "Overpayment",
+            "OverpaymentID",
+            False,
+            ("accounting.transactions", "accounting.payments"),
+        ),
+        Collection(
             "Contacts", "Contact", "ContactID", True, ("accounting.contacts",), "ContactNumber"
         ),
         Collection(
@@ -410,6 +419,101 @@ class XeroSandbox:
             raise ValueError(errors)
         assert record is not None
         return render(copy.deepcopy(record))
+
+    def record_overpayment(
+        self,
+        invoice_id: str,
+        total: float,
+        allocated: float,
+        tenant_id: str | None = None,
+        on: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a customer's overpayment as if a user entered it in Xero and allocated part.
+
+        A RECEIVE-OVERPAYMENT of ``total`` from the invoice's contact, ``allocated`` of it
+        applied to the invoice (schema Overpayment: Allocations, RemainingCredit).
+        """
+        tenant = self.tenants[tenant_id or self.tenant_id]
+        with self._lock:
+            invoice = tenant.ledger["Invoices"][invoice_id]
+            overpayment_id = str(uuid.uuid4())
+            tenant.ledger["Overpayments"][overpayment_id] = {
+                "OverpaymentID": overpayment_id,
+                "Type": "RECEIVE-OVERPAYMENT",
+                "Contact": {"ContactID": invoice["Contact"]["ContactID"]},
+                "Date": on or self.today(),
+                "Status": "AUTHORISED",
+                "LineAmountTypes": "Inclusive",
+                "SubTotal": total,
+                "TotalTax": 0.0,
+                "Total": total,
+                "CurrencyCode": invoice.get("CurrencyCode", "USD"),
+                "RemainingCredit": total,
+                "AppliedAmount": 0.0,
+                "Allocations": [],
+                "Payments": [],
+                "UpdatedDateUTC": self.clock.now(),
+            }
+        try:
+            return self.allocate_overpayment(overpayment_id, invoice_id, allocated, tenant_id, on)
+        except ValueError:
+            del tenant.ledger["Overpayments"][overpayment_id]  # refused: nothing is kept
+            raise
+
+    def allocate_overpayment(
+        self,
+        overpayment_id: str,
+        invoice_id: str,
+        amount: float,
+        tenant_id: str | None = None,
+        on: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply overpayment credit to an invoice, as ``PUT /Overpayments/{id}/Allocations``.
+
+        Like a credit-note allocation it cannot exceed what the invoice owes nor the credit
+        left, and the invoice must be an AUTHORISED ACCREC one of the same contact.
+        """
+        tenant = self.tenants[tenant_id or self.tenant_id]
+        on = on or self.today()
+        with self._lock:
+            overpayment = tenant.ledger["Overpayments"][overpayment_id]
+            invoice = tenant.ledger["Invoices"][invoice_id]
+            if invoice.get("Status") != "AUTHORISED" or invoice["Type"] != "ACCREC":
+                raise ValueError("An overpayment is allocated to an AUTHORISED ACCREC invoice")
+            if invoice["Contact"]["ContactID"] != overpayment["Contact"]["ContactID"]:
+                raise ValueError("The overpayment and invoice must be for the same contact")
+            if amount <= 0 or amount > invoice["AmountDue"] + 0.005:
+                raise ValueError("The amount allocated exceeds the amount due on the invoice")
+            if amount > overpayment["RemainingCredit"] + 0.005:
+                raise ValueError("The amount allocated exceeds the overpayment's remaining credit")
+            invoice["AmountCredited"] = round(invoice.get("AmountCredited", 0) + amount, 2)
+            invoice["AmountDue"] = round(
+                invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"], 2
+            )
+            invoice.setdefault("Overpayments", []).append(
+                {"OverpaymentID": overpayment_id, "AppliedAmount": amount, "Date": on}
+            )
+            if invoice["AmountDue"] <= 0:
+                invoice["Status"] = "PAID"
+                invoice["FullyPaidOnDate"] = on
+            invoice["UpdatedDateUTC"] = self.clock.now()
+            overpayment["Allocations"].append(
+                {
+                    "AllocationID": str(uuid.uuid4()),
+                    "Amount": amount,
+                    "Date": on,
+                    "Invoice": {
+                        "InvoiceID": invoice_id,
+                        "InvoiceNumber": invoice.get("InvoiceNumber"),
+                    },
+                }
+            )
+            overpayment["RemainingCredit"] = round(overpayment["RemainingCredit"] - amount, 2)
+            overpayment["AppliedAmount"] = round(overpayment["AppliedAmount"] + amount, 2)
+            if overpayment["RemainingCredit"] <= 0:
+                overpayment["Status"] = "PAID"
+            overpayment["UpdatedDateUTC"] = self.clock.now()
+            return render(copy.deepcopy(overpayment))
 
     def today(self) -> str:
         """Return the sandbox date as YYYY-MM-DD."""

@@ -300,6 +300,8 @@ class PurchaseOrderData:
     currency: str
     lines: tuple[DocumentLine, ...]
     memo: str = ""
+    subtotal: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")  # purchase tax of the lines, as on the PO's bill
     total: Decimal = Decimal("0")
     payables_account_id: str = ""  # AccountPurpose.PAYABLES mapping; empty = ledger default
     maybe_sent: bool = False
@@ -411,6 +413,9 @@ class LedgerPayment:
     paid_on: date
     currency: str = ""
     reference: str = ""
+    # Paid above what the ledger could apply to the invoice (QuickBooks unapplied amount,
+    # Xero overpayment credit left): counted as paid on the document, shown as overpaid.
+    overpayment: bool = False
 
 
 @dataclass(frozen=True)

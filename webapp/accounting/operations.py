@@ -216,31 +216,42 @@ def import_payments(
                 )
             ).scalars()
         }
-    known = set(
-        db.session.execute(
-            db.select(ImportedPayment.ledger_payment_id).where(
+    known = {
+        row.ledger_payment_id: row
+        for row in db.session.execute(
+            db.select(ImportedPayment).where(
                 ImportedPayment.connection_id == connection.id,
                 ImportedPayment.ledger_payment_id.in_([p.ledger_payment_id for p in payments]),
             )
         ).scalars()
-    )
+    }
     touched: set[int] = set()
-    added = 0
+    added = overpaid = 0
     for payment in payments:
         document_id = links.get(payment.invoice_ledger_id)
-        if document_id is None or payment.ledger_payment_id in known:
+        if document_id is None:
             continue
-        known.add(payment.ledger_payment_id)
-        db.session.add(
-            ImportedPayment(
-                connection_id=connection.id,
-                ledger_payment_id=payment.ledger_payment_id,
-                invoice_ledger_id=payment.invoice_ledger_id,
-                sales_document_id=document_id,
-                amount=payment.amount,
-                paid_on=payment.paid_on,
-            )
+        if payment.overpayment and payment.amount > 0:
+            overpaid += 1
+        row = known.get(payment.ledger_payment_id)
+        if row is not None:
+            # Read again because it changed in the ledger (an overpayment's credit applied
+            # elsewhere, a payment edited): the amount is the ledger's, never added twice.
+            if row.amount != payment.amount:
+                row.amount = payment.amount
+                touched.add(row.sales_document_id)
+            continue
+        if payment.amount <= 0:
+            continue
+        known[payment.ledger_payment_id] = row = ImportedPayment(
+            connection_id=connection.id,
+            ledger_payment_id=payment.ledger_payment_id,
+            invoice_ledger_id=payment.invoice_ledger_id,
+            sales_document_id=document_id,
+            amount=payment.amount,
+            paid_on=payment.paid_on,
         )
+        db.session.add(row)
         touched.add(document_id)
         added += 1
     db.session.flush()
@@ -270,7 +281,7 @@ def import_payments(
         SyncDirection.PULL,
         "payments",
         message=f"{len(payments)} payment(s) read since {since:%Y-%m-%d}, {added} new, "
-        f"{len(touched)} document(s) updated.",
+        f"{overpaid} overpayment(s), {len(touched)} document(s) updated.",
     )
     connection.payments_synced_until = utcnow()
     return added

@@ -342,6 +342,35 @@ def _default_tax_code(document) -> str:
     return next(iter(codes)) if len(codes) == 1 else ""
 
 
+def _purchase_line(connection: LedgerConnection, tax_code, **line) -> DocumentLine:
+    """Return a bill or purchase-order line with the purchase tax type and amount of its code.
+
+    Bills and purchase orders alike carry the type on every line: without one the ledger
+    applies the account's default, so its tax (and total) would not be ours.
+    """
+    tax_type, rate = _purchase_tax(connection, tax_code)
+    return DocumentLine(
+        **line,
+        tax_amount=money(line["line_amount"] * rate / 100),  # rounded once per line, as sales
+        tax_rate_id=tax_type,
+        our_tax_code=tax_code.code if tax_code is not None else "",
+    )
+
+
+def _freight_line(connection: LedgerConnection, amount: Decimal, tax_code) -> DocumentLine:
+    """Return the supplier's freight line: the freight (cost) account, our default tax code."""
+    amount = money(amount)
+    return _purchase_line(
+        connection,
+        tax_code,
+        description="Freight",
+        quantity=Decimal(1),
+        unit_amount=amount,
+        line_amount=amount,
+        account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
+    )
+
+
 def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> BillData:
     """The bill for a receipt: its costs (tax-exclusive, as receipted) and, on each line, the
     purchase tax type and amount of the product's tax code (freight: our default code)."""
@@ -352,40 +381,23 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
     lines = []
     for line in receipt.lines:
         po_line = line.purchase_order_line
-        code = po_line.product.tax_code or default
-        tax_type, rate = _purchase_tax(connection, code)
-        amount = money(line.line_total)
         lines.append(
-            DocumentLine(
+            _purchase_line(
+                connection,
+                po_line.product.tax_code or default,
                 description=_brand_once(po_line.product, po_line.description),
                 quantity=Decimal(line.quantity),
                 unit_amount=Decimal(line.unit_cost),
-                line_amount=amount,
-                tax_amount=money(amount * rate / 100),  # rounded once per line, as sales
+                line_amount=money(line.line_total),
                 item_ledger_id=_ledger_id(
                     connection, PRODUCT, po_line.product_id, f"Item {po_line.supplier_sku}"
                 ),
                 item_code=product_code(po_line.product),
                 account_id=expense,
-                tax_rate_id=tax_type,
-                our_tax_code=code.code if code is not None else "",
             )
         )
     if receipt.freight:
-        tax_type, rate = _purchase_tax(connection, default)
-        amount = money(receipt.freight)
-        lines.append(
-            DocumentLine(
-                description="Freight",
-                quantity=Decimal(1),
-                unit_amount=amount,
-                line_amount=amount,
-                tax_amount=money(amount * rate / 100),
-                account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
-                tax_rate_id=tax_type,
-                our_tax_code=default.code if default is not None else "",
-            )
-        )
+        lines.append(_freight_line(connection, receipt.freight, default))
     tax_total = sum((line.tax_amount for line in lines), Decimal(0))
     po_link = link_for(connection.id, PURCHASE_ORDER, receipt.purchase_order_id)
     return BillData(
@@ -411,9 +423,16 @@ def bill_data(delivery: Delivery, connection: LedgerConnection, receipt) -> Bill
 def purchase_order_data(
     delivery: Delivery, connection: LedgerConnection, order
 ) -> PurchaseOrderData:
+    """The PO as issued: its costs (tax-exclusive) and, on each line, the purchase tax type
+    and amount of the product's tax code (freight: our default code), as on its bill."""
+    from webapp.sales.operations import default_tax_code
+
     expense = _account(connection, AccountPurpose.EXPENSE, required=True)
+    default = default_tax_code()
     lines = [
-        DocumentLine(
+        _purchase_line(
+            connection,
+            line.product.tax_code or default,
             description=_brand_once(line.product, line.description),
             quantity=Decimal(line.quantity),
             unit_amount=Decimal(line.unit_cost),
@@ -428,16 +447,10 @@ def purchase_order_data(
     ]
     if order.freight:
         # The supplier's freight on the PO goes to the freight (cost) account, as on the bill.
-        lines.append(
-            DocumentLine(
-                description="Freight",
-                quantity=Decimal(1),
-                unit_amount=money(order.freight),
-                line_amount=money(order.freight),
-                account_id=_account(connection, AccountPurpose.FREIGHT, required=True),
-            )
-        )
+        lines.append(_freight_line(connection, order.freight, default))
     lines = tuple(lines)
+    subtotal = money(sum((line.line_amount for line in lines), Decimal(0)))
+    tax_total = sum((line.tax_amount for line in lines), Decimal(0))
     issued = order.issued_at or order.created_at
     return PurchaseOrderData(
         key=_key(delivery),
@@ -449,7 +462,9 @@ def purchase_order_data(
         currency=order.currency,
         lines=lines,
         memo=order.note,
-        total=money(sum((line.line_amount for line in lines), Decimal(0))),
+        subtotal=subtotal,
+        tax_total=tax_total,
+        total=subtotal + tax_total,
         payables_account_id=_account(connection, AccountPurpose.PAYABLES, required=False),
         maybe_sent=delivery.maybe_sent,
     )

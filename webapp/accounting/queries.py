@@ -81,8 +81,9 @@ def missing_mappings(connection: LedgerConnection) -> list[str]:
     mapping = connection.tax_for(default.code) if default is not None else None
     if default is not None and not (mapping and mapping.ledger_tax_id):
         missing.append(f"Tax rate for our default tax code {default.code}")
-    if default is not None and connection.push_bills and not (mapping and mapping.purchase_tax_id):
-        # Bills carry a purchase tax type on every line (freight at the default code).
+    purchases = connection.push_bills or connection.push_purchase_orders
+    if default is not None and purchases and not (mapping and mapping.purchase_tax_id):
+        # Bills and POs carry a purchase tax type on every line (freight at the default code).
         missing.append(f"Tax rate on purchases for our default tax code {default.code}")
     return missing
 

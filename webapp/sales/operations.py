@@ -152,8 +152,18 @@ def record_amount_paid(document: SalesDocument, paid: Decimal) -> None:
         return
     if status is not document.payment_status:
         PAYMENT.check(document.payment_status, status)
+    was_overpaid = document.overpaid_by > 0
     document.amount_paid = paid
     document.payment_status = status
+    if document.overpaid_by > 0 and not was_overpaid:
+        # Never silently above the total: the timeline says so, beside the "Overpaid by".
+        record_event(
+            document,
+            "overpaid",
+            f"The ledger shows {paid} {document.currency} paid against a total of "
+            f"{document.total}: overpaid by {document.overpaid_by}, a credit to refund or apply",
+            None,
+        )
     signals.sales_document_payment_changed.send(document)
 
 

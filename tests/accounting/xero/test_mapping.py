@@ -387,3 +387,24 @@ def test_payments_become_our_payment_records() -> None:
     assert payment.ledger_payment_id == "p1" and payment.invoice_ledger_id == "i1"
     assert payment.amount == Decimal("40.50") and payment.paid_on == date(2026, 5, 4)
     assert payment.currency == "USD" and payment.reference == "EFT 88"
+
+
+def test_overpayments_pay_their_invoices_and_a_voided_one_pays_nothing() -> None:
+    record = {
+        "OverpaymentID": "o1",
+        "Type": "RECEIVE-OVERPAYMENT",
+        "Status": "AUTHORISED",
+        "Date": "/Date(1777852800000+0000)/",
+        "CurrencyCode": "USD",
+        "RemainingCredit": 20.0,
+        "Allocations": [{"Amount": 100.0, "Invoice": {"InvoiceID": "i1"}}],
+    }
+    paid = mapping.overpayments(
+        [record, {**record, "OverpaymentID": "o2", "Type": "SPEND-OVERPAYMENT"}]
+    )
+    assert [(p.ledger_payment_id, p.invoice_ledger_id, p.amount, p.overpayment) for p in paid] == [
+        ("o1:i1", "i1", Decimal("100.00"), False),
+        ("o1:remaining", "i1", Decimal("20.00"), True),
+    ]
+    voided = mapping.overpayments([{**record, "Status": "VOIDED"}])
+    assert [p.amount for p in voided] == [Decimal("0.00"), Decimal("0.00")]

@@ -259,6 +259,9 @@ def purchase_order(data: PurchaseOrderData, payables_account_id: str) -> dict[st
             "CurrencyRef": _ref(data.currency) if data.currency else None,
             "PrivateNote": " ".join(p for p in (data.memo[:3000], marker(data.reference)) if p),
             "Line": [_expense_line(line) for line in data.lines],
+            # Purchase tax stated as on the bill: each line names its tax code, and the PO's
+            # TotalAmt is then ours to the cent (Finance.xsd TxnTaxDetail.TotalTax).
+            "TxnTaxDetail": {"TotalTax": _num(data.tax_total)},
         }
     )
 
@@ -289,8 +292,15 @@ def tax_rate(entity: dict[str, Any]) -> LedgerTaxRate:
 
 
 def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
-    """One LedgerPayment per invoice a QBO Payment applies to."""
+    """One LedgerPayment per invoice a QBO Payment applies to, and one for its overpayment.
+
+    QuickBooks applies at most an invoice's open balance; what a customer paid above it stays
+    on the payment as ``UnappliedAmt`` (Finance.xsd Payment), a credit to the customer. When
+    the payment is for one invoice only, that credit is what the customer overpaid on it.
+    """
     paid_on = date.fromisoformat(str(entity.get("TxnDate"))[:10])
+    currency = (entity.get("CurrencyRef") or {}).get("value", "")
+    reference = str(entity.get("PaymentRefNum") or "")
     out = []
     for line in entity.get("Line") or []:
         for link in line.get("LinkedTxn") or []:
@@ -302,8 +312,24 @@ def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
                     invoice_ledger_id=str(link["TxnId"]),
                     amount=Decimal(str(line.get("Amount", 0))).quantize(Decimal("0.01")),
                     paid_on=paid_on,
-                    currency=(entity.get("CurrencyRef") or {}).get("value", ""),
-                    reference=str(entity.get("PaymentRefNum") or ""),
+                    currency=currency,
+                    reference=reference,
                 )
             )
+    if out:
+        # Zero when the payment is for several invoices (whose overpayment it is, is not
+        # known), so an edit that spreads the credit clears what was shown before.
+        single = len({p.invoice_ledger_id for p in out}) == 1
+        unapplied = Decimal(str(entity.get("UnappliedAmt") or 0)) if single else Decimal(0)
+        out.append(
+            LedgerPayment(
+                ledger_payment_id=f"{entity['Id']}:unapplied",
+                invoice_ledger_id=out[0].invoice_ledger_id,
+                amount=unapplied.quantize(Decimal("0.01")),
+                paid_on=paid_on,
+                currency=currency,
+                reference=reference,
+                overpayment=True,
+            )
+        )
     return out

@@ -534,3 +534,54 @@ def payments(records: Iterable[Mapping[str, Any]]) -> list[LedgerPayment]:
             )
         )
     return out
+
+
+def overpayments(records: Iterable[Mapping[str, Any]]) -> list[LedgerPayment]:
+    """Return our payment records for customers' overpayments (RECEIVE-OVERPAYMENT).
+
+    Each allocation pays its invoice (the allocation is the payment, keyed by overpayment
+    and invoice). While every allocation is to one invoice, the credit left
+    (``RemainingCredit``) is what the customer overpaid on it; otherwise it is reported as
+    zero, so that credit later applied elsewhere, or a voided overpayment, lowers what we show.
+    """
+    out = []
+    for record in records:
+        if record.get("Type") != "RECEIVE-OVERPAYMENT" or not record.get("OverpaymentID"):
+            continue
+        standing = record.get("Status") not in ("VOIDED", "DELETED")
+        overpayment_id = str(record["OverpaymentID"])
+        currency = str(record.get("CurrencyCode") or "")
+        paid_on = parse_date(record.get("Date"))
+        invoices = []
+        for allocation in record.get("Allocations") or []:
+            invoice_id = str((allocation.get("Invoice") or {}).get("InvoiceID") or "")
+            on = parse_date(allocation.get("Date")) or paid_on
+            if not invoice_id or on is None:
+                continue
+            invoices.append(invoice_id)
+            amount = Decimal(str(allocation.get("Amount", 0))) if standing else Decimal(0)
+            out.append(
+                LedgerPayment(
+                    ledger_payment_id=f"{overpayment_id}:{invoice_id}",
+                    invoice_ledger_id=invoice_id,
+                    amount=amount.quantize(Decimal("0.01")),
+                    paid_on=on,
+                    currency=currency,
+                    reference=str(record.get("Reference") or ""),
+                )
+            )
+        if invoices and paid_on is not None:
+            single = standing and len(set(invoices)) == 1
+            left = Decimal(str(record.get("RemainingCredit") or 0)) if single else Decimal(0)
+            out.append(
+                LedgerPayment(
+                    ledger_payment_id=f"{overpayment_id}:remaining",
+                    invoice_ledger_id=invoices[0],
+                    amount=left.quantize(Decimal("0.01")),
+                    paid_on=paid_on,
+                    currency=currency,
+                    reference=str(record.get("Reference") or ""),
+                    overpayment=True,
+                )
+            )
+    return out
