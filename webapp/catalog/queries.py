@@ -23,6 +23,7 @@ from webapp.catalog.models import (
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
 from webapp.organizations.queries import like_pattern
+from webapp.pagination import page_of
 
 
 def price_book() -> PriceBook:
@@ -134,9 +135,8 @@ def listing(
         query = query.where(Product.brand_id == brand_id)
     if in_stock_only:
         query = query.where(Product.total_stock > 0)
-    # Fetch one extra row to know whether there is a next page, instead of counting.
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
-    return ListingPage(rows[:per_page], page, len(rows) > per_page)
+    products, has_next = page_of(query, page, per_page)
+    return ListingPage(products, page, has_next)
 
 
 @dataclass(frozen=True)
