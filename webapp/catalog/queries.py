@@ -293,6 +293,26 @@ def cached_search(
     )
 
 
+def _facets_key(text: str, filters: search.Filters) -> str:
+    digest = hashlib.sha1(repr((text, filters)).encode(), usedforsecurity=False).hexdigest()
+    return f"facets:{digest}"
+
+
+def cached_facets(text: str, filters: search.Filters) -> search.Facets | None:
+    """`search.facet_counts`, cached at the catalog version like `cached_search`."""
+    (facets,) = cache.cached(
+        _facets_key(text, filters), lambda: (search.facet_counts(text, filters),)
+    )
+    return facets
+
+
+def facets_if_cached(text: str, filters: search.Filters) -> tuple[bool, search.Facets | None]:
+    """(True, the facet counts) when `cached_facets` already holds them at this catalog
+    version, else (False, None): nothing is counted."""
+    found = cache.peek(_facets_key(text, filters))
+    return (True, found[0]) if found is not None else (False, None)
+
+
 def cached_did_you_mean(text: str) -> str | None:
     """`search.did_you_mean`, cached like `cached_search` (walking the term dictionary for
     a misspelt word is the slowest thing a search page does)."""
