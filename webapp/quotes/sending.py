@@ -67,17 +67,20 @@ def send_quote(quote: Quote, actor: User) -> QuoteVersion:
 
 
 def quote_pdf(snap: dict, accepted: QuoteDecision | None = None) -> bytes:
-    """The PDF of a version; of an accepted one (`accepted`, its acceptance), with the items
-    the approver chose, their totals and the signature with its name, time and address."""
+    """The PDF of a version; of an accepted one (`accepted`, its acceptance), with the totals
+    of the items the approver chose and the signature with its name, time and address."""
+    return render_pdf("quotes/pdf.html", **quote_pdf_context(snap, accepted))
+
+
+def quote_pdf_context(snap: dict, accepted: QuoteDecision | None = None) -> dict:
     every = [Chosen(line, line["quantity"]) for line in snapshots.all_lines(snap)]
     chosen = from_record(snap, accepted.selection) if accepted else default_selection(snap)
-    return render_pdf(
-        "quotes/pdf.html",
-        quote=snap,
-        totals=totals_of(snap, chosen),
-        amounts={p.key: line_figures(p).subtotal for p in priced(every)},
-        accepted=accepted,
-    )
+    return {
+        "quote": snap,
+        "totals": totals_of(snap, chosen),
+        "amounts": {p.key: line_figures(p).subtotal for p in priced(every)},
+        "accepted": accepted,
+    }
 
 
 def acceptance_of(version: QuoteVersion) -> QuoteDecision | None:
