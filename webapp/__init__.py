@@ -225,14 +225,17 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["admin_nav"] = admin_nav
 
 
-def _url_with(**changes) -> str:
-    """Return the current URL with some query arguments changed (None removes one)."""
+def _url_with(_endpoint: str | None = None, **changes) -> str:
+    """Return the current URL with some query arguments changed (None removes one); with
+    `_endpoint`, that page's URL with the current arguments so changed."""
     args = request.args.to_dict()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
+    if _endpoint is not None:
+        return url_for(_endpoint, **args)
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 

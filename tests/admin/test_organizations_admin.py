@@ -445,3 +445,39 @@ def test_non_ascii_names_are_compared_as_the_database_compares_them(client, stor
         assert "already exists" in again.get_data(as_text=True)
         variant = client.post(url, data={"name": "éducation ñ"})
         assert variant.status_code < 500
+
+
+# --- payment terms ---------------------------------------------------------------------------
+
+
+def test_sales_sets_an_organizations_payment_terms_and_the_detail_shows_them(client, store):
+    login(client, store.sales)
+    edit = f"/admin/organizations/{store.org.id}/edit"
+    assert "Empty: the default terms in Settings (30 days)" in client.get(edit).get_data(
+        as_text=True
+    )
+    response = client.post(edit, data=_org_form(name=store.org.name, payment_terms_days="7"))
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Organization, store.org.id).payment_terms_days == 7
+    page = client.get(f"/admin/organizations/{store.org.id}").get_data(as_text=True)
+    assert re.search(r'id="payment-terms">\s*7 days', page)
+    # Emptied again: back to the default terms.
+    client.post(edit, data=_org_form(name=store.org.name, payment_terms_days=""))
+    db.session.expire_all()
+    assert db.session.get(Organization, store.org.id).payment_terms_days is None
+    page = client.get(f"/admin/organizations/{store.org.id}").get_data(as_text=True)
+    assert "Default (30 days)" in page
+
+
+def test_payment_terms_out_of_range_or_not_a_number_are_refused_with_422(client, store):
+    login(client, store.sales)
+    edit = f"/admin/organizations/{store.org.id}/edit"
+    for bad, message in (("400", "Payment terms are 0 to 365 days."), ("-1", "0 to 365"),
+                         ("ten", "Not a valid integer value")):  # fmt: skip
+        response = client.post(edit, data=_org_form(name="Renamed", payment_terms_days=bad))
+        assert response.status_code == 422
+        assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    organization = db.session.get(Organization, store.org.id)
+    assert organization.payment_terms_days is None and organization.name != "Renamed"

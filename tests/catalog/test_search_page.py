@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from tests.factories import login
@@ -21,24 +24,78 @@ def _names_in_order(page: str) -> list[str]:
     return sorted((n for n in names if n in page), key=page.index)
 
 
+def _facet_column(client, url: str) -> str:
+    """The facet column of a search page: inline when already counted, else fetched from
+    the URL the page loads it from (as HTMX does)."""
+    page = client.get(url).get_data(as_text=True)
+    column = page.split('id="facets"')[1].split("</aside>")[0]
+    loader = re.search(r'hx-get="([^"]+)" hx-trigger="load"', column)
+    if loader is None:
+        return column
+    return client.get(html.unescape(loader.group(1)), headers=HX).get_data(as_text=True)
+
+
 def test_search_page_shows_facets_with_counts(client, indexed):
     login(client, indexed.customer)
-    page = client.get("/search?q=thinkpad").get_data(as_text=True)
-    assert 'data-facet="brand"' in page and 'data-facet="category"' in page
-    facets = page.split('id="facets"')[1].split("</aside>")[0]
+    facets = _facet_column(client, "/search?q=thinkpad")
+    assert 'data-facet="brand"' in facets and 'data-facet="category"' in facets
     assert "Lenovo" in facets and ">3<" in facets  # three ThinkPads of one brand
     assert "In stock" in facets and ">2<" in facets  # the X1 Carbon has no stock
+
+
+def test_a_first_search_loads_its_facets_apart_and_a_repeated_one_has_them_inline(client, indexed):
+    login(client, indexed.customer)
+    first = client.get("/search?q=thinkpad&sort=price").get_data(as_text=True)
+    assert 'data-facet="brand"' not in first  # not counted yet: the page does not wait
+    assert "ThinkPad T14" in first
+    loader = re.search(r'hx-get="(/search/facets\?[^"]+)" hx-trigger="load"', first)
+    fragment = client.get(html.unescape(loader.group(1)), headers=HX)
+    assert fragment.status_code == 200
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="facet-groups"') and "<nav" not in body
+    # Its links lead to the search page (not the fragment), keeping the words and the sort.
+    link = html.unescape(body.split('data-facet="brand"')[1].split('href="')[1].split('"')[0])
+    assert link.startswith("/search?") and "q=thinkpad" in link and "sort=price" in link
+    again = client.get("/search?q=thinkpad&sort=price").get_data(as_text=True)
+    assert 'data-facet="brand"' in again and 'hx-trigger="load"' not in again.split("</aside>")[0]
+
+
+def test_the_facet_column_is_a_page_of_its_own_without_scripts(client, indexed):
+    login(client, indexed.customer)
+    first = client.get("/search?q=thinkpad").get_data(as_text=True)
+    assert '<noscript><a href="/search/facets?q=thinkpad">Narrow the results</a>' in first
+    page = client.get("/search/facets?q=thinkpad").get_data(as_text=True)
+    assert '<nav class="navbar' in page and "Narrow “thinkpad”" in page
+    assert 'data-facet="brand"' in page
+
+
+def test_the_facets_of_a_corrected_search_count_the_correction(client, indexed):
+    login(client, indexed.customer)
+    facets = _facet_column(client, "/search?q=thinkpda")
+    assert "Lenovo" in facets and ">3<" in facets
+
+
+@pytest.mark.parametrize("query", ["brand=nosuchbrand", "price=1-2", "category=nope"])
+def test_the_facet_fragment_refuses_bad_arguments_with_a_400(client, indexed, query):
+    login(client, indexed.customer)
+    assert client.get(f"/search/facets?q=thinkpad&{query}", headers=HX).status_code == 400
+
+
+def test_the_facet_fragment_needs_a_signed_in_customer(client, indexed):
+    response = client.get("/search/facets?q=thinkpad")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert 'data-facet="brand"' not in response.get_data(as_text=True)
 
 
 def test_facets_combine_and_stay_in_the_url(client, indexed):
     login(client, indexed.customer)
     brand = indexed.products[0].brand.slug
-    page = client.get(f"/search?q=thinkpad&brand={brand}&in_stock=1&sort=price").get_data(
-        as_text=True
-    )
+    url = f"/search?q=thinkpad&brand={brand}&in_stock=1&sort=price"
+    page = client.get(url).get_data(as_text=True)
     assert _names_in_order(page) == ["ThinkPad E16", "ThinkPad T14"]
     # The picked brand's link removes it and keeps the rest of the URL.
-    brand_link = page.split('data-facet="brand"')[1].split('href="')[1].split('"')[0]
+    facets = _facet_column(client, url)
+    brand_link = facets.split('data-facet="brand"')[1].split('href="')[1].split('"')[0]
     assert "brand=" not in brand_link and "in_stock=1" in brand_link and "sort=price" in brand_link
 
 

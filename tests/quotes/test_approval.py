@@ -32,6 +32,7 @@ def accept_form(quote, **overrides) -> dict:
         f"opt-{k['Docking station']}": "1",
         f"qty-{k['Docking station']}": "3",
         "full_name": "Jordan Lee",
+        "signature_text": "J. Lee",
         "customer_po": "PO-4411",
         "accept_terms": "1",
     }

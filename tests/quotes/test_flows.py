@@ -30,6 +30,7 @@ def _accept(client, quote, user, **extra):
     form = {
         f"choice-{k['Laptop for the director']}": k["Lenovo ThinkPad T14"],
         "full_name": user.name,
+        "signature_text": user.name,
         "accept_terms": "1",
         **extra,
     }
@@ -152,7 +153,7 @@ def test_an_unapproved_organization_buys_through_a_quote_request(
     approver = client.application.test_client()
     page = approver.post(
         link_in(Mailbox.text(message)) + "/accept",
-        data={"full_name": buyer.name, "accept_terms": "1"},
+        data={"full_name": buyer.name, "signature_text": buyer.name, "accept_terms": "1"},
     )
     assert page.status_code == 303
     document = db.session.scalars(select(SalesDocument)).one()

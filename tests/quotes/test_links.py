@@ -70,7 +70,9 @@ def test_an_approver_who_lost_the_right_after_sending_cannot_decide(client, quot
         assert page.status_code == 403
         assert "can no longer accept quotes for Contoso" in _body(page)
         assert "sales@msp.example" in _body(page)
-        accepted = client.post(path + "/accept", data={"full_name": "X", "accept_terms": "1"})
+        accepted = client.post(
+            path + "/accept", data={"full_name": "X", "signature_text": "X", "accept_terms": "1"}
+        )
         assert accepted.status_code == 403
         assert client.post(path + "/decline", data={"reason": "no"}).status_code == 403
     assert db.session.get(Quote, quote.id).status is QuoteStatus.SENT
@@ -90,7 +92,9 @@ def test_an_expired_quote_says_so_and_names_the_sales_contact(client, quoting):
     text = _body(page)
     assert "expired on" in text and "can no longer be accepted" in text
     assert "Sam Sales" in text and store.sales.email in text
-    accept = client.post(path + "/accept", data={"full_name": "J", "accept_terms": "1"})
+    accept = client.post(
+        path + "/accept", data={"full_name": "J", "signature_text": "J", "accept_terms": "1"}
+    )
     assert accept.status_code == 410
     assert db.session.scalars(select(SalesDocument)).all() == []
     assert db.session.scalars(select(QuoteView)).all() == []  # closed links log no view

@@ -74,6 +74,7 @@ def test_an_approver_recipient_opens_a_fresh_approval_link(client, quoting):
         data={
             f"choice-{k['Laptop for the director']}": k["Lenovo ThinkPad T14"],
             "full_name": "Jordan Lee",
+            "signature_text": "Jordan Lee",
             "accept_terms": "1",
         },
     )

@@ -64,6 +64,14 @@ def cached(key: str, compute: Callable[[], object], timeout: int | None = None):
     return value
 
 
+def peek(key: str):
+    """What `cached(key, ...)` holds at the current catalog version, or None: computes
+    nothing."""
+    if changed_in_this_transaction():
+        return None
+    return cache.get(f"catalog:{catalog_version()}:{key}")
+
+
 def changed_in_this_transaction() -> bool:
     """Whether the current session holds catalog changes not committed yet (which cached
     data of the current version does not show)."""

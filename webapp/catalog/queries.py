@@ -23,6 +23,7 @@ from webapp.catalog.models import (
 from webapp.catalog.pricing import PriceBook
 from webapp.extensions import db
 from webapp.organizations.queries import like_pattern
+from webapp.pagination import page_of
 
 
 def price_book() -> PriceBook:
@@ -134,9 +135,8 @@ def listing(
         query = query.where(Product.brand_id == brand_id)
     if in_stock_only:
         query = query.where(Product.total_stock > 0)
-    # Fetch one extra row to know whether there is a next page, instead of counting.
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
-    return ListingPage(rows[:per_page], page, len(rows) > per_page)
+    products, has_next = page_of(query, page, per_page)
+    return ListingPage(products, page, has_next)
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,26 @@ def cached_search(
             with_facets=with_facets,
         ),
     )
+
+
+def _facets_key(text: str, filters: search.Filters) -> str:
+    digest = hashlib.sha1(repr((text, filters)).encode(), usedforsecurity=False).hexdigest()
+    return f"facets:{digest}"
+
+
+def cached_facets(text: str, filters: search.Filters) -> search.Facets | None:
+    """`search.facet_counts`, cached at the catalog version like `cached_search`."""
+    (facets,) = cache.cached(
+        _facets_key(text, filters), lambda: (search.facet_counts(text, filters),)
+    )
+    return facets
+
+
+def facets_if_cached(text: str, filters: search.Filters) -> tuple[bool, search.Facets | None]:
+    """(True, the facet counts) when `cached_facets` already holds them at this catalog
+    version, else (False, None): nothing is counted."""
+    found = cache.peek(_facets_key(text, filters))
+    return (True, found[0]) if found is not None else (False, None)
 
 
 def cached_did_you_mean(text: str) -> str | None:

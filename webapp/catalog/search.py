@@ -517,6 +517,18 @@ def search(
     return SearchPage(ids, result.count or 0, facets)
 
 
+def facet_counts(text: str, filters: Filters | None = None) -> Facets | None:
+    """The facet counts of what `search(text, filters=filters)` matches, alone: the search
+    page draws its facet column from them in a request of its own, so a page is never held
+    up by counting hundreds of thousands of matches. None when the search finds nothing."""
+    filters = filters or Filters()
+    index = get_index()
+    text_query = _text_query(index, text)
+    if text_query is None and not filters.any:
+        return None
+    return _facets(_fresh_searcher(index), index.schema, text_query, filters)
+
+
 def did_you_mean(text: str) -> str | None:
     """Return `text` with each word the catalog does not know replaced by the most common
     known word one typo away, or None when no word needs (or has) a correction."""

@@ -179,31 +179,38 @@ def _sort_arg() -> product_search.Sort:
         abort(400, description=f"sort must be one of {choices}")
 
 
+def _narrowing():
+    """The brand, category and filters a search was narrowed to (a 400 names a bad one)."""
+    brand = _slug_arg("brand", queries.brand_by_slug)
+    category = _slug_arg("category", queries.category_by_slug)
+    filters = product_search.Filters(
+        in_stock_only=_in_stock_only(),
+        category_id=category.id if category else None,
+        brand_id=brand.id if brand else None,
+        price_band=_price_band_arg(),
+    )
+    return brand, category, filters
+
+
 @bp.get("/search")
 def search():
     text = _search_text()
     page, in_stock = page_arg(maximum=2_000), _in_stock_only()
     sort = _sort_arg()
-    brand = _slug_arg("brand", queries.brand_by_slug)
-    category = _slug_arg("category", queries.category_by_slug)
-    filters = product_search.Filters(
-        in_stock_only=in_stock,
-        category_id=category.id if category else None,
-        brand_id=brand.id if brand else None,
-        price_band=_price_band_arg(),
-    )
+    brand, category, filters = _narrowing()
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
 
     search_sync.keep_current()
 
     def run(query_text: str) -> product_search.SearchPage:
+        # The facet counts are not part of the page's search: they come inline when
+        # already counted, else in their own request (`search_facets`).
         return queries.cached_search(
             query_text,
             filters=filters,
             sort=sort,
             limit=per_page,
             offset=(page - 1) * per_page,
-            with_facets=True,
         )
 
     found = run(text)
@@ -237,19 +244,47 @@ def search():
             return (0, -row.price if descending else row.price)
 
         rows = sorted(rows, key=price_key)
-    response = _listing_page(
+    counted, facets = queries.facets_if_cached(corrected or text, filters)
+    return _listing_page(
         {"title": listing.title, "in_stock": in_stock, "query": text},
         rows,
         page=page,
         has_next=listing.has_next,
         total=found.total,
         template="catalog/search.html",
-        facets=_facet_links(found.facets, filters, brand, category),
+        facets=_facet_links(facets, filters, brand, category) if counted else None,
+        facets_url=None if counted else _facets_url(corrected),
         sort=sort,
         sorts=list(product_search.Sort),
         corrected=corrected,
     )
-    return response
+
+
+def _facets_url(corrected: str | None) -> str:
+    """The facet column's own URL: this search's arguments (the corrected words when the
+    page shows a correction's results)."""
+    args = request.args.to_dict()
+    args.pop("page", None)  # the sort stays: the column's links keep it
+    if corrected:
+        args["q"] = corrected
+    return url_for("catalog.search_facets", **args)
+
+
+@bp.get("/search/facets")
+def search_facets():
+    """The search page's facet column with its counts: HTMX loads it into the page; without
+    scripts it is a page of its own whose links lead back to the search."""
+    text = _search_text()
+    brand, category, filters = _narrowing()
+    search_sync.keep_current()
+    facets = queries.cached_facets(text, filters)
+    return htmx_responses.render(
+        "catalog/search_facets.html",
+        block="facets",
+        facets=_facet_links(facets, filters, brand, category),
+        query=text,
+        title=f"Narrow “{text}”" if text else "Narrow the results",
+    )
 
 
 def _facet_links(facets, filters, brand, category) -> dict:

@@ -1,6 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 
 def optional_id(value: object) -> int | None:
@@ -25,6 +32,13 @@ class OrganizationForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
     # Choices are the current price groups, filled in by the view.
     price_group_id = SelectField("Price group", coerce=optional_id, validate_choice=True)
+    payment_terms_days = IntegerField(
+        "Payment terms (days)",
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=365, message="Payment terms are 0 to 365 days."),
+        ],
+    )
 
     TEXT_FIELDS = (
         "name",
@@ -45,6 +59,7 @@ class OrganizationForm(FlaskForm):
         """Return the submitted values, text stripped, keyed by model attribute."""
         data = {name: (getattr(self, name).data or "").strip() for name in self.TEXT_FIELDS}
         data["price_group_id"] = self.price_group_id.data
+        data["payment_terms_days"] = self.payment_terms_days.data  # None: the default terms
         return data
 
 

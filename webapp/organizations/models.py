@@ -47,6 +47,8 @@ class Organization(AddressMixin, TimestampMixin, db.Model):
     website: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     price_group_id: Mapped[int | None] = mapped_column(ForeignKey("price_groups.id"))
+    # Days after the invoice date a tax invoice is due; None = the settings' default terms.
+    payment_terms_days: Mapped[int | None] = mapped_column()
     # Only approved organizations may place orders; others can still ask for a quote.
     approved: Mapped[bool] = mapped_column(default=False)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

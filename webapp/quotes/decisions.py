@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -204,6 +207,48 @@ class Acceptance:
     terms_accepted: bool
     ip_address: str
     user_agent: str
+    signature_text: str = ""  # a typed signature
+    signature_drawn: str = ""  # a drawn one: the canvas as a data:image/png;base64 URL
+
+
+_PNG_URL = "data:image/png;base64,"
+_MAX_SIGNATURE_BYTES = 200_000
+_MAX_SIGNATURE_SIZE = (1600, 600)  # pixels
+
+
+def _signature(form: Acceptance) -> tuple[str, bytes | None]:
+    """The acceptance's signature, (typed text, None) or ("", drawn PNG): a drawn one when
+    one was drawn, else the typed one. Refused with the reason when neither is usable."""
+    drawn = form.signature_drawn.strip()
+    if drawn:
+        return "", _drawn_signature(drawn)
+    typed = " ".join(form.signature_text.split())
+    if not typed:
+        raise QuoteError("Sign to accept: type your signature or draw it.")
+    if len(typed) > 200:
+        raise QuoteError("Your typed signature is too long (200 characters at most).")
+    return typed, None
+
+
+def _drawn_signature(data_url: str) -> bytes:
+    unreadable = QuoteError("The drawn signature could not be read: clear it and sign again.")
+    if not data_url.startswith(_PNG_URL) or len(data_url) > _MAX_SIGNATURE_BYTES * 4 // 3 + 64:
+        raise unreadable
+    try:
+        png = base64.b64decode(data_url[len(_PNG_URL) :], validate=True)
+        with Image.open(io.BytesIO(png)) as image:
+            if (
+                image.format != "PNG"
+                or max(a - b for a, b in zip(image.size, _MAX_SIGNATURE_SIZE, strict=True)) > 0
+            ):
+                raise unreadable
+            image.load()
+            drawn_on = image.convert("LA").getchannel("A").getbbox()
+    except (ValueError, OSError, Image.DecompressionBombError):
+        raise unreadable from None
+    if drawn_on is None:
+        raise QuoteError("The signature box is empty: draw your signature or type it.")
+    return png
 
 
 def accept(link: ApprovalLink, chosen: Sequence[Chosen], form: Acceptance) -> QuoteDecision:
@@ -218,6 +263,7 @@ def accept(link: ApprovalLink, chosen: Sequence[Chosen], form: Acceptance) -> Qu
         raise QuoteError("Tick the box to accept the terms.")
     if not chosen:
         raise QuoteError("Choose at least one item.")
+    signature_text, signature_png = _signature(form)
     quote, version, recipient = link.quote, link.version, link.recipient
     _claim(link, QuoteStatus.WON, f"accepted by {full_name} ({recipient.email})")
     decision = QuoteDecision(
@@ -231,6 +277,8 @@ def accept(link: ApprovalLink, chosen: Sequence[Chosen], form: Acceptance) -> Qu
         selection=as_record(chosen),
         ip_address=form.ip_address[:45],
         user_agent=form.user_agent[:300],
+        signature_text=signature_text,
+        signature_png=signature_png,
     )
     db.session.add(decision)
     db.session.flush()

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
@@ -240,6 +251,9 @@ class QuoteDecision(db.Model):
     selection: Mapped[dict] = mapped_column(JSON, default=dict)
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(300), default="")
+    # An acceptance's signature: typed (the text, drawn in a script face) or drawn (a PNG).
+    signature_text: Mapped[str] = mapped_column(String(200), default="")
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("sales_documents.id"))
 
@@ -247,6 +261,13 @@ class QuoteDecision(db.Model):
     version: Mapped[QuoteVersion] = relationship()
     recipient: Mapped[User] = relationship()
     document: Mapped[SalesDocument | None] = relationship()
+
+    @property
+    def signature_data_url(self) -> str:
+        """The drawn signature as an <img> source ("" when it was typed)."""
+        if not self.signature_png:
+            return ""
+        return "data:image/png;base64," + base64.b64encode(self.signature_png).decode()
 
 
 class QuoteView(db.Model):

@@ -19,8 +19,15 @@ from webapp.quotes import snapshot as snapshots
 from webapp.quotes.approval import reasons_for_approval, require_sendable, working_snapshot
 from webapp.quotes.errors import IllegalTransition, NeedsApproval, QuoteError, QuoteLocked
 from webapp.quotes.lifecycle import record_quote_event, today, transition
-from webapp.quotes.models import Quote, QuoteReminder, QuoteStatus, QuoteVersion
-from webapp.quotes.selection import Chosen, default_selection, priced, totals_of
+from webapp.quotes.models import (
+    DecisionOutcome,
+    Quote,
+    QuoteDecision,
+    QuoteReminder,
+    QuoteStatus,
+    QuoteVersion,
+)
+from webapp.quotes.selection import Chosen, default_selection, from_record, priced, totals_of
 from webapp.quotes.tokens import make_token
 from webapp.quotes.totals import line_figures
 
@@ -59,13 +66,30 @@ def send_quote(quote: Quote, actor: User) -> QuoteVersion:
     return version
 
 
-def quote_pdf(snap: dict) -> bytes:
+def quote_pdf(snap: dict, accepted: QuoteDecision | None = None) -> bytes:
+    """The PDF of a version; of an accepted one (`accepted`, its acceptance), with the totals
+    of the items the approver chose and the signature with its name, time and address."""
+    return render_pdf("quotes/pdf.html", **quote_pdf_context(snap, accepted))
+
+
+def quote_pdf_context(snap: dict, accepted: QuoteDecision | None = None) -> dict:
     every = [Chosen(line, line["quantity"]) for line in snapshots.all_lines(snap)]
-    return render_pdf(
-        "quotes/pdf.html",
-        quote=snap,
-        totals=totals_of(snap, default_selection(snap)),
-        amounts={p.key: line_figures(p).subtotal for p in priced(every)},
+    chosen = from_record(snap, accepted.selection) if accepted else default_selection(snap)
+    return {
+        "quote": snap,
+        "totals": totals_of(snap, chosen),
+        "amounts": {p.key: line_figures(p).subtotal for p in priced(every)},
+        "accepted": accepted,
+    }
+
+
+def acceptance_of(version: QuoteVersion) -> QuoteDecision | None:
+    """The acceptance of this version, if it was accepted (one decision per version)."""
+    return db.session.scalar(
+        select(QuoteDecision).where(
+            QuoteDecision.version_id == version.id,
+            QuoteDecision.outcome == DecisionOutcome.ACCEPTED,
+        )
     )
 
 

@@ -145,6 +145,8 @@ def accept(token: str):
                 terms_accepted=request.form.get("accept_terms") in ("1", "y", "on"),
                 ip_address=ip_address,
                 user_agent=user_agent,
+                signature_text=request.form.get("signature_text", ""),
+                signature_drawn=request.form.get("signature_drawn", ""),
             ),
         )
     except decisions.LinkClosed as closed:
@@ -191,7 +193,8 @@ def pdf(token: str):
         return _invalid_link(error)
     if link.state in ("superseded", "revising", "withdrawn"):
         return _page(link)
-    response = Response(sending.quote_pdf(link.snapshot), mimetype="application/pdf")
+    accepted = sending.acceptance_of(link.version)
+    response = Response(sending.quote_pdf(link.snapshot, accepted), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{sending.pdf_filename(link.snapshot)}"'
     )
@@ -271,7 +274,8 @@ def my_quote(number: str):
 @customer_required
 def my_quote_pdf(number: str):
     _, version = _my_quote(number)
-    response = Response(sending.quote_pdf(version.snapshot), mimetype="application/pdf")
+    pdf = sending.quote_pdf(version.snapshot, sending.acceptance_of(version))
+    response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{sending.pdf_filename(version.snapshot)}"'
     )

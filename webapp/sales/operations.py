@@ -18,6 +18,7 @@ from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
+from webapp.organizations import queries as organization_queries
 from webapp.organizations.models import Organization
 from webapp.sales.models import (
     DocumentKind,
@@ -335,7 +336,8 @@ def issue_document(
     document = SalesDocument(
         number=next_number(kind),
         kind=kind,
-        due_date=utcnow().date() + timedelta(days=get_setting("customer_payment_terms_days")),
+        due_date=utcnow().date()
+        + timedelta(days=organization_queries.payment_terms_days(organization)),
         status=DocumentStatus.ON_HOLD if hold_reason else DocumentStatus.APPROVED,
         hold_reason=hold_reason,
         source=source,

@@ -187,3 +187,52 @@ document.addEventListener("htmx:load", (event) => {
   const elt = event.detail.elt;
   if (elt.querySelectorAll) initSortables(elt.parentNode || elt);
 });
+
+// Signature pad on the quote acceptance form: drawing with a mouse, pen or finger fills the
+// hidden signature_drawn field with the canvas as a PNG; "Clear" empties both.
+function initSignaturePads(root) {
+  root.querySelectorAll("canvas[data-signature-pad]").forEach((canvas) => {
+    if (canvas.dataset.signatureReady) return;
+    canvas.dataset.signatureReady = "1";
+    const field = document.getElementById(canvas.dataset.signaturePad);
+    const context = canvas.getContext("2d");
+    context.lineWidth = 2.5;
+    context.lineCap = "round";
+    context.strokeStyle = "#1a1a2e";
+    let drawing = false;
+    const point = (event) => {
+      const box = canvas.getBoundingClientRect();
+      return [
+        ((event.clientX - box.left) * canvas.width) / box.width,
+        ((event.clientY - box.top) * canvas.height) / box.height,
+      ];
+    };
+    canvas.addEventListener("pointerdown", (event) => {
+      drawing = true;
+      canvas.setPointerCapture(event.pointerId);
+      context.beginPath();
+      context.moveTo(...point(event));
+      event.preventDefault();
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drawing) return;
+      context.lineTo(...point(event));
+      context.stroke();
+    });
+    const finish = () => {
+      if (!drawing) return;
+      drawing = false;
+      field.value = canvas.toDataURL("image/png");
+    };
+    canvas.addEventListener("pointerup", finish);
+    canvas.addEventListener("pointercancel", finish);
+    const clear = document.querySelector(`[data-signature-clear="${canvas.dataset.signaturePad}"]`);
+    if (clear) {
+      clear.addEventListener("click", () => {
+        context.clearRect(0, 0, canvas.width, canvas.height);
+        field.value = "";
+      });
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => initSignaturePads(document));
