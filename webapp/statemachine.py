@@ -50,7 +50,8 @@ class StateMachine(Generic[S]):
     """The allowed steps between the members of ``states`` (``what`` names the record).
 
     ``error(record, target)`` builds the exception ``move`` raises (a domain's own, with its
-    HTTP status); without it ``IllegalTransition`` is raised.
+    HTTP status); without it ``IllegalTransition`` is raised. ``initial`` is the status of a
+    record not flushed yet (its column default, still None on the object).
     """
 
     def __init__(
@@ -60,10 +61,12 @@ class StateMachine(Generic[S]):
         transitions: Iterable[Transition[S]],
         *,
         error: ErrorFactory | None = None,
+        initial: S | None = None,
     ) -> None:
         self.what = what
         self.states = states
         self.error = error
+        self.initial = initial
         self.transitions: dict[str, Transition[S]] = {}
         reached: set[S] = set()
         for transition in transitions:
@@ -117,10 +120,14 @@ class StateMachine(Generic[S]):
             label = getattr(target, "label", target.value)
             raise IllegalTransition(self.what, current, f"become {str(label).lower()}")
 
+    def status_of(self, record: Any, attribute: str = "status") -> S:
+        current = getattr(record, attribute)
+        return self.initial if current is None and self.initial is not None else current
+
     def require(self, record: Any, target: S, attribute: str = "status") -> S:
         """Raise (the domain's error) unless ``record`` may change to ``target``; return its
         status (for a caller that writes the change itself, e.g. as a compare-and-swap)."""
-        current = getattr(record, attribute)
+        current = self.status_of(record, attribute)
         if not self.allows(current, target):
             if self.error is not None:
                 raise self.error(record, target)
@@ -134,12 +141,12 @@ class StateMachine(Generic[S]):
         return current
 
     def can(self, record: Any, step: str, attribute: str = "status") -> bool:
-        return getattr(record, attribute) in self.transitions[step].sources
+        return self.status_of(record, attribute) in self.transitions[step].sources
 
     def fire(self, record: Any, step: str, attribute: str = "status") -> S:
         """Apply the named step to ``record``; return the status it had before."""
         transition = self.transitions[step]
-        current = getattr(record, attribute)
+        current = self.status_of(record, attribute)
         if current not in transition.sources:
             raise IllegalTransition(self.what, current, step.replace("_", " "))
         setattr(record, attribute, transition.target)

@@ -56,6 +56,7 @@ IMPORT = StateMachine(
         Transition("fail", frozenset({_Q, _R}), ImportStatus.FAILED),
         Transition("confirm", frozenset({ImportStatus.HELD}), ImportStatus.QUEUED),
     ],
+    initial=_Q,
 )
 
 __all__ = [

@@ -56,6 +56,7 @@ CONNECTION = StateMachine(
         Transition("needs_reconnect", frozenset({_C, _M, _R}), _R),
         Transition("disconnect", frozenset({_C, _M, _R}), _D),
     ],
+    initial=_C,
 )
 # A notice is open until what caused it is gone or an admin dismisses it.
 NOTICE = StateMachine(

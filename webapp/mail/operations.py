@@ -115,6 +115,7 @@ EMAIL = StateMachine(
         Transition("fail", frozenset({_Q, _F}), EmailStatus.FAILED),
         Transition("retry", frozenset({_Q, _F}), EmailStatus.QUEUED),
     ],
+    initial=_Q,
 )
 
 THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References")
