@@ -88,3 +88,29 @@ def test_only_sales_writes_a_sales_documents_statuses():
                 if owned:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}")
     assert found == []
+
+
+# Attributes named like a status that are not one: HTTP codes, and a ledger's chosen settings.
+NOT_STATES = {"http_status", "response_status", "bill_status", "invoice_status"}
+
+
+def test_statuses_change_only_through_their_state_machines():
+    """Every stateful model declares its machine; only ``webapp.statemachine`` writes a status."""
+    found = []
+    for path in (ROOT / "webapp").rglob("*.py"):
+        if path == ROOT / "webapp" / "statemachine.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            for target in targets:
+                if not isinstance(target, ast.Attribute) or target.attr in NOT_STATES:
+                    continue
+                if isinstance(target.value, ast.Name) and target.value.id == "self":
+                    continue  # an exception's or a result's own field
+                if target.attr == "status" or target.attr.endswith("_status"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}")
+    assert found == []

@@ -209,3 +209,15 @@ def test_the_hourly_budget_holds_and_is_reported(app):
     with limiter.slot():
         pass
     assert limiter.budget()["hour"] == 2
+
+
+def test_a_late_reconnect_request_leaves_a_disconnected_connection_disconnected(app, qbo, store):
+    from webapp.integrations import operations as core
+    from webapp.integrations.models import ConnectionStatus, Notification
+
+    connection = connect_qbo(qbo)
+    core.disconnect(connection, "admin")
+    core.mark_needs_reconnect(connection, "invalid_grant")
+    assert connection.status is ConnectionStatus.DISCONNECTED
+    assert connection.last_error == "invalid_grant"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Notification)) == 0

@@ -104,7 +104,7 @@ def upsert_offers(
     run.products_created = summary.products_created
     run.offers_created = created
     run.offers_updated = written - created
-    run.status = ImportStatus.SUCCEEDED
+    feeds.IMPORT.fire(run, "succeed")
     run.finished_at = utcnow()
     db.session.flush()
     return BulkResult(run, len(rows), summary.products_created, created, written - created)

@@ -41,6 +41,23 @@ from webapp.catalog.models import FeedImport, ImportStatus, Product, Supplier, S
 from webapp.catalog.operations import refresh_product_aggregates
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.statemachine import StateMachine, Transition
+
+_Q, _R = ImportStatus.QUEUED, ImportStatus.RUNNING
+# Every status change of a feed import is one of these steps (``IMPORT.fire``). A run read
+# in-process (the demo seed) goes from queued to its outcome without a worker's "start".
+IMPORT = StateMachine(
+    "feed import",
+    ImportStatus,
+    [
+        Transition("start", frozenset({_Q}), ImportStatus.RUNNING),
+        Transition("succeed", frozenset({_Q, _R}), ImportStatus.SUCCEEDED),
+        Transition("hold", frozenset({_Q, _R}), ImportStatus.HELD),  # past its limits
+        Transition("fail", frozenset({_Q, _R}), ImportStatus.FAILED),
+        Transition("confirm", frozenset({ImportStatus.HELD}), ImportStatus.QUEUED),
+    ],
+    initial=_Q,
+)
 
 __all__ = [
     "OPTIONAL",
@@ -280,7 +297,7 @@ def run_import(
     run.offers_withdrawn = summary.offers_withdrawn
     run.rows_skipped = summary.rows_skipped
     run.problems = _by_line(summary.problems)
-    run.status = ImportStatus.SUCCEEDED
+    IMPORT.fire(run, "succeed")
     run.finished_at = utcnow()
     return summary
 
@@ -330,9 +347,9 @@ def progress_key(run_id: int) -> str:
 def execute(run_id: int, progress: ProgressCallback | None = None) -> FeedImport:
     """Run a recorded import to the end, committing its result either way."""
     run = db.session.get(FeedImport, run_id)
-    if run is None or run.status is not ImportStatus.QUEUED:
+    if run is None or not IMPORT.can(run, "start"):
         return run
-    run.status = ImportStatus.RUNNING
+    IMPORT.fire(run, "start")
     run.started_at = utcnow()
     db.session.commit()
     with _feed_file(run) as path:
@@ -387,7 +404,7 @@ def _execute(run: FeedImport, path: Path, progress: ProgressCallback | None) -> 
 def _hold(run_id: int, held: FeedHeld) -> None:
     run = db.session.get(FeedImport, run_id)
     summary = held.summary
-    run.status = ImportStatus.HELD
+    IMPORT.fire(run, "hold")
     run.error = f"Nothing was changed: {held}. Check the file, or confirm to import it anyway."
     run.rows_read = summary.rows_read
     run.rows_skipped = summary.rows_skipped
@@ -400,9 +417,9 @@ def _hold(run_id: int, held: FeedHeld) -> None:
 
 def confirm(run: FeedImport, actor_id: int | None) -> FeedImport:
     """Queue a held import again, this time past its limits; the caller commits."""
-    if run.status is not ImportStatus.HELD:
+    if not IMPORT.can(run, "confirm"):
         raise FeedError(f"only a held import can be confirmed; this one is {run.status.label}")
-    run.status = ImportStatus.QUEUED
+    IMPORT.fire(run, "confirm")
     run.override_limits = True
     run.error = ""
     run.finished_at = None
@@ -419,7 +436,7 @@ def confirm(run: FeedImport, actor_id: int | None) -> FeedImport:
 
 def _fail(run_id: int, message: str) -> None:
     run = db.session.get(FeedImport, run_id)
-    run.status = ImportStatus.FAILED
+    IMPORT.fire(run, "fail")
     run.error = message
     run.finished_at = utcnow()
     db.session.commit()

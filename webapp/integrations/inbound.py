@@ -20,8 +20,20 @@ from webapp.integrations import registry
 from webapp.integrations.models import InboundEvent, InboundStatus
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
+from webapp.statemachine import StateMachine, Transition
 
 log = logging.getLogger(__name__)
+
+# Every status change of a stored vendor event (``INBOUND.fire``): handled once, or refused
+# for good when its body is not what the vendor documents.
+INBOUND = StateMachine(
+    "inbound event",
+    InboundStatus,
+    [
+        Transition("process", frozenset({InboundStatus.RECEIVED}), InboundStatus.PROCESSED),
+        Transition("refuse", frozenset({InboundStatus.RECEIVED}), InboundStatus.FAILED),
+    ],
+)
 
 bp = Blueprint("integrations_inbound", __name__, url_prefix="/webhooks")
 
@@ -79,10 +91,10 @@ def handle(event_id: int) -> None:
         # help. Kept for staff to read.
         db.session.rollback()
         event = db.session.get(InboundEvent, event_id)
-        event.status = InboundStatus.FAILED
+        INBOUND.fire(event, "refuse")
         event.error = str(exc)[:2000]
         event.processed_at = utcnow()
         log.warning("inbound %s event %s refused: %s", event.provider, event.id, exc)
         return
-    event.status = InboundStatus.PROCESSED
+    INBOUND.fire(event, "process")
     event.processed_at = utcnow()

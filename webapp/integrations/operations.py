@@ -33,8 +33,37 @@ from webapp.integrations.ratelimit import ConnectionLimiter
 from webapp.integrations.secrets import forget_tokens, read_tokens
 from webapp.models_base import utcnow
 from webapp.security import log_event
+from webapp.statemachine import StateMachine, Transition
 
 log = logging.getLogger(__name__)
+
+_C, _M, _R, _D = (
+    ConnectionStatus.CONNECTED,
+    ConnectionStatus.NEEDS_MAPPING,
+    ConnectionStatus.NEEDS_RECONNECT,
+    ConnectionStatus.DISCONNECTED,
+)
+# Every status change of a connection, of any domain (``CONNECTION.fire``). A connect or an
+# enable may repeat (a reconnect of a working grant); a disconnected connection stays so until
+# someone connects it again, whatever a late job finds.
+CONNECTION = StateMachine(
+    "connection",
+    ConnectionStatus,
+    [
+        Transition("connect", frozenset({_C, _M, _R, _D}), _C),
+        Transition("needs_mapping", frozenset({_C}), _M),
+        Transition("mapped", frozenset({_M}), _C),
+        Transition("needs_reconnect", frozenset({_C, _M, _R}), _R),
+        Transition("disconnect", frozenset({_C, _M, _R}), _D),
+    ],
+    initial=_C,
+)
+# A notice is open until what caused it is gone or an admin dismisses it.
+NOTICE = StateMachine(
+    "notice",
+    NotificationStatus,
+    [Transition("resolve", frozenset({NotificationStatus.OPEN}), NotificationStatus.RESOLVED)],
+)
 
 # The cause of the notice a lost grant opens; a reconnect closes it.
 RECONNECT = "reconnect"
@@ -66,9 +95,12 @@ def active_connections(model: type[Connection] = Connection) -> list[Any]:
 
 def mark_needs_reconnect(connection: Connection, message: str) -> None:
     """The grant is gone: show "reconnect", keep every delivery queued, tell the admins."""
-    already = connection.status == ConnectionStatus.NEEDS_RECONNECT
-    connection.status = ConnectionStatus.NEEDS_RECONNECT
     note_error(connection, message)
+    if not CONNECTION.can(connection, "needs_reconnect"):
+        db.session.flush()
+        return  # disconnected meanwhile: nothing is sent to reconnect for
+    already = connection.status == ConnectionStatus.NEEDS_RECONNECT
+    CONNECTION.fire(connection, "needs_reconnect")
     if not already:
         notify(
             connection,
@@ -84,7 +116,7 @@ def mark_needs_reconnect(connection: Connection, message: str) -> None:
 
 def mark_connected(connection: Connection, actor) -> None:
     """A connect or reconnect succeeded: clear the error and close the reconnect notice."""
-    connection.status = ConnectionStatus.CONNECTED
+    CONNECTION.fire(connection, "connect")
     connection.connected_by_id = getattr(actor, "id", None)
     connection.last_error = ""
     db.session.flush()
@@ -112,7 +144,7 @@ def note_mappings(connection: Connection, missing: list[str], *, quiet: bool = F
     wanted = ConnectionStatus.NEEDS_MAPPING if missing else ConnectionStatus.CONNECTED
     if connection.status == wanted:
         return False
-    connection.status = wanted
+    CONNECTION.fire(connection, "needs_mapping" if missing else "mapped")
     db.session.flush()
     if missing and not quiet:
         notify(
@@ -146,7 +178,7 @@ def note_error(connection: Connection, message: str) -> None:
 
 def disconnect(connection: Connection, actor) -> None:
     """Revoke the grant at the vendor (best effort) and forget the tokens."""
-    if connection.status == ConnectionStatus.DISCONNECTED:
+    if not CONNECTION.can(connection, "disconnect"):
         raise IntegrationRuleError(f"{connection.label} is already disconnected.")
     revokes = hasattr(registry.provider_class(connection.provider), "revoke")
     if connection.token_ciphertext and revokes:
@@ -157,7 +189,7 @@ def disconnect(connection: Connection, actor) -> None:
             # The tokens are forgotten either way; a dead grant cannot be revoked twice.
             log.warning("revoking %s failed: %s", connection.label, exc)
     forget_tokens(connection)
-    connection.status = ConnectionStatus.DISCONNECTED
+    CONNECTION.fire(connection, "disconnect")
     log_sync(connection, SyncDirection.PUSH, "disconnect", message=f"Disconnected by {actor}.")
     db.session.flush()
     log_event(
@@ -303,7 +335,7 @@ def resolve_notifications(delivery: Delivery) -> None:
     for note in db.session.execute(
         db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
     ).scalars():
-        note.status = NotificationStatus.RESOLVED
+        NOTICE.fire(note, "resolve")
         note.resolved_at = utcnow()
 
 
@@ -314,12 +346,12 @@ def resolve_cause(connection: Connection, cause: str) -> None:
             connection_id=connection.id, cause=cause, status=NotificationStatus.OPEN
         )
     ).scalars():
-        note.status = NotificationStatus.RESOLVED
+        NOTICE.fire(note, "resolve")
         note.resolved_at = utcnow()
 
 
 def dismiss_notification(note: Notification) -> None:
-    note.status = NotificationStatus.RESOLVED
+    NOTICE.fire(note, "resolve")
     note.resolved_at = utcnow()
 
 

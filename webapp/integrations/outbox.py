@@ -28,6 +28,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp import signals
 from webapp.extensions import db
@@ -372,8 +373,9 @@ def _still_open(deliveries: list[Delivery]) -> list[Delivery]:
     kept = []
     for delivery in deliveries:
         if current.get(delivery.id) == DeliveryStatus.CANCELLED:
-            # Cancelled by another transaction: take its word over this stale copy.
-            delivery.status = current[delivery.id]
+            # Cancelled by another transaction: take its word over this stale copy (the row's
+            # value, loaded as is; not a change of this transaction's).
+            set_committed_value(delivery, "status", current[delivery.id])
         else:
             kept.append(delivery)
     return kept

@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.mail.links import REDACTED, LinkUnavailable, OneTimeLink, issue
 from webapp.mail.models import EmailStatus, OutboundEmail, OutboundEmailAttachment
 from webapp.models_base import utcnow
+from webapp.statemachine import StateMachine, Transition
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -103,6 +104,20 @@ def queue_email(
 
 
 # Headers a sender may set on its own emails (threading); every other header is ours.
+_Q, _F = EmailStatus.QUEUED, EmailStatus.FAILED
+# Every status change of an outbound email is one of these steps (``EMAIL.fire``). A failed
+# email stays sendable: RQ's retry of the job sends it again, and so does an admin's retry.
+EMAIL = StateMachine(
+    "email",
+    EmailStatus,
+    [
+        Transition("send", frozenset({_Q, _F}), EmailStatus.SENT),
+        Transition("fail", frozenset({_Q, _F}), EmailStatus.FAILED),
+        Transition("retry", frozenset({_Q, _F}), EmailStatus.QUEUED),
+    ],
+    initial=_Q,
+)
+
 THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References")
 
 
@@ -146,8 +161,11 @@ def compose_email(
 
 
 def retry(email: OutboundEmail) -> None:
-    """Queue a failed or queued email again (a one-time link in it is issued afresh)."""
-    email.status = EmailStatus.QUEUED
+    """Queue a failed or queued email again (a one-time link in it is issued afresh).
+
+    Raise IllegalTransition for an email already sent (``resend`` makes a copy of one).
+    """
+    EMAIL.fire(email, "retry")
     db.session.flush()
     jobs.enqueue_after_commit("workers.jobs.send_email", email.id)
 
@@ -212,7 +230,7 @@ def transmit(email: OutboundEmail) -> None:
     except LinkUnavailable as refused:
         # Permanent (the invitation was accepted, the approver removed): a retry cannot help,
         # so the email fails with the reason on record instead of raising for RQ to retry.
-        email.status = EmailStatus.FAILED
+        EMAIL.fire(email, "fail")
         email.last_error = f"Not sent: {refused}"
         email.attempts += 1
         return
@@ -242,9 +260,9 @@ def transmit(email: OutboundEmail) -> None:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        email.status = EmailStatus.FAILED
+        EMAIL.fire(email, "fail")
         email.last_error = f"{type(error).__name__}: {error}"
         raise
-    email.status = EmailStatus.SENT
+    EMAIL.fire(email, "send")
     email.sent_at = utcnow()
     email.last_error = ""

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
+from webapp.integrations.inbound import INBOUND
 from webapp.integrations.interfaces import IntegrationError
-from webapp.integrations.models import ExternalLink, InboundEvent, InboundStatus, SyncDirection
+from webapp.integrations.models import ExternalLink, InboundEvent, SyncDirection
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.psa import operations
@@ -139,7 +140,7 @@ def handle_ticket_event(connection: PsaConnection, event: InboundEvent) -> str:
     """Act on one event: re-read the ticket (events are hints) and note it on our order."""
     data = webhooks.parse(event.body.encode())
     event.processed_at = utcnow()
-    event.status = InboundStatus.PROCESSED
+    INBOUND.fire(event, "process")
     if data.get("PersonID") is not None and data.get("PersonID") == _our_resource(connection):
         return "our own change (echo)"
     if data["Action"] == "Deactivated":

@@ -23,7 +23,7 @@ from webapp.purchasing.models import (
 from webapp.purchasing.optimizer.allocation import freight_on
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import SalesDocument
-from webapp.statemachine import StateMachine
+from webapp.statemachine import StateMachine, status_note
 
 ZERO = Decimal(0)
 MAX_QUANTITY = 1_000_000
@@ -45,27 +45,20 @@ TRANSITIONS: dict[PurchaseOrderStatus, frozenset[PurchaseOrderStatus]] = {
     PurchaseOrderStatus.RECEIVED: frozenset(),
     PurchaseOrderStatus.CANCELLED: frozenset(),
 }
-MACHINE = StateMachine.from_targets("purchase order", PurchaseOrderStatus, TRANSITIONS)
+MACHINE = StateMachine.from_targets(
+    "purchase order", PurchaseOrderStatus, TRANSITIONS, error=IllegalTransition
+)
 
 
 def transition(
     po: PurchaseOrder, status: PurchaseOrderStatus, actor: User | None, reason: str = ""
 ) -> None:
     """Move a PO to `status`, or raise IllegalTransition."""
-    if not MACHINE.allows(po.status, status):
-        raise IllegalTransition(po, status)
-    previous = po.status
-    po.status = status
+    previous = MACHINE.move(po, status)
     if status is PurchaseOrderStatus.CANCELLED:
         po.attention = ""  # nothing is left for anyone to do on a cancelled PO
-    record_event(
-        po,
-        f"status.{status.value}",
-        f"{previous.label} → {status.label}" + (f": {reason}" if reason else ""),
-        actor,
-        previous=previous.value,
-        reason=reason,
-    )
+    type_, message, data = status_note(previous, status, reason)
+    record_event(po, type_, message, actor, **data)
 
 
 def record_event(

@@ -18,7 +18,7 @@ from webapp.models_base import utcnow
 from webapp.quotes.errors import IllegalTransition, QuoteChanged, QuoteError
 from webapp.quotes.models import Quote, QuoteEvent, QuoteStatus
 from webapp.sales.operations import take_number
-from webapp.statemachine import StateMachine
+from webapp.statemachine import StateMachine, status_note
 
 # --- the state machine -----------------------------------------------------------------------
 
@@ -44,7 +44,12 @@ TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     QuoteStatus.LOST: frozenset(),
     QuoteStatus.CANCELLED: frozenset(),
 }
-MACHINE = StateMachine.from_targets("quote", QuoteStatus, TRANSITIONS)
+MACHINE = StateMachine.from_targets(
+    "quote",
+    QuoteStatus,
+    TRANSITIONS,
+    error=lambda quote, wanted: IllegalTransition(quote.status, wanted),
+)
 
 
 def transition(
@@ -56,9 +61,8 @@ def transition(
     new_version: bool = False,
 ) -> None:
     """Move the quote to `status`, or raise IllegalTransition (or QuoteChanged on a race)."""
-    current = quote.status
-    if not MACHINE.allows(current, status):
-        raise IllegalTransition(current, status)
+    # Checked here, written below as a compare-and-swap rather than by MACHINE.move.
+    current = MACHINE.require(quote, status)
     values: dict = {"status": status, "updated_at": utcnow(), "revision": Quote.revision + 1}
     if new_version:
         values["version"] = Quote.version + 1
@@ -71,14 +75,8 @@ def transition(
     db.session.expire(quote, ["status", "version", "updated_at", "revision"])
     if not claimed:
         raise QuoteChanged("The quote changed meanwhile. Reload it and try again.")
-    record_quote_event(
-        quote,
-        f"status.{status.value}",
-        f"{current.label} → {status.label}" + (f": {reason}" if reason else ""),
-        actor,
-        previous=current.value,
-        reason=reason,
-    )
+    type_, message, data = status_note(current, status, reason)
+    record_quote_event(quote, type_, message, actor, **data)
     signals.quote_status_changed.send(quote, status=status, previous=current)
 
 

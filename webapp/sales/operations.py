@@ -37,7 +37,7 @@ from webapp.sales.models import (
 from webapp.sales.progress import shipments_of
 from webapp.sales.totals import Totals, document_totals
 from webapp.settings.operations import get_setting
-from webapp.statemachine import StateMachine
+from webapp.statemachine import StateMachine, status_note
 
 
 class IllegalTransition(Exception):
@@ -55,7 +55,12 @@ TRANSITIONS: dict[DocumentStatus, frozenset[DocumentStatus]] = {
     DocumentStatus.COMPLETED: frozenset(),
     DocumentStatus.CANCELLED: frozenset(),
 }
-MACHINE = StateMachine.from_targets("sales document", DocumentStatus, TRANSITIONS)
+MACHINE = StateMachine.from_targets(
+    "sales document",
+    DocumentStatus,
+    TRANSITIONS,
+    error=lambda document, wanted: IllegalTransition(document.status, wanted),
+)
 
 
 def transition(
@@ -65,18 +70,9 @@ def transition(
 
     A held document that becomes approved flows on: `sales_document_approved` is sent.
     """
-    if not MACHINE.allows(document.status, status):
-        raise IllegalTransition(document.status, status)
-    previous = document.status
-    document.status = status
-    record_event(
-        document,
-        f"status.{status.value}",
-        f"{previous.label} → {status.label}" + (f": {reason}" if reason else ""),
-        actor,
-        previous=previous.value,
-        reason=reason,
-    )
+    previous = MACHINE.move(document, status)
+    type_, message, data = status_note(previous, status, reason)
+    record_event(document, type_, message, actor, **data)
     if status is DocumentStatus.APPROVED:
         document.hold_reason = ""
         db.session.flush()
@@ -109,8 +105,7 @@ def set_procurement_status(document: SalesDocument, status: ProcurementStatus) -
     """Record purchasing's finding of the document's procurement; return whether it changed."""
     if status is document.procurement_status:
         return False
-    PROCUREMENT.check(document.procurement_status, status)
-    document.procurement_status = status
+    PROCUREMENT.move(document, status, "procurement_status")
     return True
 
 
@@ -121,8 +116,7 @@ def record_fulfilment(document: SalesDocument, status: FulfilmentStatus) -> None
     ready to invoice once (``sales_document_ready_to_invoice``).
     """
     if status is not document.fulfilment_status:
-        FULFILMENT.check(document.fulfilment_status, status)
-        document.fulfilment_status = status
+        FULFILMENT.move(document, status, "fulfilment_status")
         record_event(
             document, f"fulfilment.{status.value}", f"Fulfilment: {status.label.lower()}", None
         )
@@ -151,11 +145,10 @@ def record_amount_paid(document: SalesDocument, paid: Decimal) -> None:
     )
     if paid == document.amount_paid and status is document.payment_status:
         return
-    if status is not document.payment_status:
-        PAYMENT.check(document.payment_status, status)
     was_overpaid = document.overpaid_by > 0
+    if status is not document.payment_status:
+        PAYMENT.move(document, status, "payment_status")
     document.amount_paid = paid
-    document.payment_status = status
     if document.overpaid_by > 0 and not was_overpaid:
         # Never silently above the total: the timeline says so, beside the "Overpaid by".
         record_event(

@@ -137,7 +137,10 @@ def save_settings(
 
 def set_enabled(found: TicketMailConnection, enabled: bool, actor) -> None:
     """Switch sending on or off; emails already queued wait while it is off."""
-    found.status = ConnectionStatus.CONNECTED if enabled else ConnectionStatus.DISCONNECTED
+    if enabled:
+        core.CONNECTION.fire(found, "connect")
+    elif core.CONNECTION.can(found, "disconnect"):
+        core.CONNECTION.fire(found, "disconnect")
     db.session.flush()
     core.log_sync(
         found,

@@ -119,16 +119,16 @@ def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
 
 def disable(endpoint: WebhookEndpoint, reason: str) -> None:
     """Stop sending to it: new events skip it; what was queued waits until it is enabled."""
-    if endpoint.status == ConnectionStatus.DISCONNECTED:
+    if not core.CONNECTION.can(endpoint, "disconnect"):
         return
-    endpoint.status = ConnectionStatus.DISCONNECTED
+    core.CONNECTION.fire(endpoint, "disconnect")
     endpoint.disabled_reason = reason
     core.log_sync(endpoint, SyncDirection.PUSH, "disable", ok=False, message=reason)
     db.session.flush()
 
 
 def enable(endpoint: WebhookEndpoint, actor) -> None:
-    endpoint.status = ConnectionStatus.CONNECTED
+    core.CONNECTION.fire(endpoint, "connect")
     endpoint.disabled_reason = ""
     endpoint.last_error = ""
     core.log_sync(endpoint, SyncDirection.PUSH, "enable", message=f"Enabled by {actor}.")
