@@ -22,6 +22,8 @@ from webapp.catalog.models import (
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization, PriceGroup
+from webapp.sales import operations as sales_operations
+from webapp.sales.models import PaymentMethod, SalesDocument
 from webapp.store.models import ShippingMethod
 
 PASSWORD = "correct horse battery"
@@ -228,3 +230,52 @@ def login(client, user: User, password: str = PASSWORD):
     response = client.post("/login", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+def issue_order(
+    store: Store,
+    key: str = "k1",
+    *,
+    quantity: int = 3,
+    unit_price: Decimal = Decimal("33.33"),
+    unit_cost: Decimal = Decimal("20"),
+    shipping_charge: Decimal = Decimal("10.00"),
+    hold_reason: str = "",
+) -> SalesDocument:
+    """Issue a store order of one ThinkPad line for the store's customer (the real operation);
+    `hold_reason` issues it held, as a margin or credit check would."""
+    return sales_operations.issue_document(
+        organization=store.org,
+        contact=store.customer,
+        lines=[
+            sales_operations.LineInput(
+                product_id=store.products[0].id,
+                sku="MPN",
+                description="ThinkPad",
+                quantity=quantity,
+                unit_price=unit_price,
+                unit_cost=unit_cost,
+                tax_code=None,
+            )
+        ],
+        header=sales_operations.HeaderInput(
+            ship_to_name="A",
+            address_line1="B",
+            address_line2="",
+            city="C",
+            region="",
+            postcode="1",
+            country="US",
+            shipping_method_name="Courier",
+            shipping_charge=shipping_charge,
+            payment_method=PaymentMethod.ON_ACCOUNT,
+            surcharge_pct=Decimal(0),
+            customer_po="",
+            note="",
+        ),
+        source=sales_operations.DocumentSource.STORE,
+        idempotency_key=key,
+        actor=store.customer,
+        currency="USD",
+        hold_reason=hold_reason,
+    )

@@ -105,6 +105,30 @@ def bounded_decimal(
     return value.quantize(step)
 
 
+def unconfirmed_cost(
+    cost: Decimal,
+    what: str,
+    *,
+    confirmed: bool,
+    confirm: str,
+    because: str,
+    negative_allowed: bool = False,
+) -> str | None:
+    """Return why a cost of zero or less cannot be saved without a confirmation, else None.
+
+    The one rule for every cost staff type (PO lines, receipts, quote lines): a cost that
+    rounded to $0 once ordered 100 laptops for nothing (issue 13), yet free goods and rebates
+    are real, so such a cost is kept only when staff tick `confirm` (the box's label).
+    `because` says when it is right ("the goods really are free"). A negative cost can be
+    confirmed only where `negative_allowed` (a rebate on a quote line).
+    """
+    if cost > 0 or (confirmed and (cost == 0 or negative_allowed)):
+        return None
+    if cost < 0 and not negative_allowed:
+        return f"{what} must be more than zero (got {cost})."
+    return f"{what} must be more than zero (got {cost}) or, if {because}, tick {confirm}."
+
+
 def bounded_date(raw: object, *, minimum: date = DATE_MIN, maximum: date = DATE_MAX) -> date:
     """Return `raw` (YYYY-MM-DD or a date) as a date within bounds, or refuse it."""
     if isinstance(raw, date):

@@ -6,8 +6,7 @@ import html
 import json
 import re
 
-from tests.factories import login
-from tests.sales.test_documents import issue
+from tests.factories import issue_order, login
 from webapp.extensions import db
 from webapp.sales.models import DocumentStatus, FulfilmentStatus, ProcurementStatus
 
@@ -19,8 +18,8 @@ def _charts(page: str) -> dict[str, dict]:
 
 
 def test_the_sales_trend_is_the_gross_profit_reports_chart_for_the_last_12_months(client, store):
-    issue(store, "a")
-    issue(store, "b")
+    issue_order(store, "a")
+    issue_order(store, "b")
     db.session.commit()
     login(client, store.sales)
     page = client.get("/admin/").get_data(as_text=True)
@@ -35,7 +34,7 @@ def test_the_sales_trend_is_the_gross_profit_reports_chart_for_the_last_12_month
 
 
 def test_orders_waiting_are_counted_per_stage_and_link_to_the_same_orders(client, store):
-    documents = [issue(store, f"k{i}") for i in range(5)]
+    documents = [issue_order(store, f"k{i}") for i in range(5)]
     documents[1].status = DocumentStatus.ON_HOLD
     documents[2].procurement_status = ProcurementStatus.PLANNED
     documents[3].procurement_status = ProcurementStatus.PLANNED

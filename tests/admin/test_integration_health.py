@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import free_port
-from tests.factories import login
-from tests.sales.test_documents import issue
+from tests.factories import issue_order, login
 from webapp.extensions import db
 from webapp.ticketmail import operations as ticketmail
 from webapp.ticketmail.render import DEFAULT_BODY, DEFAULT_SUBJECT
@@ -39,12 +38,12 @@ def test_each_connection_shows_its_status_counts_and_last_error(
     gone, _secret = webhooks.create_endpoint("http://127.0.0.1:9/old", "Old ERP", [], "Admin")
     webhooks.delete_endpoint(gone, "Admin")
     db.session.commit()
-    issue(store, "a")  # delivered to the mailbox
+    issue_order(store, "a")  # delivered to the mailbox
     db.session.commit()
     run_jobs(allow_failures=True)
     port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = free_port()  # the mail server goes away: the next one waits
-    issue(store, "b")
+    issue_order(store, "b")
     db.session.commit()
     run_jobs(allow_failures=True)
     app.config["MAIL_PORT"] = port

@@ -360,3 +360,17 @@ def test_a_held_order_is_approved_once_and_flows_on(client, scene):
     assert again.status_code == 409 and "not on hold" in again.get_json()["detail"]
     # A customer key never holds orders:write.
     assert post(client, url, scene.customer_key, {}).status_code == 403
+
+
+def test_a_zero_quote_line_cost_needs_confirm_cost(client, scene):
+    url = f"/api/v1/quotes/{scene.draft_quote.id}/lines"
+    section = scene.draft_quote.sections[0].id
+    line = {"section_id": section, "quantity": 1, "description": "Free", "unit_price": "5"}
+    refused = post(client, url, scene.msp_key, {**line, "unit_cost": "0"})
+    assert refused.status_code == 422
+    assert "tick Confirm the cost" in refused.get_data(as_text=True)
+    kept = post(client, url, scene.msp_key, {**line, "unit_cost": "0", "confirm_cost": True})
+    assert kept.status_code == 201
+    added = kept.get_json()["sections"][0]["lines"][-1]
+    changed = post(client, f"{url}/{added['id']}", scene.msp_key, {"quantity": 2}, method="PATCH")
+    assert changed.status_code == 200  # the confirmed cost stays; no new tick for a quantity

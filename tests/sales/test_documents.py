@@ -2,57 +2,20 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import login
+from tests.factories import issue_order, login
 from webapp.extensions import db
 from webapp.sales import operations
-from webapp.sales.models import DocumentKind, DocumentStatus, PaymentMethod, SalesDocument
+from webapp.sales.models import DocumentKind, DocumentStatus, SalesDocument
 from webapp.settings.operations import set_setting
 
 
-def issue(store, key="k1"):
-    return operations.issue_document(
-        organization=store.org,
-        contact=store.customer,
-        lines=[
-            operations.LineInput(
-                product_id=store.products[0].id,
-                sku="MPN",
-                description="ThinkPad",
-                quantity=3,
-                unit_price=Decimal("33.33"),
-                unit_cost=Decimal("20"),
-                tax_code=None,
-            )
-        ],
-        header=operations.HeaderInput(
-            ship_to_name="A",
-            address_line1="B",
-            address_line2="",
-            city="C",
-            region="",
-            postcode="1",
-            country="US",
-            shipping_method_name="Courier",
-            shipping_charge=Decimal("10.00"),
-            payment_method=PaymentMethod.ON_ACCOUNT,
-            surcharge_pct=Decimal(0),
-            customer_po="",
-            note="",
-        ),
-        source=operations.DocumentSource.STORE,
-        idempotency_key=key,
-        actor=store.customer,
-        currency="USD",
-    )
-
-
 def test_document_kind_and_number_follow_the_setting_at_creation(store):
-    first = issue(store, "a")
+    first = issue_order(store, "a")
     set_setting("display_document_as", "tax_invoice", store.admin)
-    second = issue(store, "b")
-    third = issue(store, "c")
+    second = issue_order(store, "b")
+    third = issue_order(store, "c")
     set_setting("display_document_as", "sales_order", store.admin)
-    fourth = issue(store, "d")
+    fourth = issue_order(store, "d")
     db.session.commit()
     assert [(d.kind, d.number) for d in (first, second, third, fourth)] == [
         (DocumentKind.SALES_ORDER, "SO-000001"),
@@ -65,7 +28,7 @@ def test_document_kind_and_number_follow_the_setting_at_creation(store):
 
 
 def test_line_amounts_are_rounded_once_per_line(store):
-    document = issue(store)
+    document = issue_order(store)
     line = document.lines[0]
     assert line.line_subtotal == Decimal("99.99")
     assert line.line_tax == Decimal("10.00")  # 9.999 rounds half up to 10.00
@@ -87,7 +50,7 @@ def test_line_amounts_are_rounded_once_per_line(store):
     ],
 )
 def test_illegal_status_changes_raise(store, start, target):
-    document = issue(store)
+    document = issue_order(store)
     document.status = start
     with pytest.raises(operations.IllegalTransition):
         operations.transition(document, target, store.admin)
@@ -97,7 +60,7 @@ def test_illegal_status_changes_raise(store, start, target):
 def test_every_legal_transition_is_recorded_on_the_timeline(store):
     for start, targets in operations.TRANSITIONS.items():
         for target in targets:
-            document = issue(store, f"{start}-{target}")
+            document = issue_order(store, f"{start}-{target}")
             document.status = start
             operations.transition(document, target, store.admin, "because")
             assert document.status is target
@@ -107,7 +70,7 @@ def test_every_legal_transition_is_recorded_on_the_timeline(store):
 
 
 def test_staff_cancel_an_order_with_a_reason(client, store):
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     login(client, store.sales)
     response = client.post(
@@ -120,7 +83,7 @@ def test_staff_cancel_an_order_with_a_reason(client, store):
 
 
 def test_the_customer_is_emailed_when_their_order_is_cancelled(client, store, run_jobs, mailbox):
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     run_jobs()
     mailbox.clear()  # the order's own email
@@ -147,7 +110,7 @@ def test_the_customer_is_emailed_when_their_order_is_cancelled(client, store, ru
 
 
 def test_illegal_status_change_from_the_admin_is_explained(client, store):
-    document = issue(store)
+    document = issue_order(store)
     document.status = DocumentStatus.CANCELLED
     db.session.commit()
     login(client, store.admin)
@@ -160,7 +123,7 @@ def test_illegal_status_change_from_the_admin_is_explained(client, store):
 
 
 def test_purchasing_staff_cannot_cancel_orders(client, store):
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     login(client, store.purchasing)
     response = client.post(f"/admin/orders/{document.id}/status", data={"status": "cancelled"})
@@ -168,9 +131,9 @@ def test_purchasing_staff_cannot_cancel_orders(client, store):
 
 
 def test_admin_orders_list_filters_by_kind_and_returns_a_fragment_for_htmx(client, store):
-    issue(store, "a")
+    issue_order(store, "a")
     set_setting("display_document_as", "tax_invoice", store.admin)
-    issue(store, "b")
+    issue_order(store, "b")
     db.session.commit()
     login(client, store.admin)
     response = client.get("/admin/orders/?kind=tax_invoice", headers={"HX-Request": "true"})
@@ -184,7 +147,7 @@ def test_admin_orders_list_filters_by_kind_and_returns_a_fragment_for_htmx(clien
 
 
 def test_the_dashboard_does_not_count_cancelled_orders_as_sales(client, store):
-    kept, cancelled = issue(store, "k-kept"), issue(store, "k-cancelled")
+    kept, cancelled = issue_order(store, "k-kept"), issue_order(store, "k-cancelled")
     operations.transition(cancelled, DocumentStatus.CANCELLED, store.admin, "duplicate")
     db.session.commit()
     login(client, store.admin)

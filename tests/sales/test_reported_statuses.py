@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.sales.test_documents import issue
+from tests.factories import issue_order
 from webapp import signals
 from webapp.extensions import db
 from webapp.sales import operations
@@ -13,7 +13,7 @@ from webapp.statemachine import IllegalTransition
 
 
 def test_a_reported_procurement_status_is_set_once_and_a_repeat_changes_nothing(store):
-    document = issue(store)
+    document = issue_order(store)
     document.procurement_status = ProcurementStatus.PENDING
     assert operations.set_procurement_status(document, ProcurementStatus.PLANNED) is True
     assert document.procurement_status is ProcurementStatus.PLANNED
@@ -33,7 +33,7 @@ def test_every_reported_status_may_move_either_way_but_not_onto_itself():
 
 
 def test_fulfilled_makes_the_document_ready_to_invoice_once(store):
-    document = issue(store)
+    document = issue_order(store)
     sent = []
     receiver = sent.append  # held: blinker keeps only a weak reference
     signals.sales_document_ready_to_invoice.connect(receiver)
@@ -63,7 +63,7 @@ def test_fulfilled_makes_the_document_ready_to_invoice_once(store):
     ],
 )
 def test_the_amount_paid_decides_the_payment_status(store, share, expected):
-    document = issue(store)
+    document = issue_order(store)
     paid = (document.total * share).quantize(Decimal("0.01"))
     changed = []
     receiver = changed.append  # held: blinker keeps only a weak reference

@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from flask import render_template
 
-from tests.factories import login
-from tests.sales.test_documents import issue
+from tests.factories import issue_order, login
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.settings.operations import get_setting, set_setting
@@ -27,7 +26,7 @@ def _seller(store):
 
 def test_a_tax_invoice_names_the_seller_its_due_date_tax_per_line_and_how_to_pay(app, store):
     _seller(store)
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     assert document.due_date == utcnow().date() + timedelta(days=14)
     html = render_template("sales/pdf.html", document=document)
@@ -43,7 +42,7 @@ def test_a_tax_invoice_names_the_seller_its_due_date_tax_per_line_and_how_to_pay
 
 def test_the_due_date_stays_when_the_terms_change_later(app, store):
     _seller(store)
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     set_setting("customer_payment_terms_days", "60", store.admin)
     db.session.commit()
@@ -76,7 +75,7 @@ def test_an_organization_without_terms_follows_the_settings_default(app, store):
 def test_a_sales_order_prints_no_due_date_nor_payment_details(app, store):
     _seller(store)
     set_setting("display_document_as", "sales_order", store.admin)
-    document = issue(store)
+    document = issue_order(store)
     html = render_template("sales/pdf.html", document=document)
     assert "Northwind Managed Services Pty Ltd" in html
     assert 'id="due-date"' not in html and 'id="payment-details"' not in html
@@ -85,7 +84,7 @@ def test_a_sales_order_prints_no_due_date_nor_payment_details(app, store):
 def test_payment_details_are_escaped(app, store):
     _seller(store)
     set_setting("payment_details", "<script>x</script>\nPay us", store.admin)
-    html = render_template("sales/pdf.html", document=issue(store))
+    html = render_template("sales/pdf.html", document=issue_order(store))
     assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;<br>Pay us" in html
 
 

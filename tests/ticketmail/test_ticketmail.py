@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
 from tests.conftest import free_port
-from tests.factories import login
-from tests.sales.test_documents import issue
+from tests.factories import issue_order, login
 from webapp.extensions import db
 from webapp.integrations.models import (
     Delivery,
@@ -84,7 +84,7 @@ def test_an_issued_order_emails_the_psa_mailbox_with_its_reference_and_pdf(
     app, store, run_jobs, mailbox
 ):
     connect()
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
 
@@ -109,7 +109,7 @@ def test_an_issued_order_emails_the_psa_mailbox_with_its_reference_and_pdf(
 
 def test_a_cancellation_follows_up_on_the_same_thread(app, store, run_jobs, mailbox):
     connect(attach_pdf=False)
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     sales.transition(document, DocumentStatus.CANCELLED, store.admin, "customer changed mind")
@@ -128,7 +128,7 @@ def test_a_cancellation_follows_up_on_the_same_thread(app, store, run_jobs, mail
 
 def test_a_third_email_references_the_whole_thread(app, store, run_jobs, mailbox):
     connect(attach_pdf=False)
-    document = issue(store)
+    document = issue_order(store)
     operations.queue(document, "changed", "Released from hold")
     operations.queue(document, "cancelled", "Cancelled.")
     db.session.commit()
@@ -140,7 +140,7 @@ def test_a_third_email_references_the_whole_thread(app, store, run_jobs, mailbox
 
 def test_only_the_chosen_events_send(app, store, run_jobs, mailbox):
     connect(events=["cancelled"])
-    issue(store)
+    issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     assert mailbox.to(PSA) == []
@@ -151,7 +151,7 @@ def test_nothing_is_sent_while_switched_off(app, store, run_jobs, mailbox):
     found = connect()
     operations.set_enabled(found, False, "Admin")
     db.session.commit()
-    issue(store)
+    issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     assert mailbox.to(PSA) == [] and deliveries() == []
@@ -161,7 +161,7 @@ def test_an_smtp_outage_is_retried_and_the_email_goes_once(app, store, run_jobs,
     connect(attach_pdf=False)
     port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = free_port()  # nothing listens there
-    issue(store)
+    issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     [delivery] = deliveries()
@@ -189,7 +189,7 @@ def test_a_refused_mailbox_fails_with_a_notice_and_retry_after_the_fix_sends(
     connect(attach_pdf=False, mailbox="wrong@psa.example")
     port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = refusing_smtp
-    issue(store)
+    issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     [delivery] = deliveries()
@@ -253,7 +253,7 @@ def test_settings_page_saves_and_previews_with_the_latest_order(app, store):
     login(client, store.admin)
     page = client.get("/admin/ticket-email/")
     assert page.status_code == 200 and "Ticket by email" in page.get_data(as_text=True)
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     form = {
         "mailbox": PSA,
@@ -307,7 +307,7 @@ def test_only_admins_open_the_settings(app, store):
 
 def test_sent_mail_shows_the_ticket_email_with_its_threading_headers(app, store, run_jobs, mailbox):
     connect()
-    document = issue(store)
+    document = issue_order(store)
     operations.queue(document, "cancelled", "Cancelled.")
     db.session.commit()
     run_jobs(allow_failures=True)
@@ -324,44 +324,14 @@ def test_sent_mail_shows_the_ticket_email_with_its_threading_headers(app, store,
 
 
 def test_a_held_order_released_by_staff_sends_a_changed_email(app, store, run_jobs, mailbox):
-    from decimal import Decimal
-
-    from webapp.sales.models import PaymentMethod
-
     connect(attach_pdf=False)
-    document = sales.issue_document(
-        organization=store.org,
-        contact=store.customer,
-        lines=[
-            sales.LineInput(
-                product_id=store.products[0].id,
-                sku="MPN",
-                description="ThinkPad",
-                quantity=1,
-                unit_price=Decimal("10"),
-                unit_cost=Decimal("5"),
-                tax_code=None,
-            )
-        ],
-        header=sales.HeaderInput(
-            ship_to_name="A",
-            address_line1="B",
-            address_line2="",
-            city="C",
-            region="",
-            postcode="1",
-            country="US",
-            shipping_method_name="Courier",
-            shipping_charge=Decimal("0"),
-            payment_method=PaymentMethod.ON_ACCOUNT,
-            surcharge_pct=Decimal(0),
-            customer_po="",
-            note="",
-        ),
-        source=sales.DocumentSource.STORE,
-        idempotency_key="held",
-        actor=store.customer,
-        currency="USD",
+    document = issue_order(
+        store,
+        "held",
+        quantity=1,
+        unit_price=Decimal("10"),
+        unit_cost=Decimal("5"),
+        shipping_charge=Decimal("0"),
         hold_reason="margin below the floor",
     )
     db.session.commit()

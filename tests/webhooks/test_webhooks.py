@@ -12,8 +12,7 @@ from datetime import timedelta
 import pytest
 from standardwebhooks import Webhook
 
-from tests.factories import login
-from tests.sales.test_documents import issue
+from tests.factories import issue_order, login
 from tests.sandboxes.server import LiveServer
 from webapp.extensions import db
 from webapp.integrations.models import (
@@ -101,7 +100,7 @@ def test_an_order_reaches_a_subscribed_endpoint_signed_per_standard_webhooks(
     app, store, receiver, run_jobs
 ):
     endpoint, secret = add_endpoint(receiver)
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
 
@@ -128,7 +127,7 @@ def test_an_order_reaches_a_subscribed_endpoint_signed_per_standard_webhooks(
 
 def test_an_endpoint_receives_only_the_events_it_chose(app, store, receiver, run_jobs):
     add_endpoint(receiver, events=["po.issued"])
-    issue(store)
+    issue_order(store)
     db.session.commit()
     run_jobs(allow_failures=True)
     assert receiver.requests == []

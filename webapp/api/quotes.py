@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 
 from flask import url_for
 from flask_smorest import Blueprint
@@ -346,9 +345,10 @@ def _add_line(quote: Quote, body: dict) -> None:
         product_type=body.get("product_type", ProductType.SERVICE),
         quantity=body["quantity"],
         unit_price=body["unit_price"],
-        unit_cost=body.get("unit_cost", Decimal(0)),
+        unit_cost=body.get("unit_cost"),
         sku=body.get("sku", ""),
         actor=acting_user(),
+        cost_confirmed=body.get("confirm_cost", False),
     )
 
 
@@ -385,9 +385,11 @@ def _line(quote: Quote, line_id: int):
 
 def _change_line(quote: Quote, line_id: int, body: dict) -> None:
     line = _line(quote, line_id)
+    fields = dict(body)
+    confirmed = fields.pop("confirm_cost", False)
     current = {name: getattr(line, name) for name in building.LineChanges.__dataclass_fields__}
-    changes = building.LineChanges(**{**current, **body})
-    building.update_line(quote, line, changes, acting_user())
+    changes = building.LineChanges(**{**current, **fields})
+    building.update_line(quote, line, changes, acting_user(), cost_confirmed=confirmed)
 
 
 @blp.route("/quotes/<int:quote_id>/lines/<int:line_id>", methods=["PATCH"])

@@ -500,6 +500,9 @@ class QuoteLineCreateSchema(Schema):
     product_type = Status(ProductType)
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
+    confirm_cost = fields.Boolean(
+        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+    )
     sku = fields.String(validate=validate.Length(max=100))
 
 
@@ -508,6 +511,9 @@ class QuoteLineUpdateSchema(Schema):
     quantity = fields.Integer(validate=validate.Range(1, 100_000))
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
+    confirm_cost = fields.Boolean(
+        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+    )
     optional = fields.Boolean()
     qty_editable = fields.Boolean()
     min_qty = fields.Integer(allow_none=True, validate=validate.Range(1, 100_000))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from webapp.auth.models import User
 from webapp.catalog.models import Supplier
 from webapp.extensions import db
+from webapp.parsing import unconfirmed_cost
 from webapp.purchasing.errors import IllegalTransition, PurchasingError
 from webapp.purchasing.models import (
     PurchaseOrder,
@@ -139,9 +140,15 @@ def check_unit_cost(cost: Decimal, what: str = "Unit cost", *, zero_confirmed=Fa
     only when staff confirmed it (free goods are real, a cost that rounded to $0 is not)."""
     if not isinstance(cost, Decimal) or not cost.is_finite():
         raise PurchasingError(f"{what} must be a number.")
-    if cost < 0 or (cost == 0 and not zero_confirmed):
-        hint = " or, if the goods really are free, tick Confirm a zero cost" if cost == 0 else ""
-        raise PurchasingError(f"{what} must be more than zero (got {cost}){hint}.")
+    problem = unconfirmed_cost(
+        cost,
+        what,
+        confirmed=zero_confirmed,
+        confirm="Confirm a zero cost",
+        because="the goods really are free",
+    )
+    if problem:
+        raise PurchasingError(problem)
     if cost > MAX_UNIT_COST or cost.as_tuple().exponent < -4:  # type: ignore[operator]
         raise PurchasingError(f"{what} must have at most 4 decimal places and 10 digits.")
     return cost

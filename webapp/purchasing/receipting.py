@@ -14,6 +14,7 @@ from webapp import signals
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.money import round_money
+from webapp.parsing import unconfirmed_cost
 from webapp.purchasing import queries, tracking
 from webapp.purchasing.errors import DuplicateInvoice, ReceiptRefused
 from webapp.purchasing.fulfilment import refresh_fulfilment, refresh_procurement_status
@@ -198,13 +199,17 @@ def _receipt_line_problem(
             f"{label}: {item.quantity} received but only {line.outstanding} outstanding "
             f"({line.quantity} ordered, {line.quantity_received} already receipted)."
         )
-    if not item.unit_cost.is_finite() or item.unit_cost < 0:
-        return f"{label}: unit cost must be more than zero."
-    if item.unit_cost == 0 and not zero_confirmed:
-        return (
-            f"{label}: unit cost must be more than zero, or, if the supplier really charged "
-            "nothing, tick Confirm zero costs."
-        )
+    if not item.unit_cost.is_finite():
+        return f"{label}: unit cost must be a number."
+    problem = unconfirmed_cost(
+        item.unit_cost,
+        f"{label}: unit cost",
+        confirmed=zero_confirmed,
+        confirm="Confirm zero costs",
+        because="the supplier really charged nothing",
+    )
+    if problem:
+        return problem
     if item.unit_cost > MAX_UNIT_COST or item.unit_cost.as_tuple().exponent < -4:  # type: ignore[operator]
         return f"{label}: unit cost must have at most 4 decimal places and 10 digits."
     serials = list(item.serial_numbers)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from webapp import htmx_responses
@@ -268,9 +266,10 @@ def add_line(quote_id: int):
             product_type=ProductType(form.product_type.data),
             quantity=form.quantity.data,
             unit_price=form.unit_price.data,
-            unit_cost=form.unit_cost.data or Decimal(0),
+            unit_cost=form.unit_cost.data,
             sku=form.sku.data or "",
             actor=current_actor(),
+            cost_confirmed=form.confirm_cost.data,
         )
 
     return run_action(quote, add_custom, done="Line added.")
@@ -298,7 +297,9 @@ def update_line(quote_id: int, line_id: int):
 
     def action():
         line = building.owned_line(quote, line_id)
-        building.update_line(quote, line, changes, current_actor())
+        building.update_line(
+            quote, line, changes, current_actor(), cost_confirmed=form.confirm_cost.data
+        )
 
     return run_action(quote, action)
 

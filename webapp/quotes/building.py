@@ -17,6 +17,7 @@ from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
+from webapp.parsing import unconfirmed_cost
 from webapp.quotes import revisions
 from webapp.quotes.errors import QuoteError, QuoteLocked
 from webapp.quotes.lifecycle import next_quote_number, record_quote_event, today, transition
@@ -363,17 +364,59 @@ def add_custom_line(
     product_type: ProductType,
     quantity: int,
     unit_price: Decimal,
-    unit_cost: Decimal,
+    unit_cost: Decimal | None,
     sku: str,
     actor: User,
+    cost_confirmed: bool = False,
 ) -> QuoteLine:
-    """Add a free-text line: a service, labour or anything not in the catalog."""
-    fields = custom_line_fields(description, product_type, quantity, unit_price, unit_cost, sku)
+    """Add a free-text line: a service, labour or anything not in the catalog.
+
+    No cost (None) is a line that costs us nothing, such as our own labour; a cost typed as
+    zero or less must be confirmed (`cost_confirmed`), see `check_cost`."""
+    if unit_cost is not None:
+        check_cost(unit_cost, confirmed=cost_confirmed)
+    cost = Decimal(0) if unit_cost is None else unit_cost
+    fields = custom_line_fields(
+        description, product_type, quantity, unit_price, cost, sku, rebate_allowed=True
+    )
     begin_edit(quote, actor)
     line = QuoteLine(quote_id=quote.id, position=_next_line_position(section), **fields)
     section.lines.append(line)
     db.session.flush()
+    if unit_cost is not None and unit_cost <= 0:
+        _record_confirmed_cost(quote, line, actor)
     return line
+
+
+CONFIRM_COST = "Confirm the cost"
+
+
+def check_cost(unit_cost: Decimal, *, confirmed: bool) -> None:
+    """Refuse a typed quote-line cost of zero or less unless staff confirmed it (issue 13).
+
+    The same rule as PO lines and receipts (`webapp.parsing.unconfirmed_cost`); on a quote a
+    negative cost can be confirmed too: a rebate."""
+    problem = unconfirmed_cost(
+        unit_cost,
+        "Unit cost",
+        confirmed=confirmed,
+        confirm=CONFIRM_COST,
+        because="the line really costs nothing or is a rebate",
+        negative_allowed=True,
+    )
+    if problem:
+        raise QuoteError(problem)
+
+
+def _record_confirmed_cost(quote: Quote, line: QuoteLine, actor: User) -> None:
+    record_quote_event(
+        quote,
+        "line.cost_confirmed",
+        f"{line.description}: unit cost {line.unit_cost} confirmed",
+        actor,
+        line_id=line.id,
+        unit_cost=str(line.unit_cost),
+    )
 
 
 def custom_line_fields(
@@ -383,14 +426,16 @@ def custom_line_fields(
     unit_price: Decimal,
     unit_cost: Decimal,
     sku: str,
+    *,
+    rebate_allowed: bool = False,
 ) -> dict:
-    """The checked fields of a free-text line, for a quote or a template."""
+    """The checked fields of a free-text line, for a quote or a template (a negative cost
+    only where `rebate_allowed`: a quote line whose cost was confirmed)."""
     description = description.strip()
     if not description:
         raise QuoteError("Describe the line.")
     check_quantity(quantity)
-    if unit_price < 0 or unit_cost < 0:
-        raise QuoteError("Price and cost cannot be negative.")
+    _check_signs(unit_price, unit_cost, rebate_allowed)
     recurrence, term = recurrence_for(product_type)
     return {
         "product_type": product_type,
@@ -418,12 +463,18 @@ class LineChanges:
     term_months: int | None
 
 
-def check_line(changes: LineChanges) -> LineChanges:
+def _check_signs(unit_price: Decimal, unit_cost: Decimal, rebate_allowed: bool) -> None:
+    if unit_price < 0:
+        raise QuoteError("The price cannot be negative.")
+    if unit_cost < 0 and not rebate_allowed:
+        raise QuoteError("The cost cannot be negative.")
+
+
+def check_line(changes: LineChanges, *, rebate_allowed: bool = False) -> LineChanges:
     if not changes.description.strip():
         raise QuoteError("Describe the line.")
     check_quantity(changes.quantity)
-    if changes.unit_price < 0 or changes.unit_cost < 0:
-        raise QuoteError("Price and cost cannot be negative.")
+    _check_signs(changes.unit_price, changes.unit_cost, rebate_allowed)
     min_qty, max_qty = changes.min_qty, changes.max_qty
     if changes.qty_editable:
         low = 1 if min_qty is None else min_qty
@@ -456,8 +507,19 @@ def check_line(changes: LineChanges) -> LineChanges:
     )
 
 
-def update_line(quote: Quote, line: QuoteLine, changes: LineChanges, actor: User) -> None:
-    changes = check_line(changes)
+def update_line(
+    quote: Quote,
+    line: QuoteLine,
+    changes: LineChanges,
+    actor: User,
+    *,
+    cost_confirmed: bool = False,
+) -> None:
+    """Change a line; a cost changed to zero or less only when confirmed (`check_cost`)."""
+    new_cost = changes.unit_cost != line.unit_cost
+    if new_cost:
+        check_cost(changes.unit_cost, confirmed=cost_confirmed)
+    changes = check_line(changes, rebate_allowed=True)
     fields = LineChanges.__dataclass_fields__
     if all(getattr(line, name) == getattr(changes, name) for name in fields):
         return
@@ -465,6 +527,8 @@ def update_line(quote: Quote, line: QuoteLine, changes: LineChanges, actor: User
     for name in fields:
         setattr(line, name, getattr(changes, name))
     db.session.flush()
+    if new_cost and line.unit_cost <= 0:
+        _record_confirmed_cost(quote, line, actor)
 
 
 def remove_line(quote: Quote, line: QuoteLine, actor: User) -> None:

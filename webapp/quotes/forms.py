@@ -18,6 +18,7 @@ from webapp.fields import (
     SingleLineField,
 )
 from webapp.parsing import COST_MAX, DB_INT_MAX, MONEY_MAX
+from webapp.quotes.building import CONFIRM_COST
 from webapp.quotes.models import ApprovalRuleKind
 from webapp.sales.models import PaymentMethod, Recurrence
 
@@ -57,6 +58,7 @@ class LineForm(FlaskForm):
     # A negative price is a discount line; its cost may be negative too (a rebate).
     unit_price = MoneyField("Unit price", validators=[InputRequired()], minimum=-MONEY_MAX)
     unit_cost = CostField("Unit cost", validators=[InputRequired()], minimum=-COST_MAX)
+    confirm_cost = BooleanField(CONFIRM_COST)  # a new cost of zero or less (a rebate)
     optional = BooleanField("Optional")
     qty_editable = BooleanField("Customer sets quantity")
     min_qty = QuantityField("Min", validators=[Optional()], maximum=9999)
@@ -86,7 +88,9 @@ class CustomLineForm(FlaskForm):
     sku = StringField("Code", validators=[Optional(), Length(max=100)])
     quantity = QuantityField("Quantity", validators=[InputRequired()], maximum=9999)
     unit_price = MoneyField("Unit price", validators=[InputRequired()])
-    unit_cost = CostField("Unit cost", default=0, validators=[Optional()])
+    # Blank: the line costs us nothing (our labour); a typed zero or less must be confirmed.
+    unit_cost = CostField("Unit cost", validators=[Optional()])
+    confirm_cost = BooleanField(CONFIRM_COST)
 
 
 class ProductLineForm(FlaskForm):
