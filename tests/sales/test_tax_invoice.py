@@ -52,7 +52,7 @@ def test_the_due_date_stays_when_the_terms_change_later(app, store):
 def test_an_organization_with_its_own_terms_gets_its_due_date_from_them(app, store):
     _seller(store)
     store.org.payment_terms_days = 45
-    document = issue(store)
+    document = issue_order(store)
     db.session.commit()
     assert document.due_date == utcnow().date() + timedelta(days=45)
     html = render_template("sales/pdf.html", document=document)
@@ -62,14 +62,14 @@ def test_an_organization_with_its_own_terms_gets_its_due_date_from_them(app, sto
 def test_zero_day_terms_are_due_on_the_invoice_date_not_the_default(app, store):
     _seller(store)
     store.org.payment_terms_days = 0
-    document = issue(store)
+    document = issue_order(store)
     assert document.due_date == utcnow().date()
 
 
 def test_an_organization_without_terms_follows_the_settings_default(app, store):
     _seller(store)
     store.org.payment_terms_days = None
-    assert issue(store).due_date == utcnow().date() + timedelta(days=14)
+    assert issue_order(store).due_date == utcnow().date() + timedelta(days=14)
 
 
 def test_a_sales_order_prints_no_due_date_nor_payment_details(app, store):
