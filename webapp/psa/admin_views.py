@@ -21,7 +21,11 @@ bp = Blueprint("psa_admin", __name__, url_prefix="/admin/psa", template_folder="
 @bp.app_context_processor
 def _quote_panel_helpers() -> dict:
     # The admin quote page includes psa_admin/_quote_panel.html.
-    return {"psa_quote_states": queries.quote_states, "psa_company_panel": companies.panel}
+    return {
+        "psa_quote_states": queries.quote_states,
+        "psa_company_panel": companies.panel,
+        "psa_top_categories": queries.top_categories,  # the category mapping rows
+    }
 
 
 def _connections() -> list[PsaConnection]:
@@ -172,6 +176,11 @@ def save_items(connection_id: int):
             choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
             title=request.form.get("ticket_title", ""),
             tickets=request.form.get("tickets_enabled") == "1",
+            categories={
+                key.removeprefix("category_"): value
+                for key, value in request.form.items()
+                if key.startswith("category_")
+            },
         )
     except IntegrationRuleError as exc:
         db.session.rollback()

@@ -338,8 +338,10 @@ class QuotePush:
         product_id = line["product_id"]
         subject = ("product", product_id) if product_id else ("quote_line", mapping.line_id(line))
         product = db.session.get(Product, product_id) if product_id else None
+        category = mapping.autotask_category(self.connection, product)
         return self.ensure_product(
-            subject, lambda ref: mapping.product_record(line, product, material_code, ref)
+            subject,
+            lambda ref: mapping.product_record(line, product, material_code, ref, category),
         )
 
     def ensure_product(self, subject: tuple[str, int], build) -> int:

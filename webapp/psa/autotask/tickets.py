@@ -227,8 +227,12 @@ class TicketPush:
                     "unit_price": str(line.unit_price),
                     "unit_cost": str(line.unit_cost or 0),
                 }
+                category = mapping.autotask_category(self.connection, product)
                 product_id, code = self.quotes.ensure_product_code(
-                    subject, lambda r, s=snap, p=product: mapping.product_record(s, p, material, r)
+                    subject,
+                    lambda r, s=snap, p=product, c=category: mapping.product_record(
+                        s, p, material, r, c
+                    ),
                 )
                 record = charge(ref, line.description, line.quantity, line.unit_price,
                                 line.unit_cost, productID=product_id)  # fmt: skip
