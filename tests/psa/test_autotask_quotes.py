@@ -367,3 +367,30 @@ def test_a_bad_category_mapping_is_refused_and_nothing_is_stored(app, store, cli
     assert unknown.status_code == 400 and "no category" in unknown.get_data(as_text=True)
     db.session.refresh(quoting.connection)
     assert not quoting.connection.option("category_map")
+
+
+def test_a_line_autotask_refuses_is_named_and_the_other_lines_are_synced(
+    app, store, quoting, run_jobs
+):
+    from webapp.integrations.operations import retry_delivery
+
+    quoting.faults.fail_next(1, status=400, path="/V1.0/Services")  # the Service is refused
+    build_quote(store)
+    run_jobs()
+    failed = db.session.scalar(
+        db.select(Delivery).filter_by(kind=sync.QUOTE_SYNC, status=DeliveryStatus.FAILED)
+    )
+    assert failed is not None
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=failed.id))
+    assert "1 of 5 lines could not be synced" in note.message
+    assert "“Managed workstation”" in note.message and "Managed workstation" in note.field
+    items = items_of(quoting)
+    assert len(items) == 4 and 11 not in {i["QuoteItemType"] for i in items}  # the rest went
+    retry_delivery(failed, "Admin")
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(failed)
+    assert failed.status == DeliveryStatus.CONFIRMED
+    items = items_of(quoting)
+    assert len(items) == 5 and len({i["Id"] for i in items}) == 5  # nothing twice
+    assert [i["QuoteItemType"] for i in items].count(11) == 1
