@@ -231,3 +231,76 @@ def test_the_poll_catches_a_ticket_change_the_webhook_missed(
     )  # changed while our endpoint was down: no call arrives
     assert reconcile()[ticketing.connection.id]["tickets"] == 1
     assert ticket_notes(document)[before:] == [f"Autotask ticket {ticket['Id']} is In Progress."]
+
+
+def test_the_poll_reads_the_charges_back_and_names_those_changed_or_deleted_in_autotask(
+    app,
+    store,
+    client,
+    ticketing,
+    run_jobs,
+):
+    from webapp.integrations.models import Notification, NotificationStatus
+    from workers.psa import reconcile
+
+    document, ticket = our_order_ticket(client, store, ticketing, run_jobs)
+    assert reconcile()[ticketing.connection.id]["charges"] == 0  # all as we sent them
+    charges = {
+        c["InternalPurchaseOrderNumber"]: c
+        for c in ticketing.records("TicketCharges")
+        if c["TicketID"] == ticket["Id"]
+    }
+    line = document.lines[0]
+    changed = charges[f"{document.number}-{line.position}"]
+    table = ticketing.db.table("TicketCharges")
+    table[changed["Id"]]["UnitQuantity"] = float(line.quantity) + 1  # in the Autotask UI
+    table.pop(charges[f"{document.number}-shipping"]["Id"])  # deleted there
+    assert reconcile()[ticketing.connection.id]["charges"] == 1
+    [note] = db.session.scalars(db.select(Notification)).all()
+    assert note.status == NotificationStatus.OPEN
+    assert f"“{line.description}” was changed in Autotask (quantity " in note.message
+    assert f"“{document.shipping_method_name}” was deleted in Autotask" in note.message
+    assert line.description in note.field
+    events = db.session.scalars(
+        db.select(SalesDocumentEvent.message).filter_by(document_id=document.id, type="psa.charges")
+    ).all()
+    assert events == [note.message]
+    reconcile()  # the same difference again: not noted twice
+    assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(SalesDocumentEvent.id)).filter_by(type="psa.charges")
+        )
+        == 1
+    )
+    # Put back in Autotask: the notice closes by itself.
+    table[changed["Id"]]["UnitQuantity"] = float(line.quantity)
+    ticketing.add("Tickets", Title="unrelated")  # noise: another ticket of nobody's
+    shipping = charges[f"{document.number}-shipping"]
+    table[shipping["Id"]] = shipping
+    assert reconcile()[ticketing.connection.id]["charges"] == 0
+    db.session.refresh(note)
+    assert note.status == NotificationStatus.RESOLVED
+
+
+def test_charges_of_another_order_on_the_same_ticket_are_not_taken_for_ours(
+    app, store, client, ticketing, run_jobs
+):
+    from tests.psa.test_autotask_tickets import order as place_order
+    from webapp.psa import tickets
+    from workers.psa import reconcile
+
+    first, ticket = our_order_ticket(client, store, ticketing, run_jobs)
+    [offered] = tickets.open_tickets(store.org, fresh=True)
+    second = place_order(client, store, psa_ticket=tickets.choice_value(offered))
+    run_jobs()
+    table = ticketing.db.table("TicketCharges")
+    [gone] = [
+        c["Id"]
+        for c in ticketing.records("TicketCharges")
+        if c["InternalPurchaseOrderNumber"] == f"{second.number}-shipping"
+    ]
+    table.pop(gone)
+    assert reconcile()[ticketing.connection.id]["charges"] == 1
+    notes = db.session.scalars(db.select(SalesDocumentEvent).filter_by(type="psa.charges")).all()
+    assert [n.document_id for n in notes] == [second.id]

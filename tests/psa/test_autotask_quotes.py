@@ -311,3 +311,86 @@ def test_three_identical_recurring_lines_become_one_service_item(app, store, quo
     [merged] = [i for i in items if i["QuoteItemType"] == 11]
     assert merged["Quantity"] == 4  # 2 + 1 + 1: Autotask takes at most two identical ones
     assert db.session.scalar(db.select(Notification)) is None
+
+
+def map_categories(client, store, sandbox, **form):
+    from tests.factories import make_category
+
+    hardware = make_category("Hardware")
+    store.category.parent = hardware  # Laptops sits under Hardware
+    db.session.commit()
+    login(client, store.admin)
+    url = f"/admin/psa/connections/{sandbox.connection.id}/items"
+    return hardware, client.post(url, data={**ITEMS, "ticket_title": "", **form})
+
+
+def test_our_categories_map_to_autotask_product_categories_on_created_products(
+    app, store, client, quoting, run_jobs
+):
+    hardware, response = map_categories(client, store, quoting)
+    url = f"/admin/psa/connections/{quoting.connection.id}/items"
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert f'name="category_{hardware.id}"' in page
+    assert client.post(url, data={**ITEMS, f"category_{hardware.id}": "1"}).status_code == 303
+    db.session.refresh(quoting.connection)
+    assert quoting.connection.option("category_map") == {str(hardware.id): "1"}
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert '<option value="1" selected>Hardware</option>' in page
+    build_quote(store)
+    run_jobs()
+    created = quoting.records("Products")
+    ours = [
+        p for p in created if str(p.get("ExternalProductID", "")).startswith("MSP-P-P")
+    ]  # catalog products
+    assert ours, created
+    assert {p.get("ProductCategory") for p in ours} == {1}  # Laptops takes Hardware's
+
+
+def test_a_sub_category_mapped_itself_wins_over_its_parent(app, store, client, quoting, run_jobs):
+    hardware, _ = map_categories(client, store, quoting)
+    url = f"/admin/psa/connections/{quoting.connection.id}/items"
+    form = {**ITEMS, f"category_{hardware.id}": "1", f"category_{store.category.id}": "3"}
+    assert client.post(url, data=form).status_code == 303
+    build_quote(store)
+    run_jobs()
+    ours = [p for p in quoting.records("Products") if p.get("ProductCategory") is not None]
+    assert ours and {p["ProductCategory"] for p in ours} == {3}
+
+
+def test_a_bad_category_mapping_is_refused_and_nothing_is_stored(app, store, client, quoting):
+    hardware, _ = map_categories(client, store, quoting)
+    url = f"/admin/psa/connections/{quoting.connection.id}/items"
+    bad = client.post(url, data={**ITEMS, f"category_{hardware.id}": "999"})
+    assert bad.status_code == 400
+    assert "is not one of Autotask" in bad.get_data(as_text=True)
+    unknown = client.post(url, data={**ITEMS, "category_999999": "1"})
+    assert unknown.status_code == 400 and "no category" in unknown.get_data(as_text=True)
+    db.session.refresh(quoting.connection)
+    assert not quoting.connection.option("category_map")
+
+
+def test_a_line_autotask_refuses_is_named_and_the_other_lines_are_synced(
+    app, store, quoting, run_jobs
+):
+    from webapp.integrations.operations import retry_delivery
+
+    quoting.faults.fail_next(1, status=400, path="/V1.0/Services")  # the Service is refused
+    build_quote(store)
+    run_jobs()
+    failed = db.session.scalar(
+        db.select(Delivery).filter_by(kind=sync.QUOTE_SYNC, status=DeliveryStatus.FAILED)
+    )
+    assert failed is not None
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=failed.id))
+    assert "1 of 5 lines could not be synced" in note.message
+    assert "“Managed workstation”" in note.message and "Managed workstation" in note.field
+    items = items_of(quoting)
+    assert len(items) == 4 and 11 not in {i["QuoteItemType"] for i in items}  # the rest went
+    retry_delivery(failed, "Admin")
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(failed)
+    assert failed.status == DeliveryStatus.CONFIRMED
+    items = items_of(quoting)
+    assert len(items) == 5 and len({i["Id"] for i in items}) == 5  # nothing twice
+    assert [i["QuoteItemType"] for i in items].count(11) == 1

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import operations, queries
+from webapp.psa import companies, operations, queries
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -21,7 +21,11 @@ bp = Blueprint("psa_admin", __name__, url_prefix="/admin/psa", template_folder="
 @bp.app_context_processor
 def _quote_panel_helpers() -> dict:
     # The admin quote page includes psa_admin/_quote_panel.html.
-    return {"psa_quote_states": queries.quote_states}
+    return {
+        "psa_quote_states": queries.quote_states,
+        "psa_company_panel": companies.panel,
+        "psa_top_categories": queries.top_categories,  # the category mapping rows
+    }
 
 
 def _connections() -> list[PsaConnection]:
@@ -172,6 +176,11 @@ def save_items(connection_id: int):
             choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
             title=request.form.get("ticket_title", ""),
             tickets=request.form.get("tickets_enabled") == "1",
+            categories={
+                key.removeprefix("category_"): value
+                for key, value in request.form.items()
+                if key.startswith("category_")
+            },
         )
     except IntegrationRuleError as exc:
         db.session.rollback()
@@ -179,3 +188,58 @@ def save_items(connection_id: int):
     db.session.commit()
     flash("Quote item and ticket settings saved.", "success")
     return redirect(url_for(".index"), 303)
+
+
+# -- an organisation linked to an existing Autotask company (the organisation page) -------------
+
+
+def _organization_and_connection(connection_id: int, organization_id: int):
+    from webapp.organizations.models import Organization
+
+    connection = _connection(connection_id)
+    organization = db.session.get(Organization, organization_id)
+    if organization is None or connection not in companies.connections():
+        abort(404)
+    return connection, organization
+
+
+@bp.get("/connections/<int:connection_id>/organizations/<int:organization_id>/companies")
+@staff_required(Role.SALES)
+def search_companies(connection_id: int, organization_id: int):
+    from flask import request
+
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    text = request.args.get("q", "")
+    found, problem, status = [], "", 200
+    try:
+        found = companies.search(connection, text)
+    except IntegrationRuleError as exc:
+        problem, status = exc.message, 400
+    except IntegrationError as exc:
+        problem = f"Autotask could not be asked ({exc.message})."
+    return render(
+        "psa_admin/_company_results.html",
+        connection=connection,
+        organization=organization,
+        found=found,
+        problem=problem,
+        query=text,
+    ), status
+
+
+@bp.post("/connections/<int:connection_id>/organizations/<int:organization_id>/company")
+@staff_required(Role.SALES)
+def link_company(connection_id: int, organization_id: int):
+    from flask import request
+
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    try:
+        link = companies.link(
+            connection, organization, request.form.get("company_id", ""), current_user.name
+        )
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash(f"{organization.name} is linked to the Autotask company {link.remote_number}.", "success")
+    return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)

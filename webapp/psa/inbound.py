@@ -4,7 +4,8 @@ brings, and the reconciliation poll for what webhooks do not cover (flush, never
 Autotask has no webhooks for opportunities, quotes or ticket charges, and drops a webhook call
 after five failed tries (PSA-NOTES 1.10): the poll reads the opportunities of our open quotes
 (won or lost there moves our quote, through the quotes domain's operations) and the tickets
-of our orders changed since the last poll (a missed event is caught there).
+of our orders changed since the last poll (a missed event is caught there), and reads the
+ticket charges of our orders back (deleted or changed there: a notice naming the charge).
 """
 
 from __future__ import annotations
@@ -189,13 +190,14 @@ def _label(connection: PsaConnection, picklist: str, value) -> str:
 
 
 def reconcile(connection: PsaConnection) -> dict[str, int]:
-    """Opportunities of our open quotes (won / lost there), and tickets changed since the
-    last poll; ``{"won": n, "lost": n, "tickets": n}``."""
+    """Opportunities of our open quotes (won / lost there), tickets changed since the last
+    poll, and the charges of our orders (``check_charges``);
+    ``{"won": n, "lost": n, "tickets": n, "charges": n}``."""
     from webapp.quotes import lifecycle as quotes
     from webapp.quotes.models import Quote, QuoteStatus
 
     client = operations.client_for(connection)
-    done = {"won": 0, "lost": 0, "tickets": 0}
+    done = {"won": 0, "lost": 0, "tickets": 0, "charges": 0}
     open_quotes = db.session.execute(
         db.select(Quote, ExternalLink.remote_id)
         .join(ExternalLink, ExternalLink.subject_id == Quote.id)
@@ -241,6 +243,7 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
         for row in client.query("Tickets", filters, limit=len(chunk)):
             note_ticket(connection, int(row["id"]), "Update")
             done["tickets"] += 1
+    done["charges"] = check_charges(connection, client)
     # A little overlap: an activity in the second the poll ran is read again, not missed.
     stamp = (started - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     connection.options = {**(connection.options or {}), "polled_at": stamp}
@@ -248,3 +251,91 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
                   message=", ".join(f"{k}: {v}" for k, v in done.items()))  # fmt: skip
     db.session.flush()
     return done
+
+
+def _charge_problems(document, held: list[dict]) -> list[tuple[str, str]]:
+    """(charge name, what differs) for each charge of the order Autotask no longer holds as
+    we put it there: deleted, or its quantity or unit price changed."""
+    from decimal import Decimal
+
+    from webapp.psa.autotask.tickets import expected_charges
+
+    by_ref = {str(c.get("internalPurchaseOrderNumber") or ""): c for c in held}
+    problems = []
+    for ref, (name, quantity, price) in expected_charges(document).items():
+        charge = by_ref.get(ref)
+        if charge is None:
+            problems.append((name, "was deleted in Autotask"))
+            continue
+        changes = []
+        for label, ours, field in (("quantity", quantity, "unitQuantity"),
+                                   ("unit price", price, "unitPrice")):  # fmt: skip
+            ours = Decimal(str(ours))
+            theirs = Decimal(str(charge.get(field) or 0))
+            if theirs != ours:
+                changes.append(f"{label} {ours.normalize():f} → {theirs.normalize():f}")
+        if changes:
+            problems.append((name, "was changed in Autotask (" + ", ".join(changes) + ")"))
+    return problems
+
+
+def check_charges(connection: PsaConnection, client=None) -> int:
+    """Read the ticket charges of our orders back (Autotask has no webhook for charges): a
+    charge deleted or changed there is noted on the order's timeline and in a notice naming
+    the charge; the notice closes when the charges are back in step. Returns how many orders
+    differ now. A difference is reported once (its digest is kept on the order's link)."""
+    from webapp.sales.models import SalesDocument
+    from webapp.sales.operations import record_event
+
+    client = client or operations.client_for(connection)
+    links = db.session.scalars(
+        db.select(ExternalLink).filter_by(connection_id=connection.id, subject_type=TICKET_LINK)
+    ).all()
+    by_ticket: dict[int, list[ExternalLink]] = {}
+    for link in links:
+        by_ticket.setdefault(int(link.remote_id), []).append(link)
+    ticket_ids = sorted(by_ticket)
+    differing = 0
+    for start in range(0, len(ticket_ids), 500):  # at most 500 OR conditions (PSA-NOTES 1.6)
+        chunk = ticket_ids[start : start + 500]
+        held: dict[tuple[int, str], list[dict]] = {}
+        for charge in client.query(
+            "TicketCharges", [{"op": "in", "field": "ticketID", "value": chunk}], limit=100_000
+        ):
+            key = (int(charge.get("ticketID") or 0), str(charge.get("purchaseOrderNumber") or ""))
+            held.setdefault(key, []).append(charge)
+        for ticket_id in chunk:
+            for link in by_ticket[ticket_id]:
+                document = db.session.get(SalesDocument, link.subject_id)
+                if document is None:
+                    continue
+                problems = _charge_problems(document, held.get((ticket_id, document.number), []))
+                cause = f"ticket_charges:{document.id}"
+                if not problems:
+                    if link.version:
+                        link.version = ""
+                        core.resolve_cause(connection, cause)
+                    continue
+                differing += 1
+                text = "; ".join(f"“{name}” {what}" for name, what in problems)
+                digest = hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 - not security
+                if link.version == digest:
+                    continue  # reported already
+                link.version = digest
+                number = link.remote_number or ticket_id
+                message = f"On Autotask ticket {number}, charges of {document.number}: {text}."
+                record_event(document, "psa.charges", message, ticket=ticket_id)
+                core.notify(
+                    connection,
+                    None,
+                    f"Ticket charges of {document.number} differ in Autotask",
+                    message,
+                    field=", ".join(name for name, _ in problems)[:200],
+                    fix="If the change in Autotask was intended, dismiss this notice; if not, "
+                    "correct the charge on the ticket in Autotask (our order is unchanged).",
+                    cause=cause[:50],
+                )
+                core.log_sync(connection, SyncDirection.PULL, "charges", message=message,
+                              remote_id=str(ticket_id))  # fmt: skip
+    db.session.flush()
+    return differing

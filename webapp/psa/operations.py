@@ -251,9 +251,18 @@ TITLE_FIELDS = ("number", "organization", "po", "total")
 
 
 def save_item_options(
-    connection: PsaConnection, *, choices: dict[str, str], title: str, tickets: bool = False
+    connection: PsaConnection,
+    *,
+    choices: dict[str, str],
+    title: str,
+    tickets: bool = False,
+    categories: dict[str, str] | None = None,
 ) -> None:
     """Check the item and ticket choices against Autotask's lists and store them.
+
+    ``categories`` maps our category ids to Autotask product categories (seed 002: "map your
+    product categories"); a product created in Autotask takes its category's, else the
+    nearest mapped parent's (``category_map``). None keeps the stored map.
 
     The title template may use {number}, {organization}, {po} and {total}; anything else is
     refused with the names it may use.
@@ -279,6 +288,8 @@ def save_item_options(
             if not stored[key]:
                 label = ITEM_CHOICES[key][1]
                 raise IntegrationRuleError(f"{label}: choose one to switch tickets on.")
+    if categories is not None:
+        stored["category_map"] = _category_map(connection, categories)
     connection.options = {
         **(connection.options or {}),
         **stored,
@@ -286,6 +297,27 @@ def save_item_options(
         "tickets_enabled": tickets,
     }
     db.session.flush()
+
+
+def _category_map(connection: PsaConnection, categories: dict[str, str]) -> dict[str, str]:
+    from webapp.catalog.models import Category
+
+    allowed = {v: label for v, label in connection.choices("Products.productCategory")}
+    mapped = {}
+    for key, value in categories.items():
+        value = (value or "").strip()
+        if not value:
+            continue
+        category = db.session.get(Category, int(key)) if str(key).isdigit() else None
+        if category is None:
+            raise IntegrationRuleError(f"Category mapping: we have no category {key!r}.")
+        if value not in allowed:
+            raise IntegrationRuleError(
+                f"Category mapping for {category.name}: {value!r} is not one of Autotask's "
+                "product categories."
+            )
+        mapped[str(category.id)] = value
+    return mapped
 
 
 def ticket_title(template: str, **values: str) -> str:

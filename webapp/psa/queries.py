@@ -76,3 +76,17 @@ def quote_states(quote) -> list[QuoteState]:
             )
         )
     return out
+
+
+def top_categories() -> list:
+    """Our top-level product categories, for the Autotask category mapping (a sub-category
+    takes its parent's Autotask category)."""
+    from webapp.catalog.models import Category
+
+    return list(
+        db.session.scalars(
+            db.select(Category)
+            .where(Category.parent_id.is_(None))
+            .order_by(Category.position, Category.name)
+        )
+    )

@@ -194,6 +194,9 @@ class AutotaskSender(Sender):
         organization = db.session.get(Organization, delivery.subject_id)
         if organization is None:
             raise PermanentError("The organisation was deleted.", field="Organisation")
+        picked = core.link_for(self.connection.id, ORGANIZATION, organization.id)
+        if picked is not None:  # staff linked an existing company (webapp.psa.companies)
+            return {"linked": picked.remote_id, "name": picked.remote_number}
         if not organization.phone.strip():
             raise PermanentError(
                 f"Autotask needs a phone number for the company {organization.name}.",
@@ -331,6 +334,9 @@ class AutotaskSender(Sender):
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
+        if kind == COMPANY and "linked" in record:
+            return PushResult(item.key, remote_id=record["linked"],
+                              remote_number=record["name"], found_existing=True)  # fmt: skip
         found = False  # matched by our reference instead of created
         try:
             if kind == CLOSE:

@@ -148,8 +148,11 @@ def reference(kind: str, subject_type: str, subject_id: int, extra: str = "") ->
     return f"MSP-{kind}-{subject_type[0].upper()}{subject_id}{tail}"
 
 
-def product_record(line: dict, product, material_code: int, ref: str) -> dict:
-    """An Autotask Product for one of ours (or for a custom line that has none)."""
+def product_record(
+    line: dict, product, material_code: int, ref: str, category: int | None = None
+) -> dict:
+    """An Autotask Product for one of ours (or for a custom line that has none); ``category``
+    is the Autotask product category our category is mapped to (seed 002)."""
     name = (product.name if product is not None else line["description"])[:100]
     sku = line["sku"] or (product.mpn if product is not None else "")
     record = {
@@ -164,6 +167,8 @@ def product_record(line: dict, product, material_code: int, ref: str) -> dict:
         "unitCost": float(Decimal(line["unit_cost"])),
         "isActive": True,
     }
+    if category is not None:
+        record["productCategory"] = int(category)
     mpn = getattr(product, "mpn", "") if product is not None else ""
     if mpn:
         record["manufacturerProductName"] = str(mpn)[:50]
@@ -216,3 +221,17 @@ def merge_services(items: list[WantedItem]) -> list[WantedItem]:
         seen[key] = len(merged)
         merged.append(item)
     return merged
+
+
+def autotask_category(connection, product) -> int | None:
+    """The Autotask product category of one of our products: its category's mapping, else the
+    nearest mapped parent's; None when none is mapped (the product is created without)."""
+    mapped = connection.option("category_map") or {}
+    category = product.category if product is not None else None
+    seen = set()
+    while category is not None and category.id not in seen:
+        seen.add(category.id)
+        if str(category.id) in mapped:
+            return int(mapped[str(category.id)])
+        category = category.parent
+    return None

@@ -105,6 +105,27 @@ def differences(sent: dict, stored: dict, skip: tuple[str, ...] = ()) -> list[st
     return out
 
 
+def line_failures(failed: list[tuple[str, PermanentError]], total: int) -> PermanentError:
+    """One error for a document some of whose lines could not be synced: each line named with
+    why (the other lines are in Autotask; Retry sends only what is still missing or wrong)."""
+    if len(failed) == 1 and total == 1:
+        return failed[0][1]
+    names = ", ".join(name for name, _ in failed)
+    why = "; ".join(f"“{name}”: {error.message}" for name, error in failed)
+    fixes = list(dict.fromkeys(error.fix for _, error in failed if error.fix))
+    return PermanentError(
+        f"{len(failed)} of {total} lines could not be synced (the other lines are in Autotask). "
+        f"{why}",
+        field="; ".join(error.field or name for name, error in failed)[:200] or names,
+        fix=" ".join(fixes)
+        if len(fixes) == 1
+        else (
+            "Fix each line as said above, then press Retry: only what is missing or wrong is "
+            "sent again."
+        ),
+    )
+
+
 class QuotePush:
     """Bring one Autotask quote in step with ours (called by the Autotask sender)."""
 
@@ -159,8 +180,10 @@ class QuotePush:
             raise PermanentError("The quote has no Autotask opportunity yet.", field="Opportunity")
         quote_id, created, number = self._quote(state, int(opportunity.remote_id), maybe_sent)
         existing = [] if created else self._items(quote_id)
-        sent = self._write_items(state, quote_id, existing)
-        self._read_back_items(quote_id, sent)
+        sent, failed = self._write_items(state, quote_id, existing)
+        failed += self._read_back_items(quote_id, sent)
+        if failed:
+            raise line_failures(failed, len(state.items))
         return quote_id, number
 
     def _quote(self, state: QuoteState, opportunity_id: int, maybe_sent: bool):
@@ -255,35 +278,45 @@ class QuotePush:
         by_id = {int(i["id"]): i for i in existing}
         claimed: set[int] = set()
         sent = []
+        failed: list[tuple[str, PermanentError]] = []
         for item in state.items:
-            target, code = self._target(item)
-            record = mapping.item_record(item, target)
-            record["isTaxable"] = state.taxable and (
-                item.line is None or Decimal(item.line["tax_rate"]) > 0
-            )
-            link = core.link_for(self.connection.id, item.ref_type, item.ref_id)
-            current = by_id.get(int(link.remote_id)) if link else None
-            if current is None:
-                current = _same(record, by_id, claimed)  # a create whose answer was lost
-            if current is not None and int(current.get("quoteItemType") or 0) != item.item_type:
-                # Recurring <-> one-off: the item changes type, so it is replaced (seed 001).
-                self.client.delete_child("Quotes", quote_id, "Items", int(current["id"]))
-                current = None
-            if current is not None:
-                item_id = int(current["id"])
-                self.client.update_child("Quotes", quote_id, "Items", {"id": item_id, **record})
-            else:
-                tax = self.tax_category(code) if code else None
-                if tax:
-                    record["taxCategoryID"] = tax  # only at creation (seed 001)
-                item_id = self.client.create_child("Quotes", quote_id, "Items", record)
-            claimed.add(item_id)
-            core.save_link(self.connection, item.ref_type, item.ref_id, remote_id=str(item_id),
-                           remote_number=str(item.item_type))  # fmt: skip
-            db.session.flush()
-            sent.append((item, item_id, record))
+            try:
+                sent.append(self._write_item(state, quote_id, item, by_id, claimed))
+            except PermanentError as error:  # this line only: the others are still synced
+                failed.append((item.name, error))
+                link = core.link_for(self.connection.id, item.ref_type, item.ref_id)
+                if link is not None and link.remote_id.isdigit():
+                    claimed.add(int(link.remote_id))  # its item stays as it was
         self._remove_dropped(quote_id, by_id, claimed)
-        return sent
+        return sent, failed
+
+    def _write_item(self, state: QuoteState, quote_id: int, item, by_id: dict, claimed: set):
+        target, code = self._target(item)
+        record = mapping.item_record(item, target)
+        record["isTaxable"] = state.taxable and (
+            item.line is None or Decimal(item.line["tax_rate"]) > 0
+        )
+        link = core.link_for(self.connection.id, item.ref_type, item.ref_id)
+        current = by_id.get(int(link.remote_id)) if link else None
+        if current is None:
+            current = _same(record, by_id, claimed)  # a create whose answer was lost
+        if current is not None and int(current.get("quoteItemType") or 0) != item.item_type:
+            # Recurring <-> one-off: the item changes type, so it is replaced (seed 001).
+            self.client.delete_child("Quotes", quote_id, "Items", int(current["id"]))
+            current = None
+        if current is not None:
+            item_id = int(current["id"])
+            self.client.update_child("Quotes", quote_id, "Items", {"id": item_id, **record})
+        else:
+            tax = self.tax_category(code) if code else None
+            if tax:
+                record["taxCategoryID"] = tax  # only at creation (seed 001)
+            item_id = self.client.create_child("Quotes", quote_id, "Items", record)
+        claimed.add(item_id)
+        core.save_link(self.connection, item.ref_type, item.ref_id, remote_id=str(item_id),
+                       remote_number=str(item.item_type))  # fmt: skip
+        db.session.flush()
+        return item, item_id, record
 
     def _remove_dropped(self, quote_id: int, by_id: dict, claimed: set[int]) -> None:
         """Items of lines that are gone (only ours: items staff added in Autotask stay)."""
@@ -302,33 +335,37 @@ class QuotePush:
             db.session.delete(link)
         db.session.flush()
 
-    def _read_back_items(self, quote_id: int, sent: list) -> None:
+    def _read_back_items(self, quote_id: int, sent: list) -> list[tuple[str, PermanentError]]:
+        """(line name, what Autotask did not keep) for each item sent (none: all kept)."""
         stored = {int(i["id"]): i for i in self._items(quote_id)}
+        failed = []
         for item, item_id, record in sent:
-            kept = stored.get(item_id)
-            if kept is None:
-                raise PermanentError(
-                    f"Autotask did not keep the item “{item.name}”.", field=item.name
-                )
-            if item.item_type == mapping.SERVICE and int(kept.get("periodType") or 0) != (
-                item.period
-            ):
-                have = mapping.PERIOD_LABEL.get(int(kept.get("periodType") or 0), "another")
-                raise PermanentError(
-                    f"Autotask bills “{item.name}” {have}, not "
-                    f"{mapping.PERIOD_LABEL[item.period]}: a Service item takes the period of "
-                    "its Service.",
-                    field=f"{item.name}: period",
-                    fix="Set the Service's period in Autotask to match the quote line (or "
-                    "change the line), then press Retry.",
-                )
-            differs = differences(record, kept, skip=("periodType", "taxCategoryID"))
-            if differs:
-                raise PermanentError(
-                    f"Autotask did not keep {', '.join(differs)} of “{item.name}”.",
-                    field=f"{item.name}: {', '.join(differs)}",
-                    fix=f"Check the values chosen in {SETTINGS}, then press Retry.",
-                )
+            try:
+                self._check_item(item, stored.get(item_id), record)
+            except PermanentError as error:
+                failed.append((item.name, error))
+        return failed
+
+    def _check_item(self, item, kept: dict | None, record: dict) -> None:
+        if kept is None:
+            raise PermanentError(f"Autotask did not keep the item “{item.name}”.", field=item.name)
+        if item.item_type == mapping.SERVICE and int(kept.get("periodType") or 0) != (item.period):
+            have = mapping.PERIOD_LABEL.get(int(kept.get("periodType") or 0), "another")
+            raise PermanentError(
+                f"Autotask bills “{item.name}” {have}, not "
+                f"{mapping.PERIOD_LABEL[item.period]}: a Service item takes the period of "
+                "its Service.",
+                field=f"{item.name}: period",
+                fix="Set the Service's period in Autotask to match the quote line (or "
+                "change the line), then press Retry.",
+            )
+        differs = differences(record, kept, skip=("periodType", "taxCategoryID"))
+        if differs:
+            raise PermanentError(
+                f"Autotask did not keep {', '.join(differs)} of “{item.name}”.",
+                field=f"{item.name}: {', '.join(differs)}",
+                fix=f"Check the values chosen in {SETTINGS}, then press Retry.",
+            )
 
     # -- what items point at -----------------------------------------------------------------
 
@@ -338,8 +375,10 @@ class QuotePush:
         product_id = line["product_id"]
         subject = ("product", product_id) if product_id else ("quote_line", mapping.line_id(line))
         product = db.session.get(Product, product_id) if product_id else None
+        category = mapping.autotask_category(self.connection, product)
         return self.ensure_product(
-            subject, lambda ref: mapping.product_record(line, product, material_code, ref)
+            subject,
+            lambda ref: mapping.product_record(line, product, material_code, ref, category),
         )
 
     def ensure_product(self, subject: tuple[str, int], build) -> int:

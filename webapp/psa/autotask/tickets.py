@@ -34,6 +34,30 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def charge_ref(document, what) -> str:
+    """Our reference of one charge (``internalPurchaseOrderNumber``): the order number and the
+    line's position, or ``shipping`` / ``surcharge``."""
+    return f"{document.number}-{what}"[:50]
+
+
+def expected_charges(document) -> dict[str, tuple[str, Decimal, Decimal]]:
+    """The charges an order puts on its ticket: reference -> (name, quantity, unit price), as
+    the reconciliation poll compares them with what Autotask holds (no Autotask call)."""
+    out = {
+        charge_ref(document, line.position): (line.description[:100], line.quantity,
+                                              line.unit_price)
+        for line in document.lines
+    }  # fmt: skip
+    if document.shipping_charge > 0:
+        name = (document.shipping_method_name or "Shipping")[:100]
+        out[charge_ref(document, "shipping")] = (name, Decimal(1), document.shipping_charge)
+    if document.surcharge_amount > 0:
+        out[charge_ref(document, "surcharge")] = (
+            "Payment surcharge", Decimal(1), document.surcharge_amount,
+        )  # fmt: skip
+    return out
+
+
 class TicketPush:
     """Put one sales order on its Autotask ticket (called by the Autotask sender)."""
 
@@ -192,7 +216,7 @@ class TicketPush:
             return record
 
         for line in document.lines:
-            ref = f"{document.number}-{line.position}"
+            ref = charge_ref(document, line.position)
             product = db.session.get(Product, line.product_id) if line.product_id else None
             goods = product is None or product.product_type.value in mapping.GOODS
             if goods:
@@ -203,8 +227,12 @@ class TicketPush:
                     "unit_price": str(line.unit_price),
                     "unit_cost": str(line.unit_cost or 0),
                 }
+                category = mapping.autotask_category(self.connection, product)
                 product_id, code = self.quotes.ensure_product_code(
-                    subject, lambda r, s=snap, p=product: mapping.product_record(s, p, material, r)
+                    subject,
+                    lambda r, s=snap, p=product, c=category: mapping.product_record(
+                        s, p, material, r, c
+                    ),
                 )
                 record = charge(ref, line.description, line.quantity, line.unit_price,
                                 line.unit_cost, productID=product_id)  # fmt: skip
@@ -222,12 +250,12 @@ class TicketPush:
                 SHIPPING_PRODUCT, lambda r: mapping.product_record(snap, None, material, r)
             )
             name = document.shipping_method_name or "Shipping"
-            out.append((f"{document.number}-shipping",
-                        charge(f"{document.number}-shipping", name, 1, document.shipping_charge,
-                               Decimal(0), productID=product_id), code))  # fmt: skip
+            ref = charge_ref(document, "shipping")
+            out.append((ref, charge(ref, name, 1, document.shipping_charge, Decimal(0),
+                                    productID=product_id), code))  # fmt: skip
         if document.surcharge_amount > 0:
             code = self.quotes.code("surcharge_material_code", "payment surcharge material code")
-            ref = f"{document.number}-surcharge"
+            ref = charge_ref(document, "surcharge")
             out.append(
                 (ref, charge(ref, "Payment surcharge", 1, document.surcharge_amount, 0), code)
             )
