@@ -556,9 +556,15 @@ class ConnectWiseSender(Sender):
                 if (xref or "").startswith(replace) and xref not in wanted:
                     self.client.delete(f"procurement/products/{product['id']}")
         for xref, product_id, sku, description, quantity, price, cost in lines:
-            if xref in existing:
-                if replace:
-                    self._update_product(existing[xref], description, quantity, price, cost)
+            if xref in existing and replace:
+                product = existing[xref]
+                catalog = self._catalog_item(product_id, sku, description)
+                if (product.get("catalogItem") or {}).get("id") == catalog["id"]:
+                    self._update_product(product, description, quantity, price, cost)
+                    continue
+                # Another product under the same reference (a line replaced): replace it too.
+                self.client.delete(f"procurement/products/{product['id']}")
+            elif xref in existing:
                 continue
             self.client.create(
                 "procurement/products",
