@@ -280,3 +280,19 @@ def test_a_new_version_sent_updates_the_opportunitys_products_instead_of_leaving
     assert None in products and products[None]["id"] == mine  # the MSP's own stays
     revision = db.session.scalar(db.select(Delivery).filter_by(kind=sync.REVISION))
     assert revision.subject_type == "quote_v2" and revision.status == DeliveryStatus.CONFIRMED
+
+
+def test_every_call_of_a_stored_connection_is_checked_for_a_public_address(
+    app, store, cw, run_jobs
+):
+    """A connection stored while allowed (or an address turned private since) is not called."""
+    app.config["CONNECTWISE_ALLOW_LOOPBACK"] = False
+    before = len(cw.requests)
+    quote = build_quote(store)
+    send(quote)
+    run_jobs(allow_failures=True)
+    assert len(cw.requests) == before and rows(cw, "sales/opportunities") == []
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.COMPANY))
+    assert delivery.status == DeliveryStatus.FAILED
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert note.field == "Site" and "loopback" in note.message
