@@ -198,6 +198,8 @@ def _make_app(database_url: str, redis_url: str, instance: Path, smtp_port: int)
             "INTEGRATIONS_ALLOW_HTTP": True,
             # The webhook receivers in tests listen on 127.0.0.1.
             "WEBHOOKS_ALLOW_LOOPBACK": True,
+            # So does the ConnectWise sandbox.
+            "CONNECTWISE_ALLOW_LOOPBACK": True,
         }
     )
 

@@ -128,6 +128,9 @@ def from_environment(instance_path: Path) -> dict:
         "CONNECTWISE_API_VERSION": os.environ.get("CONNECTWISE_API_VERSION", "2026.1"),
         "CONNECTWISE_KEY_HOSTS": os.environ.get("CONNECTWISE_KEY_HOSTS", "myconnectwise.net"),
         "CONNECTWISE_HTTP_TIMEOUT": float(os.environ.get("CONNECTWISE_HTTP_TIMEOUT", "30")),
+        # The site an admin types is called only on the public internet (SSRF, like webhook
+        # endpoints); loopback only when this is set (tests, a sandbox on the same machine).
+        "CONNECTWISE_ALLOW_LOOPBACK": _bool("CONNECTWISE_ALLOW_LOOPBACK", False),
         # --- outbound webhooks ---
         # Loopback receivers are refused (like private and link-local ones) unless this is
         # set: tests and a receiver on the same laptop.

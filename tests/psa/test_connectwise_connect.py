@@ -184,3 +184,23 @@ def test_a_malformed_site_or_company_is_refused_before_any_call(app, store, cw, 
     with pytest.raises(operations.IntegrationRuleError, match=words):
         connect(cw, **changes)
     assert len(cw.requests) + cw.companyinfo_calls == before
+
+
+@pytest.mark.parametrize(
+    "site, words",
+    [
+        (None, "a loopback address"),  # the sandbox itself, on 127.0.0.1
+        ("http://10.0.0.5", "a private network address"),
+        ("http://169.254.169.254", "link-local"),
+        ("localhost", "a loopback address"),  # a name, resolved
+    ],
+)
+def test_a_site_that_is_not_on_the_public_internet_is_refused_before_any_call(
+    app, store, connectwise_sandbox, site, words
+):
+    app.config["CONNECTWISE_API_BASE"] = connectwise_sandbox.base_url
+    app.config["CONNECTWISE_ALLOW_LOOPBACK"] = False
+    with pytest.raises(operations.IntegrationRuleError, match=f"Site: .*{words}"):
+        connect(connectwise_sandbox, **({"site": site} if site else {}))
+    assert connectwise_sandbox.requests == []
+    assert db.session.scalar(db.select(PsaConnection)) is None

@@ -231,3 +231,68 @@ def test_a_lost_answer_to_convert_to_sales_order_makes_no_second_sales_order(
     [order] = rows(cw, "sales/orders")
     link = core.link_for(cw.connection.id, sync.SALES_ORDER, quote.document_id)
     assert link.remote_id == str(order["id"])
+
+
+def test_a_new_version_sent_updates_the_opportunitys_products_instead_of_leaving_the_first(
+    app, store, cw, run_jobs
+):
+    from decimal import Decimal
+
+    from tests.quotes.conftest import change
+    from webapp.quotes import building
+
+    quote = build_quote(store)
+    send(quote)
+    run_jobs()
+    [opportunity] = rows(cw, "sales/opportunities")
+    mine = cw.add(  # the MSP's own product on the opportunity: left alone
+        "procurement/products", catalogItem={"id": rows(cw, "procurement/catalog")[0]["id"]},
+        billableOption="Billable", opportunity={"id": opportunity["id"]}, description="Labour",
+        quantity=1,
+    )  # fmt: skip
+    lines = {line.description: line for line in quote.lines}
+    building.begin_edit(quote, quote.owner)
+    change(quote, lines["Docking station"], quantity=4, unit_price=Decimal("210.00"))
+    building.remove_line(quote, lines["Managed workstation"], quote.owner)
+    extra = building.add_custom_line(
+        quote, quote.sections[-1], description="Monitor", product_type=lines["Docking station"]
+        .product_type, quantity=2, unit_price=Decimal("300.00"), unit_cost=Decimal("250"),
+        sku="MON-1", actor=quote.owner,
+    )  # fmt: skip
+    db.session.commit()
+    send(quote)
+    assert quote.version == 2
+    run_jobs()
+    assert [o["id"] for o in rows(cw, "sales/opportunities")] == [opportunity["id"]]
+    products = {
+        p.get("integrationXRef"): p
+        for p in rows(cw, "procurement/products")
+        if p.get("opportunity") == {"id": opportunity["id"]}
+    }
+    prefix = f"msp-quote-{quote.id}-l"
+    dock = products[f"{prefix}{lines['Docking station'].id}"]
+    assert (dock["quantity"], dock["price"]) == (4, 210.0)
+    by_description = {p["description"]: p for p in products.values()}
+    assert "Managed workstation" not in by_description  # dropped
+    monitor = by_description["Monitor"]  # added
+    assert (monitor["quantity"], monitor["integrationXRef"]) == (2, f"{prefix}{extra.id}")
+    assert monitor["catalogItem"]["id"] != dock["catalogItem"]["id"]
+    assert None in products and products[None]["id"] == mine  # the MSP's own stays
+    revision = db.session.scalar(db.select(Delivery).filter_by(kind=sync.REVISION))
+    assert revision.subject_type == "quote_v2" and revision.status == DeliveryStatus.CONFIRMED
+
+
+def test_every_call_of_a_stored_connection_is_checked_for_a_public_address(
+    app, store, cw, run_jobs
+):
+    """A connection stored while allowed (or an address turned private since) is not called."""
+    app.config["CONNECTWISE_ALLOW_LOOPBACK"] = False
+    before = len(cw.requests)
+    quote = build_quote(store)
+    send(quote)
+    run_jobs(allow_failures=True)
+    assert len(cw.requests) == before and rows(cw, "sales/opportunities") == []
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.COMPANY))
+    assert delivery.status == DeliveryStatus.FAILED
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert note.field == "Site" and "loopback" in note.message

@@ -8,6 +8,7 @@ from tests.psa.conftest import configure, rows
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification
+from webapp.integrations.outbox import run_sync
 from webapp.psa import tickets
 from webapp.psa.connectwise import operations, sync
 
@@ -42,12 +43,63 @@ def test_invoicing_from_tickets_puts_the_products_on_the_ticket(app, store, cw, 
     assert product["integrationXRef"] == f"msp-line-{document.lines[0].id}"
 
 
-def test_a_store_order_gets_a_ticket_even_when_invoicing_from_opportunities(
+def test_a_store_order_becomes_a_won_opportunity_and_sales_order_when_invoicing_from_them(
     app, store, cw, run_jobs
 ):
-    order(store)  # not from a quote: there is no opportunity to invoice from
+    document = order(store)  # not from a quote: configuration 1, invoicing from opportunities
+    run_jobs()
+    assert rows(cw, "service/tickets") == []
+    [opportunity] = rows(cw, "sales/opportunities")
+    assert opportunity["name"].startswith(document.number)
+    assert opportunity["status"] == {"id": 2}  # Won
+    company = core.link_for(cw.connection.id, sync.ORGANIZATION, store.org.id)
+    assert opportunity["company"] == {"id": int(company.remote_id)}
+    [product] = [p for p in rows(cw, "procurement/products") if p.get("opportunity")]
+    assert product["integrationXRef"] == f"msp-line-{document.lines[0].id}"
+    assert (product["quantity"], product["price"]) == (2, 1100.0)
+    [sales_order] = rows(cw, "sales/orders")
+    assert sales_order["opportunity"] == {"id": opportunity["id"]}
+    link = core.link_for(cw.connection.id, sync.SALES_ORDER, document.id)
+    assert link.remote_id == str(sales_order["id"])
+    # The checkout offers no ticket choice here: no order of this configuration gets one.
+    assert tickets.ticketing_connections() == []
+
+
+def test_a_lost_answer_to_the_won_sale_makes_no_second_opportunity(app, store, cw, run_jobs):
+    cw.faults.hang_next(1, seconds=2.0, after_commit=True, path="sales/opportunities")
+    app.config["CONNECTWISE_HTTP_TIMEOUT"] = 0.5
+    order(store)
+    run_jobs(allow_failures=True)
+    app.config["CONNECTWISE_HTTP_TIMEOUT"] = 30
+    delivery = db.session.scalar(
+        db.select(Delivery).filter_by(kind=sync.OPPORTUNITY, subject_type=sync.WON_SALE)
+    )
+    assert delivery.status == DeliveryStatus.PENDING and delivery.maybe_sent
+    delivery.next_attempt_at = None
+    db.session.commit()
+    run_sync(cw.connection)
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    assert len(rows(cw, "sales/opportunities")) == 1 and len(rows(cw, "sales/orders")) == 1
+
+
+def test_configuration_two_with_opportunities_raises_the_ticket_and_a_won_opportunity(
+    app, store, cw, run_jobs
+):
+    configure(cw.connection, operations.OUR_INVOICING, opportunities=True)
+    document = order(store)
     run_jobs()
     assert len(rows(cw, "service/tickets")) == 1
+    [opportunity] = rows(cw, "sales/opportunities")  # for reporting: won, not invoiced
+    assert opportunity["status"] == {"id": 2} and opportunity["name"].startswith(document.number)
+    assert rows(cw, "sales/orders") == []
+
+
+def test_invoicing_from_tickets_makes_no_opportunity_for_a_store_order(app, store, cw, run_jobs):
+    configure(cw.connection, invoice_from="ticket")
+    order(store)
+    run_jobs()
+    assert len(rows(cw, "service/tickets")) == 1 and rows(cw, "sales/opportunities") == []
 
 
 def test_the_open_ticket_picked_at_checkout_gets_the_order_and_no_new_ticket(
@@ -78,6 +130,7 @@ def test_the_open_ticket_picked_at_checkout_gets_the_order_and_no_new_ticket(
 def test_a_ticket_closed_before_the_order_reached_it_is_refused_with_the_fix(
     app, store, cw, run_jobs
 ):
+    configure(cw.connection, invoice_from="ticket")
     company = cw.add("company/companies", identifier="X", name="Contoso", types=[{"id": 2}])
     closed = cw.add("service/tickets", summary="Old", company={"id": company}, closedFlag=True)
     core.save_link(cw.connection, sync.ORGANIZATION, store.org.id, remote_id=str(company))

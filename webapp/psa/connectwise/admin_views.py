@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa.connectwise import operations
+from webapp.psa.connectwise import matching, operations, sync
 from webapp.psa.forms import ConnectWiseConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -22,6 +22,32 @@ bp = Blueprint(
     template_folder="templates",
 )
 TEMPLATE = "psa_connectwise/index.html"
+
+
+@bp.app_context_processor
+def _panel_helpers() -> dict:
+    # The organisation, quote and order pages include psa_connectwise/_*_panel.html.
+    return {"connectwise_matches": _matches}
+
+
+def _matches(subject_type: str, subject) -> list[dict]:
+    """For the pages' panels: each enabled ConnectWise connection, the organisation's company
+    and the subject's opportunity (links only: nothing is asked of ConnectWise here)."""
+    from webapp.integrations import operations as core
+
+    rows = []
+    for connection in sync.enabled_connections():
+        organization_id = (
+            subject.id if subject_type == sync.ORGANIZATION else subject.organization_id
+        )
+        company = core.link_for(connection.id, sync.ORGANIZATION, organization_id)
+        row = {"connection": connection, "company": company, "opportunity": None, "sent": False}
+        if subject_type != sync.ORGANIZATION:
+            row["opportunity"] = core.link_for(connection.id, subject_type, subject.id)
+            delivery = sync.find_delivery(connection.id, sync.OPPORTUNITY, subject_type, subject.id)
+            row["sent"] = delivery is not None and bool(delivery.attempts or row["opportunity"])
+        rows.append(row)
+    return rows
 
 
 def _connections() -> list[PsaConnection]:
@@ -155,3 +181,116 @@ def save_settings(connection_id: int):
     db.session.commit()
     flash("ConnectWise settings saved.", "success")
     return redirect(url_for(".index"), 303)
+
+
+# -- pickers on the organisation, quote and order pages (sales staff) ----------------------------
+
+
+def _enabled(connection_id: int) -> PsaConnection:
+    connection = _connection(connection_id)
+    if connection not in sync.enabled_connections():
+        abort(404)
+    return connection
+
+
+def _picked_id(name: str) -> int:
+    value = request.form.get(name, "").strip()
+    if not value.isdigit() or len(value) > 12:
+        abort(400, description=f"{name.replace('_', ' ').capitalize()}: pick one from the list.")
+    return int(value)
+
+
+def _refused(exc: Exception):
+    db.session.rollback()
+    message = getattr(exc, "message", str(exc))
+    abort(400 if isinstance(exc, IntegrationRuleError) else 502, description=message)
+
+
+@bp.get("/<int:connection_id>/companies")
+@staff_required(Role.SALES)
+def pick_company(connection_id: int):
+    """Companies matching the search (the organisation page's picker)."""
+    connection = _enabled(connection_id)
+    query = request.args.get("q", "").strip()[:100]
+    try:
+        found = matching.companies_offered(connection, query) if query else []
+    except IntegrationError as exc:
+        abort(502, description=f"ConnectWise could not be searched: {exc.message}")
+    options = [
+        (c["id"], c.get("name") or f"#{c['id']}", " · ".join(
+            part for part in (c.get("identifier"), (c.get("status") or {}).get("name")) if part
+        ))
+        for c in found
+    ]  # fmt: skip
+    return render("_picker_results.html", options=options, query=query)
+
+
+@bp.post("/<int:connection_id>/organizations/<int:organization_id>/company")
+@staff_required(Role.SALES)
+def link_company(connection_id: int, organization_id: int):
+    from webapp.organizations.models import Organization
+
+    connection = _enabled(connection_id)
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        abort(404)
+    try:
+        company = matching.link_organization(connection, organization, _picked_id("company_id"))
+    except (IntegrationRuleError, IntegrationError) as exc:
+        _refused(exc)
+    db.session.commit()
+    flash(f"{organization.name} is now ConnectWise company {company.get('name')}.", "success")
+    return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
+
+
+def _subject(kind: str, subject_id: int):
+    if kind == "quotes":
+        from webapp.quotes.models import Quote
+
+        found, subject_type = db.session.get(Quote, subject_id), sync.QUOTE
+    else:
+        from webapp.sales.models import DocumentSource, SalesDocument
+
+        found, subject_type = db.session.get(SalesDocument, subject_id), sync.WON_SALE
+        if found is not None and found.source == DocumentSource.QUOTE:
+            abort(404)  # an order from a quote goes on the quote's opportunity
+    if found is None:
+        abort(404)
+    return found, subject_type
+
+
+@bp.get("/<int:connection_id>/<any(quotes, orders):kind>/<int:subject_id>/opportunities")
+@staff_required(Role.SALES)
+def pick_opportunity(connection_id: int, kind: str, subject_id: int):
+    """Open opportunities of the subject's company whose name matches the search."""
+    connection = _enabled(connection_id)
+    subject, _ = _subject(kind, subject_id)
+    query = request.args.get("q", "").strip()[:100]
+    try:
+        found = matching.opportunities_offered(connection, subject.organization_id)
+    except IntegrationError as exc:
+        abort(502, description=f"ConnectWise could not be searched: {exc.message}")
+    options = [
+        (o["id"], o.get("name") or f"#{o['id']}", (o.get("stage") or {}).get("name") or "")
+        for o in found
+        if query.lower() in (o.get("name") or "").lower()
+    ]
+    return render("_picker_results.html", options=options, query=query)
+
+
+@bp.post("/<int:connection_id>/<any(quotes, orders):kind>/<int:subject_id>/opportunity")
+@staff_required(Role.SALES)
+def attach_opportunity(connection_id: int, kind: str, subject_id: int):
+    connection = _enabled(connection_id)
+    subject, subject_type = _subject(kind, subject_id)
+    try:
+        opportunity = matching.pick_opportunity(
+            connection, subject_type, subject, _picked_id("opportunity_id")
+        )
+    except (IntegrationRuleError, IntegrationError) as exc:
+        _refused(exc)
+    db.session.commit()
+    flash(f"{subject.number} goes on opportunity {opportunity.get('name')}.", "success")
+    if kind == "quotes":
+        return redirect(url_for("quotes_admin.detail", quote_id=subject.id), 303)
+    return redirect(url_for("sales_admin.order_detail", document_id=subject.id), 303)

@@ -27,6 +27,7 @@ from typing import Any
 
 import requests
 
+from webapp.integrations.egress import EgressRefused
 from webapp.integrations.http import IntegrationHttp
 from webapp.integrations.interfaces import (
     AuthError,
@@ -209,6 +210,8 @@ class ConnectWiseClient:
         url = f"{site_root(self.site)}/login/companyinfo/{self.credentials.company_id}"
         try:
             response = self.http.request("GET", url, auth=False)
+        except EgressRefused as exc:
+            raise AuthError(f"{VENDOR} site {self.site!r} is not called: {exc.message}") from None
         except TransientError as exc:
             raise AuthError(f"{VENDOR} site {self.site!r} did not answer: {exc.message}") from exc
         info = response.json() if response.status_code < 400 and response.content else {}
@@ -260,6 +263,12 @@ class ConnectWiseClient:
             raise NeedsReconnect(
                 f"{VENDOR} refused the client id (401): register it at "
                 "developer.connectwise.com and enter it again."
+            ) from None
+        except EgressRefused as exc:
+            raise PermanentError(
+                f"Not sent to {VENDOR}: {exc.message}",
+                field="Site",
+                fix="Connect again with your ConnectWise host name (Settings › PSA › ConnectWise).",
             ) from None
 
     def get(self, path: str, **params: Any) -> Any:

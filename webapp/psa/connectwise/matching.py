@@ -137,8 +137,7 @@ def pick_opportunity(
     """
     if subject_type not in (sync.QUOTE, sync.WON_SALE):
         raise ValueError(subject_type)
-    kind_subject = sync.QUOTE if subject_type == sync.QUOTE else sync.WON_SALE
-    delivery = sync.find_delivery(connection.id, sync.OPPORTUNITY, kind_subject, subject.id)
+    delivery = sync.find_delivery(connection.id, sync.OPPORTUNITY, subject_type, subject.id)
     linked = core.link_for(connection.id, subject_type, subject.id)
     if delivery is not None and (delivery.attempts or linked is not None):
         raise IntegrationRuleError(

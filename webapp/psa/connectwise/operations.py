@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 
+import requests
 from flask import current_app
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
+from webapp.integrations.egress import EgressRefused, PublicAddressAdapter, check_url
 from webapp.integrations.http import IntegrationHttp
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.models import ConnectionStatus, SyncDirection
@@ -22,7 +24,7 @@ from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.psa import checks
 from webapp.psa.checks import CheckItem
-from webapp.psa.connectwise.client import ConnectWiseClient, Credentials
+from webapp.psa.connectwise.client import ConnectWiseClient, Credentials, site_root
 from webapp.psa.connectwise.provider import ConnectWiseProvider
 from webapp.psa.models import PsaConnection
 
@@ -79,12 +81,19 @@ PRODUCT_NEEDED = ("subcategory", "product_type")
 
 
 def _http(connection: PsaConnection | None) -> IntegrationHttp:
+    """The channel of a connection: every call (redirects too) only to public addresses, the
+    one checked being the one connected to (``webapp.integrations.egress``)."""
     config = current_app.config
     gate = None
     if connection is not None and connection.id is not None:
         gate = core.limiter_for(str(connection.id), ConnectWiseProvider)
+    session = requests.Session()
+    adapter = PublicAddressAdapter(allow_loopback=bool(config.get("CONNECTWISE_ALLOW_LOOPBACK")))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return IntegrationHttp(
         None,
+        session=session,
         gate=gate,
         timeout=float(config.get("CONNECTWISE_HTTP_TIMEOUT", 30)),
         allow_http=bool(config.get("INTEGRATIONS_ALLOW_HTTP")),
@@ -142,6 +151,14 @@ def connect_connectwise(
         raise IntegrationRuleError(
             "Site: enter the host name you sign in to, e.g. na.myconnectwise.net."
         )
+    try:
+        check_url(
+            site_root(site),
+            allow_http=bool(current_app.config.get("INTEGRATIONS_ALLOW_HTTP")),
+            allow_loopback=bool(current_app.config.get("CONNECTWISE_ALLOW_LOOPBACK")),
+        )
+    except EgressRefused as exc:
+        raise IntegrationRuleError(f"Site: {exc.message}") from None
     if not COMPANY.fullmatch(company_id):
         raise IntegrationRuleError(
             "Company id: letters, digits, dots, dashes and underscores only (as at sign-in)."

@@ -157,6 +157,16 @@ class ConnectWiseProvider:
         return Lookups(found, problems)
 
     @staticmethod
+    def syncs_tickets(connection) -> bool:
+        """Orders raise tickets unless every order goes as an opportunity to invoice from
+        (configurations 1 and 3 invoicing from opportunities: store orders become won ones)."""
+        from webapp.psa.connectwise import sync
+
+        return not sync.invoices_from_opportunity(connection) or not connection.option(
+            "opportunities"
+        )
+
+    @staticmethod
     def open_tickets(connection, organization) -> list:
         """Open tickets of the organisation's company, for the checkout's ticket choice."""
         from webapp.integrations import operations as core

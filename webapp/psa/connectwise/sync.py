@@ -70,7 +70,8 @@ SALES_ORDER = "cw_sales_order"  # a document's ConnectWise sales order (link sub
 TICKET_LINK = "cw_ticket"  # a document's ConnectWise ticket (link subject)
 
 
-def _connections() -> list[PsaConnection]:
+def enabled_connections() -> list[PsaConnection]:
+    """Active ConnectWise connections whose settings are saved."""
     return [
         c
         for c in core.active_connections(PsaConnection)
@@ -95,7 +96,7 @@ def queue_opportunity(quote) -> list[Delivery]:
     version: one delivery per version, each after the first one, pushing the quote as it stands.
     """
     out = []
-    for connection in _connections():
+    for connection in enabled_connections():
         if not connection.option("opportunities"):
             continue
         first = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
@@ -112,7 +113,7 @@ def queue_opportunity(quote) -> list[Delivery]:
 def queue_result(quote) -> list[Delivery]:
     """A won or lost quote: the opportunity's status, the chosen options, the sales order."""
     out = []
-    for connection in _connections():
+    for connection in enabled_connections():
         opportunity = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
         if opportunity is None:
             continue  # never synced: nothing to close
@@ -157,7 +158,7 @@ def queue_ticket(document) -> list[Delivery]:
     """An approved sales order: its ticket (new, or the open one picked at checkout), and for an
     order without a quote its won opportunity when the configuration asks for one."""
     out = []
-    for connection in _connections():
+    for connection in enabled_connections():
         wants_ticket = ticket_wanted(connection, document)
         wants_opportunity = won_sale_wanted(connection, document)
         if not (wants_ticket or wants_opportunity):
@@ -199,7 +200,7 @@ def queue_purchase_order(po, receipt=None) -> list[Delivery]:
     out = []
     documents = {line.sales_document_id: line.sales_document for line in po.lines}
     documents.pop(None, None)
-    for connection in _connections():
+    for connection in enabled_connections():
         if not (
             connection.option("procurement")
             and connection.option("configuration") == operations.CW_INVOICING
@@ -555,9 +556,15 @@ class ConnectWiseSender(Sender):
                 if (xref or "").startswith(replace) and xref not in wanted:
                     self.client.delete(f"procurement/products/{product['id']}")
         for xref, product_id, sku, description, quantity, price, cost in lines:
-            if xref in existing:
-                if replace:
-                    self._update_product(existing[xref], description, quantity, price, cost)
+            if xref in existing and replace:
+                product = existing[xref]
+                catalog = self._catalog_item(product_id, sku, description)
+                if (product.get("catalogItem") or {}).get("id") == catalog["id"]:
+                    self._update_product(product, description, quantity, price, cost)
+                    continue
+                # Another product under the same reference (a line replaced): replace it too.
+                self.client.delete(f"procurement/products/{product['id']}")
+            elif xref in existing:
                 continue
             self.client.create(
                 "procurement/products",
