@@ -521,6 +521,11 @@ class QuoteSectionCreateSchema(Schema):
     choose_one = fields.Boolean(load_default=False)
 
 
+class QuoteSectionUpdateSchema(Schema):
+    title = fields.String(validate=validate.Length(1, 200))
+    choose_one = fields.Boolean()
+
+
 class OrderLineInSchema(Schema):
     product_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
     quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
