@@ -501,3 +501,15 @@ def test_many_events_in_one_transaction_read_the_endpoints_once(app, store, rece
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
     assert len(reads) == 1
+
+
+def test_an_endpoint_added_in_a_rolled_back_savepoint_is_not_sent_to(app, store, receiver):
+    kept, _ = add_endpoint(receiver, events=["po.issued"])
+    savepoint = db.session.begin_nested()
+    undone, _ = operations.create_endpoint(receiver.url, "CRM", ["po.issued"], "Admin")
+    assert operations.emit("po.issued", {"id": 1}) is not None
+    savepoint.rollback()
+    event = operations.emit("po.issued", {"id": 2})
+    db.session.commit()
+    assert [d.subject_id for d in deliveries(kept)] == [event.id]
+    assert db.session.scalar(db.select(db.func.count(WebhookEndpoint.id))) == 1

@@ -95,8 +95,13 @@ def _connection_written(_mapper, _connection, target: Connection) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
 def _transaction_ended(session: Session) -> None:
+    session.info.pop(_ACTIVE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous_transaction) -> None:
+    # Every rollback, a savepoint's too: a connection it undid must not stay in the copy.
     session.info.pop(_ACTIVE, None)
 
 
