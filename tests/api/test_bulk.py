@@ -170,3 +170,66 @@ def test_a_bad_product_record_changes_nothing(client, scene):
     assert first.obsolete is False
     reader = make_key(scene.store, ["catalog:read"])
     assert post(client, "/api/v1/products/bulk", reader, body).status_code == 403
+
+
+def test_products_get_a_new_name_and_description_in_bulk(client, scene, app):
+    first, second = scene.store.products[0], scene.store.products[1]
+    old_second_name = second.name
+    body = {
+        "records": [
+            {"id": first.id, "name": "  ThinkPad T14 Gen 5  ", "description": "x" * 4999 + "yz"},
+            {
+                "brand_id": second.brand_id,
+                "mpn": second.mpn,
+                "description": "Refurbished",
+                "image_url": "http://cdn.example.com/p.png",  # not https: dropped, as a feed's
+            },
+        ]
+    }
+    done = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert done.status_code == 422  # 5,001 characters: the schema's limit, by pointer
+    assert done.get_json()["errors"][0]["pointer"] == "/records/0/description"
+    body["records"][0]["description"] = "Business laptop"
+    done = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    db.session.expire_all()
+    assert (first.name, first.description) == ("ThinkPad T14 Gen 5", "Business laptop")
+    assert (second.name, second.description) == (old_second_name, "Refurbished")
+    assert second.image_url == ""
+    read = client.get(
+        f"/api/v1/products/{first.id}", headers={"Authorization": f"Bearer {scene.msp_key}"}
+    )
+    assert read.get_json()["name"] == "ThinkPad T14 Gen 5"
+    # The search index hears of it (every node catches up from the change log).
+    from webapp.catalog.models import SearchIndexChange
+
+    changes = db.session.scalars(select(SearchIndexChange)).all()
+    assert any(first.id in (c.product_ids or []) for c in changes)
+
+
+def test_bad_product_text_is_refused_with_the_feeds_wording_and_row(client, scene):
+    first, second, third = scene.store.products[:3]
+    names = {p.id: p.name for p in (first, second, third)}
+    body = {
+        "records": [
+            {"id": first.id, "name": "Fine new name"},
+            {"id": second.id, "name": "   "},
+            {"id": third.id, "name": "n" * 301},
+            {"id": first.id, "obsolete": True},
+        ]
+    }
+    refused = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    errors = refused.get_json()["errors"]
+    assert [(e["pointer"], e["row"]) for e in errors] == [
+        ("/records/1/name", 2),
+        ("/records/2/name", 3),
+        ("/records/3", 4),
+    ]
+    assert errors[0]["detail"] == "name is empty"  # a feed line's own message
+    assert errors[1]["detail"] == "name is longer than 300 characters"
+    assert "already appeared on row 1" in errors[2]["detail"]
+    db.session.expire_all()
+    assert {p.id: p.name for p in (first, second, third)} == names  # nothing was changed
+    assert first.obsolete is False

@@ -198,3 +198,55 @@ def test_a_kept_secret_answer_under_a_retired_key_is_refused_not_a_500(
     again = post(client, URL, scene.msp_key, {"url": receiver.url}, idem="hook-k")
     assert again.status_code == 422 and "no longer be read" in again.get_json()["detail"]
     assert endpoint_count() == 1
+
+
+def test_rotate_keys_re_encrypts_kept_secret_answers_and_endpoint_secrets(
+    app, client, scene, receiver
+):
+    from cryptography.fernet import Fernet
+
+    from webapp.webhooks.operations import signing_secrets
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app.config["ENCRYPTION_KEYS"] = old
+    created = post(client, URL, scene.msp_key, {"url": receiver.url}, idem="hook-r")
+    assert created.status_code == 201
+    endpoint_id = created.get_json()["id"]
+    rotated = post(client, f"{URL}/{endpoint_id}/rotate-secret", scene.msp_key, idem="rot-r")
+    assert rotated.status_code == 200
+    plain = post(client, f"{URL}/{endpoint_id}/test", scene.msp_key, idem="test-r")
+    assert plain.status_code < 300
+    plain_body = db.session.scalar(
+        select(IdempotencyRecord.response_body).where(IdempotencyRecord.key == "test-r")
+    )
+    assert not plain_body.startswith("fernet:")  # no secret in it: kept as it is
+
+    app.config["ENCRYPTION_KEYS"] = f"{new},{old}"
+    result = app.test_cli_runner().invoke(args=["integrations", "rotate-keys"])
+    assert result.exit_code == 0, result.output
+
+    app.config["ENCRYPTION_KEYS"] = new  # the old key is dropped after rotating
+    db.session.expire_all()
+    for idem in ("hook-r", "rot-r"):
+        kept = db.session.scalar(
+            select(IdempotencyRecord.response_body).where(IdempotencyRecord.key == idem)
+        )
+        assert kept.startswith("fernet:")
+        Fernet(new.encode()).decrypt(kept.removeprefix("fernet:").encode())
+    replayed = post(client, URL, scene.msp_key, {"url": receiver.url}, idem="hook-r")
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_json()["secret"] == created.get_json()["secret"]
+    again = post(client, f"{URL}/{endpoint_id}/rotate-secret", scene.msp_key, idem="rot-r")
+    assert again.get_json()["secret"] == rotated.get_json()["secret"]
+    # Both signing secrets (the new one and the one still overlapping) were re-encrypted too.
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    assert signing_secrets(endpoint) == [
+        rotated.get_json()["secret"],
+        created.get_json()["secret"],
+    ]
+    assert (
+        db.session.scalar(
+            select(IdempotencyRecord.response_body).where(IdempotencyRecord.key == "test-r")
+        )
+        == plain_body
+    )

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from tests.api.conftest import bearer
+from tests.api.conftest import bearer, make_key
 from webapp.api.models import ApiKey, IdempotencyRecord
 from webapp.extensions import db
 from webapp.purchasing.models import PurchaseOrderStatus
@@ -374,3 +374,54 @@ def test_a_zero_quote_line_cost_needs_confirm_cost(client, scene):
     added = kept.get_json()["sections"][0]["lines"][-1]
     changed = post(client, f"{url}/{added['id']}", scene.msp_key, {"quantity": 2}, method="PATCH")
     assert changed.status_code == 200  # the confirmed cost stays; no new tick for a quantity
+
+
+def test_sections_are_renamed_and_removed_through_the_builder(client, scene):
+    url = f"/api/v1/quotes/{scene.draft_quote.id}"
+    first = scene.draft_quote.sections[0].id
+    added = post(client, f"{url}/sections", scene.msp_key, {"title": "Options"})
+    assert added.status_code == 201
+    second = added.get_json()["sections"][1]["id"]
+    renamed = post(
+        client,
+        f"{url}/sections/{second}",
+        scene.msp_key,
+        {"title": "Pick one", "choose_one": True},
+        method="PATCH",
+    )
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    assert [(s["title"], s["choose_one"]) for s in renamed.get_json()["sections"]][1] == (
+        "Pick one",
+        True,
+    )
+    blank = post(client, f"{url}/sections/{second}", scene.msp_key, {"title": ""}, method="PATCH")
+    assert blank.status_code == 422 and blank.get_json()["errors"][0]["pointer"] == "/title"
+
+    # Another quote's section is not found here, and changes nothing there.
+    other = post(client, "/api/v1/quotes", scene.msp_key, {"organization_id": scene.store.org.id})
+    other_section = other.get_json()["sections"][0]["id"]
+    wrong = post(
+        client, f"{url}/sections/{other_section}", scene.msp_key, {"title": "X"}, method="PATCH"
+    )
+    assert wrong.status_code == 404 and wrong.mimetype == "application/problem+json"
+    gone = client.delete(
+        f"{url}/sections/{other_section}", headers=bearer(scene.msp_key), csrf=False
+    )
+    assert gone.status_code == 404
+
+    stale = client.delete(
+        f"{url}/sections/{second}",
+        headers=bearer(scene.msp_key, **{"If-Match": '"old"'}),
+        csrf=False,
+    )
+    assert stale.status_code == 412
+    removed = client.delete(f"{url}/sections/{second}", headers=bearer(scene.msp_key), csrf=False)
+    assert removed.status_code == 200
+    assert [s["id"] for s in removed.get_json()["sections"]] == [first]
+    last = client.delete(f"{url}/sections/{first}", headers=bearer(scene.msp_key), csrf=False)
+    assert last.status_code == 422 and "at least one section" in last.get_json()["detail"]
+    reader = make_key(scene.store, ["quotes:read"])
+    refused = post(client, f"{url}/sections/{first}", reader, {"title": "Y"}, method="PATCH")
+    assert refused.status_code == 403
+    db.session.expire_all()
+    assert [s.title for s in db.session.get(Quote, scene.draft_quote.id).sections] != ["Y"]

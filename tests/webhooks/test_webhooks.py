@@ -456,3 +456,59 @@ def test_a_fixed_price_or_a_pricing_rule_announces_its_products(app, store, rece
         {"all": False, "product_ids": [product.id], "reason": "fixed_price"},
         {"all": True, "product_ids": [], "reason": "pricing_rule"},
     ]
+
+
+def test_many_events_in_one_transaction_read_the_endpoints_once(app, store, receiver):
+    from sqlalchemy import event as sa_event
+
+    first, _ = add_endpoint(receiver, events=["po.issued"])
+    db.session.commit()
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "FROM integration_connections" in statement and statement.lstrip().startswith("SELECT"):
+            reads.append(statement)
+
+    engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        for number in range(20):
+            operations.emit("po.issued", {"id": number})
+        assert len(reads) == 1  # the first emit read them; the next 19 used that copy
+
+        # A change in the same transaction is seen at once, as the query would see it.
+        operations.disable(first, "paused")
+        assert operations.emit("po.issued", {"id": 100}) is None
+        operations.enable(first, "Admin")
+        second, _ = operations.create_endpoint(receiver.url, "CRM", ["po.issued"], "Admin")
+        event = operations.emit("po.issued", {"id": 101})
+        first.event_types = ["order.created"]  # not flushed yet: still honoured
+        other = operations.emit("po.issued", {"id": 102})
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    db.session.commit()
+    assert [d.subject_id for d in deliveries(second)] == [event.id, other.id]
+    assert event.id in [d.subject_id for d in deliveries(first)]
+    assert other.id not in [d.subject_id for d in deliveries(first)]
+    assert len(deliveries(first)) == 21
+
+    db.session.commit()  # a new transaction reads them again
+    reads.clear()
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        operations.emit("po.issued", {"id": 103})
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 1
+
+
+def test_an_endpoint_added_in_a_rolled_back_savepoint_is_not_sent_to(app, store, receiver):
+    kept, _ = add_endpoint(receiver, events=["po.issued"])
+    savepoint = db.session.begin_nested()
+    undone, _ = operations.create_endpoint(receiver.url, "CRM", ["po.issued"], "Admin")
+    assert operations.emit("po.issued", {"id": 1}) is not None
+    savepoint.rollback()
+    event = operations.emit("po.issued", {"id": 2})
+    db.session.commit()
+    assert [d.subject_id for d in deliveries(kept)] == [event.id]
+    assert db.session.scalar(db.select(db.func.count(WebhookEndpoint.id))) == 1

@@ -227,6 +227,9 @@ def _product_of(record: dict) -> Product | None:
     )
 
 
+PRODUCT_TEXT = ("name", "description", "image_url")
+
+
 @blp.route("/products/bulk", methods=["POST"])
 @requires("catalog:write")
 @blp.arguments(ProductBulkSchema)
@@ -234,31 +237,43 @@ def _product_of(record: dict) -> Product | None:
 @idempotent
 @blp.response(200, ProductBulkResultSchema)
 def update_products(body):
-    """Change up to 1,000 products' fixed price and obsolete flag through the catalog's
-    operations (products are made by supplier offers: `/suppliers/{id}/offers/bulk`). All or
-    nothing: each bad record is named by its pointer. Scope: `catalog:write`."""
+    """Change up to 1,000 products' name, description, picture address, fixed price and
+    obsolete flag through the catalog's operations (products are made by supplier offers:
+    `/suppliers/{id}/offers/bulk`). Text is checked as a feed line's is. All or nothing: each
+    bad record is named by its pointer and its row (1-based, as a feed's line numbers are).
+    Scope: `catalog:write`."""
     msp_only("product changes")
     errors: list[dict] = []
     changed: list[int] = []
+    first_of: dict[int, int] = {}
     actor = acting_user()
     for index, record in enumerate(body["records"]):
-        at = f"/records/{index}"
+        at, row = f"/records/{index}", index + 1
+
+        def refuse(detail: str, pointer: str = at, row: int = row) -> None:
+            errors.append({"pointer": pointer, "row": row, "detail": detail})
+
         if "id" not in record and not {"brand_id", "mpn"} <= set(record):
-            errors.append({"pointer": at, "detail": "give the product's id, or brand_id and mpn"})
+            refuse("give the product's id, or brand_id and mpn")
             continue
         product = _product_of(record)
         if product is None:
-            errors.append({"pointer": at, "detail": "there is no such product"})
+            refuse("there is no such product (supplier offers make products)")
+            continue
+        first = first_of.setdefault(product.id, row)
+        if first != row:
+            refuse(f"product {product.id} already appeared on row {first}")
             continue
         try:
+            text = {name: record[name] for name in PRODUCT_TEXT if name in record}
+            if text:
+                catalog_operations.describe_product(product, text, actor)
             if "fixed_price" in record:
                 catalog_operations.set_fixed_price(product, record["fixed_price"], actor)
             if "obsolete" in record:
                 catalog_operations.set_obsolete(product, record["obsolete"], actor)
         except catalog_operations.CatalogError as error:
-            errors.append(
-                {"pointer": f"{at}/{error.field or ''}".rstrip("/"), "detail": str(error)}
-            )
+            refuse(str(error), f"{at}/{error.field or ''}".rstrip("/"))
             continue
         changed.append(product.id)
     if errors:

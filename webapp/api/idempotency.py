@@ -17,7 +17,7 @@ from flask import Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from webapp.api.models import IdempotencyRecord
+from webapp.api.models import ENCRYPTED_BODY, IdempotencyRecord
 from webapp.api.operations import IDEMPOTENCY_TTL
 from webapp.api.problems import problem
 from webapp.api.security import current_key
@@ -28,8 +28,6 @@ from webapp.models_base import utcnow
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 255
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
-# Marks a kept body encrypted with the integrations' keys (a JSON body never starts so).
-ENCRYPTED = "fernet:"
 
 HEADER_DOC = {
     "in": "header",
@@ -80,9 +78,9 @@ def _replay_or_refuse(record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.response_status is None:
         raise problem(409, f"A request with this {HEADER} is still being processed; retry.")
     body = record.response_body
-    if body.startswith(ENCRYPTED):
+    if body.startswith(ENCRYPTED_BODY):
         try:
-            body = decrypt(body[len(ENCRYPTED) :]).decode()
+            body = decrypt(body[len(ENCRYPTED_BODY) :]).decode()
         except UndecryptableSecret:
             # The key it was kept under was retired (ENCRYPTION_KEYS) within its 24 hours.
             raise problem(
@@ -158,7 +156,7 @@ def idempotent(view: Callable | None = None, *, sensitive: bool = False) -> Call
         record = db.session.get(IdempotencyRecord, record_id)
         record.response_status = status
         body = response.get_data(as_text=True)
-        record.response_body = ENCRYPTED + encrypt(body.encode()) if sensitive else body
+        record.response_body = ENCRYPTED_BODY + encrypt(body.encode()) if sensitive else body
         record.response_headers = {
             name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers
         }

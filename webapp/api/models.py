@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.integrations.secrets import register_encrypted
 from webapp.models_base import UTCDateTime, utcnow
 from webapp.organizations.models import Organization
 
@@ -56,3 +57,9 @@ class IdempotencyRecord(db.Model):
     response_body: Mapped[str] = mapped_column(Text, default="")
     response_headers: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# A kept answer that holds a secret shown once is encrypted and marked so (see idempotency.py);
+# `flask integrations rotate-keys` re-encrypts those, keeping the mark.
+ENCRYPTED_BODY = "fernet:"
+register_encrypted(IdempotencyRecord, "response_body", prefix=ENCRYPTED_BODY)

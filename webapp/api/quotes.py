@@ -31,6 +31,7 @@ from webapp.api.schemas import (
     QuoteSchema,
     QuoteSectionCreateSchema,
     QuoteSectionRowSchema,
+    QuoteSectionUpdateSchema,
     QuoteUpdateSchema,
     ReasonSchema,
 )
@@ -311,6 +312,50 @@ def add_section(body, quote_id: int):
         lambda q: building.add_section(q, body["title"], body["choose_one"], acting_user()),
     )
     return _answer(quote, 201)
+
+
+def _path_section(quote: Quote, section_id: int) -> QuoteSection:
+    try:
+        return building.owned_section(quote, section_id)
+    except errors.QuoteError:
+        raise not_found("section", section_id) from None
+
+
+def _change_section(quote: Quote, section_id: int, body: dict) -> None:
+    section = _path_section(quote, section_id)
+    building.update_section(
+        quote,
+        section,
+        body.get("title", section.title),
+        body.get("choose_one", section.choose_one),
+        acting_user(),
+    )
+
+
+@blp.route("/quotes/<int:quote_id>/sections/<int:section_id>", methods=["PATCH"])
+@requires("quotes:write")
+@blp.arguments(QuoteSectionUpdateSchema)
+@blp.doc(parameters=[HEADER_DOC, IF_MATCH_DOC], operationId="updateQuoteSection")
+@idempotent
+@blp.response(200, QuoteSchema)
+def update_section(body, quote_id: int, section_id: int):
+    """Change a section's title or choose-one flag (the fields sent). Scope: `quotes:write`."""
+    return _answer(_edit(quote_id, lambda q: _change_section(q, section_id, body)))
+
+
+@blp.route("/quotes/<int:quote_id>/sections/<int:section_id>", methods=["DELETE"])
+@requires("quotes:write")
+@blp.doc(parameters=[IF_MATCH_DOC])
+@blp.response(200, QuoteSchema)
+def delete_section(quote_id: int, section_id: int):
+    """Remove a section with its lines (a quote keeps at least one: 422 for the last).
+    Scope: `quotes:write`."""
+    quote = _edit(
+        quote_id,
+        lambda q: building.remove_section(q, _path_section(q, section_id), acting_user()),
+    )
+    db.session.commit()
+    return _answer(quote)
 
 
 def _section(quote: Quote, section_id: int) -> QuoteSection:

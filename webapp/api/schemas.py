@@ -527,6 +527,11 @@ class QuoteSectionCreateSchema(Schema):
     choose_one = fields.Boolean(load_default=False)
 
 
+class QuoteSectionUpdateSchema(Schema):
+    title = fields.String(validate=validate.Length(1, 200))
+    choose_one = fields.Boolean()
+
+
 class OrderLineInSchema(Schema):
     product_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
     quantity = fields.Integer(required=True, validate=validate.Range(1, 10_000))
@@ -614,11 +619,15 @@ class OfferBulkSchema(Schema):
 
 
 class ProductRecordSchema(Schema):
-    """One product's changes, found by `id` or by `brand_id` + `mpn`."""
+    """One product's changes, found by `id` or by `brand_id` + `mpn`; fields left out are
+    left as they are."""
 
     id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
     brand_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
     mpn = fields.String(validate=validate.Length(1, 100))
+    name = _feed_field("Checked as a feed line's name: not empty, at most 300 characters")
+    description = _feed_field("Cut at 5,000 characters, as a feed's")
+    image_url = _feed_field("https:// only (another address is dropped, as a feed's)")
     fixed_price = MoneyIn(
         "The sell price, fixed; null returns it to the pricing rules", allow_none=True
     )

@@ -311,28 +311,42 @@ def _whole(text: str, label: str, maximum: int) -> int:
     return _int(text, label, maximum=maximum)
 
 
+NAME_MAX = 300
+DESCRIPTION_MAX = 5000
+IMAGE_URL_MAX = 1000
+
+
+def product_name(name: str) -> str:
+    """Check a product's name as a feed line's: raise ValueError saying what is wrong."""
+    if not name:
+        raise ValueError("name is empty")
+    if len(name) > NAME_MAX:
+        raise ValueError(f"name is longer than {NAME_MAX} characters")
+    return name
+
+
+def product_description(description: str) -> str:
+    return description[:DESCRIPTION_MAX]
+
+
+def product_image_url(image_url: str) -> str:
+    """Pages load pictures over https only (the Content-Security-Policy): another address
+    leaves the product on its placeholder rather than refusing the row."""
+    if not image_url.startswith("https://") or len(image_url) > IMAGE_URL_MAX:
+        return ""
+    return image_url
+
+
 def validate_row(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
     """Check one row's stripped fields (in FIELDS order) and convert them."""
     sku, mpn, brand, name, category, cost_text, stock, eta_days, description, image_url = value
-    if not image_url.startswith("https://") or len(image_url) > 1000:
-        # Pages load pictures over https only (the Content-Security-Policy): another address
-        # leaves the product on its placeholder rather than refusing the row.
-        image_url = ""
-    for field_name, text in (
-        ("sku", sku),
-        ("mpn", mpn),
-        ("brand", brand),
-        ("name", name),
-        ("cost", cost_text),
-    ):
+    for field_name, text in (("sku", sku), ("mpn", mpn), ("brand", brand)):
         if not text:
             raise ValueError(f"{field_name} is empty")
-    for field_name, text, limit in (
-        ("sku", sku, 100),
-        ("mpn", mpn, 100),
-        ("brand", brand, 100),
-        ("name", name, 300),
-    ):
+    name = product_name(name)
+    if not cost_text:
+        raise ValueError("cost is empty")
+    for field_name, text, limit in (("sku", sku, 100), ("mpn", mpn, 100), ("brand", brand, 100)):
         if len(text) > limit:
             raise ValueError(f"{field_name} is longer than {limit} characters")
     try:
@@ -357,8 +371,8 @@ def validate_row(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
         cost.quantize(_COST_PLACES),
         _whole(stock, "stock", 10_000_000) if stock else 0,
         _whole(eta_days, "eta_days", 3650) if eta_days else None,
-        description[:5000],
-        image_url,
+        product_description(description),
+        product_image_url(image_url),
     )
 
 

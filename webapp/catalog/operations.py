@@ -265,6 +265,34 @@ def set_obsolete(product: Product, obsolete: bool, actor) -> Product:
     return product
 
 
+def describe_product(product: Product, changes: dict, actor) -> Product:
+    """Change a product's name, description or picture address (the keys of ``changes``),
+    checked as a feed line's are: an empty or too long name is refused, a description is cut
+    at 5,000 characters, an address that is not https:// is dropped."""
+    from webapp.catalog import feed_parsing
+
+    checks = {
+        "name": feed_parsing.product_name,
+        "description": feed_parsing.product_description,
+        "image_url": feed_parsing.product_image_url,
+    }
+    values = {}
+    for field_name, value in changes.items():
+        try:
+            values[field_name] = checks[field_name]((value or "").strip())
+        except ValueError as error:
+            raise CatalogError(str(error), field_name) from None
+    changed = False
+    for field_name, value in values.items():
+        if getattr(product, field_name) != value:
+            setattr(product, field_name, value)
+            changed = True
+    if changed:
+        db.session.flush()
+        catalog_changed([product.id])
+    return product
+
+
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 # What a picture's first bytes say it is; SVG is not accepted (it can carry script).
 _IMAGE_SIGNATURES = (

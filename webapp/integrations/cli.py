@@ -26,8 +26,8 @@ def rotate_keys_command():
     """
     rows = []
     for column in secrets.encrypted_columns():
-        for row in db.session.execute(db.select(column.model)).scalars():
-            rows.append((row, column.attribute))
+        for row in db.session.execute(column.rows_query()).scalars():
+            rows.append((row, column.attribute, column.prefix))
     with click.progressbar(length=len(rows), label="Re-encrypting secrets") as bar:
         report = secrets.rotate(rows, progress=lambda: bar.update(1))
     if report.undecryptable:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from webapp import signals
 from webapp.extensions import db
@@ -88,6 +90,48 @@ def active_connections(model: type[Connection] = Connection) -> list[Any]:
             .order_by(model.id)
         ).scalars()
     )
+
+
+# Per transaction: {model: [connections]} read by active_connections_cached.
+_ACTIVE = "integration_active_connections"
+
+
+def active_connections_cached(model: type[Connection] = Connection) -> list[Any]:
+    """``active_connections``, read once per transaction (events are emitted by the hundred
+    in one transaction, and each asked the table again: 9 ms an event).
+
+    The copy is dropped when the transaction ends and whenever a connection is written in it
+    (added, changed or removed, see the listeners below); one still pending in the session
+    drops it too, as the query's autoflush would have found it. Each use re-checks
+    ``is_active`` on the copy, so a status set but not yet flushed is honoured."""
+    session = db.session()
+    cache = session.info.setdefault(_ACTIVE, {})
+    if cache and any(isinstance(pending, Connection) for pending in session.new):
+        cache.clear()
+    found = cache.get(model)
+    if found is None:
+        found = cache[model] = active_connections(model)
+    return [connection for connection in found if connection.is_active]
+
+
+@event.listens_for(Connection, "after_insert", propagate=True)
+@event.listens_for(Connection, "after_update", propagate=True)
+@event.listens_for(Connection, "after_delete", propagate=True)
+def _connection_written(_mapper, _connection, target: Connection) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_ACTIVE, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _transaction_ended(session: Session) -> None:
+    session.info.pop(_ACTIVE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous_transaction) -> None:
+    # Every rollback, a savepoint's too: a connection it undid must not stay in the copy.
+    session.info.pop(_ACTIVE, None)
 
 
 # -- connection health -----------------------------------------------------------------------

@@ -150,12 +150,21 @@ def ensure_delivery(
     subject_type: str,
     subject_id: int,
     depends_on: Iterable[Delivery] = (),
+    *,
+    new_subject: bool = False,
 ) -> Delivery:
-    """Return the delivery for (connection, kind, subject), creating it once."""
+    """Return the delivery for (connection, kind, subject), creating it once.
+
+    ``new_subject``: the subject was made in this transaction, so it has no delivery yet and
+    the look-up is skipped (the unique idempotency key still refuses a second one)."""
     key = f"{connection.id}:{kind}:{subject_type}:{subject_id}"
-    delivery = db.session.execute(
-        db.select(Delivery).filter_by(idempotency_key=key)
-    ).scalar_one_or_none()
+    delivery = (
+        None
+        if new_subject
+        else db.session.execute(
+            db.select(Delivery).filter_by(idempotency_key=key)
+        ).scalar_one_or_none()
+    )
     if delivery is None:
         delivery = Delivery(
             connection=connection,

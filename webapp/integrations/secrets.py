@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
+from sqlalchemy import select
 
 from webapp.integrations.interfaces import IntegrationError, NeedsReconnect, TokenSet
 from webapp.models_base import utcnow
@@ -91,14 +92,29 @@ def decrypt(ciphertext: str, ttl: int | None = None) -> bytes:
 class EncryptedColumn:
     model: type
     attribute: str
+    # Set for a column that holds plain text in some rows: those with ciphertext hold
+    # ``prefix + ciphertext`` (the API's kept idempotent answers), the others are not secret.
+    prefix: str = ""
+
+    def rows_query(self):
+        """Every row holding ciphertext in this column (or empty, when there is no prefix)."""
+        query = select(self.model)
+        if self.prefix:
+            column = getattr(self.model, self.attribute)
+            query = query.where(column.startswith(self.prefix, autoescape=True))
+        return query
 
 
 _REGISTRY: list[EncryptedColumn] = []
 
 
-def register_encrypted(model: type, attribute: str) -> None:
-    """Declare that ``model.attribute`` holds ciphertext made by ``encrypt`` (for rotation)."""
-    column = EncryptedColumn(model, attribute)
+def register_encrypted(model: type, attribute: str, *, prefix: str = "") -> None:
+    """Declare that ``model.attribute`` holds ciphertext made by ``encrypt`` (for rotation).
+
+    Every column that keeps a value of ``encrypt`` must be registered: ``flask integrations
+    rotate-keys`` re-encrypts exactly these (a test finds every stored ``encrypt`` call's
+    attribute and checks it is registered)."""
+    column = EncryptedColumn(model, attribute, prefix)
     if column not in _REGISTRY:
         _REGISTRY.append(column)
 
@@ -117,21 +133,27 @@ class RotationReport:
         self.undecryptable = self.undecryptable or []
 
 
-def rotate(rows: Iterable[tuple[Any, str]], progress: Callable[[], None] | None = None):
-    """Re-encrypt each ``(row, attribute)`` with the first key; the caller commits.
+def rotate(
+    rows: Iterable[tuple[Any, str] | tuple[Any, str, str]],
+    progress: Callable[[], None] | None = None,
+):
+    """Re-encrypt each ``(row, attribute[, prefix])`` with the first key; the caller commits.
 
-    A value no key decrypts is left as it is and reported (its connection must be
-    reconnected); nothing else is changed for it.
+    With a prefix, the value is ``prefix + ciphertext`` and keeps its prefix. A value no key
+    decrypts is left as it is and reported (its connection must be reconnected); nothing
+    else is changed for it.
     """
     fernet = _fernet()
     report = RotationReport()
-    for row, attribute in rows:
+    for row, attribute, *rest in rows:
+        prefix = rest[0] if rest else ""
         value = getattr(row, attribute) or ""
-        if not value:
+        if not value[len(prefix) :] or not value.startswith(prefix):
             report.empty += 1
         else:
             try:
-                setattr(row, attribute, fernet.rotate(value.encode()).decode())
+                token = fernet.rotate(value[len(prefix) :].encode()).decode()
+                setattr(row, attribute, prefix + token)
                 report.rotated += 1
             except InvalidToken:
                 report.undecryptable.append(f"{type(row).__name__} {getattr(row, 'id', '?')}")

@@ -146,7 +146,7 @@ def delete_endpoint(endpoint: WebhookEndpoint, actor) -> None:
 def _receivers(event_type: str) -> list[WebhookEndpoint]:
     return [
         endpoint
-        for endpoint in core.active_connections(WebhookEndpoint)
+        for endpoint in core.active_connections_cached(WebhookEndpoint)
         if endpoint.receives(event_type)
     ]
 
@@ -162,7 +162,7 @@ def emit(event_type: str, data: dict[str, Any]) -> WebhookEvent | None:
     db.session.add(event)
     db.session.flush()
     for endpoint in receivers:
-        ensure_delivery(endpoint, KIND, SUBJECT, event.id)
+        ensure_delivery(endpoint, KIND, SUBJECT, event.id, new_subject=True)
         schedule_sync(endpoint)
     return event
 
@@ -174,7 +174,7 @@ def send_test(endpoint: WebhookEndpoint, actor) -> WebhookEvent:
     event = WebhookEvent(type=TEST_EVENT, data={"endpoint_id": endpoint.id, "sent_by": str(actor)})
     db.session.add(event)
     db.session.flush()
-    ensure_delivery(endpoint, KIND, SUBJECT, event.id)
+    ensure_delivery(endpoint, KIND, SUBJECT, event.id, new_subject=True)
     schedule_sync(endpoint)
     return event
 
