@@ -433,7 +433,9 @@ def _cancel_order(order, store) -> None:
     db.session.commit()
 
 
-def test_cancel_after_the_push_closes_the_quickbooks_purchase_order(qbo, qbo_connection, store):
+def test_cancel_after_the_push_closes_the_quickbooks_purchase_order(
+    client, qbo, qbo_connection, store
+):
     qbo_connection.push_purchase_orders = True
     order = _issued_order(store)
     sync_connection(qbo_connection.id)
@@ -449,6 +451,9 @@ def test_cancel_after_the_push_closes_the_quickbooks_purchase_order(qbo, qbo_con
     closed = qbo.get(qbo.realms[0], "PurchaseOrder", pushed.remote_id)
     assert closed["POStatus"] == "Closed" and closed["SyncToken"] == "1"
     assert len(qbo.entities(qbo.realms[0], "PurchaseOrder")) == 1  # closed, not re-created
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{order.id}").get_data(as_text=True)
+    assert f"purchase order {order.number} closed" in page and "(cancellation)" in page
 
 
 def test_cancel_before_the_push_cancels_the_purchase_order_delivery(qbo, qbo_connection, store):
