@@ -19,6 +19,8 @@ sales_document_cancelled = _signals.signal("sales-document-cancelled")
 sales_document_ready_to_invoice = _signals.signal("sales-document-ready-to-invoice")
 # sender: the PurchaseOrder, just issued to its supplier.
 purchase_order_issued = _signals.signal("purchase-order-issued")
+# sender: the PurchaseOrder, just cancelled after it was issued (a ledger may hold it).
+purchase_order_cancelled = _signals.signal("purchase-order-cancelled")
 # sender: the Receipt (a supplier invoice receipted against a PO): later pushed as a bill.
 receipt_recorded = _signals.signal("receipt-recorded")
 # sender: the SalesDocument; payments imported from the ledger changed what is paid.

@@ -394,3 +394,76 @@ def test_an_overpaid_document_shows_the_overpayment(app, client, qbo, qbo_connec
     pages = {"customer": customer_page, "customer list": customer_list}
     pages |= {"staff": staff_page, "staff list": staff_list}
     assert [name for name, html in pages.items() if "Overpaid by $20.00" not in html] == []
+
+
+# -- cancelled purchase orders (QuickBooks) --------------------------------------------------
+
+
+def _issued_order(store):
+    """An issued PO with nothing receipted (so it can be cancelled)."""
+    from webapp.models_base import utcnow
+    from webapp.purchasing.lifecycle import next_po_number
+    from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
+
+    product = store.products[0]
+    order = PurchaseOrder(
+        number=next_po_number(),
+        supplier_id=store.supplier.id,
+        status=PurchaseOrderStatus.ISSUED,
+        currency="USD",
+        issued_at=utcnow(),
+        subtotal=Decimal("200.00"),
+        total=Decimal("200.00"),
+    )
+    order.lines.append(
+        PurchaseOrderLine(position=1, product_id=product.id, supplier_sku="SKU-1",
+                          description=product.name, quantity=2, unit_cost=Decimal("100"))
+    )  # fmt: skip
+    db.session.add(order)
+    db.session.flush()
+    signals.purchase_order_issued.send(order)
+    db.session.commit()
+    return order
+
+
+def _cancel_order(order, store) -> None:
+    from webapp.purchasing.ordering import cancel_purchase_order
+
+    cancel_purchase_order(order, store.admin, "supplier is out of stock")
+    db.session.commit()
+
+
+def test_cancel_after_the_push_closes_the_quickbooks_purchase_order(
+    client, qbo, qbo_connection, store
+):
+    qbo_connection.push_purchase_orders = True
+    order = _issued_order(store)
+    sync_connection(qbo_connection.id)
+    (pushed,) = _deliveries(order, "purchase_order")
+    assert pushed.status == DeliveryStatus.CONFIRMED
+    assert qbo.get(qbo.realms[0], "PurchaseOrder", pushed.remote_id)["POStatus"] == "Open"
+
+    _cancel_order(order, store)
+    sync_connection(qbo_connection.id)
+
+    (close,) = _deliveries(order, "purchase_order_close")
+    assert close.status == DeliveryStatus.CONFIRMED
+    closed = qbo.get(qbo.realms[0], "PurchaseOrder", pushed.remote_id)
+    assert closed["POStatus"] == "Closed" and closed["SyncToken"] == "1"
+    assert len(qbo.entities(qbo.realms[0], "PurchaseOrder")) == 1  # closed, not re-created
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{order.id}").get_data(as_text=True)
+    assert f"purchase order {order.number} closed" in page and "(cancellation)" in page
+
+
+def test_cancel_before_the_push_cancels_the_purchase_order_delivery(qbo, qbo_connection, store):
+    qbo_connection.push_purchase_orders = True
+    order = _issued_order(store)
+
+    _cancel_order(order, store)
+    sync_connection(qbo_connection.id)
+
+    (pushed,) = _deliveries(order, "purchase_order")
+    assert pushed.status == DeliveryStatus.CANCELLED
+    assert _deliveries(order, "purchase_order_close") == []
+    assert qbo.entities(qbo.realms[0], "PurchaseOrder") == []

@@ -46,7 +46,14 @@ KIND_ORDER = [
     DeliveryKind.BILL,
     DeliveryKind.INVOICE,
     DeliveryKind.INVOICE_VOID,  # last: a void waits for the invoice it undoes
+    DeliveryKind.PURCHASE_ORDER_CLOSE,  # likewise, waits for the PO it closes
 ]
+
+# What undoes each kind of document in the ledger when ours is cancelled.
+UNDO = {
+    DeliveryKind.INVOICE: DeliveryKind.INVOICE_VOID,
+    DeliveryKind.PURCHASE_ORDER: DeliveryKind.PURCHASE_ORDER_CLOSE,
+}
 
 
 # ============================================================================================
@@ -120,39 +127,36 @@ def cancel_invoice(document) -> list[Delivery]:
     delivery in this same transaction; it depends on the invoice delivery, so a void of an
     invoice still in flight waits for it.
     """
-    voids = []
-    for invoice in db.session.execute(
+    return _undo(DeliveryKind.INVOICE, payloads.SALES_DOCUMENT, document.id, document.number)
+
+
+def cancel_purchase_order(order) -> list[Delivery]:
+    """The PO was cancelled: stop its unsent push, or queue the close of a sent one (as above)."""
+    return _undo(DeliveryKind.PURCHASE_ORDER, payloads.PURCHASE_ORDER, order.id, order.number)
+
+
+def _undo(kind: DeliveryKind, subject_type: str, subject_id: int, number: str) -> list[Delivery]:
+    undos = []
+    for sent in db.session.execute(
         db.select(Delivery)
-        .filter_by(
-            kind=DeliveryKind.INVOICE, subject_type=payloads.SALES_DOCUMENT, subject_id=document.id
-        )
+        .filter_by(kind=kind, subject_type=subject_type, subject_id=subject_id)
         .order_by(Delivery.id)
         # The sync job re-reads the row under the same lock before sending (deliver_batch).
         .with_for_update()
         .execution_options(populate_existing=True)
     ).scalars():
-        connection = invoice.connection
-        if invoice.status == DeliveryStatus.CANCELLED:
+        connection = sent.connection
+        if sent.status == DeliveryStatus.CANCELLED:
             continue
         # Failed = the ledger refused it (a retry after a lost answer looks up first), so it
         # holds nothing; pending or waiting ones are in the ledger only if maybe_sent.
-        unsent = invoice.status in (DeliveryStatus.PENDING, DeliveryStatus.WAITING)
-        if invoice.status == DeliveryStatus.FAILED or (unsent and not invoice.maybe_sent):
-            cancel_unsent(
-                invoice, f"{document.number} was cancelled before it was sent: nothing pushed."
-            )
+        unsent = sent.status in (DeliveryStatus.PENDING, DeliveryStatus.WAITING)
+        if sent.status == DeliveryStatus.FAILED or (unsent and not sent.maybe_sent):
+            cancel_unsent(sent, f"{number} was cancelled before it was sent: nothing pushed.")
             continue
-        voids.append(
-            ensure_delivery(
-                connection,
-                DeliveryKind.INVOICE_VOID,
-                payloads.SALES_DOCUMENT,
-                document.id,
-                [invoice],
-            )
-        )
+        undos.append(ensure_delivery(connection, UNDO[kind], subject_type, subject_id, [sent]))
         schedule_sync(connection)
-    return voids
+    return undos
 
 
 def _charge(connection: LedgerConnection, which: int) -> Delivery | None:
@@ -261,8 +265,8 @@ class LedgerSender(Sender):
 
     def confirmed(self, delivery: Delivery, result: PushResult) -> str:
         shown = result.remote_number or result.remote_id
-        if delivery.kind == DeliveryKind.INVOICE_VOID:
-            # The invoice's link stays: payments imported later still find their document.
+        if delivery.kind in UNDO.values():
+            # The document's link stays: payments imported later still find their document.
             again = " (already done in the ledger)" if result.found_existing else ""
             return f"{describe(delivery)} was cancelled: {shown}{again}"
         save_link(
@@ -277,18 +281,18 @@ class LedgerSender(Sender):
         return f"{'matched existing' if result.found_existing else 'created'} {shown}"
 
     def rejected(self, delivery: Delivery) -> bool:
-        return delivery.kind == DeliveryKind.INVOICE and _drop_waiting_void(
-            self.connection, delivery
-        )
+        return delivery.kind in UNDO and _drop_waiting_void(self.connection, delivery)
 
 
 def _drop_waiting_void(connection: LedgerConnection, invoice: Delivery) -> bool:
-    """A rejected invoice of a cancelled document: nothing reached the ledger, so no void."""
+    """A rejected invoice (or PO) of a cancelled document: nothing reached the ledger, so
+    nothing to void (or close)."""
     void = find_delivery(
-        connection.id, DeliveryKind.INVOICE_VOID, invoice.subject_type, invoice.subject_id
+        connection.id, UNDO[DeliveryKind(invoice.kind)], invoice.subject_type, invoice.subject_id
     )
     if void is None or void.status not in OPEN_STATUSES:
         return False
+    what = DeliveryKind(invoice.kind).label.lower()
     for delivery in (invoice, void):
         DELIVERY.fire(delivery, "cancel")
         delivery.maybe_sent = False
@@ -298,7 +302,8 @@ def _drop_waiting_void(connection: LedgerConnection, invoice: Delivery) -> bool:
         SyncDirection.PUSH,
         invoice.kind,
         delivery=invoice,
-        message=f"{describe(invoice)} was cancelled and its invoice was refused: nothing to void.",
+        message=f"{describe(invoice)} was cancelled and its {what} was refused: nothing to "
+        f"{'void' if invoice.kind == DeliveryKind.INVOICE else 'close'}.",
     )
     return True
 
@@ -348,6 +353,8 @@ def _payload(delivery: Delivery, connection: LedgerConnection):
         return payloads.bill_data(delivery, connection, subject)
     if kind == DeliveryKind.INVOICE_VOID:
         return payloads.void_data(delivery, connection, subject)
+    if kind == DeliveryKind.PURCHASE_ORDER_CLOSE:
+        return payloads.close_data(delivery, connection, subject)
     return payloads.purchase_order_data(delivery, connection, subject)
 
 
@@ -360,5 +367,6 @@ def _push(provider: AccountingProvider, kind: DeliveryKind, items: list) -> list
         DeliveryKind.BILL: provider.push_bills,
         DeliveryKind.PURCHASE_ORDER: provider.push_purchase_orders,
         DeliveryKind.INVOICE_VOID: provider.void_invoices,
+        DeliveryKind.PURCHASE_ORDER_CLOSE: provider.close_purchase_orders,
     }[kind]
     return method(items)

@@ -77,6 +77,9 @@ class DeliveryKind(enum.StrEnum):
     # Undo an invoice the ledger holds because its document was cancelled: a void (QuickBooks,
     # Xero) or a credit note allocated to it (Xero), per ``CancelAction``.
     INVOICE_VOID = "invoice_void"
+    # Close a purchase order the ledger holds because ours was cancelled (QuickBooks: POStatus
+    # Closed; a PO is not a posting transaction, so it has no void).
+    PURCHASE_ORDER_CLOSE = "purchase_order_close"
 
     @property
     def label(self) -> str:
@@ -308,6 +311,16 @@ class PurchaseOrderData:
 
 
 @dataclass(frozen=True)
+class CloseData:
+    """Close one purchase order the ledger holds (ours was cancelled after it was pushed)."""
+
+    key: str
+    reference: str  # our PO number
+    purchase_order_ledger_id: str
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
 class VoidData:
     """Undo one invoice the ledger holds (its document was cancelled).
 
@@ -463,6 +476,10 @@ class AccountingPush(Protocol):
 
     def void_invoices(self, voids: Sequence[VoidData]) -> list[PushResult]:
         """Void (or credit) invoices of cancelled documents; a refusal names what to do."""
+        ...
+
+    def close_purchase_orders(self, closes: Sequence[CloseData]) -> list[PushResult]:
+        """Close purchase orders of cancelled POs; raise UnsupportedOperation if it has none."""
         ...
 
     def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:

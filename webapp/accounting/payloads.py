@@ -13,6 +13,7 @@ from webapp.accounting.interfaces import (
     Address,
     BillData,
     CancelAction,
+    CloseData,
     CustomerData,
     DocumentLine,
     InvoiceData,
@@ -311,6 +312,23 @@ def void_data(delivery: Delivery, connection: LedgerConnection, document) -> Voi
         invoice_number=link.remote_number,
         action=action,
         issue_date=utcnow().date(),
+        maybe_sent=delivery.maybe_sent,
+    )
+
+
+def close_data(delivery: Delivery, connection: LedgerConnection, order) -> CloseData:
+    """Name the ledger purchase order a cancelled PO's close undoes."""
+    link = link_for(connection.id, PURCHASE_ORDER, order.id)
+    if link is None:
+        raise PermanentError(
+            f"{connection.provider_label} holds no purchase order {order.number} to close.",
+            field="Purchase order",
+            fix="Nothing to undo in the ledger; dismiss this notification.",
+        )
+    return CloseData(
+        key=_key(delivery),
+        reference=order.number,
+        purchase_order_ledger_id=link.remote_id,
         maybe_sent=delivery.maybe_sent,
     )
 

@@ -28,3 +28,9 @@ def purchase_order_on_issue(order, **_extra) -> None:
 def void_on_cancel(document, **_extra) -> None:
     """A cancelled document: its unsent invoice is dropped, a sent one voided or credited."""
     deliveries.cancel_invoice(document)
+
+
+@signals.purchase_order_cancelled.connect
+def close_on_cancel(order, **_extra) -> None:
+    """A cancelled PO: its unsent push is dropped, one the ledger holds is closed."""
+    deliveries.cancel_purchase_order(order)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import select
 
+from webapp import signals
 from webapp.auth.models import User
 from webapp.catalog.models import Supplier
 from webapp.extensions import db
@@ -58,6 +59,8 @@ def transition(
     previous = MACHINE.move(po, status)
     if status is PurchaseOrderStatus.CANCELLED:
         po.attention = ""  # nothing is left for anyone to do on a cancelled PO
+        if previous is not PurchaseOrderStatus.DRAFT:
+            signals.purchase_order_cancelled.send(po)
     type_, message, data = status_note(previous, status, reason)
     record_event(po, type_, message, actor, **data)
 

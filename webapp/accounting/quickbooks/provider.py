@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from webapp.accounting.interfaces import (
     BillData,
+    CloseData,
     CustomerData,
     DeliveryKind,
     InvoiceData,
@@ -45,6 +46,7 @@ _RECORD_PATHS = {
     DeliveryKind.INVOICE_VOID: "invoice?txnId=",
     DeliveryKind.BILL: "bill?txnId=",
     DeliveryKind.PURCHASE_ORDER: "purchaseorder?txnId=",
+    DeliveryKind.PURCHASE_ORDER_CLOSE: "purchaseorder?txnId=",
     DeliveryKind.CUSTOMER: "customerdetail?nameId=",
     DeliveryKind.SUPPLIER: "vendordetail?nameId=",
     DeliveryKind.ITEM: "items?itemId=",
@@ -310,6 +312,48 @@ class QuickBooksProvider:
             request_excerpt=request,
             response_excerpt=excerpt(invoice),
             version=str(invoice.get("SyncToken", "")),
+        )
+
+    # -- cancelled purchase orders: close them ------------------------------------------
+    def close_purchase_orders(self, closes: Sequence[CloseData]) -> list[PushResult]:
+        """Close each PO: a sparse update with its current SyncToken and ``POStatus`` Closed.
+
+        A purchase order posts nothing, so QuickBooks has no void for it; Closed (Finance.xsd
+        PurchaseOrder.POStatus, PurchaseOrderStatusEnum Open/Closed) keeps it, and its lines,
+        out of what is still on order. A retry finds it closed already.
+        """
+        return [self._close(item) for item in closes]
+
+    def _close(self, item: CloseData) -> PushResult:
+        try:
+            found = self.client.get(f"purchaseorder/{item.purchase_order_ledger_id}")
+            order = found.get("PurchaseOrder") or {}
+            if order.get("POStatus") == "Closed":
+                return self._closed(item, order, found_existing=True)
+            body = {
+                "Id": order["Id"],
+                "SyncToken": order["SyncToken"],
+                "sparse": True,
+                "POStatus": "Closed",
+            }
+            closed = self.client.post("purchaseorder", body, requestid=request_id([item.key]))
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+        return self._closed(item, closed.get("PurchaseOrder") or {}, request=excerpt(body))
+
+    def _closed(
+        self, item: CloseData, order: dict[str, Any], *, found_existing=False, request=""
+    ) -> PushResult:
+        remote_id = str(order.get("Id") or item.purchase_order_ledger_id)
+        return PushResult(
+            key=item.key,
+            remote_id=remote_id,
+            remote_number=f"purchase order {order.get('DocNumber') or item.reference} closed",
+            remote_url=self.record_url(DeliveryKind.PURCHASE_ORDER, remote_id),
+            found_existing=found_existing,
+            request_excerpt=request,
+            response_excerpt=excerpt(order),
+            version=str(order.get("SyncToken", "")),
         )
 
     # -- batch create ---------------------------------------------------------------------

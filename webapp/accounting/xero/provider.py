@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from webapp.accounting.interfaces import (
     BillData,
+    CloseData,
     CustomerData,
     DeliveryKind,
     InvoiceData,
@@ -232,6 +233,10 @@ class XeroProvider:
 
     def push_purchase_orders(self, orders: Sequence[PurchaseOrderData]) -> list[PushResult]:
         """Xero gets bills only (issue 5, item 3): purchase orders are not pushed."""
+        raise UnsupportedOperation("Xero receives bills only, not purchase orders.")
+
+    def close_purchase_orders(self, closes: Sequence[CloseData]) -> list[PushResult]:
+        """Xero holds none of our purchase orders: there is nothing to close."""
         raise UnsupportedOperation("Xero receives bills only, not purchase orders.")
 
     # -- reads ---------------------------------------------------------------------------
