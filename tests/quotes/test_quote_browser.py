@@ -12,7 +12,7 @@ from tests.browser.steps import assert_not_reloaded, htmx_settled, mark_page, re
 from tests.conftest import Mailbox
 from tests.quotes.conftest import link_in
 from webapp.extensions import db
-from webapp.quotes.models import Quote, QuoteStatus, QuoteTemplate
+from webapp.quotes.models import Quote, QuoteDecision, QuoteStatus, QuoteTemplate
 from webapp.sales.models import DocumentKind, DocumentSource, SalesDocument
 from webapp.settings.operations import set_setting
 
@@ -89,10 +89,23 @@ def test_build_send_and_accept_a_quote_from_the_emailed_link(
     approver.get_by_label("Onsite setup").check()
     expect(approver.locator("#total-due")).to_have_text("$1,012.00")  # + 150 + 15 tax
     approver.get_by_label("Your full name").fill("Jordan Lee")
+    # The approver signs by drawing in the box with the mouse.
+    pad = approver.get_by_role("img", name="Signature drawing box")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    approver.mouse.move(box["x"] + 20, box["y"] + box["height"] - 20)
+    approver.mouse.down()
+    for step in range(1, 9):
+        approver.mouse.move(box["x"] + 20 + step * 30, box["y"] + 20 + (step % 2) * 60)
+    approver.mouse.up()
+    expect(approver.locator("#signature_drawn")).to_have_value(
+        re.compile("^data:image/png;base64,")
+    )
     approver.get_by_label("Your PO number (optional)").fill("PO-99")
     approver.get_by_label(re.compile("I accept this quote")).check()
     approver.get_by_role("button", name="Accept quote").click()
     expect(approver.locator("#quote-outcome")).to_contain_text("accepted by Jordan Lee")
+    expect(approver.locator("#accepted-signature img")).to_be_visible()
     expect(approver.locator("#document-ref")).to_have_text(re.compile(r"Tax Invoice INV-\d{6}"))
 
     reload_from_db()
@@ -101,6 +114,8 @@ def test_build_send_and_accept_a_quote_from_the_emailed_link(
     assert [line.description for line in document.lines] == ["Onsite setup", "Lenovo ThinkPad E16"]
     assert document.customer_po == "PO-99"
     assert db.session.get(Quote, quote.id).status is QuoteStatus.WON
+    decision = db.session.scalars(select(QuoteDecision)).one()
+    assert decision.signature_png.startswith(b"\x89PNG") and decision.signature_text == ""
 
 
 def test_an_admin_builds_a_template_in_place_and_a_quote_starts_from_it(new_page, shop):
