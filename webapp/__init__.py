@@ -150,7 +150,10 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.psa.connectwise.admin_views import bp as psa_connectwise_bp
     from webapp.psa.connectwise.callbacks import bp as psa_connectwise_callbacks_bp
     from webapp.psa.views import bp as psa_webhooks_bp
-    from webapp.purchasing.admin_views import bp as purchasing_admin_bp
+    from webapp.purchasing import admin_receipt_views as _purchasing_receipts  # noqa: F401
+    from webapp.purchasing import admin_stock_views as _purchasing_stock  # noqa: F401
+    from webapp.purchasing import admin_views as _purchasing_orders  # noqa: F401
+    from webapp.purchasing.admin_common import bp as purchasing_admin_bp
     from webapp.quotes import (  # noqa: F401 - their routes are on quotes_admin
         admin_rule_views,
         admin_template_views,
