@@ -20,7 +20,8 @@ PY = sys.executable
 FLASK = str(Path(PY).parent / "flask")
 GUNICORN = str(Path(PY).parent / "gunicorn")
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-POSTGRES_DB = "bench_msp"
+# Each engineer names their own database on the shared server (BENCH_POSTGRES_DB).
+POSTGRES_DB = os.environ.get("BENCH_POSTGRES_DB", "bench_msp")
 
 
 @dataclass(frozen=True)

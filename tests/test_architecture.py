@@ -56,6 +56,19 @@ def test_nothing_in_webapp_imports_workers():
     assert found == []
 
 
+def _attribute_writes(path: Path):
+    """Yield (line, target) for every assignment to an attribute in the module at ``path``."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, ast.Attribute):
+                yield node.lineno, target
+
+
 SALES_OWNED = {
     "procurement_status",
     "fulfilment_status",
@@ -71,22 +84,14 @@ def test_only_sales_writes_a_sales_documents_statuses():
     for path in (ROOT / "webapp").rglob("*.py"):
         if (ROOT / "webapp" / "sales") in path.parents:
             continue
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            targets = []
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                targets = [node.target]
-            for target in targets:
-                if not isinstance(target, ast.Attribute):
-                    continue
-                owned = target.attr in SALES_OWNED or (
-                    target.attr == "status"
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id in {"document", "sales_document", "doc"}
-                )
-                if owned:
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}")
+        for lineno, target in _attribute_writes(path):
+            owned = target.attr in SALES_OWNED or (
+                target.attr == "status"
+                and isinstance(target.value, ast.Name)
+                and target.value.id in {"document", "sales_document", "doc"}
+            )
+            if owned:
+                found.append(f"{path.relative_to(ROOT)}:{lineno} .{target.attr}")
     assert found == []
 
 
@@ -100,17 +105,11 @@ def test_statuses_change_only_through_their_state_machines():
     for path in (ROOT / "webapp").rglob("*.py"):
         if path == ROOT / "webapp" / "statemachine.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            targets = []
-            if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                targets = [node.target]
-            for target in targets:
-                if not isinstance(target, ast.Attribute) or target.attr in NOT_STATES:
-                    continue
-                if isinstance(target.value, ast.Name) and target.value.id == "self":
-                    continue  # an exception's or a result's own field
-                if target.attr == "status" or target.attr.endswith("_status"):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} .{target.attr}")
+        for lineno, target in _attribute_writes(path):
+            if target.attr in NOT_STATES:
+                continue
+            if isinstance(target.value, ast.Name) and target.value.id == "self":
+                continue  # an exception's or a result's own field
+            if target.attr == "status" or target.attr.endswith("_status"):
+                found.append(f"{path.relative_to(ROOT)}:{lineno} .{target.attr}")
     assert found == []

@@ -137,7 +137,10 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.api.admin_views import bp as api_admin_bp
     from webapp.auth.admin_views import bp as auth_admin_bp
     from webapp.auth.views import bp as auth_bp
-    from webapp.catalog.admin_views import bp as catalog_admin_bp
+    from webapp.catalog import admin_pricing_views as _catalog_pricing  # noqa: F401
+    from webapp.catalog import admin_supplier_views as _catalog_suppliers  # noqa: F401
+    from webapp.catalog import admin_views as _catalog_products  # noqa: F401 - on catalog_admin
+    from webapp.catalog.admin_common import bp as catalog_admin_bp
     from webapp.catalog.views import bp as catalog_bp
     from webapp.desk.admin_views import bp as desk_bp
     from webapp.integrations.inbound import bp as inbound_bp
@@ -147,7 +150,10 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.psa.connectwise.admin_views import bp as psa_connectwise_bp
     from webapp.psa.connectwise.callbacks import bp as psa_connectwise_callbacks_bp
     from webapp.psa.views import bp as psa_webhooks_bp
-    from webapp.purchasing.admin_views import bp as purchasing_admin_bp
+    from webapp.purchasing import admin_receipt_views as _purchasing_receipts  # noqa: F401
+    from webapp.purchasing import admin_stock_views as _purchasing_stock  # noqa: F401
+    from webapp.purchasing import admin_views as _purchasing_orders  # noqa: F401
+    from webapp.purchasing.admin_common import bp as purchasing_admin_bp
     from webapp.quotes import (  # noqa: F401 - their routes are on quotes_admin
         admin_rule_views,
         admin_template_views,

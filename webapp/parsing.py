@@ -35,6 +35,19 @@ def whole_number(raw: object, *, minimum: int = 0, maximum: int = DB_INT_MAX) ->
 MAX_PAGE = 100_000
 
 
+def id_arg(name: str) -> int | None:
+    """Return an optional id from the query string (None when absent); 400 when malformed."""
+    from flask import abort, request
+
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    value = whole_number(raw, minimum=1)
+    if value is None:
+        abort(400, description=f"{name} must be an id")
+    return value
+
+
 def page_arg(name: str = "page", *, maximum: int = MAX_PAGE) -> int:
     """Return the list page asked for in the query string (1 when absent); 400 otherwise.
 

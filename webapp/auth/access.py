@@ -13,6 +13,11 @@ from webapp.auth.models import Role
 from webapp.security import log_event
 
 
+def current_actor():
+    """The signed-in user itself (not the proxy), as operations take their acting user."""
+    return current_user._get_current_object()
+
+
 def _refuse(status: int, reason: str) -> None:
     log_event(
         "access.denied",

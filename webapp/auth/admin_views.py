@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from webapp import htmx_responses
 from webapp.auth import operations
-from webapp.auth.access import staff_required
+from webapp.auth.access import current_actor, staff_required
 from webapp.auth.forms import ChangeRoleForm, InviteStaffForm
 from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db, htmx
@@ -16,10 +15,6 @@ from webapp.extensions import db, htmx
 bp = Blueprint("auth_admin", __name__, url_prefix="/admin/users", template_folder="templates")
 
 STAFF_ROLE_CHOICES = [role for role in Role if role in STAFF_ROLES]
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
 
 
 def _staff_user(user_id: int) -> User:
@@ -62,7 +57,7 @@ def invite():
                 name=form.name.data,
                 role=Role(form.role.data),
                 organization=None,
-                actor=_actor(),
+                actor=current_actor(),
             )
         except operations.AccountError as error:
             db.session.rollback()
@@ -103,7 +98,7 @@ def change_role(user_id: int):
     if not form.validate_on_submit():
         return _refused(f"Choose one of: {', '.join(r.label for r in STAFF_ROLE_CHOICES)}.")
     try:
-        operations.change_role(user, Role(form.role.data), _actor())
+        operations.change_role(user, Role(form.role.data), current_actor())
     except operations.AccountError as error:
         return _refused(str(error))
     db.session.commit()
@@ -118,7 +113,7 @@ def set_active(user_id: int):
     if raw not in ("0", "1"):
         abort(400, description="active must be 0 or 1")
     try:
-        operations.set_active(user, raw == "1", _actor())
+        operations.set_active(user, raw == "1", current_actor())
     except operations.AccountError as error:
         return _refused(str(error))
     db.session.commit()
@@ -137,7 +132,7 @@ def resend(user_id: int):
     if not user.active:
         return _refused(f"{user.name} is deactivated: reactivate them first.")
     try:
-        operations.send_invitation(user, _actor())
+        operations.send_invitation(user, current_actor())
     except operations.AccountError as error:
         return _refused(str(error))
     db.session.commit()

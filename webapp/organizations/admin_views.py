@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from webapp import htmx_responses
-from webapp.auth.access import staff_required
+from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role, User
 from webapp.extensions import db, htmx
 from webapp.organizations import operations, queries
@@ -18,10 +18,6 @@ from webapp.settings.operations import get_setting
 bp = Blueprint(
     "organizations_admin", __name__, url_prefix="/admin/organizations", template_folder="templates"
 )
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
 
 
 def _can_edit() -> bool:
@@ -122,7 +118,7 @@ def _save(form: OrganizationForm, organization: Organization | None):
     if not form.validate_on_submit():
         return _render_form(form, organization, 422 if form.is_submitted() else 200)
     try:
-        saved = operations.save_organization(organization, form.values(), _actor())
+        saved = operations.save_organization(organization, form.values(), current_actor())
     except operations.OrganizationError as error:
         db.session.rollback()
         getattr(form, error.field or "name").errors.append(str(error))
@@ -199,7 +195,7 @@ def _done(organization: Organization, message: str, block: str, **context):
 def approval(organization_id: int):
     organization = _organization(organization_id)
     approved = _flag("approved")
-    operations.set_approved(organization, approved, _actor())
+    operations.set_approved(organization, approved, current_actor())
     db.session.commit()
     message = (
         f"{organization.name} is approved: its contacts can place orders."
@@ -224,7 +220,7 @@ def invite(organization_id: int):
                 name=form.name.data,
                 email=form.email.data,
                 is_approver=form.is_approver.data,
-                actor=_actor(),
+                actor=current_actor(),
             )
         except operations.OrganizationError as error:
             db.session.rollback()
@@ -247,7 +243,7 @@ def approver(organization_id: int, user_id: int):
     organization = _organization(organization_id)
     contact = _contact(organization, user_id)
     is_approver = _flag("approver")
-    operations.set_approver(organization, contact, is_approver, _actor())
+    operations.set_approver(organization, contact, is_approver, current_actor())
     db.session.commit()
     message = (
         f"{contact.name} can now accept quotes for {organization.name}."
@@ -264,7 +260,7 @@ def contact_active(organization_id: int, user_id: int):
     contact = _contact(organization, user_id)
     active = _flag("active")
     try:
-        operations.set_contact_active(organization, contact, active, _actor())
+        operations.set_contact_active(organization, contact, active, current_actor())
     except operations.OrganizationError as error:
         return _refused(organization, str(error))
     db.session.commit()
@@ -282,7 +278,7 @@ def resend(organization_id: int, user_id: int):
     organization = _organization(organization_id)
     contact = _contact(organization, user_id)
     try:
-        operations.resend_invitation(organization, contact, _actor())
+        operations.resend_invitation(organization, contact, current_actor())
     except operations.OrganizationError as error:
         return _refused(organization, str(error))
     db.session.commit()
@@ -324,7 +320,7 @@ def _save_price_group(group: PriceGroup | None, form: PriceGroupForm):
                 group,
                 name=form.name.data,
                 description=form.description.data or "",
-                actor=_actor(),
+                actor=current_actor(),
             )
         except operations.OrganizationError as error:
             db.session.rollback()

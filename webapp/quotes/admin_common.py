@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from webapp import htmx_responses
-from webapp.auth.models import Role, User
+from webapp.auth.models import Role
 from webapp.catalog.models import ProductType
 from webapp.extensions import db, htmx
 from webapp.quotes import approval, building, errors, queries, revisions
@@ -26,10 +26,6 @@ from webapp.sales.models import Recurrence, SalesDocument
 from webapp.sales.totals import ZERO
 
 bp = Blueprint("quotes_admin", __name__, url_prefix="/admin/quotes", template_folder="templates")
-
-
-def current_actor() -> User:
-    return current_user._get_current_object()
 
 
 def get_quote(quote_id: int) -> Quote:

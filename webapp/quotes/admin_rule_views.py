@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from webapp.auth.access import staff_required
+from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role
 from webapp.extensions import db
 from webapp.quotes import queries
-from webapp.quotes.admin_common import bp, current_actor
+from webapp.quotes.admin_common import bp
 from webapp.quotes.forms import RuleForm
 from webapp.quotes.models import ApprovalRuleKind, QuoteApprovalRule
 from webapp.settings.operations import get_setting, set_setting, setting_row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from webapp import htmx_responses
-from webapp.auth.access import staff_required
+from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role, User
 from webapp.catalog.models import Product, ProductType
 from webapp.catalog.queries import price_book, staff_matches
@@ -27,7 +27,6 @@ from webapp.quotes import (
 from webapp.quotes.admin_common import (
     bp,
     builder_context,
-    current_actor,
     get_quote,
     header_form,
     refuse_invalid,
