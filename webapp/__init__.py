@@ -114,6 +114,21 @@ def _tune_sqlite(app: Flask) -> None:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # SQLite's lower()/upper() (and so its ILIKE, which SQLAlchemy writes as
+            # lower() LIKE lower()) fold ASCII only: "É" stayed "É", so a name or email that
+            # differs from a stored one only by the case of an accented letter was a duplicate
+            # on PostgreSQL and a new one here. Python's folding is PostgreSQL's (UTF-8 ctype).
+            # Deterministic, so the unique index on lower(name) can use it.
+            dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+            dbapi_connection.create_function("upper", 1, _unicode_upper, deterministic=True)
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _unicode_upper(value):
+    return value.upper() if isinstance(value, str) else value
 
 
 def _limits_storage_uri(redis_url: str) -> str:

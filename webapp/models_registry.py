@@ -3,6 +3,7 @@
 
 def import_all_models() -> None:
     from webapp import jobs as _jobs  # noqa: F401 - QueuedJob, the job outbox
+    from webapp import security as _security  # noqa: F401 - SecurityEvent
     from webapp.accounting import models as _accounting  # noqa: F401
     from webapp.api import models as _api  # noqa: F401
     from webapp.auth import models as _auth  # noqa: F401

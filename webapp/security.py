@@ -21,6 +21,11 @@ webhook secrets...) go to one dedicated logger, ``webapp.security``, through `lo
 line of JSON per event, also attached to the record as ``record.security`` for handlers that
 ship structured logs. A field whose name says it holds a secret is refused, so a password,
 token or key can never be logged by a careless call.
+
+Each event is also kept as a `SecurityEvent` row, which admins read under Security events. A
+refused sign-in or CSRF check never commits the request's transaction, so the rows are written
+at the end of the request in a transaction of their own (outside a request, at once): the
+events that matter most are those of requests that changed nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +35,17 @@ import json
 import logging
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, has_app_context, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import JSON, Index, Integer, String, insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models_base import UTCDateTime, utcnow
 
 NONCE_BYTES = 16
 
@@ -65,6 +77,70 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     security_log.log(
         level, json.dumps(record, sort_keys=True, default=str), extra={"security": record}
     )
+    row = _row(record, level)
+    if has_request_context():
+        g.setdefault("security_events", []).append(row)
+    elif has_app_context():  # a job or a command
+        _store([row])
+
+
+class SecurityEvent(db.Model):
+    """One security event as `log_event` logged it, for the admins' Security events page.
+
+    `user_id` is whom the event is about or who acted (an actor first); it is no foreign key:
+    the history outlives the account, and the row is written beside, not inside, the request's
+    transaction (a user created in it is not visible yet)."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (Index("ix_security_events_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(100), index=True)
+    level: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(_MAX_VALUE_CHARS), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    route: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+_ROW_FIELDS = {"event", "ip", "route", "email"}
+
+
+def _row(record: dict[str, Any], level: int) -> dict[str, Any]:
+    who = record.get("actor_id", record.get("user_id"))
+    return {
+        "created_at": utcnow(),
+        "event": record["event"][:100],
+        "level": logging.getLevelName(level)[:10],
+        "user_id": who if isinstance(who, int) and not isinstance(who, bool) else None,
+        "email": str(record.get("email") or "")[:_MAX_VALUE_CHARS],
+        "ip": str(record.get("ip") or "")[:64],
+        "route": str(record.get("route") or "")[:200],
+        "details": {k: v for k, v in record.items() if k not in _ROW_FIELDS},
+    }
+
+
+def _store(rows: list[dict[str, Any]]) -> None:
+    """Write the rows in a transaction of their own; a failure is logged, never raised (a
+    security event must not turn the answer it accompanies into a 500)."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(insert(SecurityEvent), rows)
+    except SQLAlchemyError as error:
+        security_log.error("security events not stored: %s", type(error).__name__)
+
+
+def _store_request_events(exc: BaseException | None) -> None:
+    rows = g.pop("security_events", None)
+    if not rows:
+        return
+    if exc is not None:
+        # The request failed: end its transaction first, as the app context's teardown would,
+        # so its locks cannot hold up these rows.
+        db.session.rollback()
+    _store(rows)
 
 
 def typed_identity(text: str) -> str:
@@ -125,4 +201,5 @@ def set_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
+    app.teardown_request(_store_request_events)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

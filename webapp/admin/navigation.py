@@ -38,6 +38,7 @@ NAV: list[NavItem] = [
     NavItem("webhooks_admin.index", "Webhooks", ("admin",)),
     NavItem("accounting_admin.sync_log", "Sync log"),
     NavItem("mail_admin.sent", "Sent mail", ("admin",)),
+    NavItem("admin.security_events", "Security events", ("admin",)),
 ]
 
 

@@ -9,18 +9,23 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from webapp.auth.access import staff_required
+from webapp.auth.models import Role, User
 from webapp.extensions import db
 from webapp.integrations.queries import connection_health
 from webapp.mail.models import EmailStatus, OutboundEmail
 from webapp.models_base import utcnow
 from webapp.organizations.models import Organization
+from webapp.pagination import page_of
+from webapp.parsing import page_arg
 from webapp.reports import charts, profit
 from webapp.reports.exports import SALES_ROLES
 from webapp.reports.forms import DateRange, Grain
 from webapp.sales import queries as sales
 from webapp.sales.models import DocumentStatus, SalesDocument
+from webapp.security import SecurityEvent
 
 TREND_MONTHS = 12
+EVENTS_PER_PAGE = 50
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -104,3 +109,25 @@ def _charts(today: date) -> dict:
         context["trend_range"] = span
         context["trend_total"] = profit.total_profit(rows)
     return context
+
+
+@bp.get("/security-events")
+@staff_required(Role.ADMIN)
+def security_events():
+    """Sign-ins, lockouts, refused access, password and role changes..., newest first."""
+    page = page_arg()
+    query = select(SecurityEvent).order_by(SecurityEvent.id.desc())
+    events, has_next = page_of(query, page, EVENTS_PER_PAGE)
+    ids = {event.user_id for event in events if event.user_id is not None}
+    users = (
+        {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+        if ids
+        else {}
+    )
+    return render_template(
+        "admin/security_events.html",
+        events=events,
+        users=users,
+        page=page,
+        has_next=has_next,
+    )

@@ -20,8 +20,8 @@ class OrganizationError(ValueError):
 
 
 def _name_taken(model, name: str, exclude_id: int | None) -> bool:
-    # lower() on both sides, in the database: SQLite lowers ASCII only, so Python's "è" for
-    # "È" would miss the stored name the unique index (on lower(name)) then refuses.
+    # lower() on both sides, in the database, as the unique index (on lower(name)) folds:
+    # "È" and "è" are one name on SQLite too (its lower() is Unicode's, webapp._tune_sqlite).
     query = select(model.id).where(func.lower(model.name) == func.lower(name.strip()))
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
