@@ -159,3 +159,25 @@ def test_xero_overpayment_allocated_to_the_invoice_pays_it_and_the_rest_shows_ov
     assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
     assert later.amount_paid == Decimal("20.00")
     assert later.payment_status == PaymentStatus.PARTIALLY_PAID
+
+
+def test_xero_payment_deleted_and_entered_again_counts_once(app, xero_sandbox, store):
+    point_app_at_xero(app, xero_sandbox)
+    connection = connect_xero(xero_sandbox)
+    db.session.commit()
+    ledger = xero_sandbox.tenants[xero_sandbox.tenant_id].ledger["Invoices"]
+    doc, invoice = _invoiced(store, connection, lambda i: ledger[i])
+    first = xero_sandbox.record_payment(invoice["InvoiceID"], float(doc.total))
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.amount_paid == doc.total
+
+    # Entered on the wrong day: deleted in Xero and entered again.
+    deleted = xero_sandbox.delete_payment(first["PaymentID"])
+    assert deleted["Status"] == "DELETED" and invoice["Status"] == "AUTHORISED"
+    xero_sandbox.record_payment(invoice["InvoiceID"], float(doc.total))
+    import_payments(connection.id)
+    db.session.refresh(doc)
+
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert doc.payment_status == PaymentStatus.PAID

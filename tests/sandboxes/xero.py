@@ -420,6 +420,18 @@ class XeroSandbox:
         assert record is not None
         return render(copy.deepcopy(record))
 
+    def delete_payment(self, payment_id: str, tenant_id: str | None = None) -> dict[str, Any]:
+        """Delete a payment as a user would in Xero (``POST /Payments/{id}`` Status DELETED)."""
+        body = {"PaymentID": payment_id, "Status": "DELETED"}
+        with self._lock:
+            errors, record = self._save(
+                self.tenants[tenant_id or self.tenant_id], COLLECTIONS["payments"], body, "POST", {}
+            )
+        if errors:
+            raise ValueError(errors)
+        assert record is not None
+        return render(copy.deepcopy(record))
+
     def record_overpayment(
         self,
         invoice_id: str,
@@ -1146,7 +1158,25 @@ class XeroSandbox:
         self, tenant: Tenant, data: dict[str, Any], existing: Any, opts: dict[str, Any]
     ) -> tuple[list[str], dict[str, Any] | None]:
         if existing is not None:
-            return ["Payments can only be created or deleted, not edited (recalled)"], None
+            # POST /Payments/{PaymentID} {"Status": "DELETED"} deletes it (xero_accounting.yaml
+            # deletePayment, PaymentDelete); anything else is an edit, which Xero refuses.
+            if {k: v for k, v in data.items() if k != "PaymentID"} != {"Status": "DELETED"}:
+                return ["Payments can only be created or deleted, not edited (recalled)"], None
+            if existing.get("Status") == "DELETED":
+                return ["This payment has already been deleted"], None
+            invoice = tenant.ledger["Invoices"][existing["Invoice"]["InvoiceID"]]
+            invoice["AmountPaid"] = round(invoice["AmountPaid"] - existing["Amount"], 2)
+            invoice["AmountDue"] = round(
+                invoice["Total"] - invoice["AmountPaid"] - invoice.get("AmountCredited", 0), 2
+            )
+            if invoice["Status"] == "PAID" and invoice["AmountDue"] > 0:
+                invoice["Status"] = "AUTHORISED"
+                invoice.pop("FullyPaidOnDate", None)
+            invoice["Payments"] = [
+                p for p in invoice["Payments"] if p.get("PaymentID") != existing["PaymentID"]
+            ]
+            invoice["UpdatedDateUTC"] = self.clock.now()
+            return [], {**existing, "Status": "DELETED"}
         errors = [
             f"{k} is required (API-NOTES 2.3)"
             for k in ("Invoice", "Account", "Date", "Amount")

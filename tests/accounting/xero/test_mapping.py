@@ -383,10 +383,12 @@ def test_payments_become_our_payment_records() -> None:
             "Invoice": {"InvoiceID": "i1"},
         },
     ]
-    [payment] = mapping.payments(records)
+    [payment, deleted] = mapping.payments(records)
     assert payment.ledger_payment_id == "p1" and payment.invoice_ledger_id == "i1"
     assert payment.amount == Decimal("40.50") and payment.paid_on == date(2026, 5, 4)
     assert payment.currency == "USD" and payment.reference == "EFT 88"
+    # A deleted one comes back at zero: imported before, it no longer counts.
+    assert (deleted.ledger_payment_id, deleted.amount) == ("p3", Decimal("0.00"))
 
 
 def test_overpayments_pay_their_invoices_and_a_voided_one_pays_nothing() -> None:

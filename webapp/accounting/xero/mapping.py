@@ -508,12 +508,12 @@ def payments(records: Iterable[Mapping[str, Any]]) -> list[LedgerPayment]:
     """Return our payment records for Xero customer payments (ACCREC) that still stand.
 
     Each Xero Payment applies to exactly one invoice, so PaymentID is unique per allocation.
-    Deleted payments are left out.
+    A deleted payment comes back with amount zero, so one imported before no longer counts.
     """
     out = []
     for record in records:
         invoice = record.get("Invoice") or {}
-        if record.get("Status") == "DELETED" or not invoice.get("InvoiceID"):
+        if not invoice.get("InvoiceID"):
             continue
         kind = record.get("PaymentType") or ""
         if kind and kind != "ACCRECPAYMENT":
@@ -527,7 +527,11 @@ def payments(records: Iterable[Mapping[str, Any]]) -> list[LedgerPayment]:
             LedgerPayment(
                 ledger_payment_id=str(record["PaymentID"]),
                 invoice_ledger_id=str(invoice["InvoiceID"]),
-                amount=Decimal(str(record.get("Amount", 0))).quantize(Decimal("0.01")),
+                amount=(
+                    Decimal(0)
+                    if record.get("Status") == "DELETED"
+                    else Decimal(str(record.get("Amount", 0)))
+                ).quantize(Decimal("0.01")),
                 paid_on=paid_on,
                 currency=str(invoice.get("CurrencyCode") or ""),
                 reference=str(record.get("Reference") or ""),
