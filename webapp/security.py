@@ -23,9 +23,10 @@ ship structured logs. A field whose name says it holds a secret is refused, so a
 token or key can never be logged by a careless call.
 
 Each event is also kept as a `SecurityEvent` row, which admins read under Security events. A
-refused sign-in or CSRF check never commits the request's transaction, so the rows are written
-at the end of the request in a transaction of their own (outside a request, at once): the
-events that matter most are those of requests that changed nothing.
+refused sign-in or CSRF check never commits the request's transaction, so a request's rows are
+written when it ends, in a transaction of their own: the events that matter most are those of
+requests that changed nothing. Outside a request (a job, a command) the row joins the work's
+own transaction.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from webapp.models_base import UTCDateTime, utcnow
 NONCE_BYTES = 16
 
 security_log = logging.getLogger("webapp.security")
+_app_log = logging.getLogger("webapp")
 
 # Words in a field name that say it holds (or may hold) a secret: such fields are refused.
 _SECRET_WORDS = {"password", "secret", "token", "cookie", "credential", "key", "hash", "link"}
@@ -80,8 +82,8 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     row = _row(record, level)
     if has_request_context():
         g.setdefault("security_events", []).append(row)
-    elif has_app_context():  # a job or a command
-        _store([row])
+    elif has_app_context():  # a job or a command: kept with its work, in its transaction
+        db.session.add(SecurityEvent(**row))
 
 
 class SecurityEvent(db.Model):
@@ -122,14 +124,27 @@ def _row(record: dict[str, Any], level: int) -> dict[str, Any]:
     }
 
 
+# SQLite has one writer: if the request left a write open, wait briefly rather than the
+# connection's usual 30 s, and lose the rows (logged above) instead of stalling the answer.
+_SQLITE_WAIT_MS = 2000
+
+
 def _store(rows: list[dict[str, Any]]) -> None:
     """Write the rows in a transaction of their own; a failure is logged, never raised (a
     security event must not turn the answer it accompanies into a 500)."""
     try:
         with db.engine.begin() as connection:
-            connection.execute(insert(SecurityEvent), rows)
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={_SQLITE_WAIT_MS}")
+            try:
+                connection.execute(insert(SecurityEvent), rows)
+            finally:
+                if sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited)}")
     except SQLAlchemyError as error:
-        security_log.error("security events not stored: %s", type(error).__name__)
+        _app_log.error("%d security events not stored: %s", len(rows), type(error).__name__)
 
 
 def _store_request_events(exc: BaseException | None) -> None:

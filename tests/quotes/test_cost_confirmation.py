@@ -145,3 +145,15 @@ def test_the_operation_refuses_an_unconfirmed_rebate_and_keeps_a_confirmed_one(q
     assert line.unit_cost == Decimal("700")
     building.update_line(quote, line, changes, store.sales, cost_confirmed=True)
     assert line.unit_cost == Decimal("-5")
+
+
+def test_the_builder_offers_the_confirmation_on_each_line_and_for_a_new_line(client, quoting):
+    store = quoting.store
+    quote = build_quote(store)
+    db.session.commit()
+    login(client, store.sales)
+    page = client.get(f"/admin/quotes/{quote.id}").get_data(as_text=True)
+    for line in quote.lines:
+        assert f'name="confirm_cost" value="y" id="confirm-cost-{line.id}"' in page
+    custom_form = page.split('id="custom-line-form"')[1].split("</form>")[0]
+    assert 'name="confirm_cost"' in custom_form
