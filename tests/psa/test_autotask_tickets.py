@@ -270,3 +270,28 @@ def test_unquoted_sales_become_won_opportunities_when_switched_on(
     assert (opportunity["Stage"], opportunity["Status"]) == (5, 3)
     assert Decimal(str(opportunity["Amount"])) == document.subtotal
     assert autotask.records("Tickets") == []  # tickets stay off: a separate switch
+
+
+def test_a_charge_autotask_refuses_is_named_and_the_other_charges_are_made(
+    app, store, client, ticketing, run_jobs
+):
+    from webapp.integrations.operations import retry_delivery
+
+    # The first charge is refused; the product and shipping charges after it still go.
+    ticketing.faults.fail_next(1, status=400, path="/Charges")  # POST /Tickets/{id}/Charges
+    document = order(client, store, payment="card")
+    run_jobs()
+    failed = db.session.scalar(db.select(Delivery).filter_by(kind=sync.TICKET))
+    assert failed.status == DeliveryStatus.FAILED
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=failed.id))
+    assert "1 of 4 lines could not be synced" in note.message
+    [ticket] = ticketing.records("Tickets")
+    assert len(charges_of(ticketing, ticket["Id"])) == 3
+    retry_delivery(failed, "Admin")
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(failed)
+    assert failed.status == DeliveryStatus.CONFIRMED
+    charges = charges_of(ticketing, ticket["Id"])
+    assert len(charges) == 4
+    assert {c["PurchaseOrderNumber"] for c in charges} == {document.number}

@@ -114,7 +114,7 @@ def line_failures(failed: list[tuple[str, PermanentError]], total: int) -> Perma
     why = "; ".join(f"“{name}”: {error.message}" for name, error in failed)
     fixes = list(dict.fromkeys(error.fix for _, error in failed if error.fix))
     return PermanentError(
-        f"{len(failed)} of {total} lines could not be synced (the other lines are in Autotask). "
+        f"{len(failed)} of {total} lines could not be synced (the other lines are in Autotask): "
         f"{why}",
         field="; ".join(error.field or name for name, error in failed)[:200] or names,
         fix=" ".join(fixes)

@@ -23,7 +23,7 @@ from webapp.integrations import operations as core
 from webapp.integrations.interfaces import PermanentError
 from webapp.psa import tickets
 from webapp.psa.autotask import mapping
-from webapp.psa.autotask.quotes import SETTINGS, QuotePush, differences
+from webapp.psa.autotask.quotes import SETTINGS, QuotePush, differences, line_failures
 
 DOCUMENT = "sales_document"  # link: our order -> the ticket its charges are on
 SHIPPING_PRODUCT = ("at_shipping_product", 0)
@@ -85,29 +85,36 @@ class TicketPush:
         wanted = self._charges(document)
         ours = self._existing(ticket_id, document.number)
         sent = []
+        failed: list[tuple[str, PermanentError]] = []
         for ref, record, code in wanted:
             current = ours.get(ref)
-            if current is not None:
-                if current.get("isBilled"):
-                    continue  # billed charges cannot change (API-NOTES 3.3)
-                self.client.update_child(
-                    "Tickets", ticket_id, "Charges", {"id": int(current["id"]), **record}
-                )
-                charge_id = int(current["id"])
-            else:
-                record = {**record, "billingCodeID": code} if code else record
-                charge_id = self.client.create_child("Tickets", ticket_id, "Charges", record)
+            try:  # a charge Autotask refuses fails alone: the others are still made
+                if current is not None:
+                    if current.get("isBilled"):
+                        continue  # billed charges cannot change (API-NOTES 3.3)
+                    self.client.update_child(
+                        "Tickets", ticket_id, "Charges", {"id": int(current["id"]), **record}
+                    )
+                    charge_id = int(current["id"])
+                else:
+                    record = {**record, "billingCodeID": code} if code else record
+                    charge_id = self.client.create_child("Tickets", ticket_id, "Charges", record)
+            except PermanentError as error:
+                failed.append((record["name"], error))
+                continue
             sent.append((charge_id, record))
         stored = {int(c["id"]): c for c in self._existing(ticket_id, document.number).values()}
         for charge_id, record in sent:
             kept = stored.get(charge_id)
             differs = ["charge"] if kept is None else differences(record, kept, ("datePurchased",))
             if differs:
-                raise PermanentError(
+                failed.append((record["name"], PermanentError(
                     f"Autotask did not keep {', '.join(differs)} of the charge “{record['name']}”.",
                     field=f"{record['name']}: {', '.join(differs)}",
                     fix=f"Check the values chosen in {SETTINGS}, then press Retry.",
-                )
+                )))  # fmt: skip
+        if failed:
+            raise line_failures(failed, len(wanted))
         ticket = self.client.get("Tickets", ticket_id)
         return ticket_id, str(ticket.get("ticketNumber") or ticket_id)
 
