@@ -237,6 +237,7 @@ def run_sandbox_bench(name: str, run, args, **config) -> dict:
             "SECRET_KEY": "bench-secret",
             "ACCOUNTING_RETRY_BACKOFF": "0",
             "INTEGRATIONS_ALLOW_HTTP": True,  # the sandboxes serve plain http
+            "CONNECTWISE_ALLOW_LOOPBACK": True,  # ... on 127.0.0.1
             "MAIL_SERVER": "127.0.0.1",
             **config,
         }

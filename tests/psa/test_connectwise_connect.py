@@ -204,3 +204,17 @@ def test_a_site_that_is_not_on_the_public_internet_is_refused_before_any_call(
         connect(connectwise_sandbox, **({"site": site} if site else {}))
     assert connectwise_sandbox.requests == []
     assert db.session.scalar(db.select(PsaConnection)) is None
+
+
+def test_the_shared_settings_routes_answer_only_for_their_own_provider(app, store, client, cw):
+    connection = connect(cw)
+    login(client, store.admin)
+    for path in ("check", "picklists", "disconnect"):
+        assert client.post(f"/admin/psa/connections/{connection.id}/{path}").status_code == 404
+    assert client.post(f"/admin/psa/connectwise/{connection.id}/check").status_code == 303
+    assert (
+        client.post(f"/admin/psa/connectwise/{connection.id}/check", csrf=False).status_code == 400
+    )
+    client.post("/logout")
+    login(client, store.sales)
+    assert client.post(f"/admin/psa/connectwise/{connection.id}/disconnect").status_code == 403

@@ -863,10 +863,10 @@ class ConnectWiseSandbox:
         ]
         if errors:
             raise CwError(400, "InvalidObject", f"{collection.schema} object is invalid", errors)
+        if collection.schema == "PurchaseOrderLineItem":
+            self._clone_rest(record, updated)  # refuses before anything is stored
         updated["_info"] = self._info()
         self.table(collection.path)[record["id"]] = updated
-        if collection.schema == "PurchaseOrderLineItem":
-            self._clone_rest(record, updated)
         return _json(updated, 200)
 
     def _clone_rest(self, before: dict, line: dict) -> None:

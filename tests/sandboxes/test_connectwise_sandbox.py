@@ -199,6 +199,26 @@ def test_po_links_only_after_the_sales_order_and_before_its_invoice(
     sb.invoice_order(order["id"])
     late = connectwise_api.post("procurement/purchasingDemands", json=demand)
     assert late.status_code == 400 and "invoiced" in late.json()["message"]
+    # A partial receipt clones the rest onto a new waiting line (PartiallyReceiveCloneRest).
+    lines = f"procurement/purchaseorders/{po.json()['id']}/lineitems"
+    [line] = connectwise_api.get(lines).json()
+    patch = [
+        {"op": "replace", "path": "receivedStatus", "value": "PartiallyReceiveCloneRest"},
+        {"op": "replace", "path": "receivedQuantity", "value": 1},
+    ]
+    assert connectwise_api.patch(f"{lines}/{line['id']}", json=patch).status_code == 200
+    first, rest = connectwise_api.get(lines).json()
+    assert (first["quantity"], first["receivedQuantity"]) == (1, 1)
+    assert (rest["quantity"], rest["receivedStatus"]) == (1, "Waiting")
+    # Receiving all of a line (or nothing) as partial is refused.
+    whole = [{"op": "replace", "path": "receivedStatus", "value": "PartiallyReceiveCloneRest"},
+             {"op": "replace", "path": "receivedQuantity", "value": 1}]  # fmt: skip
+    refused = connectwise_api.patch(f"{lines}/{rest['id']}", json=whole)
+    assert refused.status_code == 400 and "receivedQuantity" in refused.text
+    assert [r["receivedStatus"] for r in connectwise_api.get(lines).json()] == [
+        "PartiallyReceiveCloneRest",
+        "Waiting",
+    ]  # nothing stored by the refusal
 
 
 def test_callbacks_are_signed_with_the_key_from_key_url(connectwise_api, connectwise_sandbox):

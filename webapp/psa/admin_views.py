@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import companies, operations, queries
+from webapp.psa import companies, operations, queries, settings_views
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -53,10 +53,7 @@ def _page(form: AutotaskConnectForm, status: int = 200):
 
 
 def _connection(connection_id: int) -> PsaConnection:
-    found = db.session.get(PsaConnection, connection_id)
-    if found is None:
-        abort(404)
-    return found
+    return settings_views.connection_of(operations.AUTOTASK, connection_id)
 
 
 @bp.get("/")
@@ -84,36 +81,12 @@ def connect():
     return redirect(url_for(".index"), 303)
 
 
-@bp.post("/connections/<int:connection_id>/check")
-@staff_required(Role.ADMIN)
-def check(connection_id: int):
-    connection = _connection(connection_id)
-    try:
-        operations.run_check(connection)
-    except IntegrationError as exc:
-        db.session.rollback()
-        abort(502, description=f"Autotask could not be checked: {exc.message}")
-    db.session.commit()
-    flash("Connection checked.", "success")
-    return redirect(url_for(".index"), 303)
-
-
-@bp.post("/connections/<int:connection_id>/picklists")
-@staff_required(Role.ADMIN)
-def refresh_picklists(connection_id: int):
-    operations.request_picklists(_connection(connection_id))
-    db.session.commit()
-    return redirect(url_for(".index"), 303)
-
-
-@bp.get("/connections/<int:connection_id>/picklists")
-@staff_required(Role.ADMIN)
-def picklists(connection_id: int):
+def _picklists_block(connection: PsaConnection) -> str:
     """The picklists block alone (the page polls it while a read is running)."""
     return render(
         "psa_admin/index.html",
         "picklists",
-        connection=_connection(connection_id),
+        connection=connection,
         connections=_connections(),
         form=AutotaskConnectForm(formdata=None),
         opportunity_choices=operations.OPPORTUNITY_CHOICES,
@@ -122,17 +95,18 @@ def picklists(connection_id: int):
     )
 
 
-@bp.post("/connections/<int:connection_id>/disconnect")
-@staff_required(Role.ADMIN)
-def disconnect(connection_id: int):
-    connection = _connection(connection_id)
-    try:
-        operations.disconnect(connection, current_user.name)
-    except IntegrationRuleError as exc:
-        abort(409, description=exc.message)
-    db.session.commit()
-    flash(f"Disconnected {connection.label}; its secret is forgotten.", "success")
-    return redirect(url_for(".index"), 303)
+settings_views.connection_routes(
+    bp,
+    provider=operations.AUTOTASK,
+    vendor="Autotask",
+    prefix="/connections",
+    noun="picklists",
+    run_check=operations.run_check,
+    request_lookups=operations.request_picklists,
+    disconnect=operations.disconnect,
+    lookups_block=_picklists_block,
+    forgotten="its secret is forgotten.",
+)
 
 
 @bp.post("/connections/<int:connection_id>/opportunities")

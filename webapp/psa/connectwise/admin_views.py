@@ -11,6 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
+from webapp.psa import settings_views
 from webapp.psa.connectwise import matching, operations, sync
 from webapp.psa.forms import ConnectWiseConnectForm
 from webapp.psa.models import PsaConnection
@@ -75,10 +76,7 @@ def _page(form: ConnectWiseConnectForm, status: int = 200):
 
 
 def _connection(connection_id: int) -> PsaConnection:
-    found = db.session.get(PsaConnection, connection_id)
-    if found is None or found.provider != operations.CONNECTWISE:
-        abort(404)
-    return found
+    return settings_views.connection_of(operations.CONNECTWISE, connection_id)
 
 
 @bp.get("/")
@@ -111,51 +109,28 @@ def connect():
     return redirect(url_for(".index"), 303)
 
 
-@bp.post("/<int:connection_id>/check")
-@staff_required(Role.ADMIN)
-def check(connection_id: int):
-    connection = _connection(connection_id)
-    try:
-        operations.run_check(connection)
-    except IntegrationError as exc:
-        db.session.rollback()
-        abort(502, description=f"ConnectWise could not be checked: {exc.message}")
-    db.session.commit()
-    flash("Connection checked.", "success")
-    return redirect(url_for(".index"), 303)
-
-
-@bp.post("/<int:connection_id>/lookups")
-@staff_required(Role.ADMIN)
-def refresh_lookups(connection_id: int):
-    operations.request_lookups(_connection(connection_id))
-    db.session.commit()
-    return redirect(url_for(".index"), 303)
-
-
-@bp.get("/<int:connection_id>/lookups")
-@staff_required(Role.ADMIN)
-def lookups(connection_id: int):
+def _lookups_block(connection: PsaConnection) -> str:
     """The lookups block alone (the page polls it while a read is running)."""
     return render(
         TEMPLATE,
         "lookups",
-        connection=_connection(connection_id),
+        connection=connection,
         **_context(ConnectWiseConnectForm(formdata=None)),
     )
 
 
-@bp.post("/<int:connection_id>/disconnect")
-@staff_required(Role.ADMIN)
-def disconnect(connection_id: int):
-    connection = _connection(connection_id)
-    try:
-        operations.disconnect(connection, current_user.name)
-    except IntegrationRuleError as exc:
-        abort(409, description=exc.message)
-    db.session.commit()
-    flash(f"Disconnected {connection.label}; its keys are forgotten.", "success")
-    return redirect(url_for(".index"), 303)
+settings_views.connection_routes(
+    bp,
+    provider=operations.CONNECTWISE,
+    vendor="ConnectWise",
+    prefix="",
+    noun="lookups",
+    run_check=operations.run_check,
+    request_lookups=operations.request_lookups,
+    disconnect=operations.disconnect,
+    lookups_block=_lookups_block,
+    forgotten="its keys are forgotten.",
+)
 
 
 @bp.post("/<int:connection_id>/settings")
