@@ -2,7 +2,7 @@
 quote acceptances: the approver's signature (typed or drawn), with its time and address
 
 Revision ID: store0003terms
-Revises: cw0001site
+Revises: harden0002
 Create Date: 2026-12-07 16:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "store0003terms"
-down_revision = "cw0001site"
+down_revision = "harden0002"
 branch_labels = None
 depends_on = None
 
