@@ -453,7 +453,7 @@ def test_non_ascii_names_are_compared_as_the_database_compares_them(client, stor
 def test_sales_sets_an_organizations_payment_terms_and_the_detail_shows_them(client, store):
     login(client, store.sales)
     edit = f"/admin/organizations/{store.org.id}/edit"
-    assert "Empty: the default terms in Settings (30 days)" in client.get(edit).get_data(
+    assert "Empty: the default terms in Settings › Sales." in client.get(edit).get_data(
         as_text=True
     )
     response = client.post(edit, data=_org_form(name=store.org.name, payment_terms_days="7"))
@@ -467,7 +467,7 @@ def test_sales_sets_an_organizations_payment_terms_and_the_detail_shows_them(cli
     db.session.expire_all()
     assert db.session.get(Organization, store.org.id).payment_terms_days is None
     page = client.get(f"/admin/organizations/{store.org.id}").get_data(as_text=True)
-    assert "Default (30 days)" in page
+    assert "Default (Settings › Sales)" in page
 
 
 def test_payment_terms_out_of_range_or_not_a_number_are_refused_with_422(client, store):

@@ -13,7 +13,6 @@ from webapp.organizations import operations, queries
 from webapp.organizations.forms import InviteContactForm, OrganizationForm, PriceGroupForm
 from webapp.organizations.models import Organization, PriceGroup
 from webapp.parsing import page_arg
-from webapp.settings.operations import get_setting
 
 bp = Blueprint(
     "organizations_admin", __name__, url_prefix="/admin/organizations", template_folder="templates"
@@ -96,17 +95,12 @@ def pick():
     return render_template("_picker_results.html", options=options, query=query)
 
 
-def _default_terms_days() -> int:
-    return get_setting("customer_payment_terms_days")
-
-
 def _render_form(form: OrganizationForm, organization: Organization | None, status: int = 200):
     return (
         render_template(
             "organizations/form.html",
             form=form,
             organization=organization,
-            default_terms_days=_default_terms_days(),
         ),
         status,
     )
@@ -150,7 +144,6 @@ def _detail_context(organization: Organization, invite_form: InviteContactForm |
         "contacts": queries.contacts(organization.id),
         "invite_form": invite_form or InviteContactForm(formdata=None),
         "can_edit": _can_edit(),
-        "default_terms_days": _default_terms_days(),
     }
 
 

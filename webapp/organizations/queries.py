@@ -9,7 +9,6 @@ from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.organizations.models import Organization, PriceGroup
 from webapp.pagination import page_of
-from webapp.settings.operations import get_setting
 
 
 def like_pattern(text: str) -> str:
@@ -75,11 +74,3 @@ def price_group_sizes() -> dict[int, int]:
             .group_by(Organization.price_group_id)
         ).all()
     )
-
-
-def payment_terms_days(organization: Organization) -> int:
-    """Days after the invoice date the organization's tax invoices are due: its own terms,
-    else the default terms in Settings."""
-    if organization.payment_terms_days is not None:
-        return organization.payment_terms_days
-    return get_setting("customer_payment_terms_days")

@@ -18,7 +18,6 @@ from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
-from webapp.organizations import queries as organization_queries
 from webapp.organizations.models import Organization
 from webapp.sales.models import (
     DocumentKind,
@@ -303,6 +302,14 @@ def price_lines(
     return totals, codes
 
 
+def _payment_terms_days(organization: Organization) -> int:
+    """Days after the invoice date the organisation's tax invoices are due: its own terms,
+    else the default terms in Settings."""
+    if organization.payment_terms_days is not None:
+        return organization.payment_terms_days
+    return get_setting("customer_payment_terms_days")
+
+
 def issue_document(
     *,
     organization: Organization,
@@ -329,8 +336,7 @@ def issue_document(
     document = SalesDocument(
         number=next_number(kind),
         kind=kind,
-        due_date=utcnow().date()
-        + timedelta(days=organization_queries.payment_terms_days(organization)),
+        due_date=utcnow().date() + timedelta(days=_payment_terms_days(organization)),
         status=DocumentStatus.ON_HOLD if hold_reason else DocumentStatus.APPROVED,
         hold_reason=hold_reason,
         source=source,
