@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import get_or_404, msp_only
@@ -284,7 +285,14 @@ def upsert_products(body):
         accepted.append((index, record, product if product is not None else made.key))
     # Made even when a record is refused, so that every record is checked (and each bad
     # one named); a refusal rolls them back with the rest.
-    created = bulk.create_products(new)
+    try:
+        created = bulk.create_products(new)
+    except IntegrityError:
+        # Another request made one of these products at this moment: its unique key caught it.
+        db.session.rollback()
+        raise problem(
+            409, "Another request made one of these products at the same moment; send it again."
+        ) from None
     for index, record, found in accepted:
         product = found if isinstance(found, Product) else db.session.get(Product, created[found])
         try:
