@@ -58,6 +58,8 @@ def test_the_api_holds_up_along_its_links(app, scene):
 
     create_quote = schema.find_operation_by_label("POST /api/v1/quotes")
     seeds: list[int] = []
+    seeded_quotes: set[int] = set()
+    from_seeds: set[str] = set()
 
     class Machine(schema.as_state_machine()):
         @initialize()
@@ -74,6 +76,8 @@ def test_the_api_holds_up_along_its_links(app, scene):
             self.control.record_step(step, self.recorder)
             output = self.step(step)
             seeds.append(output.response.status_code)
+            if output.response.status_code == 201:
+                seeded_quotes.add(output.response.json()["id"])
             self._add_results_to_targets((), [output])
 
         def get_call_kwargs(self, case):
@@ -97,6 +101,9 @@ def test_the_api_holds_up_along_its_links(app, scene):
 
         def after_call(self, response, case):
             followed.add((case.operation.label, response.status_code))
+            quote_id = (case.path_parameters or {}).get("quote_id")
+            if quote_id in seeded_quotes and response.status_code != 404:
+                from_seeds.add(case.operation.label)
             db.session.rollback()
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
@@ -116,3 +123,4 @@ def test_the_api_holds_up_along_its_links(app, scene):
     assert seeds and set(seeds) == {201}, seeds  # every walk's seed made its quote
     # The links were followed: operations on the created quote found it (not a 404).
     assert any("{quote_id}" in label and status != 404 for label, status in followed)
+    assert from_seeds, sorted(followed)  # and from the seeded quotes in particular
