@@ -132,10 +132,12 @@ def _bind(dialect, column, value=None):
 
 
 class ProductInserter:
-    """The one way products are made: rows of PRODUCT_COLUMNS handed to the driver.
+    """Products made from rows of PRODUCT_COLUMNS handed to the driver.
 
-    A feed import (SQLite's chunks) and the REST API's bulk upsert (`bulk.create_products`)
-    both insert through it, so a product is stored the same way whichever road it came by."""
+    A feed import's chunks (SQLite) and the REST API's bulk upsert (`bulk.create_products`)
+    both insert through it, so a product is stored the same way whichever road it came by;
+    PostgreSQL's feed imports insert the same columns from their staging table
+    (`feed_staging`)."""
 
     def __init__(self, connection):
         self.connection = connection
