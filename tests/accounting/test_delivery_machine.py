@@ -70,3 +70,34 @@ def test_a_long_retry_after_schedules_the_next_sync_when_it_ends(app, qbo, qbo_c
     at = registry.get_scheduled_time(job_id)
     assert abs((at - due).total_seconds()) < 1.5  # not the five-minute sweep
     assert get_queue().fetch_job(job_id).func_name == "workers.integrations.sync_connection"
+
+
+def test_many_invoices_in_one_transaction_read_the_ledger_connections_once(qbo_connection, store):
+    from sqlalchemy import event as sa_event
+
+    db.session.commit()
+    documents = [make_document(store.org, store.customer, store.products[:1]) for _ in range(5)]
+    db.session.flush()
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        # The active ledger connections (other domains' connections are not this test's).
+        if statement.lstrip().startswith("SELECT") and (
+            "FROM integration_connections JOIN ledger_connections" in statement
+        ):
+            reads.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for document in documents:
+            signals.sales_document_ready_to_invoice.send(document)
+        assert len(reads) == 1  # the first invoice read them; the others used that copy
+        # A connection removed in the same transaction is honoured at once.
+        core.disconnect(qbo_connection, store.admin)
+        late = make_document(store.org, store.customer, store.products[:1])
+        signals.sales_document_ready_to_invoice.send(late)
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    db.session.commit()
+    invoiced = set(db.session.scalars(db.select(Delivery.subject_id).filter_by(kind="invoice")))
+    assert invoiced == {document.id for document in documents}

@@ -144,7 +144,7 @@ def test_products_get_a_fixed_price_or_are_withdrawn_in_bulk(client, scene):
     }
     done = post(client, "/api/v1/products/bulk", scene.msp_key, body)
     assert done.status_code == 200, done.get_data(as_text=True)
-    assert done.get_json() == {"rows": 2, "product_ids": [first.id, second.id]}
+    assert done.get_json() == {"rows": 2, "product_ids": [first.id, second.id], "created_ids": []}
     db.session.expire_all()
     assert first.fixed_price == Decimal("1234.50") and second.obsolete is True
     read = client.get(
@@ -233,3 +233,85 @@ def test_bad_product_text_is_refused_with_the_feeds_wording_and_row(client, scen
     db.session.expire_all()
     assert {p.id: p.name for p in (first, second, third)} == names  # nothing was changed
     assert first.obsolete is False
+
+
+def test_products_not_in_the_catalog_are_made_by_the_bulk_upsert(client, scene):
+    store = scene.store
+    existing = store.products[0]
+    body = {
+        "records": [
+            {"id": existing.id, "obsolete": True},
+            {
+                "brand_id": existing.brand_id,
+                "mpn": " NEW-1 ",
+                "name": "  Dock NEW-1 ",
+                "category_id": store.category.id,
+                "description": "USB-C",
+                "image_url": "http://cdn.example.com/p.png",  # not https: dropped, as a feed's
+                "fixed_price": "199.00",
+            },
+        ]
+    }
+    before = counts()
+    done = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert done.status_code == 200, done.get_data(as_text=True)
+    result = done.get_json()
+    made = db.session.scalar(select(Product).where(Product.mpn == "NEW-1"))
+    assert result == {"rows": 2, "product_ids": [existing.id, made.id], "created_ids": [made.id]}
+    assert counts() == (before[0] + 1, before[1], before[2])  # no offer, no feed run
+    assert (made.name, made.description, made.image_url) == ("Dock NEW-1", "USB-C", "")
+    assert made.category_id == store.category.id and made.fixed_price == Decimal("199.00")
+    assert made.best_cost is None and made.total_stock == 0 and not made.obsolete
+    from webapp.catalog.models import SearchIndexChange
+
+    changes = db.session.scalars(select(SearchIndexChange)).all()
+    assert any(made.id in (c.product_ids or []) for c in changes)
+    # The same request again (another key) finds it: an update, nothing made twice.
+    body["records"][1]["mpn"] = "NEW-1"
+    body["records"][1]["name"] = "Dock NEW-1 (rev 2)"
+    again = client.post(
+        "/api/v1/products/bulk",
+        json=body,
+        headers={"Authorization": f"Bearer {scene.msp_key}", "Idempotency-Key": "again"},
+    )
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json()["created_ids"] == [] and counts()[0] == before[0] + 1
+    db.session.expire_all()
+    assert made.name == "Dock NEW-1 (rev 2)"
+
+
+def test_bad_new_products_are_refused_by_row_and_nothing_is_made(client, scene):
+    store = scene.store
+    brand, category = store.products[0].brand_id, store.category.id
+    good = {"brand_id": brand, "mpn": "OK-1", "name": "Fine", "category_id": category}
+    body = {
+        "records": [
+            good,
+            {"brand_id": brand, "mpn": "NEW-2", "category_id": category},  # no name
+            {"brand_id": brand, "mpn": "NEW-3", "name": "n" * 301, "category_id": category},
+            {"brand_id": brand, "mpn": "NEW-4", "name": "No category"},
+            {"brand_id": 999999, "mpn": "NEW-5", "name": "x", "category_id": category},
+            {"brand_id": brand, "mpn": "NEW-6", "name": "x", "category_id": 999999},
+            {"brand_id": brand, "mpn": "   ", "name": "x", "category_id": category},
+            {**good, "name": "Twice"},
+        ]
+    }  # fmt: skip
+    before = counts()
+    refused = post(client, "/api/v1/products/bulk", scene.msp_key, body)
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    assert refused.mimetype == "application/problem+json"
+    errors = refused.get_json()["errors"]
+    assert [(e["pointer"], e["row"]) for e in errors] == [
+        ("/records/1/name", 2),
+        ("/records/2/name", 3),
+        ("/records/3/category_id", 4),
+        ("/records/4/brand_id", 5),
+        ("/records/5/category_id", 6),
+        ("/records/6/mpn", 7),
+        ("/records/7", 8),
+    ]
+    assert errors[0]["detail"].startswith("name is empty")  # the feed's own words
+    assert "longer than 300" in errors[1]["detail"]
+    assert "row 1" in errors[6]["detail"]
+    assert counts() == before
+    assert db.session.scalar(select(Product).where(Product.mpn == "OK-1")) is None

@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.integrations.interfaces import PermanentError, PushResult
 from webapp.integrations.models import Delivery, DeliveryStatus, SyncDirection
 from webapp.integrations.operations import (
-    active_connections,
+    active_connections_cached,
     build_provider,
     link_for,
     log_sync,
@@ -72,7 +72,7 @@ def _prerequisite(
 
 def _connections(flag: str, kind: DeliveryKind) -> list[LedgerConnection]:
     found = []
-    for connection in active_connections(LedgerConnection):
+    for connection in active_connections_cached(LedgerConnection):
         if not getattr(connection, flag):
             continue
         try:

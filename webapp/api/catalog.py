@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import get_or_404, msp_only
@@ -223,7 +224,9 @@ def _product_of(record: dict) -> Product | None:
     if "id" in record:
         return db.session.get(Product, record["id"])
     return db.session.scalar(
-        select(Product).where(Product.brand_id == record["brand_id"], Product.mpn == record["mpn"])
+        select(Product).where(
+            Product.brand_id == record["brand_id"], Product.mpn == record["mpn"].strip()
+        )
     )
 
 
@@ -233,52 +236,82 @@ PRODUCT_TEXT = ("name", "description", "image_url")
 @blp.route("/products/bulk", methods=["POST"])
 @requires("catalog:write")
 @blp.arguments(ProductBulkSchema)
-@blp.doc(parameters=[HEADER_DOC], operationId="updateProducts")
+@blp.doc(parameters=[HEADER_DOC], operationId="upsertProducts")
 @idempotent
 @blp.response(200, ProductBulkResultSchema)
-def update_products(body):
-    """Change up to 1,000 products' name, description, picture address, fixed price and
-    obsolete flag through the catalog's operations (products are made by supplier offers:
-    `/suppliers/{id}/offers/bulk`). Text is checked as a feed line's is. All or nothing: each
+def upsert_products(body):
+    """Upsert up to 1,000 products: change a product's name, description, picture address,
+    fixed price and obsolete flag through the catalog's operations; a `brand_id` + `mpn` not
+    in the catalog makes the product (it then needs `name` and `category_id`), checked as a
+    feed line's new product is. Text is checked as a feed line's is. All or nothing: each
     bad record is named by its pointer and its row (1-based, as a feed's line numbers are).
     Scope: `catalog:write`."""
     msp_only("product changes")
     errors: list[dict] = []
-    changed: list[int] = []
-    first_of: dict[int, int] = {}
+    first_of: dict[object, int] = {}
+    # (row, record, product or the key of the product to make), in the request's order.
+    accepted: list[tuple[int, dict, Product | tuple[int, str]]] = []
+    new: list[bulk.NewProduct] = []
     actor = acting_user()
+
+    def refuse(index: int, detail: str, field: str | None = None) -> None:
+        pointer = f"/records/{index}" + (f"/{field}" if field else "")
+        errors.append({"pointer": pointer, "row": index + 1, "detail": detail})
+
     for index, record in enumerate(body["records"]):
-        at, row = f"/records/{index}", index + 1
-
-        def refuse(detail: str, pointer: str = at, row: int = row) -> None:
-            errors.append({"pointer": pointer, "row": row, "detail": detail})
-
+        row = index + 1
         if "id" not in record and not {"brand_id", "mpn"} <= set(record):
-            refuse("give the product's id, or brand_id and mpn")
+            refuse(index, "give the product's id, or brand_id and mpn")
             continue
         product = _product_of(record)
+        if product is None and "id" in record:
+            refuse(index, f"there is no such product (id {record['id']})")
+            continue
         if product is None:
-            refuse("there is no such product (supplier offers make products)")
-            continue
-        first = first_of.setdefault(product.id, row)
+            try:
+                made = bulk.new_product(record)
+            except catalog_operations.CatalogError as error:
+                refuse(index, str(error), error.field)
+                continue
+            key: object = made.key
+        else:
+            key = product.id
+        first = first_of.setdefault(key, row)
         if first != row:
-            refuse(f"product {product.id} already appeared on row {first}")
+            refuse(index, f"this product already appeared on row {first}")
             continue
+        if product is None:
+            new.append(made)
+        accepted.append((index, record, product if product is not None else made.key))
+    # Made even when a record is refused, so that every record is checked (and each bad
+    # one named); a refusal rolls them back with the rest.
+    try:
+        created = bulk.create_products(new)
+    except IntegrityError:
+        # Another request made one of these products at this moment: its unique key caught it.
+        db.session.rollback()
+        raise problem(
+            409, "Another request made one of these products at the same moment; send it again."
+        ) from None
+    for index, record, found in accepted:
+        product = found if isinstance(found, Product) else db.session.get(Product, created[found])
         try:
             text = {name: record[name] for name in PRODUCT_TEXT if name in record}
-            if text:
+            if text and isinstance(found, Product):
                 catalog_operations.describe_product(product, text, actor)
             if "fixed_price" in record:
                 catalog_operations.set_fixed_price(product, record["fixed_price"], actor)
             if "obsolete" in record:
                 catalog_operations.set_obsolete(product, record["obsolete"], actor)
         except catalog_operations.CatalogError as error:
-            refuse(str(error), f"{at}/{error.field or ''}".rstrip("/"))
-            continue
-        changed.append(product.id)
+            refuse(index, str(error), error.field)
     if errors:
         db.session.rollback()
+        errors.sort(key=lambda error: error["row"])  # stable: a row's own order is kept
         raise problem(422, f"Nothing was changed: {len(errors)} record(s) refused.", errors=errors)
+    ids = [found.id if isinstance(found, Product) else created[found] for _, _, found in accepted]
     return json_response(
-        ProductBulkResultSchema().dump({"rows": len(changed), "product_ids": changed})
+        ProductBulkResultSchema().dump(
+            {"rows": len(ids), "product_ids": ids, "created_ids": sorted(created.values())}
+        )
     )

@@ -624,7 +624,8 @@ class OfferBulkSchema(Schema):
 
 class ProductRecordSchema(Schema):
     """One product's changes, found by `id` or by `brand_id` + `mpn`; fields left out are
-    left as they are."""
+    left as they are. A `brand_id` + `mpn` not in the catalog makes the product: it then
+    needs `name` and `category_id`."""
 
     id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
     brand_id = fields.Integer(validate=validate.Range(1, 2**31 - 1))
@@ -636,6 +637,10 @@ class ProductRecordSchema(Schema):
         "The sell price, fixed; null returns it to the pricing rules", allow_none=True
     )
     obsolete = fields.Boolean(metadata={"description": "Withdrawn from the store (kept)"})
+    category_id = fields.Integer(
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "A new product's category (ignored for one that exists)"},
+    )
 
 
 class ProductBulkSchema(Schema):
@@ -646,7 +651,10 @@ class ProductBulkSchema(Schema):
 
 class ProductBulkResultSchema(Schema):
     rows = fields.Integer()
-    product_ids = fields.List(fields.Integer())
+    product_ids = fields.List(fields.Integer(), metadata={"description": "In the records' order"})
+    created_ids = fields.List(
+        fields.Integer(), metadata={"description": "The products this request made"}
+    )
 
 
 class OfferBulkResultSchema(Schema):

@@ -1,4 +1,5 @@
-"""Upsert a supplier's offers (and the products they bring) from records, all or nothing.
+"""Upsert a supplier's offers (and the products they bring) from records, all or nothing;
+make products that no supplier offers yet (`create_products`).
 
 The records are feed rows by another road (the REST API's bulk upsert): each is checked by
 the feed import's own row validation and written by its own writer, so a record is refused
@@ -12,10 +13,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webapp.catalog import feeds
-from webapp.catalog.feed_parsing import FIELDS, FeedFormat, FeedRow, ImportSummary, validate_row
-from webapp.catalog.feed_writing import Resolver
-from webapp.catalog.models import FeedImport, ImportStatus, Supplier
-from webapp.catalog.operations import refresh_product_aggregates
+from webapp.catalog.feed_parsing import (
+    FIELDS,
+    FeedFormat,
+    FeedRow,
+    ImportSummary,
+    product_description,
+    product_image_url,
+    product_name,
+    validate_row,
+)
+from webapp.catalog.feed_writing import ProductInserter, Resolver
+from webapp.catalog.models import Brand, Category, FeedImport, ImportStatus, Supplier
+from webapp.catalog.operations import CatalogError, catalog_changed, refresh_product_aggregates
 from webapp.extensions import db
 from webapp.models_base import utcnow
 
@@ -108,3 +118,82 @@ def upsert_offers(
     run.finished_at = utcnow()
     db.session.flush()
     return BulkResult(run, len(rows), summary.products_created, created, written - created)
+
+
+MPN_MAX = 100
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    """A product not yet in the catalog, checked as a new product of a feed line is."""
+
+    brand_id: int
+    mpn: str
+    name: str
+    category_id: int
+    description: str = ""
+    image_url: str = ""
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.brand_id, self.mpn
+
+
+def new_product(record: Mapping) -> NewProduct:
+    """Check a record (brand_id, mpn, name, category_id, description, image_url) for a new
+    product: the feed's rules for its name, description and picture address, a brand and a
+    category that exist. Raise CatalogError naming the field."""
+    mpn = _text(record.get("mpn"))
+    if not mpn:
+        raise CatalogError("mpn is empty", "mpn")
+    if len(mpn) > MPN_MAX:
+        raise CatalogError(f"mpn is longer than {MPN_MAX} characters", "mpn")
+    brand_id = record.get("brand_id")
+    if brand_id is None or db.session.get(Brand, brand_id) is None:
+        raise CatalogError(f"there is no brand {brand_id}", "brand_id")
+    try:
+        name = product_name(_text(record.get("name")))
+    except ValueError as error:
+        raise CatalogError(f"{error} and the product is new", "name") from None
+    category_id = record.get("category_id")
+    if category_id is None:
+        raise CatalogError("category_id is needed: the product is new", "category_id")
+    if db.session.get(Category, category_id) is None:
+        raise CatalogError(f"there is no category {category_id}", "category_id")
+    return NewProduct(
+        brand_id,
+        mpn,
+        name,
+        category_id,
+        product_description(_text(record.get("description"))),
+        product_image_url(_text(record.get("image_url"))),
+    )
+
+
+def create_products(products: Sequence[NewProduct]) -> dict[tuple[int, str], int]:
+    """Make the products (no offers yet: no cost, no stock) through the feed's own product
+    insert; return their ids by (brand id, MPN). The search index hears of them."""
+    if not products:
+        return {}
+    db.session.flush()
+    inserter = ProductInserter(db.session.connection())
+    at = inserter.time(utcnow())
+    made = inserter.insert(
+        [
+            inserter.row(
+                p.brand_id,
+                p.mpn,
+                p.name,
+                p.description,
+                p.image_url,
+                p.category_id,
+                None,
+                0,
+                None,
+                at,
+            )  # fmt: skip
+            for p in products
+        ]
+    )
+    catalog_changed(sorted(made.values()))
+    return made

@@ -125,6 +125,63 @@ def _same(value):
     return value
 
 
+def _bind(dialect, column, value=None):
+    """A column type's bind processor (or the value it makes): what the ORM stores."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect) or _same
+    return process if value is None else process(value)
+
+
+class ProductInserter:
+    """Products made from rows of PRODUCT_COLUMNS handed to the driver.
+
+    A feed import's chunks (SQLite) and the REST API's bulk upsert (`bulk.create_products`)
+    both insert through it, so a product is stored the same way whichever road it came by;
+    PostgreSQL's feed imports insert the same columns from their staging table
+    (`feed_staging`)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        dialect = connection.dialect
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        products = Product.__table__
+        self.sql = (
+            f"INSERT INTO products ({', '.join(PRODUCT_COLUMNS)}) "
+            f"VALUES ({', '.join([self.mark] * len(PRODUCT_COLUMNS))})"
+        )
+        self.best_cost = _bind(dialect, products.c.best_cost)
+        self.physical = _bind(dialect, products.c.product_type, ProductType.PHYSICAL)
+        self.not_obsolete = _bind(dialect, products.c.obsolete, False)
+        self.time = _bind(dialect, products.c.updated_at)
+
+    def row(
+        self, brand_id, mpn, name, description, image_url, category_id, best_cost, stock, eta,
+        at,
+    ) -> tuple:  # fmt: skip
+        """One product's row; ``at`` is a timestamp already bound (``self.time(now)``)."""
+        return (
+            brand_id, mpn, name, description, image_url, category_id, self.best_cost(best_cost),
+            stock, eta, self.physical, self.not_obsolete, at, at,
+        )  # fmt: skip
+
+    def insert(self, rows: list[tuple]) -> dict[tuple[int, str], int]:
+        """Insert products; return their new ids by (brand id, MPN)."""
+        # New ids are all above the highest id before the insert, on both databases (a
+        # SQLite rowid is max + 1, a PostgreSQL sequence only grows), so one range scan of
+        # the primary key finds them: cheaper than a second look-up by (brand, MPN), and a
+        # plain executemany beat multi-row INSERT ... RETURNING by half on SQLite.
+        before = self.connection.exec_driver_sql("SELECT max(id) FROM products").scalar()
+        self.connection.exec_driver_sql(self.sql, rows)
+        wanted = {(row[0], row[1]) for row in rows}
+        found = self.connection.exec_driver_sql(
+            f"SELECT id, brand_id, mpn FROM products WHERE id > {self.mark}", (before or 0,)
+        )
+        return {
+            (brand_id, mpn): product_id
+            for product_id, brand_id, mpn in found.fetchall()
+            if (brand_id, mpn) in wanted
+        }
+
+
 class ChunkWriter:
     """SQLite: each chunk of rows is written as it is read, with driver-level executemany.
 
@@ -138,11 +195,10 @@ class ChunkWriter:
         self.connection = db.session.connection()
         dialect = self.connection.dialect
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        products, offers = Product.__table__, SupplierOffer.__table__
+        offers = SupplierOffer.__table__
 
         def bind(column, value=None):
-            process = column.type.dialect_impl(dialect).bind_processor(dialect) or _same
-            return process if value is None else process(value)
+            return _bind(dialect, column, value)
 
         self.upsert_sql = (
             f"INSERT INTO supplier_offers ({', '.join(OFFER_COLUMNS)}) "
@@ -151,14 +207,11 @@ class ChunkWriter:
             + ", ".join(f"{name} = excluded.{name}" for name in OFFER_UPDATED)
             + ", last_import_id = excluded.last_import_id"
         )
-        self.insert_sql = (
-            f"INSERT INTO products ({', '.join(PRODUCT_COLUMNS)}) "
-            f"VALUES ({self._marks(len(PRODUCT_COLUMNS))})"
-        )
+        self.products = ProductInserter(self.connection)
         self.cost = bind(offers.c.cost)
-        self.best_cost = bind(products.c.best_cost)
-        self.physical = bind(products.c.product_type, ProductType.PHYSICAL)
-        self.not_obsolete = bind(products.c.obsolete, False)
+        self.best_cost = self.products.best_cost
+        self.physical = self.products.physical
+        self.not_obsolete = self.products.not_obsolete
         self.available = bind(offers.c.available, True)
         self.supplier_id = supplier.id
         self.run_id = run.id
@@ -166,7 +219,7 @@ class ChunkWriter:
         # Set when the first import into an empty catalog dropped the offers' unique index.
         self.offers_table_empty = False
         self.step = lambda _text: None  # what the run does now (see feeds.run_import)
-        self._product_time = bind(products.c.updated_at)
+        self._product_time = self.products.time
         self._offer_time = bind(offers.c.updated_at)
 
     def _marks(self, count: int) -> str:
@@ -216,21 +269,7 @@ class ChunkWriter:
 
     def insert_products(self, rows: list[tuple]) -> dict[tuple[int, str], int]:
         """Insert products; return their new ids by (brand id, MPN)."""
-        # New ids are all above the highest id before the insert, on both databases (a
-        # SQLite rowid is max + 1, a PostgreSQL sequence only grows), so one range scan of
-        # the primary key finds them: cheaper than a second look-up by (brand, MPN), and a
-        # plain executemany beat multi-row INSERT ... RETURNING by half on SQLite.
-        before = self.connection.exec_driver_sql("SELECT max(id) FROM products").scalar()
-        self.connection.exec_driver_sql(self.insert_sql, rows)
-        wanted = {(row[0], row[1]) for row in rows}
-        found = self.connection.exec_driver_sql(
-            f"SELECT id, brand_id, mpn FROM products WHERE id > {self.mark}", (before or 0,)
-        )
-        return {
-            (brand_id, mpn): product_id
-            for product_id, brand_id, mpn in found.fetchall()
-            if (brand_id, mpn) in wanted
-        }
+        return self.products.insert(rows)
 
     def upsert_offers(self, rows: list[tuple]) -> None:
         if rows:
@@ -281,16 +320,7 @@ def _write_chunk(
         for key, product in new_products.items():
             best_cost, total_stock, eta_days = offer_totals(offers_of[key])
             rows.append(
-                (
-                    *product,
-                    writer.best_cost(best_cost),
-                    total_stock,
-                    eta_days,
-                    writer.physical,
-                    writer.not_obsolete,
-                    product_time,
-                    product_time,
-                )
+                writer.products.row(*product, best_cost, total_stock, eta_days, product_time)
             )
         existing.update(writer.insert_products(rows))
         summary.products_created += len(new_products)
