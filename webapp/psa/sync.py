@@ -269,6 +269,9 @@ class AutotaskSender(Sender):
         from webapp.quotes.selection import default_selection, totals_of
 
         quote = self._quote(delivery)
+        picked = core.link_for(self.connection.id, QUOTE, quote.id)
+        if picked is not None:  # staff attached an existing one (webapp.psa.opportunities)
+            return {"linked": picked.remote_id, "name": picked.remote_number}
         link = core.link_for(self.connection.id, ORGANIZATION, quote.organization_id)
         if link is None:
             raise PermanentError("The organisation has no Autotask company yet.", field="Company")
@@ -334,7 +337,7 @@ class AutotaskSender(Sender):
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
-        if kind == COMPANY and "linked" in record:
+        if kind in (COMPANY, OPPORTUNITY) and "linked" in record:
             return PushResult(item.key, remote_id=record["linked"],
                               remote_number=record["name"], found_existing=True)  # fmt: skip
         found = False  # matched by our reference instead of created
