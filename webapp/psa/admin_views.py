@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import companies, operations, opportunities, queries
+from webapp.psa import companies, contacts, operations, opportunities, queries
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -26,6 +26,7 @@ def _quote_panel_helpers() -> dict:
         "psa_company_panel": companies.panel,
         "psa_top_categories": queries.top_categories,  # the category mapping rows
         "psa_opportunity_panel": opportunities.panel,
+        "psa_contact_panel": contacts.panel,
     }
 
 
@@ -297,3 +298,47 @@ def attach_opportunity(connection_id: int, quote_id: int):
         f"{quote.number} is attached to the Autotask opportunity {link.remote_number}.", "success"
     )
     return redirect(url_for("quotes_admin.detail", quote_id=quote.id), 303)
+
+
+# -- our contacts linked to Autotask contacts (the organisation page) ---------------------------
+
+
+@bp.get("/connections/<int:connection_id>/organizations/<int:organization_id>/contacts")
+@staff_required(Role.SALES)
+def list_contacts(connection_id: int, organization_id: int):
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    found, problem, status = [], "", 200
+    try:
+        found = contacts.company_contacts(connection, organization)
+    except IntegrationRuleError as exc:
+        problem, status = exc.message, 400
+    except IntegrationError as exc:
+        problem = f"Autotask could not be asked ({exc.message})."
+    return render(
+        "psa_admin/_contact_results.html",
+        connection=connection,
+        organization=organization,
+        rows=contacts.panel(organization, connection),
+        found=found,
+        problem=problem,
+    ), status
+
+
+@bp.post("/connections/<int:connection_id>/organizations/<int:organization_id>/contacts")
+@staff_required(Role.SALES)
+def link_contact(connection_id: int, organization_id: int):
+    from flask import request
+
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    user_id, remote_id = request.form.get("user_id", ""), request.form.get("contact_id", "")
+    try:
+        if remote_id == "new":
+            link = contacts.create(connection, organization, user_id, current_user.name)
+        else:
+            link = contacts.link(connection, organization, user_id, remote_id, current_user.name)
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash(f"Linked to the Autotask contact {link.remote_number}.", "success")
+    return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)

@@ -290,6 +290,9 @@ class AutotaskSender(Sender):
             "status": self._option("created_status", "status for a new quote"),
             "createDate": _datetime(quote.created_at.date() if quote.created_at else None),
         }
+        contact = quote_contact(self.connection.id, quote)
+        if contact is not None:
+            record["contactID"] = contact
         category = self.connection.option("opportunity_category")
         if category not in (None, ""):
             record["opportunityCategoryID"] = int(category)
@@ -418,6 +421,15 @@ class AutotaskSender(Sender):
         )
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def quote_contact(connection_id: int, quote) -> int | None:
+    """The Autotask contact of the quote's first recipient, when linked (webapp.psa.contacts)."""
+    from webapp.psa.contacts import contact_id
+
+    for recipient in quote.recipients:
+        return contact_id(connection_id, recipient.user)
+    return None
 
 
 def _may_have_reached(delivery: Delivery) -> bool:
