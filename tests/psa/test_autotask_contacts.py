@@ -44,6 +44,8 @@ def test_link_a_contact_and_it_is_the_contact_of_the_opportunity_and_quote(
 ):
     company, ann = seed(quoting, client, store)
     url = urls(quoting, store.org)
+    page = client.get(f"/admin/organizations/{store.org.id}").get_data(as_text=True)
+    assert "Contacts in Autotask" in page and url in page
     listing = client.get(url).get_data(as_text=True)
     assert "Ann Buyer" in listing and f'value="{ann}" selected' in listing  # same email
     assert (
