@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
-from webapp.psa import companies, operations, queries, settings_views
+from webapp.psa import companies, contacts, operations, opportunities, queries, settings_views
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -25,6 +25,8 @@ def _quote_panel_helpers() -> dict:
         "psa_quote_states": queries.quote_states,
         "psa_company_panel": companies.panel,
         "psa_top_categories": queries.top_categories,  # the category mapping rows
+        "psa_opportunity_panel": opportunities.panel,
+        "psa_contact_panel": contacts.panel,
     }
 
 
@@ -216,4 +218,101 @@ def link_company(connection_id: int, organization_id: int):
         abort(400, description=exc.message)
     db.session.commit()
     flash(f"{organization.name} is linked to the Autotask company {link.remote_number}.", "success")
+    return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
+
+
+# -- a quote attached to an existing Autotask opportunity (the quote page) -----------------------
+
+
+def _quote_and_connection(connection_id: int, quote_id: int):
+    from webapp.quotes.models import Quote
+
+    connection = _connection(connection_id)
+    quote = db.session.get(Quote, quote_id)
+    if quote is None or connection not in companies.connections():
+        abort(404)
+    return connection, quote
+
+
+@bp.get("/connections/<int:connection_id>/quotes/<int:quote_id>/opportunities")
+@staff_required(Role.SALES)
+def list_opportunities(connection_id: int, quote_id: int):
+    connection, quote = _quote_and_connection(connection_id, quote_id)
+    found, problem, status = [], "", 200
+    try:
+        found = opportunities.open_opportunities(connection, quote)
+    except IntegrationRuleError as exc:
+        problem, status = exc.message, 400
+    except IntegrationError as exc:
+        problem = f"Autotask could not be asked ({exc.message})."
+    return render(
+        "psa_admin/_opportunity_results.html",
+        connection=connection,
+        quote=quote,
+        found=found,
+        problem=problem,
+    ), status
+
+
+@bp.post("/connections/<int:connection_id>/quotes/<int:quote_id>/opportunity")
+@staff_required(Role.SALES)
+def attach_opportunity(connection_id: int, quote_id: int):
+    from flask import request
+
+    connection, quote = _quote_and_connection(connection_id, quote_id)
+    try:
+        link = opportunities.attach(
+            connection, quote, request.form.get("opportunity_id", ""), current_user
+        )
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash(
+        f"{quote.number} is attached to the Autotask opportunity {link.remote_number}.", "success"
+    )
+    return redirect(url_for("quotes_admin.detail", quote_id=quote.id), 303)
+
+
+# -- our contacts linked to Autotask contacts (the organisation page) ---------------------------
+
+
+@bp.get("/connections/<int:connection_id>/organizations/<int:organization_id>/contacts")
+@staff_required(Role.SALES)
+def list_contacts(connection_id: int, organization_id: int):
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    found, problem, status = [], "", 200
+    try:
+        found = contacts.company_contacts(connection, organization)
+    except IntegrationRuleError as exc:
+        problem, status = exc.message, 400
+    except IntegrationError as exc:
+        problem = f"Autotask could not be asked ({exc.message})."
+    return render(
+        "psa_admin/_contact_results.html",
+        connection=connection,
+        organization=organization,
+        rows=contacts.panel(organization, connection),
+        found=found,
+        problem=problem,
+    ), status
+
+
+@bp.post("/connections/<int:connection_id>/organizations/<int:organization_id>/contacts")
+@staff_required(Role.SALES)
+def link_contact(connection_id: int, organization_id: int):
+    from flask import request
+
+    connection, organization = _organization_and_connection(connection_id, organization_id)
+    user_id, remote_id = request.form.get("user_id", ""), request.form.get("contact_id", "")
+    try:
+        if remote_id == "new":
+            link = contacts.create(connection, organization, user_id, current_user.name)
+        else:
+            link = contacts.link(connection, organization, user_id, remote_id, current_user.name)
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    flash(f"Linked to the Autotask contact {link.remote_number}.", "success")
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)

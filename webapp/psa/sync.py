@@ -269,6 +269,9 @@ class AutotaskSender(Sender):
         from webapp.quotes.selection import default_selection, totals_of
 
         quote = self._quote(delivery)
+        picked = core.link_for(self.connection.id, QUOTE, quote.id)
+        if picked is not None:  # staff attached an existing one (webapp.psa.opportunities)
+            return {"linked": picked.remote_id, "name": picked.remote_number}
         link = core.link_for(self.connection.id, ORGANIZATION, quote.organization_id)
         if link is None:
             raise PermanentError("The organisation has no Autotask company yet.", field="Company")
@@ -287,6 +290,9 @@ class AutotaskSender(Sender):
             "status": self._option("created_status", "status for a new quote"),
             "createDate": _datetime(quote.created_at.date() if quote.created_at else None),
         }
+        contact = quote_contact(self.connection.id, quote)
+        if contact is not None:
+            record["contactID"] = contact
         category = self.connection.option("opportunity_category")
         if category not in (None, ""):
             record["opportunityCategoryID"] = int(category)
@@ -334,7 +340,7 @@ class AutotaskSender(Sender):
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
-        if kind == COMPANY and "linked" in record:
+        if kind in (COMPANY, OPPORTUNITY) and "linked" in record:
             return PushResult(item.key, remote_id=record["linked"],
                               remote_number=record["name"], found_existing=True)  # fmt: skip
         found = False  # matched by our reference instead of created
@@ -415,6 +421,15 @@ class AutotaskSender(Sender):
         )
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def quote_contact(connection_id: int, quote) -> int | None:
+    """The Autotask contact of the quote's first recipient, when linked (webapp.psa.contacts)."""
+    from webapp.psa.contacts import contact_id
+
+    for recipient in quote.recipients:
+        return contact_id(connection_id, recipient.user)
+    return None
 
 
 def _may_have_reached(delivery: Delivery) -> bool:

@@ -242,6 +242,11 @@ class QuotePush:
             "soldToLocationID": location,
             "description": (quote.intro or "")[:2000],
         }
+        from webapp.psa.sync import quote_contact
+
+        contact = quote_contact(self.connection.id, quote)
+        if contact is not None:
+            full["contactID"] = contact
         if company is not None:
             # The tax region is the company's default (seed 001), set when the quote is made;
             # read once per company and kept on its link ("-" for none).

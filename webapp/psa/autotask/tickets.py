@@ -167,6 +167,11 @@ class TicketPush:
         }
         if document.customer_po:
             record["purchaseOrderNumber"] = document.customer_po[:50]
+        from webapp.psa.contacts import contact_id
+
+        contact = contact_id(self.connection.id, document.contact)
+        if contact is not None:
+            record["contactID"] = contact
         ticket_id = self.client.create("Tickets", record)
         tickets.forget_open_tickets(self.connection.id)  # the checkout offers it from now on
         stored = self.client.get("Tickets", ticket_id)
