@@ -181,3 +181,43 @@ def test_xero_payment_deleted_and_entered_again_counts_once(app, xero_sandbox, s
 
     assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
     assert doc.payment_status == PaymentStatus.PAID
+
+
+def test_qbo_payment_deleted_in_quickbooks_no_longer_counts(qbo, qbo_connection, store):
+    realm = qbo.realms[0]
+    doc, invoice = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    paid = float(doc.total + Decimal("20.00"))
+    payment = qbo.add(
+        realm,
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": paid,
+            "Line": [
+                {
+                    "Amount": float(doc.total),
+                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert doc.amount_paid == doc.total + Decimal("20.00")
+
+    # Entered against the wrong customer: deleted in QuickBooks. A query no longer finds it;
+    # Change Data Capture reports it deleted, so neither its payment nor its credit counts.
+    qbo.delete(realm, "Payment", payment["Id"])
+    assert qbo.query(realm, "select * from Payment") == {}
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (0, 0)
+    assert doc.payment_status == PaymentStatus.UNPAID
+
+    # Entered again for the right amount: counts once; the deletion read again changes nothing.
+    _pay(qbo, invoice["Id"], invoice["CustomerRef"]["value"], float(doc.total))
+    import_payments(qbo_connection.id)
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert doc.payment_status == PaymentStatus.PAID
