@@ -221,3 +221,42 @@ def test_qbo_payment_deleted_in_quickbooks_no_longer_counts(qbo, qbo_connection,
     db.session.refresh(doc)
     assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
     assert doc.payment_status == PaymentStatus.PAID
+
+
+def test_xero_overpayment_refunded_no_longer_shows_overpaid(app, xero_sandbox, store):
+    point_app_at_xero(app, xero_sandbox)
+    connection = connect_xero(xero_sandbox)
+    db.session.commit()
+    ledger = xero_sandbox.tenants[xero_sandbox.tenant_id].ledger["Invoices"]
+    doc, invoice = _invoiced(store, connection, lambda i: ledger[i])
+    overpayment = xero_sandbox.record_overpayment(
+        invoice["InvoiceID"], float(doc.total + Decimal("20.00")), float(doc.total)
+    )
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.overpaid_by == Decimal("20.00")
+
+    # Part of the credit paid back: only what is left is overpaid.
+    first = xero_sandbox.refund_overpayment(overpayment["OverpaymentID"], 15.0)
+    assert first["PaymentType"] == "AROVERPAYMENTPAYMENT"
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total + Decimal("5.00"), Decimal("5.00"))
+
+    # The rest paid back: the document is paid, not overpaid, and says so where people look.
+    xero_sandbox.refund_overpayment(overpayment["OverpaymentID"], 5.0)
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert doc.payment_status == PaymentStatus.PAID
+    assert _overpaid_everywhere_staff_and_customer_look(app, store, doc, "Overpaid by") == [
+        "customer",
+        "staff",
+        "staff list",
+    ]
+
+    # A refund entered by mistake and deleted in Xero: the credit is the customer's again.
+    xero_sandbox.delete_payment(first["PaymentID"])
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.overpaid_by == Decimal("15.00")
