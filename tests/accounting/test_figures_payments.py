@@ -181,3 +181,82 @@ def test_xero_payment_deleted_and_entered_again_counts_once(app, xero_sandbox, s
 
     assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
     assert doc.payment_status == PaymentStatus.PAID
+
+
+def test_qbo_payment_deleted_in_quickbooks_no_longer_counts(qbo, qbo_connection, store):
+    realm = qbo.realms[0]
+    doc, invoice = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    paid = float(doc.total + Decimal("20.00"))
+    payment = qbo.add(
+        realm,
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": paid,
+            "Line": [
+                {
+                    "Amount": float(doc.total),
+                    "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}],
+                }
+            ],
+        },
+    )
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert doc.amount_paid == doc.total + Decimal("20.00")
+
+    # Entered against the wrong customer: deleted in QuickBooks. A query no longer finds it;
+    # Change Data Capture reports it deleted, so neither its payment nor its credit counts.
+    qbo.delete(realm, "Payment", payment["Id"])
+    assert qbo.query(realm, "select * from Payment") == {}
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (0, 0)
+    assert doc.payment_status == PaymentStatus.UNPAID
+
+    # Entered again for the right amount: counts once; the deletion read again changes nothing.
+    _pay(qbo, invoice["Id"], invoice["CustomerRef"]["value"], float(doc.total))
+    import_payments(qbo_connection.id)
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert doc.payment_status == PaymentStatus.PAID
+
+
+def test_xero_overpayment_refunded_no_longer_shows_overpaid(app, xero_sandbox, store):
+    point_app_at_xero(app, xero_sandbox)
+    connection = connect_xero(xero_sandbox)
+    db.session.commit()
+    ledger = xero_sandbox.tenants[xero_sandbox.tenant_id].ledger["Invoices"]
+    doc, invoice = _invoiced(store, connection, lambda i: ledger[i])
+    overpayment = xero_sandbox.record_overpayment(
+        invoice["InvoiceID"], float(doc.total + Decimal("20.00")), float(doc.total)
+    )
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.overpaid_by == Decimal("20.00")
+
+    # Part of the credit paid back: only what is left is overpaid.
+    first = xero_sandbox.refund_overpayment(overpayment["OverpaymentID"], 15.0)
+    assert first["PaymentType"] == "AROVERPAYMENTPAYMENT"
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total + Decimal("5.00"), Decimal("5.00"))
+
+    # The rest paid back: the document is paid, not overpaid, and says so where people look.
+    xero_sandbox.refund_overpayment(overpayment["OverpaymentID"], 5.0)
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert (doc.amount_paid, doc.overpaid_by) == (doc.total, 0)
+    assert doc.payment_status == PaymentStatus.PAID
+    assert _overpaid_everywhere_staff_and_customer_look(app, store, doc, "Overpaid by") == [
+        "customer",
+        "staff",
+        "staff list",
+    ]
+
+    # A refund entered by mistake and deleted in Xero: the credit is the customer's again.
+    xero_sandbox.delete_payment(first["PaymentID"])
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.overpaid_by == Decimal("15.00")

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, redirect, request
@@ -245,6 +246,8 @@ class QboSandbox:
         self._applied: dict[str, dict[tuple[str, str], float]] = {realm: {} for realm in realms}
         self._counters: dict[str, int] = {realm: 1000 for realm in realms}
         self._doc_numbers: dict[str, int] = {realm: 1000 for realm in realms}
+        #: Deleted transactions as Change Data Capture reports them: {realm: [(entity, stub)]}.
+        self._deleted: dict[str, list[tuple[str, dict[str, Any]]]] = {r: [] for r in realms}
         self.requests: list[RecordedRequest] = []
         #: Books closed up to this ISO date: transactions dated on/before it are refused.
         self.closing_date: str | None = None
@@ -375,7 +378,13 @@ class QboSandbox:
         existing = self._existing(realm, name, body)
         self._apply_payment(realm, name, existing, sign=-1)
         del self.ledgers[realm][name][existing["Id"]]
-        return {"domain": "QBO", "status": "Deleted", "Id": existing["Id"]}
+        stub = {"domain": "QBO", "status": "Deleted", "Id": existing["Id"]}
+        # IntuitBaseTypes.xsd EntityStatusEnum "Deleted": deleted but not yet purged; CDC
+        # returns it with its Id and the time of the delete only.
+        self._deleted[realm].append(
+            (name, {**stub, "MetaData": {"LastUpdatedTime": self.now_iso()}})
+        )
+        return stub
 
     def _void(self, realm: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /invoice?operation=void`` with Id + SyncToken: keep it, zero every amount.
@@ -661,6 +670,58 @@ class QboSandbox:
                 paid = self._applied[realm].get(key, 0.0) + sign * line.get("Amount", 0)
                 self._applied[realm][key] = paid
                 target["Balance"] = round(target.get("TotalAmt", 0) - paid, 2)
+
+    def delete(self, realm: str, entity: str, entity_id: str) -> dict[str, Any]:
+        """Delete a transaction as a user would in QuickBooks (``operation=delete``)."""
+        found = self.get(realm, entity, entity_id)
+        if found is None:
+            raise KeyError(entity_id)
+        body = {"Id": entity_id, "SyncToken": found["SyncToken"]}
+        return self.apply(realm, entity, body, "delete", None)
+
+    # -- change data capture ------------------------------------------------------------
+    def cdc(self, realm: str, entities: str, changed_since: str) -> dict[str, Any]:
+        """Answer ``GET /cdc?entities=..&changedSince=..`` (IntuitRestServiceDef.xsd CDCQuery).
+
+        One ``QueryResponse`` per entity asked for, holding what was created, updated or
+        deleted after ``changedSince`` (deleted ones as ``status: Deleted`` stubs). Intuit
+        documents a look-back of at most 30 days and 1000 objects per entity (API-NOTES 1.7).
+        """
+        names = [n.strip() for n in (entities or "").split(",") if n.strip()]
+        if not names:
+            raise QboFault([missing("entities")])
+        unknown = [n for n in names if n not in self.schema.entities]
+        if unknown:
+            raise QboFault([unsupported("entities", f"unknown entity {unknown[0]}")])
+        if not changed_since:
+            raise QboFault([missing("changedSince")])
+        try:
+            since = datetime.fromisoformat(changed_since)
+        except ValueError:
+            raise QboFault([unsupported("changedSince", "not an ISO 8601 date-time")]) from None
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        if since < self.clock.utcnow() - timedelta(days=30):
+            raise QboFault(
+                [unsupported("changedSince", "changedSince must be within the last 30 days")]
+            )
+
+        def changed(row: dict[str, Any]) -> bool:
+            stamp = datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"])
+            return stamp >= since
+
+        responses = []
+        with self._lock:
+            for name in names:
+                rows = [copy.deepcopy(e) for e in self.ledgers[realm].get(name, {}).values()]
+                rows += [copy.deepcopy(stub) for kind, stub in self._deleted[realm] if kind == name]
+                rows = sorted(
+                    (r for r in rows if "MetaData" in r and changed(r)),
+                    key=lambda r: r["MetaData"]["LastUpdatedTime"],
+                )[:1000]
+                found = {name: rows, "startPosition": 1, "maxResults": len(rows)} if rows else {}
+                responses.append({"QueryResponse": [found]})
+        return {"CDCResponse": responses, "time": self.now_iso()}
 
     # -- query --------------------------------------------------------------------------
     def query(self, realm: str, text: str) -> dict[str, Any]:
@@ -1169,6 +1230,16 @@ def _build_app(sb: QboSandbox) -> Flask:
             problem = QboProblem("4000", "Error parsing query", f"QueryParserError: {exc}")
             return fault_response(QboFault([problem]))
         return _json({"QueryResponse": result, "time": sb.now_iso()})
+
+    @app.get("/v3/company/<realm>/cdc")
+    def cdc(realm: str) -> Response:
+        try:
+            result = sb.cdc(
+                realm, request.args.get("entities", ""), request.args.get("changedSince", "")
+            )
+        except QboFault as fault:
+            return fault_response(fault)
+        return _json(result)
 
     @app.post("/v3/company/<realm>/batch")
     def batch(realm: str) -> Response:

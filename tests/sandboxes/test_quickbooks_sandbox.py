@@ -6,6 +6,7 @@ import base64
 import copy
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -493,6 +494,74 @@ def test_unparseable_query_is_a_parser_fault(qbo_api: ApiSession) -> None:
         params={"query": "select * from Vendor where DisplayName = 'a' or DisplayName = 'b'"},
     )
     assert_fault(resp, 400, "4000", "ValidationFault")
+
+
+# -- change data capture ----------------------------------------------------------------------
+
+
+def test_cdc_reports_a_deleted_payment_the_query_no_longer_finds(
+    qbo_sandbox: QboSandbox, qbo_api: ApiSession
+) -> None:
+    since = qbo_sandbox.now_iso()
+    invoice = qbo_api.post("invoice", json=SAMPLE_INVOICE).json()["Invoice"]
+    payment = {
+        "CustomerRef": {"value": "1"},
+        "TotalAmt": 60.0,
+        "Line": [{"Amount": 60.0, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+    }
+    kept = qbo_api.post("payment", json=payment).json()["Payment"]
+    gone = qbo_api.post("payment", json={**payment, "TotalAmt": 40.0, "Line": [
+        {"Amount": 40.0, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+    ]}).json()["Payment"]  # fmt: skip
+    qbo_sandbox.delete(qbo_sandbox.realms[0], "Payment", gone["Id"])
+    assert qbo_api.get(f"invoice/{invoice['Id']}").json()["Invoice"]["Balance"] == 40.0
+    query = qbo_api.get("query", params={"query": "select * from Payment"}).json()
+    assert [p["Id"] for p in query["QueryResponse"]["Payment"]] == [kept["Id"]]
+
+    resp = qbo_api.get("cdc", params={"entities": "Payment,Invoice", "changedSince": since})
+
+    assert resp.status_code == 200
+    blocks = resp.json()["CDCResponse"]
+    payments = blocks[0]["QueryResponse"][0]["Payment"]
+    assert [(p["Id"], p.get("status")) for p in payments] == [
+        (kept["Id"], None),
+        (gone["Id"], "Deleted"),
+    ]
+    assert [i["Id"] for i in blocks[1]["QueryResponse"][0]["Invoice"]] == [invoice["Id"]]
+
+
+def test_cdc_only_reports_changes_after_changed_since(
+    qbo_sandbox: QboSandbox, qbo_api: ApiSession
+) -> None:
+    qbo_api.post("invoice", json=SAMPLE_INVOICE)
+    qbo_sandbox.clock.advance(60)
+    since = qbo_sandbox.now_iso()
+    resp = qbo_api.get("cdc", params={"entities": "Invoice", "changedSince": since})
+    assert resp.json()["CDCResponse"] == [{"QueryResponse": [{}]}]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"changedSince": "2026-01-01T00:00:00+00:00"},
+        {"entities": "Payment"},
+        {"entities": "Payment", "changedSince": "yesterday"},
+        {"entities": "Paymnet", "changedSince": "2026-01-01T00:00:00+00:00"},
+    ],
+)
+def test_cdc_without_entities_or_a_valid_changed_since_is_refused(
+    qbo_api: ApiSession, params: dict[str, str]
+) -> None:
+    resp = qbo_api.get("cdc", params=params)
+    assert resp.status_code == 400
+    assert resp.json()["Fault"]["type"] == "ValidationFault"
+
+
+def test_cdc_looks_back_at_most_30_days(qbo_sandbox: QboSandbox, qbo_api: ApiSession) -> None:
+    too_old = (qbo_sandbox.clock.utcnow() - timedelta(days=31)).isoformat()
+    resp = qbo_api.get("cdc", params={"entities": "Payment", "changedSince": too_old})
+    assert resp.status_code == 400
+    assert "30 days" in resp.json()["Fault"]["Error"][0]["Detail"]
 
 
 # -- idempotency and batch --------------------------------------------------------------------

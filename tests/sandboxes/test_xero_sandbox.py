@@ -468,6 +468,32 @@ def test_overpayment_settles_the_invoice_and_keeps_the_rest_as_credit(
     assert xero_api.put("Overpayments", json={"Overpayments": [{}]}).status_code == 404
 
 
+def test_overpayment_refund_is_a_payment_that_lowers_the_credit(
+    xero_sandbox: XeroSandbox, xero_api: ApiSession
+) -> None:
+    invoice = xero_api.put("Invoices", json=spec_invoice(contact(xero_api))).json()["Invoices"][0]
+    made = xero_sandbox.record_overpayment(invoice["InvoiceID"], 60, 40)
+    refund = {
+        "Overpayment": {"OverpaymentID": made["OverpaymentID"]},
+        "Account": {"Code": "090"},
+        "Date": "2019-03-12",
+        "Amount": 21,
+    }
+    assert_validation(xero_api.put("Payments", json={"Payments": [refund]}))  # credit is 20
+    no_bank = {**refund, "Amount": 5, "Account": {"Code": "200"}}
+    assert_validation(xero_api.put("Payments", json={"Payments": [no_bank]}))
+
+    resp = xero_api.put("Payments", json={"Payments": [{**refund, "Amount": 20}]})
+
+    assert resp.status_code == 200
+    [payment] = resp.json()["Payments"]
+    assert payment["PaymentType"] == "AROVERPAYMENTPAYMENT"
+    refunded = xero_api.get(f"Overpayments/{made['OverpaymentID']}").json()["Overpayments"][0]
+    assert refunded["RemainingCredit"] == 0 and refunded["Status"] == "PAID"
+    assert [p["PaymentID"] for p in refunded["Payments"]] == [payment["PaymentID"]]
+    assert_validation(xero_api.put("Payments", json={"Payments": [{**refund, "Amount": 1}]}))
+
+
 def test_payments_filter_by_where_and_if_modified_since(
     xero_sandbox: XeroSandbox, xero_api: ApiSession
 ) -> None:

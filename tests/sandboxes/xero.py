@@ -432,6 +432,29 @@ class XeroSandbox:
         assert record is not None
         return render(copy.deepcopy(record))
 
+    def refund_overpayment(
+        self,
+        overpayment_id: str,
+        amount: float,
+        account_code: str = "090",
+        tenant_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Pay a customer back out of an overpayment's credit, as ``PUT /Payments`` would."""
+        body = {
+            "Overpayment": {"OverpaymentID": overpayment_id},
+            "Account": {"Code": account_code},
+            "Amount": amount,
+            "Date": self.today(),
+        }
+        with self._lock:
+            errors, record = self._save(
+                self.tenants[tenant_id or self.tenant_id], COLLECTIONS["payments"], body, "PUT", {}
+            )
+        if errors:
+            raise ValueError(errors)
+        assert record is not None
+        return render(copy.deepcopy(record))
+
     def record_overpayment(
         self,
         invoice_id: str,
@@ -1164,6 +1187,22 @@ class XeroSandbox:
                 return ["Payments can only be created or deleted, not edited (recalled)"], None
             if existing.get("Status") == "DELETED":
                 return ["This payment has already been deleted"], None
+            if existing.get("PaymentType") == "AROVERPAYMENTPAYMENT":
+                # A refund deleted: the credit is the customer's again.
+                overpayment = tenant.ledger["Overpayments"][
+                    existing["Overpayment"]["OverpaymentID"]
+                ]
+                overpayment["RemainingCredit"] = round(
+                    overpayment["RemainingCredit"] + existing["Amount"], 2
+                )
+                overpayment["Payments"] = [
+                    p
+                    for p in overpayment["Payments"]
+                    if p.get("PaymentID") != existing["PaymentID"]
+                ]
+                overpayment["Status"] = "AUTHORISED"
+                overpayment["UpdatedDateUTC"] = self.clock.now()
+                return [], {**existing, "Status": "DELETED"}
             invoice = tenant.ledger["Invoices"][existing["Invoice"]["InvoiceID"]]
             invoice["AmountPaid"] = round(invoice["AmountPaid"] - existing["Amount"], 2)
             invoice["AmountDue"] = round(
@@ -1177,6 +1216,8 @@ class XeroSandbox:
             ]
             invoice["UpdatedDateUTC"] = self.clock.now()
             return [], {**existing, "Status": "DELETED"}
+        if "Overpayment" in data and "Invoice" not in data:
+            return self._refund_overpayment(tenant, data, opts["id"])
         errors = [
             f"{k} is required (API-NOTES 2.3)"
             for k in ("Invoice", "Account", "Date", "Amount")
@@ -1233,6 +1274,64 @@ class XeroSandbox:
         invoice["Payments"].append(
             {"PaymentID": opts["id"], "Date": data["Date"], "Amount": data["Amount"]}
         )
+        return [], record
+
+    def _refund_overpayment(
+        self, tenant: Tenant, data: dict[str, Any], payment_id: str
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """``PUT /Payments`` naming an Overpayment: money paid back out of its credit.
+
+        xero_accounting.yaml Payment: ``Overpayment`` instead of ``Invoice``, PaymentType
+        AROVERPAYMENTPAYMENT; the overpayment lists it in ``Payments`` and its
+        ``RemainingCredit`` drops (PAID once nothing is left).
+        """
+        errors = [
+            f"{k} is required to refund an overpayment"
+            for k in ("Overpayment", "Account", "Date", "Amount")
+            if k not in data
+        ]
+        if errors:
+            return errors, None
+        overpayment = tenant.ledger["Overpayments"].get(
+            str((data["Overpayment"] or {}).get("OverpaymentID") or "")
+        )
+        acc_ref = data["Account"]
+        account = (
+            self._account(tenant, acc_ref.get("Code"))
+            if acc_ref.get("Code")
+            else (tenant.ledger["Accounts"].get(acc_ref.get("AccountID") or ""))
+        )
+        if overpayment is None:
+            errors.append("Overpayment could not be found (give OverpaymentID)")
+        elif overpayment.get("Status") != "AUTHORISED":
+            errors.append("Only an overpayment with credit left can be refunded")
+        elif data["Amount"] <= 0 or data["Amount"] > overpayment["RemainingCredit"] + 0.005:
+            errors.append("The refund exceeds the overpayment's remaining credit")
+        if account is None:
+            errors.append("Account could not be found (give Code or AccountID)")
+        elif account.get("Type") != "BANK":
+            errors.append(f"Account {account['Code']} is not a bank account: refunds are paid out")
+        if errors:
+            return errors, None
+        assert overpayment is not None and account is not None
+        overpayment["RemainingCredit"] = round(overpayment["RemainingCredit"] - data["Amount"], 2)
+        if overpayment["RemainingCredit"] <= 0:
+            overpayment["Status"] = "PAID"
+        overpayment["Payments"].append(
+            {"PaymentID": payment_id, "Date": data["Date"], "Amount": data["Amount"]}
+        )
+        overpayment["UpdatedDateUTC"] = self.clock.now()
+        record = {
+            **data,
+            "Overpayment": {"OverpaymentID": overpayment["OverpaymentID"]},
+            "Account": {"AccountID": account["AccountID"], "Code": account["Code"]},
+            "PaymentType": "AROVERPAYMENTPAYMENT",
+            "Status": "AUTHORISED",
+            "IsReconciled": data.get("IsReconciled", False),
+            "CurrencyRate": data.get("CurrencyRate", 1.0),
+            "HasAccount": True,
+            "HasValidationErrors": False,
+        }
         return [], record
 
     # -- reads --------------------------------------------------------------------------

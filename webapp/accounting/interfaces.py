@@ -429,6 +429,10 @@ class LedgerPayment:
     # Paid above what the ledger could apply to the invoice (QuickBooks unapplied amount,
     # Xero overpayment credit left): counted as paid on the document, shown as overpaid.
     overpayment: bool = False
+    # Deleted in the ledger: every imported allocation of this payment stops counting — the
+    # row whose ledger_payment_id is this id, or begins with this id and ":" (invoice_ledger_id
+    # and amount are then not known and are left empty / zero).
+    deleted: bool = False
 
 
 @dataclass(frozen=True)

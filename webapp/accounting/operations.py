@@ -14,6 +14,7 @@ from webapp.accounting.interfaces import (
     AccountPurpose,
     CancelAction,
     LedgerDocumentStatus,
+    LedgerPayment,
     LedgerTenant,
     Numbering,
 )
@@ -226,7 +227,15 @@ def import_payments(
         ).scalars()
     }
     touched: set[int] = set()
-    added = overpaid = 0
+    added = overpaid = deleted = 0
+    for row in _deleted_allocations(connection, [p for p in payments if p.deleted]):
+        # Deleted in the ledger: what it paid stops counting (kept at zero, so a re-read of
+        # the deletion changes nothing).
+        deleted += 1
+        if row.amount != 0:
+            row.amount = Decimal("0.00")
+            touched.add(row.sales_document_id)
+    payments = [p for p in payments if not p.deleted]
     for payment in payments:
         document_id = links.get(payment.invoice_ledger_id)
         if document_id is None:
@@ -281,10 +290,35 @@ def import_payments(
         SyncDirection.PULL,
         "payments",
         message=f"{len(payments)} payment(s) read since {since:%Y-%m-%d}, {added} new, "
-        f"{overpaid} overpayment(s), {len(touched)} document(s) updated.",
+        f"{overpaid} overpayment(s), {deleted} deleted, {len(touched)} document(s) updated.",
     )
     connection.payments_synced_until = utcnow()
     return added
+
+
+def _deleted_allocations(
+    connection: LedgerConnection, deleted: list[LedgerPayment]
+) -> list[ImportedPayment]:
+    """Return the imported rows of payments the ledger deleted (the id, or "<id>:..." rows)."""
+    if not deleted:
+        return []
+    ids = [p.ledger_payment_id for p in deleted]
+    return list(
+        db.session.execute(
+            db.select(ImportedPayment)
+            .where(
+                ImportedPayment.connection_id == connection.id,
+                db.or_(
+                    ImportedPayment.ledger_payment_id.in_(ids),
+                    *(
+                        ImportedPayment.ledger_payment_id.startswith(f"{i}:", autoescape=True)
+                        for i in ids
+                    ),
+                ),
+            )
+            .order_by(ImportedPayment.id)
+        ).scalars()
+    )
 
 
 def default_payment_window_start(now: datetime | None = None) -> datetime:

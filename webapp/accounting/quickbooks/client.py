@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from webapp.integrations.http import IntegrationHttp, excerpt
@@ -128,6 +129,27 @@ class QboClient:
             if len(found) < page:
                 return rows
             start += page
+
+    def changed_since(self, entity: str, since: datetime) -> list[dict[str, Any]]:
+        """Return what Change Data Capture reports created, updated or deleted since ``since``.
+
+        ``GET /cdc?entities=..&changedSince=..`` (IntuitRestServiceDef.xsd ``CDCQuery``); a
+        deleted one is a stub with ``status: "Deleted"`` (``EntityStatusEnum``) and its Id.
+        """
+        response = self.http.request(
+            "GET",
+            f"{self.base}/cdc",
+            params={
+                "entities": entity,
+                "changedSince": since.isoformat(timespec="seconds"),
+                "minorversion": MINOR_VERSION,
+            },
+        )
+        rows: list[dict[str, Any]] = []
+        for block in self._check(response).get("CDCResponse") or []:
+            for found in block.get("QueryResponse") or []:
+                rows += found.get(entity) or []
+        return rows
 
     def get(self, path: str) -> dict[str, Any]:
         response = self.http.request(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -294,10 +294,24 @@ def tax_rate(entity: dict[str, Any]) -> LedgerTaxRate:
 def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
     """One LedgerPayment per invoice a QBO Payment applies to, and one for its overpayment.
 
+    A payment deleted in QuickBooks (a Change Data Capture stub, ``status: Deleted``) is one
+    ``deleted`` LedgerPayment naming only the payment: all it applied stops counting.
+
     QuickBooks applies at most an invoice's open balance; what a customer paid above it stays
     on the payment as ``UnappliedAmt`` (Finance.xsd Payment), a credit to the customer. When
     the payment is for one invoice only, that credit is what the customer overpaid on it.
     """
+    if entity.get("status") == "Deleted":
+        stamp = str((entity.get("MetaData") or {}).get("LastUpdatedTime") or "")
+        return [
+            LedgerPayment(
+                ledger_payment_id=str(entity["Id"]),
+                invoice_ledger_id="",
+                amount=Decimal("0.00"),
+                paid_on=date.fromisoformat(stamp[:10]) if stamp else datetime.now(UTC).date(),
+                deleted=True,
+            )
+        ]
     paid_on = date.fromisoformat(str(entity.get("TxnDate"))[:10])
     currency = (entity.get("CurrencyRef") or {}).get("value", "")
     reference = str(entity.get("PaymentRefNum") or "")

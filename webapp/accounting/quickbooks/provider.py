@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from webapp.accounting.interfaces import (
@@ -37,6 +37,7 @@ from webapp.integrations.interfaces import (
     RateLimit,
     TokenSet,
 )
+from webapp.models_base import utcnow
 
 # Names / numbers per look-up query (an IN list; keeps the GET URL well under 8 KB).
 LOOKUP_CHUNK = 80
@@ -434,6 +435,16 @@ class QuickBooksProvider:
         out: list[LedgerPayment] = []
         for row in self.client.query_all("Payment", where):
             out += mapping.payments(row)
+        # A query never returns a deleted payment: Change Data Capture does (API-NOTES 1.7),
+        # looking back at most 30 days — deleted before that, it was read as deleted then.
+        cdc_since = max(_aware(since), utcnow() - timedelta(days=30) + timedelta(minutes=1))
+        for row in self.client.changed_since("Payment", cdc_since):
+            if row.get("status") != "Deleted":
+                continue
+            stamp = (row.get("MetaData") or {}).get("LastUpdatedTime")
+            if until is not None and stamp and datetime.fromisoformat(stamp) > _aware(until):
+                continue
+            out += mapping.payments(row)
         return out
 
     def list_accounts(self) -> list[LedgerAccount]:
@@ -451,6 +462,10 @@ class QuickBooksProvider:
             str(config.get(self.oauth.client_id_key) or ""),
             str(config.get(self.oauth.client_secret_key) or ""),
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _code(result: PushResult) -> str:

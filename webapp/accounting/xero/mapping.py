@@ -547,6 +547,9 @@ def overpayments(records: Iterable[Mapping[str, Any]]) -> list[LedgerPayment]:
     and invoice). While every allocation is to one invoice, the credit left
     (``RemainingCredit``) is what the customer overpaid on it; otherwise it is reported as
     zero, so that credit later applied elsewhere, or a voided overpayment, lowers what we show.
+    A refund (a Payment of type AROVERPAYMENTPAYMENT on the overpayment's ``Payments``) pays
+    the credit back and lowers ``RemainingCredit``, so a refunded overpayment is not overpaid;
+    the refund itself names no invoice and is no payment of ours (``payments`` leaves it out).
     """
     out = []
     for record in records:
