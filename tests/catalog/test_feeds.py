@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from tests.factories import make_category, make_supplier
+from tests.factories import make_brand, make_category, make_product, make_supplier
 from webapp.catalog import feeds
 from webapp.catalog.models import FeedImport, ImportStatus, Product, SupplierOffer
 from webapp.extensions import db
@@ -221,6 +221,39 @@ def test_first_import_into_an_empty_catalog_ends_with_the_listing_indexes(tmp_pa
     db.session.commit()
     assert _index_names("products") >= _LISTING
     assert db.session.query(Product).count() == 5
+
+
+def test_big_first_import_recomputes_the_totals_of_the_products_that_existed(tmp_path, supplier):
+    # Past SET_BASED_FROM rows on PostgreSQL the new products get their totals from the feed
+    # and only the products keyed in before are recomputed; the figures are those of a full
+    # refresh either way.
+    from webapp.catalog.operations import SET_BASED_FROM
+
+    lenovo = make_brand("Lenovo")
+    category = make_category("Keyed")
+    listed = make_product(category=category, brand=lenovo, cost=None, mpn="M7")
+    unlisted = make_product(category=category, brand=lenovo, cost=None, mpn="KEYED")
+    for keyed in (listed, unlisted):  # figures no live offer backs
+        keyed.best_cost, keyed.total_stock, keyed.min_eta_days = Decimal("1"), 99, 9
+    db.session.commit()
+    rows = "".join(
+        f"I-{i},M{i},Lenovo,P{i},Laptops,{10 + i % 7},{i % 3},{1 + i % 4}\n"
+        for i in range(SET_BASED_FROM + 5)
+    )
+    result = run(supplier, write(tmp_path, HEADER + rows))
+    assert result.status is ImportStatus.SUCCEEDED
+    assert result.products_created == SET_BASED_FROM + 4
+    db.session.expire_all()
+    totals = {
+        mpn: (cost, stock, eta)
+        for mpn, cost, stock, eta in db.session.execute(
+            select(Product.mpn, Product.best_cost, Product.total_stock, Product.min_eta_days)
+        )
+    }
+    assert totals["M7"] == (Decimal("10.0000"), 1, 4)  # from its new offer, not 1 / 99 / 9
+    assert totals["KEYED"] == (None, 0, None)  # no live offer
+    assert totals["M8"] == (Decimal("11.0000"), 2, 1)
+    assert totals["M9"] == (Decimal("12.0000"), 0, 2)
 
 
 def test_cli_import_prints_a_summary_with_skipped_lines(app, tmp_path, supplier):

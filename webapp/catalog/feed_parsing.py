@@ -115,6 +115,9 @@ class ImportSummary:
     # Set once so many products were touched that all are refreshed and reindexed: the ids
     # are then no longer kept (a million of them is 60 MB).
     touched_all: bool = False
+    # With touched_all: when not None, only these products' totals can be out of date (the
+    # others were created by this import with their totals); all are still reindexed.
+    stale_totals: list[int] | None = None
 
     def touch(self, product_ids: Iterable[int]) -> None:
         if self.touched_all:

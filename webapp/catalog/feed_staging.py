@@ -106,6 +106,11 @@ class StagingWriter(ChunkWriter):
                 else "category is empty and the product is new",
             )
         product_time, offer_time = self.stamp()
+        # Into an empty offers table (a first import) only the products that exist already
+        # can have totals to recompute afterwards: the new ones get theirs from their rows.
+        existing = (
+            execute("SELECT id FROM products").scalars().all() if self.offers_table_empty else None
+        )
         # Each new product from its first row that has a category, with its aggregates over
         # all its rows (as refresh_product_aggregates computes them over live offers).
         created = execute(
@@ -138,6 +143,7 @@ class StagingWriter(ChunkWriter):
         )
         if not few:
             summary.touch_all()
+            summary.stale_totals = existing
             return offers.rowcount
         product_ids = offers.scalars().all()
         summary.touch(product_ids)

@@ -288,7 +288,9 @@ def run_import(
             check(0)
         step("Updating product totals")
         refresh_product_aggregates(
-            None if summary.touched_all else sorted(summary.touched_products)
+            None if summary.touched_all else sorted(summary.touched_products),
+            # Withdrawn offers change their products' totals too (none on a first import).
+            stale=None if summary.offers_withdrawn else summary.stale_totals,
         )
     run.rows_read = summary.rows_read
     run.products_created = summary.products_created

@@ -23,15 +23,37 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterable[Sequence[int]]:
         yield ids[start : start + size]
 
 
-def refresh_product_aggregates(product_ids: Sequence[int] | None = None) -> None:
-    """Recompute best cost, total stock and ETA from live offers (all products if None)."""
+def refresh_product_aggregates(
+    product_ids: Sequence[int] | None = None, stale: Sequence[int] | None = None
+) -> None:
+    """Recompute best cost, total stock and ETA from live offers (all products if None).
+
+    `stale` (with None): only these products' figures can be out of date — a first feed
+    import created all the others with theirs — so only they are recomputed; search and
+    pricing are still told that every product changed."""
     if product_ids is None or len(product_ids) >= SET_BASED_FROM:
-        _refresh_all_aggregates()
+        if stale is not None and len(stale) < SET_BASED_FROM:
+            for chunk in _chunks(list(stale)):
+                _refresh_some_aggregates(chunk)
+        else:
+            _refresh_all_aggregates()
         # Reindexing everything is the same work as reindexing most of it, and the job's
         # arguments stay small.
         catalog_changed(None)
         signals.product_prices_changed.send(None, reason="cost")
         return
+    repriced: list[int] = []
+    for chunk in _chunks(list(product_ids)):
+        before = _best_costs(chunk)
+        _refresh_some_aggregates(chunk)
+        after = _best_costs(chunk)
+        repriced += [pid for pid in chunk if before.get(pid) != after.get(pid)]
+    catalog_changed(product_ids)
+    if repriced:
+        signals.product_prices_changed.send(tuple(repriced), reason="cost")
+
+
+def _refresh_some_aggregates(product_ids: Sequence[int]) -> None:
     live = and_(SupplierOffer.product_id == Product.id, SupplierOffer.available.is_(True))
     stocked_eta = (
         select(func.min(SupplierOffer.eta_days))
@@ -47,18 +69,10 @@ def refresh_product_aggregates(product_ids: Sequence[int] | None = None) -> None
         # Available now: the fastest supplier that has stock; otherwise the back-order ETA.
         Product.min_eta_days: func.coalesce(stocked_eta, any_eta),
     }
-    repriced: list[int] = []
-    for chunk in _chunks(list(product_ids)):
-        before = _best_costs(chunk)
-        db.session.execute(
-            update(Product).where(Product.id.in_(chunk)).values(values),
-            execution_options={"synchronize_session": False},
-        )
-        after = _best_costs(chunk)
-        repriced += [pid for pid in chunk if before.get(pid) != after.get(pid)]
-    catalog_changed(product_ids)
-    if repriced:
-        signals.product_prices_changed.send(tuple(repriced), reason="cost")
+    db.session.execute(
+        update(Product).where(Product.id.in_(product_ids)).values(values),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _best_costs(product_ids: Sequence[int]) -> dict[int, object]:
