@@ -260,3 +260,33 @@ def test_xero_overpayment_refunded_no_longer_shows_overpaid(app, xero_sandbox, s
     import_payments(connection.id)
     db.session.refresh(doc)
     assert doc.overpaid_by == Decimal("15.00")
+
+
+def test_qbo_payment_moved_to_another_invoice_stops_paying_the_first(qbo, qbo_connection, store):
+    realm = qbo.realms[0]
+    first, one = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    second, two = _invoiced(store, qbo_connection, lambda i: qbo.get(realm, "Invoice", i))
+    amount = float(first.total)
+    payment = qbo.add(
+        realm,
+        "Payment",
+        {
+            "CustomerRef": one["CustomerRef"],
+            "TotalAmt": amount,
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": one["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    import_payments(qbo_connection.id)
+    db.session.refresh(first)
+    assert first.amount_paid == first.total
+
+    # Applied to the wrong invoice: moved to the other one in QuickBooks.
+    link = {"TxnId": two["Id"], "TxnType": "Invoice"}
+    moved = dict(payment, Line=[{"Amount": amount, "LinkedTxn": [link]}])
+    qbo.apply(realm, "Payment", moved, "update", None)
+    import_payments(qbo_connection.id)
+    for doc in (first, second):
+        db.session.refresh(doc)
+
+    assert first.amount_paid == 0 and first.payment_status == PaymentStatus.UNPAID
+    assert second.amount_paid == Decimal(str(amount)).quantize(Decimal("0.01"))

@@ -431,7 +431,9 @@ class LedgerPayment:
     overpayment: bool = False
     # Deleted in the ledger: every imported allocation of this payment stops counting — the
     # row whose ledger_payment_id is this id, or begins with this id and ":" (invoice_ledger_id
-    # and amount are then not known and are left empty / zero).
+    # and amount are then not known and are left empty / zero). An id "<payment>:<part>"
+    # read means all parts of that payment are read: a part imported before and not read
+    # again stops counting.
     deleted: bool = False
 
 

@@ -14,7 +14,6 @@ from webapp.accounting.interfaces import (
     AccountPurpose,
     CancelAction,
     LedgerDocumentStatus,
-    LedgerPayment,
     LedgerTenant,
     Numbering,
 )
@@ -227,15 +226,19 @@ def import_payments(
         ).scalars()
     }
     touched: set[int] = set()
-    added = overpaid = deleted = 0
-    for row in _deleted_allocations(connection, [p for p in payments if p.deleted]):
-        # Deleted in the ledger: what it paid stops counting (kept at zero, so a re-read of
-        # the deletion changes nothing).
-        deleted += 1
-        if row.amount != 0:
+    added = overpaid = 0
+    deleted = [p.ledger_payment_id for p in payments if p.deleted]
+    payments = [p for p in payments if not p.deleted]
+    read = {p.ledger_payment_id for p in payments}
+    # A payment read lists every part of it ("<payment>:<invoice>", ...): a part imported
+    # before and no longer listed (the payment moved to another invoice, an allocation
+    # removed) stops counting, as does every part of a deleted payment. Kept at zero, so a
+    # re-read of the deletion changes nothing.
+    parted = {i.split(":", 1)[0] for i in read if ":" in i}
+    for row in _allocations_of(connection, deleted + sorted(parted)):
+        if row.ledger_payment_id not in read and row.amount != 0:
             row.amount = Decimal("0.00")
             touched.add(row.sales_document_id)
-    payments = [p for p in payments if not p.deleted]
     for payment in payments:
         document_id = links.get(payment.invoice_ledger_id)
         if document_id is None:
@@ -290,21 +293,18 @@ def import_payments(
         SyncDirection.PULL,
         "payments",
         message=f"{len(payments)} payment(s) read since {since:%Y-%m-%d}, {added} new, "
-        f"{overpaid} overpayment(s), {deleted} deleted, {len(touched)} document(s) updated.",
+        f"{overpaid} overpayment(s), {len(deleted)} deleted, {len(touched)} document(s) updated.",
     )
     connection.payments_synced_until = utcnow()
     return added
 
 
-def _deleted_allocations(
-    connection: LedgerConnection, deleted: list[LedgerPayment]
-) -> list[ImportedPayment]:
-    """Return the imported rows of payments the ledger deleted (the id, or "<id>:..." rows)."""
-    if not deleted:
-        return []
-    ids = [p.ledger_payment_id for p in deleted]
-    return list(
-        db.session.execute(
+def _allocations_of(connection: LedgerConnection, payment_ids: list[str]) -> list[ImportedPayment]:
+    """Return the imported rows of these ledger payments (the id itself, or "<id>:..." rows)."""
+    rows: list[ImportedPayment] = []
+    for start in range(0, len(payment_ids), 200):  # SQLite: an OR tree at most 1000 deep
+        ids = payment_ids[start : start + 200]
+        rows += db.session.execute(
             db.select(ImportedPayment)
             .where(
                 ImportedPayment.connection_id == connection.id,
@@ -318,7 +318,7 @@ def _deleted_allocations(
             )
             .order_by(ImportedPayment.id)
         ).scalars()
-    )
+    return rows
 
 
 def default_payment_window_start(now: datetime | None = None) -> datetime:
