@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from webapp.auth.access import staff_required
@@ -114,8 +114,6 @@ settings_views.connection_routes(
 @bp.post("/connections/<int:connection_id>/opportunities")
 @staff_required(Role.ADMIN)
 def save_opportunities(connection_id: int):
-    from flask import request
-
     from webapp.parsing import whole_number
 
     connection = _connection(connection_id)
@@ -143,8 +141,6 @@ def save_opportunities(connection_id: int):
 @bp.post("/connections/<int:connection_id>/items")
 @staff_required(Role.ADMIN)
 def save_items(connection_id: int):
-    from flask import request
-
     connection = _connection(connection_id)
     try:
         operations.save_item_options(
@@ -179,20 +175,23 @@ def _organization_and_connection(connection_id: int, organization_id: int):
     return connection, organization
 
 
+def _asked(read, *args) -> tuple[list, str, int]:
+    """A live Autotask read for a picker: (what it found, why not, the status to answer with).
+    A refusal by our rules is a 400; Autotask out of reach is said in the panel with a 200."""
+    try:
+        return read(*args), "", 200
+    except IntegrationRuleError as exc:
+        return [], exc.message, 400
+    except IntegrationError as exc:
+        return [], f"Autotask could not be asked ({exc.message}).", 200
+
+
 @bp.get("/connections/<int:connection_id>/organizations/<int:organization_id>/companies")
 @staff_required(Role.SALES)
 def search_companies(connection_id: int, organization_id: int):
-    from flask import request
-
     connection, organization = _organization_and_connection(connection_id, organization_id)
     text = request.args.get("q", "")
-    found, problem, status = [], "", 200
-    try:
-        found = companies.search(connection, text)
-    except IntegrationRuleError as exc:
-        problem, status = exc.message, 400
-    except IntegrationError as exc:
-        problem = f"Autotask could not be asked ({exc.message})."
+    found, problem, status = _asked(companies.search, connection, text)
     return render(
         "psa_admin/_company_results.html",
         connection=connection,
@@ -206,8 +205,6 @@ def search_companies(connection_id: int, organization_id: int):
 @bp.post("/connections/<int:connection_id>/organizations/<int:organization_id>/company")
 @staff_required(Role.SALES)
 def link_company(connection_id: int, organization_id: int):
-    from flask import request
-
     connection, organization = _organization_and_connection(connection_id, organization_id)
     try:
         link = companies.link(
@@ -238,13 +235,7 @@ def _quote_and_connection(connection_id: int, quote_id: int):
 @staff_required(Role.SALES)
 def list_opportunities(connection_id: int, quote_id: int):
     connection, quote = _quote_and_connection(connection_id, quote_id)
-    found, problem, status = [], "", 200
-    try:
-        found = opportunities.open_opportunities(connection, quote)
-    except IntegrationRuleError as exc:
-        problem, status = exc.message, 400
-    except IntegrationError as exc:
-        problem = f"Autotask could not be asked ({exc.message})."
+    found, problem, status = _asked(opportunities.open_opportunities, connection, quote)
     return render(
         "psa_admin/_opportunity_results.html",
         connection=connection,
@@ -257,8 +248,6 @@ def list_opportunities(connection_id: int, quote_id: int):
 @bp.post("/connections/<int:connection_id>/quotes/<int:quote_id>/opportunity")
 @staff_required(Role.SALES)
 def attach_opportunity(connection_id: int, quote_id: int):
-    from flask import request
-
     connection, quote = _quote_and_connection(connection_id, quote_id)
     try:
         link = opportunities.attach(
@@ -281,13 +270,7 @@ def attach_opportunity(connection_id: int, quote_id: int):
 @staff_required(Role.SALES)
 def list_contacts(connection_id: int, organization_id: int):
     connection, organization = _organization_and_connection(connection_id, organization_id)
-    found, problem, status = [], "", 200
-    try:
-        found = contacts.company_contacts(connection, organization)
-    except IntegrationRuleError as exc:
-        problem, status = exc.message, 400
-    except IntegrationError as exc:
-        problem = f"Autotask could not be asked ({exc.message})."
+    found, problem, status = _asked(contacts.company_contacts, connection, organization)
     return render(
         "psa_admin/_contact_results.html",
         connection=connection,
@@ -301,8 +284,6 @@ def list_contacts(connection_id: int, organization_id: int):
 @bp.post("/connections/<int:connection_id>/organizations/<int:organization_id>/contacts")
 @staff_required(Role.SALES)
 def link_contact(connection_id: int, organization_id: int):
-    from flask import request
-
     connection, organization = _organization_and_connection(connection_id, organization_id)
     user_id, remote_id = request.form.get("user_id", ""), request.form.get("contact_id", "")
     try:
