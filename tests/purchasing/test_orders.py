@@ -78,7 +78,7 @@ def receipt_of(po, *quantities, number="INV-1", costs=None, serials=None, **extr
     ],
 )
 def test_po_transitions(app, start, wanted, allowed):
-    # In the app: cancelling an issued PO tells the ledger (accounting's subscriber reads its pushes).
+    # In the app: cancelling an issued PO tells the ledger (accounting's subscriber reads pushes).
     po = PurchaseOrder(number="PO-1", status=start)
     if allowed:
         lifecycle.transition(po, wanted, None)
