@@ -344,3 +344,30 @@ def test_a_held_order_released_by_staff_sends_a_changed_email(app, store, run_jo
     assert changed["Subject"].startswith("Order updated:")
     assert "Released from hold" in mailbox.text(changed)
     assert changed["In-Reply-To"] == issued["Message-ID"]
+
+
+def test_order_events_in_one_transaction_read_the_mailbox_once(app, store, run_jobs, mailbox):
+    from sqlalchemy import event as sa_event
+
+    connect(events=["issued"])
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().startswith("SELECT") and "JOIN ticket_mail_connections" in statement:
+            reads.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        orders = [issue_order(store, f"k{n}") for n in range(3)]
+        assert len(reads) == 1  # the first order read it; the others used that copy
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    db.session.commit()
+    queued = set(db.session.scalars(db.select(TicketMailMessage.sales_document_id)))
+    assert queued == {order.id for order in orders}
+    # Switched off in a later transaction: the copy is gone with the first one, nothing is queued.
+    operations.set_enabled(operations.connection(), False, "Admin")
+    db.session.commit()
+    issue_order(store, "k9")
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(TicketMailMessage.id))) == 3

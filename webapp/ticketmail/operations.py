@@ -38,8 +38,16 @@ def connection() -> TicketMailConnection | None:
 
 
 def active_connection() -> TicketMailConnection | None:
-    found = connection()
-    return found if found is not None and found.status == ConnectionStatus.CONNECTED else None
+    """The mailbox that takes ticket emails, if switched on: read once per transaction (every
+    order event asks, and a checkout or an import emits them by the dozen)."""
+    return next(
+        (
+            found
+            for found in core.active_connections_cached(TicketMailConnection)
+            if found.status == ConnectionStatus.CONNECTED
+        ),
+        None,
+    )
 
 
 def sample_context() -> dict:
