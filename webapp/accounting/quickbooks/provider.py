@@ -144,15 +144,23 @@ class QuickBooksProvider:
     # -- name lists: find by name, create the missing ones -----------------------------
     def find_or_create_customers(self, customers: Sequence[CustomerData]) -> list[PushResult]:
         return self._find_or_create(
-            "Customer", "DisplayName", DeliveryKind.CUSTOMER, customers,
-            lambda c: c.display_name, mapping.customer,
-        )  # fmt: skip
+            "Customer",
+            "DisplayName",
+            DeliveryKind.CUSTOMER,
+            customers,
+            lambda c: c.display_name,
+            mapping.customer,
+        )
 
     def find_or_create_suppliers(self, suppliers: Sequence[SupplierData]) -> list[PushResult]:
         return self._find_or_create(
-            "Vendor", "DisplayName", DeliveryKind.SUPPLIER, suppliers,
-            lambda s: s.display_name, mapping.vendor,
-        )  # fmt: skip
+            "Vendor",
+            "DisplayName",
+            DeliveryKind.SUPPLIER,
+            suppliers,
+            lambda s: s.display_name,
+            mapping.vendor,
+        )
 
     def find_or_create_items(self, items: Sequence[ItemData]) -> list[PushResult]:
         return self._find_or_create(
@@ -300,19 +308,15 @@ class QuickBooksProvider:
             return PushResult(item.key, error=error)
         return self._voided(item, voided.get("Invoice") or {}, request=excerpt(body))
 
-    def _voided(
-        self, item: VoidData, invoice: dict[str, Any], *, found_existing=False, request=""
-    ) -> PushResult:
-        remote_id = str(invoice.get("Id") or item.invoice_ledger_id)
-        return PushResult(
-            key=item.key,
-            remote_id=remote_id,
-            remote_number=f"invoice {invoice.get('DocNumber') or item.reference} voided",
-            remote_url=self.record_url(DeliveryKind.INVOICE, remote_id),
-            found_existing=found_existing,
-            request_excerpt=request,
-            response_excerpt=excerpt(invoice),
-            version=str(invoice.get("SyncToken", "")),
+    def _voided(self, item: VoidData, invoice: dict[str, Any], **done) -> PushResult:
+        return self._undone(
+            DeliveryKind.INVOICE,
+            item.key,
+            item.invoice_ledger_id,
+            item.reference,
+            invoice,
+            "invoice {} voided",
+            **done,
         )
 
     # -- cancelled purchase orders: close them ------------------------------------------
@@ -342,19 +346,40 @@ class QuickBooksProvider:
             return PushResult(item.key, error=error)
         return self._closed(item, closed.get("PurchaseOrder") or {}, request=excerpt(body))
 
-    def _closed(
-        self, item: CloseData, order: dict[str, Any], *, found_existing=False, request=""
+    def _closed(self, item: CloseData, order: dict[str, Any], **done) -> PushResult:
+        return self._undone(
+            DeliveryKind.PURCHASE_ORDER,
+            item.key,
+            item.purchase_order_ledger_id,
+            item.reference,
+            order,
+            "purchase order {} closed",
+            **done,
+        )
+
+    def _undone(
+        self,
+        kind: DeliveryKind,
+        key: str,
+        ledger_id: str,
+        reference: str,
+        record: dict[str, Any],
+        wording: str,
+        *,
+        found_existing: bool = False,
+        request: str = "",
     ) -> PushResult:
-        remote_id = str(order.get("Id") or item.purchase_order_ledger_id)
+        """The result of voiding an invoice or closing a PO (or finding it done already)."""
+        remote_id = str(record.get("Id") or ledger_id)
         return PushResult(
-            key=item.key,
+            key=key,
             remote_id=remote_id,
-            remote_number=f"purchase order {order.get('DocNumber') or item.reference} closed",
-            remote_url=self.record_url(DeliveryKind.PURCHASE_ORDER, remote_id),
+            remote_number=wording.format(record.get("DocNumber") or reference),
+            remote_url=self.record_url(kind, remote_id),
             found_existing=found_existing,
             request_excerpt=request,
-            response_excerpt=excerpt(order),
-            version=str(order.get("SyncToken", "")),
+            response_excerpt=excerpt(record),
+            version=str(record.get("SyncToken", "")),
         )
 
     # -- batch create ---------------------------------------------------------------------
