@@ -181,3 +181,21 @@ def test_the_thread_limit_error_is_a_throttle_whatever_its_status(status):
     response._content = json.dumps({"errors": ["Missing Required Field: title."]}).encode()
     response.status_code = 500
     assert isinstance(classify(response), PermanentError)
+
+
+def test_credentials_that_cannot_travel_in_a_header_are_refused_by_the_form(
+    app, store, client, autotask
+):
+    # The fuzz test found this: a non-ASCII integration code reached the HTTP library (500).
+    login(client, store.admin)
+    page = client.post(
+        "/admin/psa/autotask",
+        data={
+            "username": autotask.username,
+            "secret": autotask.secret,
+            "integration_code": "code\x85é",
+        },
+    )
+    assert page.status_code == 400  # the page answers form refusals with 400
+    assert "no spaces or accented characters" in page.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(PsaConnection.id))) == 0
