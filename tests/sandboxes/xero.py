@@ -550,6 +550,42 @@ class XeroSandbox:
             overpayment["UpdatedDateUTC"] = self.clock.now()
             return render(copy.deepcopy(overpayment))
 
+    def delete_overpayment_allocation(
+        self, overpayment_id: str, allocation_id: str, tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        """Undo one allocation, as ``DELETE /Overpayments/{id}/Allocations/{AllocationID}``.
+
+        xero_accounting.yaml deleteOverpaymentAllocations: the allocation goes, the invoice
+        owes that amount again and the overpayment has it back as credit.
+        """
+        tenant = self.tenants[tenant_id or self.tenant_id]
+        with self._lock:
+            overpayment = tenant.ledger["Overpayments"][overpayment_id]
+            allocation = next(
+                a for a in overpayment["Allocations"] if a["AllocationID"] == allocation_id
+            )
+            overpayment["Allocations"].remove(allocation)
+            invoice = tenant.ledger["Invoices"][allocation["Invoice"]["InvoiceID"]]
+            amount = allocation["Amount"]
+            invoice["AmountCredited"] = round(invoice.get("AmountCredited", 0) - amount, 2)
+            invoice["AmountDue"] = round(
+                invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"], 2
+            )
+            applied = [
+                o for o in invoice.get("Overpayments", []) if o["OverpaymentID"] == overpayment_id
+            ]
+            if applied:
+                invoice["Overpayments"].remove(applied[0])
+            if invoice["Status"] == "PAID" and invoice["AmountDue"] > 0:
+                invoice["Status"] = "AUTHORISED"
+                invoice.pop("FullyPaidOnDate", None)
+            invoice["UpdatedDateUTC"] = self.clock.now()
+            overpayment["RemainingCredit"] = round(overpayment["RemainingCredit"] + amount, 2)
+            overpayment["AppliedAmount"] = round(overpayment["AppliedAmount"] - amount, 2)
+            overpayment["Status"] = "AUTHORISED"
+            overpayment["UpdatedDateUTC"] = self.clock.now()
+            return render(copy.deepcopy(overpayment))
+
     def today(self) -> str:
         """Return the sandbox date as YYYY-MM-DD."""
         return self.clock.utcnow().date().isoformat()

@@ -45,8 +45,8 @@ HOW TO ADD A PROVIDER
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar, Protocol, runtime_checkable
@@ -435,6 +435,24 @@ class LedgerPayment:
     # read means all parts of that payment are read: a part imported before and not read
     # again stops counting.
     deleted: bool = False
+    # Read again and applied to no invoice now (every QuickBooks line removed, every Xero
+    # allocation deleted): as with a deletion, every imported part of it stops counting.
+    unallocated: bool = False
+
+
+def summed_parts(parts: Iterable[LedgerPayment]) -> list[LedgerPayment]:
+    """Return one part per ``ledger_payment_id``: parts of one payment on one invoice summed.
+
+    A QuickBooks payment may have two lines on one invoice and a Xero overpayment two
+    allocations to it; the id is per payment and invoice, so they are one part of ours.
+    """
+    merged: dict[str, LedgerPayment] = {}
+    for part in parts:
+        seen = merged.get(part.ledger_payment_id)
+        merged[part.ledger_payment_id] = (
+            part if seen is None else replace(seen, amount=seen.amount + part.amount)
+        )
+    return list(merged.values())
 
 
 @dataclass(frozen=True)

@@ -228,14 +228,15 @@ def import_payments(
     touched: set[int] = set()
     added = overpaid = 0
     deleted = [p.ledger_payment_id for p in payments if p.deleted]
-    payments = [p for p in payments if not p.deleted]
+    unallocated = [p.ledger_payment_id for p in payments if p.unallocated]
+    payments = [p for p in payments if not (p.deleted or p.unallocated)]
     read = {p.ledger_payment_id for p in payments}
     # A payment read lists every part of it ("<payment>:<invoice>", ...): a part imported
     # before and no longer listed (the payment moved to another invoice, an allocation
-    # removed) stops counting, as does every part of a deleted payment. Kept at zero, so a
-    # re-read of the deletion changes nothing.
+    # removed) stops counting, as does every part of a deleted payment or of one applied to
+    # no invoice now. Kept at zero, so a re-read of the deletion changes nothing.
     parted = {i.split(":", 1)[0] for i in read if ":" in i}
-    for row in _allocations_of(connection, deleted + sorted(parted)):
+    for row in _allocations_of(connection, deleted + unallocated + sorted(parted)):
         if row.ledger_payment_id not in read and row.amount != 0:
             row.amount = Decimal("0.00")
             touched.add(row.sales_document_id)
@@ -293,7 +294,8 @@ def import_payments(
         SyncDirection.PULL,
         "payments",
         message=f"{len(payments)} payment(s) read since {since:%Y-%m-%d}, {added} new, "
-        f"{overpaid} overpayment(s), {len(deleted)} deleted, {len(touched)} document(s) updated.",
+        f"{overpaid} overpayment(s), {len(deleted)} deleted, {len(unallocated)} applied to no "
+        f"invoice, {len(touched)} document(s) updated.",
     )
     connection.payments_synced_until = utcnow()
     return added

@@ -21,7 +21,7 @@ from webapp.accounting.interfaces import (
     LedgerDocumentStatus,
     SupplierData,
 )
-from webapp.accounting.xero import mapping
+from webapp.accounting.xero import mapping, reads
 
 CONTACT_ID = "0c2c5a5e-7b2b-4d5e-9b1a-3f1f5a6b7c8d"
 
@@ -341,17 +341,17 @@ def test_bill_match_needs_supplier_number_and_amount() -> None:
 
 
 def test_accounts_are_offered_for_their_purposes_by_code() -> None:
-    revenue = mapping.ledger_account(
+    revenue = reads.ledger_account(
         {"AccountID": "a", "Code": "200", "Name": "Sales", "Type": "REVENUE", "Status": "ACTIVE"}
     )
     assert revenue is not None and revenue.id == "200" and revenue.label == "200 Sales"
     assert AccountPurpose.INCOME in revenue.purposes
-    assert mapping.ledger_account({"Code": "1", "Status": "ARCHIVED"}) is None
-    assert mapping.ledger_account({"AccountID": "b", "Name": "No code"}) is None
+    assert reads.ledger_account({"Code": "1", "Status": "ARCHIVED"}) is None
+    assert reads.ledger_account({"AccountID": "b", "Name": "No code"}) is None
 
 
 def test_tax_rate_id_is_the_tax_type() -> None:
-    rate = mapping.ledger_tax_rate(
+    rate = reads.ledger_tax_rate(
         {"TaxType": "TAX001", "Name": "Sales Tax", "EffectiveRate": 8.25, "Status": "ACTIVE"}
     )
     assert rate is not None and (rate.id, rate.rate) == ("TAX001", Decimal("8.25"))
@@ -383,7 +383,7 @@ def test_payments_become_our_payment_records() -> None:
             "Invoice": {"InvoiceID": "i1"},
         },
     ]
-    [payment, deleted] = mapping.payments(records)
+    [payment, deleted] = reads.payments(records)
     assert payment.ledger_payment_id == "p1" and payment.invoice_ledger_id == "i1"
     assert payment.amount == Decimal("40.50") and payment.paid_on == date(2026, 5, 4)
     assert payment.currency == "USD" and payment.reference == "EFT 88"
@@ -401,12 +401,12 @@ def test_overpayments_pay_their_invoices_and_a_voided_one_pays_nothing() -> None
         "RemainingCredit": 20.0,
         "Allocations": [{"Amount": 100.0, "Invoice": {"InvoiceID": "i1"}}],
     }
-    paid = mapping.overpayments(
+    paid = reads.overpayments(
         [record, {**record, "OverpaymentID": "o2", "Type": "SPEND-OVERPAYMENT"}]
     )
     assert [(p.ledger_payment_id, p.invoice_ledger_id, p.amount, p.overpayment) for p in paid] == [
         ("o1:i1", "i1", Decimal("100.00"), False),
         ("o1:remaining", "i1", Decimal("20.00"), True),
     ]
-    voided = mapping.overpayments([{**record, "Status": "VOIDED"}])
+    voided = reads.overpayments([{**record, "Status": "VOIDED"}])
     assert [p.amount for p in voided] == [Decimal("0.00"), Decimal("0.00")]

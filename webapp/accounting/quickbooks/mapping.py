@@ -19,6 +19,7 @@ from webapp.accounting.interfaces import (
     LedgerTaxRate,
     PurchaseOrderData,
     SupplierData,
+    summed_parts,
 )
 from webapp.integrations.interfaces import PermanentError
 
@@ -291,11 +292,24 @@ def tax_rate(entity: dict[str, Any]) -> LedgerTaxRate:
     return LedgerTaxRate(id=str(entity["Id"]), name=str(entity.get("Name", entity["Id"])))
 
 
+def deleted_payment(payment_id: str, stamp: str = "") -> LedgerPayment:
+    """Return the LedgerPayment of a payment QuickBooks no longer has (deleted at ``stamp``)."""
+    return LedgerPayment(
+        ledger_payment_id=payment_id,
+        invoice_ledger_id="",
+        amount=Decimal("0.00"),
+        paid_on=date.fromisoformat(stamp[:10]) if stamp else datetime.now(UTC).date(),
+        deleted=True,
+    )
+
+
 def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
     """One LedgerPayment per invoice a QBO Payment applies to, and one for its overpayment.
 
     A payment deleted in QuickBooks (a Change Data Capture stub, ``status: Deleted``) is one
-    ``deleted`` LedgerPayment naming only the payment: all it applied stops counting.
+    ``deleted`` LedgerPayment naming only the payment: all it applied stops counting; one
+    applied to no invoice now (every line removed) is one ``unallocated`` LedgerPayment, to
+    the same effect. Two lines on one invoice are one part: their amounts are summed.
 
     QuickBooks applies at most an invoice's open balance; what a customer paid above it stays
     on the payment as ``UnappliedAmt`` (Finance.xsd Payment), a credit to the customer. When
@@ -303,15 +317,7 @@ def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
     """
     if entity.get("status") == "Deleted":
         stamp = str((entity.get("MetaData") or {}).get("LastUpdatedTime") or "")
-        return [
-            LedgerPayment(
-                ledger_payment_id=str(entity["Id"]),
-                invoice_ledger_id="",
-                amount=Decimal("0.00"),
-                paid_on=date.fromisoformat(stamp[:10]) if stamp else datetime.now(UTC).date(),
-                deleted=True,
-            )
-        ]
+        return [deleted_payment(str(entity["Id"]), stamp)]
     paid_on = date.fromisoformat(str(entity.get("TxnDate"))[:10])
     currency = (entity.get("CurrencyRef") or {}).get("value", "")
     reference = str(entity.get("PaymentRefNum") or "")
@@ -330,20 +336,32 @@ def payments(entity: dict[str, Any]) -> list[LedgerPayment]:
                     reference=reference,
                 )
             )
-    if out:
-        # Zero when the payment is for several invoices (whose overpayment it is, is not
-        # known), so an edit that spreads the credit clears what was shown before.
-        single = len({p.invoice_ledger_id for p in out}) == 1
-        unapplied = Decimal(str(entity.get("UnappliedAmt") or 0)) if single else Decimal(0)
-        out.append(
+    if not out:
+        return [
             LedgerPayment(
-                ledger_payment_id=f"{entity['Id']}:unapplied",
-                invoice_ledger_id=out[0].invoice_ledger_id,
-                amount=unapplied.quantize(Decimal("0.01")),
+                ledger_payment_id=str(entity["Id"]),
+                invoice_ledger_id="",
+                amount=Decimal("0.00"),
                 paid_on=paid_on,
                 currency=currency,
                 reference=reference,
-                overpayment=True,
+                unallocated=True,
             )
+        ]
+    out = summed_parts(out)
+    # Zero when the payment is for several invoices (whose overpayment it is, is not
+    # known), so an edit that spreads the credit clears what was shown before.
+    single = len({p.invoice_ledger_id for p in out}) == 1
+    unapplied = Decimal(str(entity.get("UnappliedAmt") or 0)) if single else Decimal(0)
+    out.append(
+        LedgerPayment(
+            ledger_payment_id=f"{entity['Id']}:unapplied",
+            invoice_ledger_id=out[0].invoice_ledger_id,
+            amount=unapplied.quantize(Decimal("0.01")),
+            paid_on=paid_on,
+            currency=currency,
+            reference=reference,
+            overpayment=True,
         )
+    )
     return out

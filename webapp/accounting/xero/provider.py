@@ -29,7 +29,7 @@ from webapp.accounting.interfaces import (
     VoidData,
     WebhookEvent,
 )
-from webapp.accounting.xero import mapping, webhooks
+from webapp.accounting.xero import mapping, reads, webhooks
 from webapp.accounting.xero.cancel import Cancelling
 from webapp.accounting.xero.client import XeroClient
 from webapp.accounting.xero.contacts import NameLists
@@ -254,16 +254,16 @@ class XeroProvider:
                 [r for r in rows if updated_at(r) is None or updated_at(r) <= limit]
                 for rows in (payments, overpayments)
             )
-        return mapping.payments(payments) + mapping.overpayments(overpayments)
+        return reads.payments(payments) + reads.overpayments(overpayments)
 
     def list_accounts(self) -> list[LedgerAccount]:
         """Return the active, coded accounts of the chart, by code."""
-        accounts = [mapping.ledger_account(r) for r in self.client.get("Accounts")]
+        accounts = [reads.ledger_account(r) for r in self.client.get("Accounts")]
         return sorted((a for a in accounts if a is not None), key=lambda a: a.code)
 
     def list_tax_rates(self) -> list[LedgerTaxRate]:
         """Return the active tax rates (id = TaxType)."""
-        rates = [mapping.ledger_tax_rate(r) for r in self.client.get("TaxRates")]
+        rates = [reads.ledger_tax_rate(r) for r in self.client.get("TaxRates")]
         return [r for r in rates if r is not None]
 
     def revoke(self, tokens: TokenSet) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webapp.accounting.interfaces import DeliveryKind, PushResult
-from webapp.accounting.xero import mapping
+from webapp.accounting.xero import reads
 from webapp.accounting.xero.client import ElementResult, XeroClient, idempotency_key
 from webapp.accounting.xero.errors import explain
 from webapp.integrations.http import excerpt
@@ -71,7 +71,7 @@ def pick(
 
 def updated_at(record: Mapping[str, Any]) -> datetime | None:
     """Return a record's ``UpdatedDateUTC`` (Xero's ``/Date(ms)/`` form) as a datetime."""
-    match = mapping._MSDATE.fullmatch(str(record.get("UpdatedDateUTC") or ""))
+    match = reads.MSDATE.fullmatch(str(record.get("UpdatedDateUTC") or ""))
     if match:
         return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
     return None
