@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import quote_plus
 
 from tests.accounting.builders import connect_xero, point_app_at_xero
 from tests.accounting.test_figures_payments import _invoiced
+from webapp.accounting.quickbooks.payments import LOOKUP_QUERY_MAX
 from webapp.extensions import db
+from webapp.models_base import utcnow
 from webapp.sales.models import PaymentStatus
 from workers.accounting import import_payments
 
@@ -109,3 +113,87 @@ def test_xero_overpayment_whose_allocations_are_all_removed_stops_paying(app, xe
 
     assert (doc.amount_paid, doc.overpaid_by) == (0, 0)
     assert doc.payment_status == PaymentStatus.UNPAID
+
+
+# -- QuickBooks deletions Change Data Capture cannot report ----------------------------------
+
+
+def _payment_reads_by_id(qbo) -> list[str]:
+    return [
+        r.args["query"]
+        for r in qbo.requests
+        if r.path.endswith("/query") and "from Payment where Id in" in r.args.get("query", "")
+    ]
+
+
+def _paid_in_full(qbo, connection, store):
+    realm = qbo.realms[0]
+    doc, invoice = _invoiced(store, connection, lambda i: qbo.get(realm, "Invoice", i))
+    payment = _qbo_payment(qbo, invoice, float(doc.total), [float(doc.total)])
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.amount_paid == doc.total
+    return doc, payment
+
+
+def test_qbo_payment_deleted_while_no_read_ran_for_30_days_stops_counting(
+    qbo, qbo_connection, store
+):
+    doc, payment = _paid_in_full(qbo, qbo_connection, store)
+    import_payments(qbo_connection.id)
+    assert _payment_reads_by_id(qbo) == []  # CDC was read a moment ago: it is enough
+
+    # The sync stood still for 40 days (worker stopped); the payment was deleted 35 days
+    # ago, before the 30 days CDC looks back, so CDC can no longer report it.
+    qbo.delete(qbo.realms[0], "Payment", payment["Id"], days_ago=35)
+    qbo_connection.payments_synced_until = utcnow() - timedelta(days=40)
+    db.session.commit()
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+
+    assert (doc.amount_paid, doc.payment_status) == (0, PaymentStatus.UNPAID)
+    assert _payment_reads_by_id(qbo) == [
+        f"select * from Payment where Id in ('{payment['Id']}') startposition 1 maxresults 1000"
+    ]
+
+
+def test_qbo_payment_deleted_after_a_full_cdc_answer_stops_counting(qbo, qbo_connection, store):
+    doc, payment = _paid_in_full(qbo, qbo_connection, store)
+    realm = qbo.realms[0]
+    # A busy month: 1,000 other payments changed before the deletion. CDC answers at most
+    # 1,000 objects, so the deletion is not in its answer.
+    for _ in range(1000):
+        qbo.add(realm, "Payment", {"CustomerRef": {"value": "1"}, "TotalAmt": 1.0})
+    qbo.clock.advance(1)
+    qbo.delete(realm, "Payment", payment["Id"])
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+
+    assert (doc.amount_paid, doc.payment_status) == (0, PaymentStatus.UNPAID)
+    assert len(_payment_reads_by_id(qbo)) == 1
+
+
+def test_qbo_payments_read_again_by_id_in_short_queries(qbo, qbo_connection, store):
+    doc, payment = _paid_in_full(qbo, qbo_connection, store)
+    realm = qbo.realms[0]
+    invoice = {**payment, "Id": payment["Line"][0]["LinkedTxn"][0]["TxnId"]}
+    qbo.apply(realm, "Payment", dict(payment, Line=[]), "update", None)  # room on the invoice
+    # 200 payments of a cent each on our invoice, entered (and last changed) 40 days ago.
+    cents = [_qbo_payment(qbo, invoice, 0.01, [0.01])["Id"] for _ in range(200)]
+    import_payments(qbo_connection.id)
+    long_ago = (qbo.clock.utcnow() - timedelta(days=40)).isoformat(timespec="milliseconds")
+    for payment_id in cents:
+        qbo.ledgers[realm]["Payment"][payment_id]["MetaData"]["LastUpdatedTime"] = long_ago
+    qbo_connection.payments_synced_until = utcnow() - timedelta(days=40)
+    db.session.commit()
+    qbo.delete(realm, "Payment", cents[5], days_ago=35)
+
+    import_payments(qbo_connection.id)
+    db.session.refresh(doc)
+
+    queries = _payment_reads_by_id(qbo)
+    assert len(queries) > 1 and max(len(quote_plus(q)) for q in queries) <= LOOKUP_QUERY_MAX
+    assert sorted(i for q in queries for i in q.split("(")[1].split(")")[0].split(", ")) == sorted(
+        f"'{i}'" for i in cents
+    )
+    assert doc.amount_paid == Decimal("1.99")  # 200 cents, less the one deleted

@@ -44,6 +44,8 @@ from .specs import (
 )
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"  # API-NOTES 1.2
+# Intuit's CDC page: a CDC answer holds at most 1,000 objects, over all entities asked for.
+CDC_MAX_OBJECTS = 1000
 DEFAULT_REALM = "9130350000000001"
 DEFAULT_CLIENT_ID = "qbo-sandbox-client"
 DEFAULT_CLIENT_SECRET = "qbo-sandbox-secret"
@@ -671,21 +673,36 @@ class QboSandbox:
                 self._applied[realm][key] = paid
                 target["Balance"] = round(target.get("TotalAmt", 0) - paid, 2)
 
-    def delete(self, realm: str, entity: str, entity_id: str) -> dict[str, Any]:
-        """Delete a transaction as a user would in QuickBooks (``operation=delete``)."""
+    def delete(
+        self, realm: str, entity: str, entity_id: str, *, days_ago: float = 0
+    ) -> dict[str, Any]:
+        """Delete a transaction as a user would in QuickBooks (``operation=delete``).
+
+        ``days_ago`` dates the deletion in the past (what CDC reports as its time), for
+        tests of deletions older than the 30 days CDC looks back.
+        """
         found = self.get(realm, entity, entity_id)
         if found is None:
             raise KeyError(entity_id)
         body = {"Id": entity_id, "SyncToken": found["SyncToken"]}
-        return self.apply(realm, entity, body, "delete", None)
+        stub = self.apply(realm, entity, body, "delete", None)
+        if days_ago:
+            when = self.clock.utcnow() - timedelta(days=days_ago)
+            with self._lock:
+                _kind, logged = self._deleted[realm][-1]
+                logged["MetaData"]["LastUpdatedTime"] = when.isoformat(timespec="milliseconds")
+        return stub
 
     # -- change data capture ------------------------------------------------------------
     def cdc(self, realm: str, entities: str, changed_since: str) -> dict[str, Any]:
         """Answer ``GET /cdc?entities=..&changedSince=..`` (IntuitRestServiceDef.xsd CDCQuery).
 
         One ``QueryResponse`` per entity asked for, holding what was created, updated or
-        deleted after ``changedSince`` (deleted ones as ``status: Deleted`` stubs). Intuit
-        documents a look-back of at most 30 days and 1000 objects per entity (API-NOTES 1.7).
+        deleted after ``changedSince`` (deleted ones as ``status: Deleted`` stubs). Intuit's
+        CDC page: "CDC operations can track changes within the last 30 days" and "Server
+        responses can handle a maximum of 1,000 objects" — one cap for the whole answer, over
+        every entity asked for; what is over it is left out, the oldest changes kept
+        (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture).
         """
         names = [n.strip() for n in (entities or "").split(",") if n.strip()]
         if not names:
@@ -710,17 +727,22 @@ class QboSandbox:
             stamp = datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"])
             return stamp >= since
 
-        responses = []
         with self._lock:
-            for name in names:
-                rows = [copy.deepcopy(e) for e in self.ledgers[realm].get(name, {}).values()]
-                rows += [copy.deepcopy(stub) for kind, stub in self._deleted[realm] if kind == name]
-                rows = sorted(
-                    (r for r in rows if "MetaData" in r and changed(r)),
-                    key=lambda r: r["MetaData"]["LastUpdatedTime"],
-                )[:1000]
-                found = {name: rows, "startPosition": 1, "maxResults": len(rows)} if rows else {}
-                responses.append({"QueryResponse": [found]})
+            rows = [
+                (name, copy.deepcopy(e))
+                for name in names
+                for e in self.ledgers[realm].get(name, {}).values()
+            ]
+            rows += [(kind, copy.deepcopy(stub)) for kind, stub in self._deleted[realm]]
+        kept = sorted(
+            ((n, r) for n, r in rows if n in names and "MetaData" in r and changed(r)),
+            key=lambda pair: pair[1]["MetaData"]["LastUpdatedTime"],
+        )[:CDC_MAX_OBJECTS]
+        responses = []
+        for name in names:
+            found = [r for n, r in kept if n == name]
+            block = {name: found, "startPosition": 1, "maxResults": len(found)} if found else {}
+            responses.append({"QueryResponse": [block]})
         return {"CDCResponse": responses, "time": self.now_iso()}
 
     # -- query --------------------------------------------------------------------------

@@ -564,6 +564,39 @@ def test_cdc_looks_back_at_most_30_days(qbo_sandbox: QboSandbox, qbo_api: ApiSes
     assert "30 days" in resp.json()["Fault"]["Error"][0]["Detail"]
 
 
+def test_cdc_answer_holds_at_most_1000_objects_over_every_entity(
+    qbo_sandbox: QboSandbox, qbo_api: ApiSession
+) -> None:
+    realm = qbo_sandbox.realms[0]
+    since = qbo_sandbox.now_iso()
+    for _ in range(700):
+        qbo_sandbox.add(realm, "Payment", {"CustomerRef": {"value": "1"}, "TotalAmt": 1.0})
+    qbo_sandbox.clock.advance(1)
+    newest = [qbo_sandbox.add(realm, "Invoice", SAMPLE_INVOICE)["Id"] for _ in range(400)]
+
+    resp = qbo_api.get("cdc", params={"entities": "Payment,Invoice", "changedSince": since})
+
+    payments, invoices = (
+        block["QueryResponse"][0].get(name, [])
+        for block, name in zip(resp.json()["CDCResponse"], ("Payment", "Invoice"), strict=True)
+    )
+    assert (len(payments), len(invoices)) == (700, 300)  # one cap: the newest 100 left out
+    assert [i["Id"] for i in invoices] == newest[:300]
+
+
+def test_cdc_does_not_report_a_deletion_older_than_30_days(
+    qbo_sandbox: QboSandbox, qbo_api: ApiSession
+) -> None:
+    realm = qbo_sandbox.realms[0]
+    payment = qbo_sandbox.add(realm, "Payment", {"CustomerRef": {"value": "1"}, "TotalAmt": 5.0})
+    qbo_sandbox.delete(realm, "Payment", payment["Id"], days_ago=31)
+    since = (qbo_sandbox.clock.utcnow() - timedelta(days=30, minutes=-1)).isoformat()
+
+    resp = qbo_api.get("cdc", params={"entities": "Payment", "changedSince": since})
+
+    assert resp.json()["CDCResponse"] == [{"QueryResponse": [{}]}]
+
+
 # -- idempotency and batch --------------------------------------------------------------------
 
 

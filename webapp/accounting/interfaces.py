@@ -506,8 +506,20 @@ class AccountingPush(Protocol):
         """Close purchase orders of cancelled POs; raise UnsupportedOperation if it has none."""
         ...
 
-    def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:
-        """Return payments applied to invoices changed in the window."""
+    def fetch_payments(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        last_read: datetime | None = None,
+        counted: Sequence[str] = (),
+    ) -> list[LedgerPayment]:
+        """Return payments applied to invoices changed in the window, and deletions.
+
+        ``last_read``: when the previous read ended (None: never). ``counted``: ids of the
+        payments counted on our documents now, for a ledger that must read them again to
+        find deletions it cannot report otherwise (QuickBooks past CDC's limits).
+        """
         ...
 
     def list_accounts(self) -> list[LedgerAccount]:

@@ -202,7 +202,9 @@ def import_payments(
     from webapp.sales import operations as sales_operations
     from webapp.sales.models import SalesDocument
 
-    payments = provider.fetch_payments(since)
+    payments = provider.fetch_payments(
+        since, last_read=connection.payments_synced_until, counted=_counted_payments(connection)
+    )
     invoice_ids = {p.invoice_ledger_id for p in payments}
     links = {}
     if invoice_ids:
@@ -299,6 +301,16 @@ def import_payments(
     )
     connection.payments_synced_until = utcnow()
     return added
+
+
+def _counted_payments(connection: LedgerConnection) -> list[str]:
+    """Return the ids of the ledger payments with a part counted on our documents now."""
+    parts = db.session.execute(
+        db.select(ImportedPayment.ledger_payment_id).where(
+            ImportedPayment.connection_id == connection.id, ImportedPayment.amount != 0
+        )
+    ).scalars()
+    return sorted({part.split(":", 1)[0] for part in parts})
 
 
 def _allocations_of(connection: LedgerConnection, payment_ids: list[str]) -> list[ImportedPayment]:

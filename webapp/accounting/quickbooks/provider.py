@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from webapp.accounting.interfaces import (
@@ -29,6 +29,7 @@ from webapp.accounting.interfaces import (
 )
 from webapp.accounting.quickbooks import mapping
 from webapp.accounting.quickbooks.client import MAX_BATCH, QboClient, fault_error, quote, request_id
+from webapp.accounting.quickbooks.payments import PaymentReader
 from webapp.integrations.http import excerpt
 from webapp.integrations.interfaces import (
     ConnectionContext,
@@ -37,7 +38,6 @@ from webapp.integrations.interfaces import (
     RateLimit,
     TokenSet,
 )
-from webapp.models_base import utcnow
 
 # Names / numbers per look-up query (an IN list; keeps the GET URL well under 8 KB).
 LOOKUP_CHUNK = 80
@@ -451,26 +451,16 @@ class QuickBooksProvider:
         return self._payables
 
     # -- reads ----------------------------------------------------------------------------
-    def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:
-        where = f"MetaData.LastUpdatedTime >= {quote(since.isoformat(timespec='seconds'))}"
-        if until is not None:
-            where += (
-                f" and MetaData.LastUpdatedTime <= {quote(until.isoformat(timespec='seconds'))}"
-            )
-        out: list[LedgerPayment] = []
-        for row in self.client.query_all("Payment", where):
-            out += mapping.payments(row)
-        # A query never returns a deleted payment: Change Data Capture does (API-NOTES 1.7),
-        # looking back at most 30 days — deleted before that, it was read as deleted then.
-        cdc_since = max(_aware(since), utcnow() - timedelta(days=30) + timedelta(minutes=1))
-        for row in self.client.changed_since("Payment", cdc_since):
-            if row.get("status") != "Deleted":
-                continue
-            stamp = (row.get("MetaData") or {}).get("LastUpdatedTime")
-            if until is not None and stamp and datetime.fromisoformat(stamp) > _aware(until):
-                continue
-            out += mapping.payments(row)
-        return out
+    def fetch_payments(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        last_read: datetime | None = None,
+        counted: Sequence[str] = (),
+    ) -> list[LedgerPayment]:
+        """Return payment parts changed in the window and deletions (``payments.PaymentReader``)."""
+        return PaymentReader(self.client).fetch(since, until, last_read=last_read, counted=counted)
 
     def list_accounts(self) -> list[LedgerAccount]:
         rows = self.client.query_all("Account", "Active = true")

@@ -240,11 +240,20 @@ class XeroProvider:
         raise UnsupportedOperation("Xero receives bills only, not purchase orders.")
 
     # -- reads ---------------------------------------------------------------------------
-    def fetch_payments(self, since: datetime, until: datetime | None = None) -> list[LedgerPayment]:
+    def fetch_payments(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        last_read: datetime | None = None,
+        counted: Sequence[str] = (),
+    ) -> list[LedgerPayment]:
         """Return customer payments and overpayments changed since ``since`` (paged).
 
         An overpayment (xero_accounting.yaml GET /Overpayments) is not a Payment: its
-        allocations settle invoices and what is left is the customer's credit.
+        allocations settle invoices and what is left is the customer's credit. A deleted
+        payment is still listed (Status DELETED) as changed, so ``last_read`` and ``counted``
+        are not needed here.
         """
         payments = self.client.get_all("Payments", modified_since=since)
         overpayments = self.client.get_all("Overpayments", modified_since=since)
