@@ -101,3 +101,26 @@ def test_many_invoices_in_one_transaction_read_the_ledger_connections_once(qbo_c
     db.session.commit()
     invoiced = set(db.session.scalars(db.select(Delivery.subject_id).filter_by(kind="invoice")))
     assert invoiced == {document.id for document in documents}
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(app, qbo, qbo_connection, store):
+    app.config["ACCOUNTING_RETRY_BACKOFF"] = "0"
+    _invoice_delivery(store)
+    qbo.retry_after_as_date = True  # "Retry-After: Tue, 08 Dec 2026 00:31:30 GMT"
+    qbo.faults.fail_next(1, status=503, retry_after=90, path="/batch")
+
+    with pytest.raises(TransientError):
+        sync_connection(qbo_connection.id)
+
+    db.session.expire_all()
+    delivery = db.session.execute(
+        db.select(Delivery).where(Delivery.next_attempt_at.is_not(None))
+    ).scalar_one()
+    # An HTTP-date has whole seconds: the wait is 89-90 s from now, never the backoff's 0.
+    assert utcnow() + timedelta(seconds=80) < delivery.next_attempt_at
+    assert delivery.next_attempt_at <= utcnow() + timedelta(seconds=91)
+    assert delivery.status == DeliveryStatus.PENDING
+    at = ScheduledJobRegistry(queue=get_queue()).get_scheduled_time(
+        f"integration-retry-{qbo_connection.id}"
+    )
+    assert abs((at - delivery.next_attempt_at).total_seconds()) < 1.5

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.accounting.builders import make_document
+from tests.accounting.builders import connect_qbo, make_document, point_app_at_qbo
 from tests.factories import login
 from webapp import signals
 from webapp.accounting import operations
@@ -200,6 +200,34 @@ def test_cli_sync_exits_non_zero_and_shows_the_ledgers_error(app, qbo, qbo_conne
     (line,) = [ln for ln in result.output.splitlines() if doc.number in ln]
     assert line.strip().startswith(f"Invoice {doc.number}:")
     assert "Field: Invoice.TxnDate." in line and "closing date" in line
+
+
+def test_cli_sync_exits_non_zero_when_the_ledger_keeps_failing(app, qbo, qbo_connection, store):
+    (doc,) = _ready(store)
+    qbo.faults.fail_next(50, status=503, path="/batch")  # QuickBooks is down for a while
+
+    result = app.test_cli_runner().invoke(args=["accounting", "sync"])
+
+    assert result.exit_code == 1, result.output
+    assert "stopped, the rest will be retried by the worker" in result.output
+    assert f"{qbo_connection.label}: 0 confirmed" in result.output
+    assert _invoices(qbo, doc.number) == []
+
+
+def test_cli_sync_exits_non_zero_when_one_of_two_ledgers_fails(app, qbo_sandbox_factory, store):
+    sandbox = qbo_sandbox_factory(realms=("realm-a", "realm-b"))
+    point_app_at_qbo(app, sandbox)
+    good = connect_qbo(sandbox, realm="realm-a")
+    bad = connect_qbo(sandbox, realm="realm-b")
+    db.session.commit()
+    _ready(store)
+    sandbox.faults.fail_next(50, status=503, path="/realm-b/")
+
+    result = app.test_cli_runner().invoke(args=["accounting", "sync"])
+
+    assert result.exit_code == 1, result.output
+    assert f"{good.label}: 5 confirmed, 0 failed, 0 still waiting." in result.output
+    assert f"{bad.label}: 0 confirmed" in result.output
 
 
 def test_cli_sync_of_one_connection_waits_for_a_sync_already_running(

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from flask import Flask, Response, g, redirect, request
@@ -243,6 +244,9 @@ class QboSandbox:
         self.minute_window = Window("minute", requests_per_minute, 60)
         self.batch_window = Window("batch", batch_requests_per_minute, 60)
         self.concurrent_requests = concurrent_requests
+        # RFC 9110 10.2.3: Retry-After is delay-seconds or an HTTP-date; a test may ask for
+        # the date form (the sandbox's clock plus the delay).
+        self.retry_after_as_date = False
         self.max_batch_items = max_batch_items
         self.ledgers = {realm: _seed() if seed else _empty() for realm in realms}
         self._applied: dict[str, dict[tuple[str, str], float]] = {realm: {} for realm in realms}
@@ -1023,7 +1027,13 @@ def _build_app(sb: QboSandbox) -> Flask:
         return _json({"Fault": fault.body(), "time": sb.now_iso()}, fault.status, headers)
 
     def gateway_fault(status: int, retry_after: int | None = None) -> Response:
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        headers = {}
+        if retry_after is not None:
+            headers["Retry-After"] = (
+                format_datetime(sb.clock.utcnow() + timedelta(seconds=retry_after), usegmt=True)
+                if sb.retry_after_as_date
+                else str(retry_after)
+            )
         if status == 429:
             # API-NOTES 1.5: throttling is HTTP 429, ThrottleExceeded, errorCode 003001.
             problem = QboProblem(
