@@ -494,6 +494,55 @@ def test_overpayment_refund_is_a_payment_that_lowers_the_credit(
     assert_validation(xero_api.put("Payments", json={"Payments": [{**refund, "Amount": 1}]}))
 
 
+@pytest.mark.parametrize("kind", ["Invoice", "Overpayment"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"Amount": 0}, None),
+        ({"Account": {"Code": "nope"}}, "Account could not be found (give Code or AccountID)"),
+        ({"Date": None}, "Date is required"),
+    ],
+)
+def test_payments_and_refunds_are_checked_by_one_rule_set(
+    xero_sandbox: XeroSandbox, xero_api: ApiSession, kind: str, change: dict, message: str | None
+) -> None:
+    invoice = xero_api.put("Invoices", json=spec_invoice(contact(xero_api))).json()["Invoices"][0]
+    made = xero_sandbox.record_overpayment(invoice["InvoiceID"], 60, 20)
+    target = (
+        {"InvoiceID": invoice["InvoiceID"]}
+        if kind == "Invoice"
+        else {"OverpaymentID": made["OverpaymentID"]}
+    )
+    body = {kind: target, "Account": {"Code": "090"}, "Date": "2019-03-12", "Amount": 5, **change}
+    body = {k: v for k, v in body.items() if v is not None}
+
+    resp = xero_api.put("Payments", json={"Payments": [body]})
+
+    assert_validation(resp)
+    if message:
+        assert message in resp.text
+
+
+def test_an_overpayment_allocation_deleted_gives_the_credit_back(
+    xero_sandbox: XeroSandbox, xero_api: ApiSession
+) -> None:
+    invoice = xero_api.put("Invoices", json=spec_invoice(contact(xero_api))).json()["Invoices"][0]
+    made = xero_sandbox.record_overpayment(invoice["InvoiceID"], 60, 40)
+    other = xero_api.put("Invoices", json=spec_invoice(contact(xero_api, "Someone else")))
+    with pytest.raises(ValueError, match="same contact"):  # the credit note's rule
+        xero_sandbox.allocate_overpayment(
+            made["OverpaymentID"], other.json()["Invoices"][0]["InvoiceID"], 5
+        )
+
+    left = xero_sandbox.delete_overpayment_allocation(
+        made["OverpaymentID"], made["Allocations"][0]["AllocationID"]
+    )
+
+    assert (left["Allocations"], left["RemainingCredit"], left["Status"]) == ([], 60, "AUTHORISED")
+    owed = xero_api.get(f"Invoices/{invoice['InvoiceID']}").json()["Invoices"][0]
+    assert (owed["Status"], owed["AmountDue"]) == ("AUTHORISED", 40)
+
+
 def test_payments_filter_by_where_and_if_modified_since(
     xero_sandbox: XeroSandbox, xero_api: ApiSession
 ) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask, Response, g, redirect, request
 
@@ -266,6 +266,39 @@ def problem(status: int, title: str, detail: str) -> XeroApiError:
     )
 
 
+def allocation_error(
+    credit: dict[str, Any],
+    noun: str,
+    invoice: dict[str, Any] | None,
+    amount: float,
+    remaining: float | None = None,
+) -> str | None:
+    """Return why ``amount`` of a credit note's or overpayment's credit cannot go to ``invoice``.
+
+    One rule set for both (xero_accounting.yaml createCreditNoteAllocation /
+    createOverpaymentAllocations; wording recalled): both AUTHORISED, of matching type
+    (ACCREC with a sales credit) and one contact, at most what the invoice owes and the
+    credit left (``remaining``: what earlier allocations of the same request left).
+    """
+    receivable = credit.get("Type") in ("ACCRECCREDIT", "RECEIVE-OVERPAYMENT")
+    left = credit["RemainingCredit"] if remaining is None else remaining
+    if credit.get("Status") != "AUTHORISED":
+        return f"Only an AUTHORISED {noun} can be allocated"
+    if invoice is None:
+        return "Invoice could not be found"
+    if invoice.get("Status") != "AUTHORISED":
+        return "The invoice must be AUTHORISED to allocate credit to it"
+    if (invoice["Type"] == "ACCREC") != receivable:
+        return f"The {noun} and invoice types do not match"
+    if invoice["Contact"]["ContactID"] != credit["Contact"]["ContactID"]:
+        return f"The {noun} and invoice must be for the same contact"
+    if amount <= 0 or amount > invoice["AmountDue"] + 0.005:
+        return "The amount allocated exceeds the amount due on the invoice"
+    if amount > left + 0.005:
+        return f"The amount allocated exceeds the {noun}'s remaining credit"
+    return None
+
+
 class XeroSandbox:
     """State and knobs of one Xero sandbox; ``.app`` is the Flask app."""
 
@@ -513,14 +546,9 @@ class XeroSandbox:
         with self._lock:
             overpayment = tenant.ledger["Overpayments"][overpayment_id]
             invoice = tenant.ledger["Invoices"][invoice_id]
-            if invoice.get("Status") != "AUTHORISED" or invoice["Type"] != "ACCREC":
-                raise ValueError("An overpayment is allocated to an AUTHORISED ACCREC invoice")
-            if invoice["Contact"]["ContactID"] != overpayment["Contact"]["ContactID"]:
-                raise ValueError("The overpayment and invoice must be for the same contact")
-            if amount <= 0 or amount > invoice["AmountDue"] + 0.005:
-                raise ValueError("The amount allocated exceeds the amount due on the invoice")
-            if amount > overpayment["RemainingCredit"] + 0.005:
-                raise ValueError("The amount allocated exceeds the overpayment's remaining credit")
+            error = allocation_error(overpayment, "overpayment", invoice, amount)
+            if error:
+                raise ValueError(error)
             invoice["AmountCredited"] = round(invoice.get("AmountCredited", 0) + amount, 2)
             invoice["AmountDue"] = round(
                 invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"], 2
@@ -1056,20 +1084,9 @@ class XeroSandbox:
                 ref = allocation.get("Invoice") or {}
                 invoice = tenant.ledger["Invoices"].get(ref.get("InvoiceID") or "")
                 amount = allocation.get("Amount", 0)
-                if note.get("Status") != "AUTHORISED":
-                    errors.append("Only an AUTHORISED credit note can be allocated")
-                elif invoice is None:
-                    errors.append("Invoice could not be found")
-                elif invoice.get("Status") != "AUTHORISED":
-                    errors.append("The invoice must be AUTHORISED to allocate credit to it")
-                elif (invoice["Type"] == "ACCREC") != (note["Type"] == "ACCRECCREDIT"):
-                    errors.append("The credit note and invoice types do not match")
-                elif invoice["Contact"]["ContactID"] != note["Contact"]["ContactID"]:
-                    errors.append("The credit note and invoice must be for the same contact")
-                elif amount <= 0 or amount > invoice["AmountDue"] + 0.005:
-                    errors.append("The amount allocated exceeds the amount due on the invoice")
-                elif amount > remaining + 0.005:
-                    errors.append("The amount allocated exceeds the credit note's remaining credit")
+                error = allocation_error(note, "credit note", invoice, amount, remaining)
+                if error:
+                    errors.append(error)
                 else:
                     remaining -= amount
                     plan.append((invoice, amount, str(allocation.get("Date") or self.today())))
@@ -1254,35 +1271,11 @@ class XeroSandbox:
             return [], {**existing, "Status": "DELETED"}
         if "Overpayment" in data and "Invoice" not in data:
             return self._refund_overpayment(tenant, data, opts["id"])
-        errors = [
-            f"{k} is required (API-NOTES 2.3)"
-            for k in ("Invoice", "Account", "Date", "Amount")
-            if k not in data
-        ]
-        if errors:
-            return errors, None
-        ref = data["Invoice"]
-        invoice = tenant.ledger["Invoices"].get(ref.get("InvoiceID") or "") or self._find(
-            tenant, "Invoices", "InvoiceNumber", ref.get("InvoiceNumber")
-        )
-        acc_ref = data["Account"]
-        account = (
-            self._account(tenant, acc_ref.get("Code"))
-            if acc_ref.get("Code")
-            else (tenant.ledger["Accounts"].get(acc_ref.get("AccountID") or ""))
-        )
-        if invoice is None:
-            errors.append("Invoice could not be found (give InvoiceID or InvoiceNumber)")
-        elif invoice.get("Status") != "AUTHORISED":
-            errors.append("Payments can only be made against Authorised documents (recalled)")
-        elif data["Amount"] <= 0 or data["Amount"] > invoice["AmountDue"] + 0.005:
-            errors.append(
-                "Payment amount exceeds the amount outstanding on this document (recalled)"
-            )
-        if account is None:
-            errors.append("Account could not be found (give Code or AccountID)")
-        elif account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
-            errors.append(f"Account {account['Code']} does not accept payments (API-NOTES 2.3)")
+        ref = data.get("Invoice") or {}
+        invoice = tenant.ledger["Invoices"].get(ref.get("InvoiceID") or "")
+        if invoice is None and ref.get("InvoiceNumber"):
+            invoice = self._find(tenant, "Invoices", "InvoiceNumber", ref["InvoiceNumber"])
+        errors, account = self._payment_errors(tenant, data, "Invoice", invoice)
         if errors:
             return errors, None
         assert invoice is not None and account is not None
@@ -1312,6 +1305,62 @@ class XeroSandbox:
         )
         return [], record
 
+    # What a payment needs, by what it pays (an invoice) or pays out of (an overpayment's
+    # credit, a refund): one set of rules, their wording per kind (recalled).
+    _PAYMENT_RULES: ClassVar[dict[str, dict[str, str]]] = {
+        "Invoice": {
+            "required": "{field} is required (API-NOTES 2.3)",
+            "missing": "Invoice could not be found (give InvoiceID or InvoiceNumber)",
+            "status": "Payments can only be made against Authorised documents (recalled)",
+            "left": "AmountDue",
+            "over": "Payment amount exceeds the amount outstanding on this document (recalled)",
+        },
+        "Overpayment": {
+            "required": "{field} is required to refund an overpayment",
+            "missing": "Overpayment could not be found (give OverpaymentID)",
+            "status": "Only an overpayment with credit left can be refunded",
+            "left": "RemainingCredit",
+            "over": "The refund exceeds the overpayment's remaining credit",
+        },
+    }
+
+    def _payment_errors(
+        self, tenant: Tenant, data: dict[str, Any], kind: str, target: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Check a payment to an invoice or out of an overpayment; return errors and account.
+
+        Required fields, the target AUTHORISED with enough left (amount due / credit), and
+        an account that takes it: a bank account, or for an invoice payment one with
+        ``EnablePaymentsToAccount`` (API-NOTES 2.3); a refund is paid out of a bank account.
+        """
+        rules = self._PAYMENT_RULES[kind]
+        errors = [
+            rules["required"].format(field=k)
+            for k in (kind, "Account", "Date", "Amount")
+            if k not in data
+        ]
+        if errors:
+            return errors, None
+        acc_ref = data["Account"] or {}
+        account = (
+            self._account(tenant, acc_ref.get("Code"))
+            if acc_ref.get("Code")
+            else (tenant.ledger["Accounts"].get(acc_ref.get("AccountID") or ""))
+        )
+        if target is None:
+            errors.append(rules["missing"])
+        elif target.get("Status") != "AUTHORISED":
+            errors.append(rules["status"])
+        elif data["Amount"] <= 0 or data["Amount"] > target[rules["left"]] + 0.005:
+            errors.append(rules["over"])
+        if account is None:
+            errors.append("Account could not be found (give Code or AccountID)")
+        elif account.get("Type") != "BANK" and kind == "Overpayment":
+            errors.append(f"Account {account['Code']} is not a bank account: refunds are paid out")
+        elif account.get("Type") != "BANK" and not account.get("EnablePaymentsToAccount"):
+            errors.append(f"Account {account['Code']} does not accept payments (API-NOTES 2.3)")
+        return errors, account
+
     def _refund_overpayment(
         self, tenant: Tenant, data: dict[str, Any], payment_id: str
     ) -> tuple[list[str], dict[str, Any] | None]:
@@ -1321,32 +1370,10 @@ class XeroSandbox:
         AROVERPAYMENTPAYMENT; the overpayment lists it in ``Payments`` and its
         ``RemainingCredit`` drops (PAID once nothing is left).
         """
-        errors = [
-            f"{k} is required to refund an overpayment"
-            for k in ("Overpayment", "Account", "Date", "Amount")
-            if k not in data
-        ]
-        if errors:
-            return errors, None
         overpayment = tenant.ledger["Overpayments"].get(
-            str((data["Overpayment"] or {}).get("OverpaymentID") or "")
+            str((data.get("Overpayment") or {}).get("OverpaymentID") or "")
         )
-        acc_ref = data["Account"]
-        account = (
-            self._account(tenant, acc_ref.get("Code"))
-            if acc_ref.get("Code")
-            else (tenant.ledger["Accounts"].get(acc_ref.get("AccountID") or ""))
-        )
-        if overpayment is None:
-            errors.append("Overpayment could not be found (give OverpaymentID)")
-        elif overpayment.get("Status") != "AUTHORISED":
-            errors.append("Only an overpayment with credit left can be refunded")
-        elif data["Amount"] <= 0 or data["Amount"] > overpayment["RemainingCredit"] + 0.005:
-            errors.append("The refund exceeds the overpayment's remaining credit")
-        if account is None:
-            errors.append("Account could not be found (give Code or AccountID)")
-        elif account.get("Type") != "BANK":
-            errors.append(f"Account {account['Code']} is not a bank account: refunds are paid out")
+        errors, account = self._payment_errors(tenant, data, "Overpayment", overpayment)
         if errors:
             return errors, None
         assert overpayment is not None and account is not None
