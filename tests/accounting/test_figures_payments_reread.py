@@ -178,10 +178,11 @@ def test_qbo_payments_read_again_by_id_in_short_queries(qbo, qbo_connection, sto
     realm = qbo.realms[0]
     invoice = {**payment, "Id": payment["Line"][0]["LinkedTxn"][0]["TxnId"]}
     qbo.apply(realm, "Payment", dict(payment, Line=[]), "update", None)  # room on the invoice
-    # 200 payments of a cent each on our invoice, entered (and last changed) 40 days ago.
+    # 200 payments of a cent each on our invoice, entered (and last changed) 50 days ago,
+    # read 40 days ago.
     cents = [_qbo_payment(qbo, invoice, 0.01, [0.01])["Id"] for _ in range(200)]
     import_payments(qbo_connection.id)
-    long_ago = (qbo.clock.utcnow() - timedelta(days=40)).isoformat(timespec="milliseconds")
+    long_ago = (qbo.clock.utcnow() - timedelta(days=50)).isoformat(timespec="milliseconds")
     for payment_id in cents:
         qbo.ledgers[realm]["Payment"][payment_id]["MetaData"]["LastUpdatedTime"] = long_ago
     qbo_connection.payments_synced_until = utcnow() - timedelta(days=40)
@@ -197,3 +198,23 @@ def test_qbo_payments_read_again_by_id_in_short_queries(qbo, qbo_connection, sto
         f"'{i}'" for i in cents
     )
     assert doc.amount_paid == Decimal("1.99")  # 200 cents, less the one deleted
+
+
+def test_xero_payment_deleted_while_no_read_ran_for_a_month_stops_counting(
+    app, xero_sandbox, store
+):
+    connection, doc, invoice = _xero(app, xero_sandbox, store)
+    payment = xero_sandbox.record_payment(invoice["InvoiceID"], float(doc.total))
+    import_payments(connection.id)
+    db.session.refresh(doc)
+    assert doc.amount_paid == doc.total
+
+    # The sync stood still for 40 days; the payment was deleted 35 days ago, before the
+    # month the import reads by default: the read starts where the last one ended.
+    xero_sandbox.delete_payment(payment["PaymentID"], days_ago=35)
+    connection.payments_synced_until = utcnow() - timedelta(days=40)
+    db.session.commit()
+    import_payments(connection.id)
+    db.session.refresh(doc)
+
+    assert (doc.amount_paid, doc.payment_status) == (0, PaymentStatus.UNPAID)

@@ -47,13 +47,20 @@ class XeroMoney:
         assert record is not None
         return render(copy.deepcopy(record))
 
-    def delete_payment(self, payment_id: str, tenant_id: str | None = None) -> dict[str, Any]:
-        """Delete a payment as a user would in Xero (``POST /Payments/{id}`` Status DELETED)."""
+    def delete_payment(
+        self, payment_id: str, tenant_id: str | None = None, *, days_ago: float = 0
+    ) -> dict[str, Any]:
+        """Delete a payment as a user would in Xero (``POST /Payments/{id}`` Status DELETED).
+
+        ``days_ago`` dates the deletion (its ``UpdatedDateUTC``) in the past.
+        """
         body = {"PaymentID": payment_id, "Status": "DELETED"}
         with self._lock:
             errors, record = self._save(
                 self.tenants[tenant_id or self.tenant_id], COLLECTIONS["payments"], body, "POST", {}
             )
+            if record is not None and days_ago:
+                record["UpdatedDateUTC"] = self.clock.now() - days_ago * 86400
         if errors:
             raise ValueError(errors)
         assert record is not None

@@ -6,7 +6,7 @@ Operations flush, never commit (the outbox job commits at its documented safe po
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from webapp.accounting.interfaces import (
@@ -35,6 +35,8 @@ from webapp.integrations.secrets import write_tokens
 from webapp.models_base import utcnow
 
 log = logging.getLogger(__name__)
+# A payments read starts this long before the previous one ended (clock skew, overlap).
+READ_OVERLAP = timedelta(hours=1)
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -202,8 +204,14 @@ def import_payments(
     from webapp.sales import operations as sales_operations
     from webapp.sales.models import SalesDocument
 
+    since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+    last_read = connection.payments_synced_until
+    if last_read is not None and last_read - READ_OVERLAP < since:
+        # The previous read ended before this window starts (the worker stood still): read
+        # from there, so that nothing changed or deleted meanwhile is missed.
+        since = last_read - READ_OVERLAP
     payments = provider.fetch_payments(
-        since, last_read=connection.payments_synced_until, counted=_counted_payments(connection)
+        since, last_read=last_read, counted=_counted_payments(connection)
     )
     invoice_ids = {p.invoice_ledger_id for p in payments}
     links = {}
