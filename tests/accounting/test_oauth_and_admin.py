@@ -266,6 +266,40 @@ def test_sync_log_and_document_panel_show_the_push(client, qbo, qbo_connection, 
     assert "Confirmed" in panel and f"invoice?txnId={delivery.remote_id}" in panel
 
 
+def test_sync_log_is_filtered_by_ledger_document_and_outcome(client, qbo, qbo_connection, store):
+    first, second = (make_document(store.org, store.customer, store.products[:1]) for _ in "ab")
+    for doc in (first, second):
+        signals.sales_document_ready_to_invoice.send(doc)
+    db.session.commit()
+    sync_connection(qbo_connection.id)
+    qbo.closing_date = "2999-12-31"  # the next invoice is refused
+    refused = make_document(store.org, store.customer, store.products[:1])
+    signals.sales_document_ready_to_invoice.send(refused)
+    db.session.commit()
+    sync_connection(qbo_connection.id)
+    login(client, store.admin)
+
+    def log(query: str) -> str:
+        page = client.get(f"/admin/accounting/sync-log?{query}")
+        assert page.status_code == 200, page.status_code
+        return page.get_data(as_text=True)
+
+    def row(doc) -> str:
+        return f"sales document #{doc.id}</td>"
+
+    one = log(f"subject=sales_document&subject_id={first.id}")
+    assert row(first) in one and row(second) not in one and row(refused) not in one
+    failed = log("errors=1")
+    assert row(refused) in failed and row(first) not in failed and row(second) not in failed
+    mine = log(f"connection={qbo_connection.id}&subject=sales_document&subject_id={second.id}")
+    assert row(second) in mine and row(first) not in mine
+    assert row(first) not in log(f"connection={qbo_connection.id + 1}")
+    for bad in ("subject=invoice&subject_id=1", "subject=sales_document&subject_id=x"):
+        assert client.get(f"/admin/accounting/sync-log?{bad}").status_code == 400
+    panel = client.get(f"/admin/orders/{first.id}").get_data(as_text=True)
+    assert f"sync-log?subject=sales_document&amp;subject_id={first.id}" in panel
+
+
 def test_xero_connect_offers_the_organisations_and_stores_the_chosen_one(
     app, client, xero_sandbox, store
 ):

@@ -339,8 +339,9 @@ def document_ledgers(document_id: int):
 def sync_log():
     connection_id = request.args.get("connection", type=int)
     only_errors = request.args.get("errors") == "1"
+    subject = _log_subject()
     page = page_arg()
-    entries, has_next = queries.sync_log(connection_id, only_errors, page)
+    entries, has_next = queries.sync_log(connection_id, only_errors, page, subject)
     return render(
         "accounting_admin/sync_log.html",
         block="log" if request.args.get("page") else None,
@@ -350,7 +351,23 @@ def sync_log():
         connections=queries.connections(),
         connection_id=connection_id,
         only_errors=only_errors,
+        subject=subject,
     )
+
+
+def _log_subject() -> tuple[str, int] | None:
+    """The document the log is filtered to (``?subject=sales_document&subject_id=12``)."""
+    subject_type = request.args.get("subject", "")
+    raw_id = request.args.get("subject_id", "")
+    if not subject_type and not raw_id:
+        return None
+    if subject_type not in queries.SUBJECT_TYPES or not raw_id.isdigit():
+        abort(
+            400,
+            "subject must be one of " + ", ".join(sorted(queries.SUBJECT_TYPES)) + ", "
+            "with a numeric subject_id",
+        )
+    return subject_type, int(raw_id)
 
 
 @bp.get("/notifications/<int:notification_id>")

@@ -123,10 +123,20 @@ def myob_export_endpoint() -> str | None:
     return None
 
 
-def sync_log(connection_id: int | None, only_errors: bool, page: int):
+def sync_log(
+    connection_id: int | None,
+    only_errors: bool,
+    page: int,
+    subject: tuple[str, int] | None = None,
+):
+    """The log, newest first; filtered by connection, by document (type and id), by outcome."""
     query = db.select(SyncLogEntry).order_by(SyncLogEntry.id.desc())
     if connection_id:
         query = query.where(SyncLogEntry.connection_id == connection_id)
+    if subject is not None:
+        query = query.where(
+            SyncLogEntry.subject_type == subject[0], SyncLogEntry.subject_id == subject[1]
+        )
     if only_errors:
         query = query.where(SyncLogEntry.ok.is_(False))
     return page_of(query, page, PAGE_SIZE)
@@ -138,6 +148,7 @@ _SUBJECT_PAGES = {
     payloads.PURCHASE_ORDER: ("purchasing_admin.purchase_order", "po_id"),
     payloads.RECEIPT: ("purchasing_admin.receipt", "receipt_id"),
 }
+SUBJECT_TYPES = frozenset(_SUBJECT_PAGES)  # what the sync log can be filtered to
 
 
 def subject_url(delivery: Delivery) -> str | None:
