@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 VENDOR := webapp/static/vendor
 
-.PHONY: run test install assets lint format bench clean
+.PHONY: run test install lock assets lint format bench clean
 
 run: install assets
 	$(PY) -m webapp.dev
@@ -15,10 +15,18 @@ test: install assets
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (written by `make lock`): the same versions everywhere.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+# After changing pyproject.toml's dependencies: install them unpinned, then freeze the result.
+lock:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade -e '.[dev]'
+	$(PIP) freeze --all --exclude-editable --exclude pip > requirements.lock
 	touch $(STAMP)
 
 # htmx, Bootstrap, Chart.js, SortableJS and Swagger UI (the API reference page) come from the npm registry at install time; nothing is vendored in git.
