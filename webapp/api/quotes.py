@@ -226,7 +226,8 @@ def _refusal(
     """The one way a quote write says no: problem details naming the field, nothing written.
 
     `reason` is a sentence (422) or the domain's refusal (its own status); `missing` names the
-    required fields that were not sent, one error each."""
+    required fields that were not sent, one error each. An id in the path that names nothing
+    this key sees is `not_found`'s 404, as on every API read."""
     db.session.rollback()
     status = 422
     if isinstance(reason, errors.QuoteError):
