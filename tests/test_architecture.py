@@ -126,14 +126,14 @@ NOT_YET_CHECKED = ROOT / "webapp" / "psa" / "connectwise"
 
 def _modules():
     for top in ("webapp", "workers"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            if NOT_YET_CHECKED not in path.parents:
-                yield path
+        yield from sorted((ROOT / top).rglob("*.py"))
 
 
 def test_no_module_is_longer_than_600_lines_without_saying_why():
     too_long, explained = [], set()
     for path in _modules():
+        if NOT_YET_CHECKED in path.parents:
+            continue
         text = path.read_text()
         if text.count("\n") <= MAX_LINES:
             continue
