@@ -1,4 +1,5 @@
-"""requirements.lock pins every package `make install` puts in the venv (README: "Dependencies")."""
+"""requirements.lock pins every package `make install` puts in the venv, the dev and demo extras too
+(README: "Dependencies")."""
 
 from __future__ import annotations
 
