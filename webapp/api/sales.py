@@ -40,7 +40,7 @@ from webapp.api.security import acting_user, current_key, organization_limit, re
 from webapp.auth.models import User
 from webapp.desk import operations as desk
 from webapp.extensions import db
-from webapp.organizations.models import Organization
+from webapp.organizations.models import Organization, address_of
 from webapp.parsing import DB_INT_MAX
 from webapp.sales import operations
 from webapp.sales.models import (
@@ -184,12 +184,7 @@ def create_sales_order(body):
         raise problem(422, "There is no such shipping method.", pointer="/shipping_method_id")
     header = operations.HeaderInput(
         ship_to_name=body.get("ship_to_name") or organization.name,
-        address_line1=organization.address_line1,
-        address_line2=organization.address_line2,
-        city=organization.city,
-        region=organization.region,
-        postcode=organization.postcode,
-        country=organization.country,
+        **address_of(organization),
         shipping_method_name=shipping.name,
         shipping_charge=shipping.charge,
         payment_method=PaymentMethod.ON_ACCOUNT,

@@ -29,7 +29,7 @@ from webapp.quotes.totals import (
     PricedLine,
     line_figures,
     margin_guard,
-    percent_of,
+    margin_total,
 )
 from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument
 from webapp.sales.operations import HeaderInput, LineInput, issue_document, price_lines
@@ -163,9 +163,8 @@ def totals(entries: list[PricedEntry], shipping: Decimal, payment_method: Paymen
         shipping=shipping,
         surcharge_pct=surcharge,
     )
-    margin = sum((e.margin for e in entries), ZERO)
-    sell = sum((e.subtotal for e in entries), ZERO)
-    return document, margin, percent_of(margin, sell)
+    margin = margin_total(entries)
+    return document, margin.margin, margin.margin_pct
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,15 @@ class PriceGroup(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
 
 
+ADDRESS_FIELDS = ("address_line1", "address_line2", "city", "region", "postcode", "country")
+
+
+def address_of(source: object) -> dict[str, str]:
+    """The postal address fields of an organization, checkout, header or document, by name:
+    what is copied from one onto the next (`HeaderInput(**address_of(organization), ...)`)."""
+    return {name: getattr(source, name) for name in ADDRESS_FIELDS}
+
+
 class AddressMixin:
     """A postal address, flattened: it is copied onto each document, never referenced."""
 

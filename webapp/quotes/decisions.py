@@ -19,6 +19,7 @@ from webapp.catalog.models import Product, TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
+from webapp.organizations.models import address_of
 from webapp.quotes.errors import QuoteChanged, QuoteError
 from webapp.quotes.lifecycle import record_quote_event, today, transition
 from webapp.quotes.margin import record_margin_guard
@@ -394,12 +395,7 @@ def _issue_document(
         lines=lines,
         header=HeaderInput(
             ship_to_name=organization.name,
-            address_line1=organization.address_line1,
-            address_line2=organization.address_line2,
-            city=organization.city,
-            region=organization.region,
-            postcode=organization.postcode,
-            country=organization.country,
+            **address_of(organization),
             shipping_method_name=snap["shipping_label"],
             shipping_charge=Decimal(snap["shipping_charge"]),
             payment_method=PaymentMethod(snap["payment_method"]),

@@ -2,7 +2,8 @@
 
 Pure Decimal arithmetic. Each line's sell subtotal, tax and cost total are rounded once, to
 the cent, half up (as `webapp.sales.totals` does); margins are computed from those rounded
-amounts, so line margins add up exactly to the total margin. Percentages are rounded to
+amounts, so line margins add up exactly to the total margin (`margin_total`, the one sum the
+quote, the margin guard and the order desk share). Percentages are rounded to
 1/100 of a percent, half up, and are None when their base is zero. The document total is the
 sales document's own rule (`webapp.sales.totals.document_totals`), so what the approver
 accepts is what the sales document charges.
@@ -10,9 +11,10 @@ accepts is what the sales document charges.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Protocol
 
 from webapp.money import HUNDRED, round_money
 from webapp.sales.totals import ZERO, Totals, document_totals
@@ -70,6 +72,39 @@ def line_figures(line: PricedLine) -> LineFigures:
     )
 
 
+class _SellAndMargin(Protocol):
+    @property
+    def subtotal(self) -> Decimal: ...
+
+    @property
+    def margin(self) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class MarginTotal:
+    """Lines' rounded sell and margin added up; the percentage is of sell, as per line."""
+
+    sell: Decimal
+    margin: Decimal
+
+    @property
+    def cost(self) -> Decimal:
+        return self.sell - self.margin
+
+    @property
+    def margin_pct(self) -> Decimal | None:
+        return percent_of(self.margin, self.sell)
+
+
+def margin_total(lines: Iterable[_SellAndMargin]) -> MarginTotal:
+    """Add up lines' sell subtotals and margins (each already rounded once, per line)."""
+    sell = margin = ZERO
+    for line in lines:
+        sell += line.subtotal
+        margin += line.margin
+    return MarginTotal(sell=sell, margin=margin)
+
+
 @dataclass(frozen=True)
 class QuoteTotals:
     lines: tuple[LineFigures, ...]
@@ -111,15 +146,15 @@ def quote_totals(
         surcharge_pct=surcharge_pct,
         default_tax_rate=default_tax_rate,
     )
-    cost = sum((f.cost for f in figures), ZERO)
+    total = margin_total(figures)
     return QuoteTotals(
         lines=figures,
         document=document,
         one_off=by_recurrence["none"],
         monthly=by_recurrence["monthly"],
         annual=by_recurrence["annual"],
-        cost=cost,
-        margin=sum((f.subtotal for f in figures), ZERO) - cost,
+        cost=total.cost,
+        margin=total.margin,
     )
 
 
@@ -159,9 +194,11 @@ class MarginCheck:
 
 def _margin(lines: Sequence[CostedLine], cost_of) -> tuple[Decimal, Decimal | None]:
     """The lines' margin amount and percentage of sell at the costs `cost_of` gives."""
-    sell = sum((round_money(line.unit_price * line.quantity) for line in lines), ZERO)
-    cost = sum((round_money(cost_of(line) * line.quantity) for line in lines), ZERO)
-    return sell - cost, percent_of(sell - cost, sell)
+    total = margin_total(
+        line_figures(PricedLine(line.key, line.quantity, line.unit_price, cost_of(line), ZERO))
+        for line in lines
+    )
+    return total.margin, total.margin_pct
 
 
 def margin_guard(lines: Sequence[CostedLine], floor_pct: Decimal) -> MarginCheck:

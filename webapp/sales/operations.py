@@ -18,7 +18,7 @@ from webapp.catalog.models import TaxCode
 from webapp.extensions import db
 from webapp.mail.operations import public_url, queue_email
 from webapp.models_base import utcnow
-from webapp.organizations.models import Organization
+from webapp.organizations.models import Organization, address_of
 from webapp.sales.models import (
     DocumentKind,
     DocumentSequence,
@@ -345,12 +345,7 @@ def issue_document(
         contact=contact,
         currency=currency,
         ship_to_name=header.ship_to_name,
-        address_line1=header.address_line1,
-        address_line2=header.address_line2,
-        city=header.city,
-        region=header.region,
-        postcode=header.postcode,
-        country=header.country,
+        **address_of(header),
         shipping_method_name=header.shipping_method_name,
         shipping_charge=totals.shipping,
         shipping_tax=totals.shipping_tax,

@@ -14,7 +14,7 @@ from webapp.catalog.models import Product
 from webapp.catalog.queries import price_book
 from webapp.extensions import db
 from webapp.models_base import utcnow
-from webapp.organizations.models import Organization
+from webapp.organizations.models import Organization, address_of
 from webapp.parsing import is_digits
 from webapp.sales.models import DocumentSource, PaymentMethod, SalesDocument
 from webapp.sales.operations import HeaderInput, LineInput, issue_document
@@ -289,12 +289,7 @@ def _default_details(cart: Cart, user: User) -> CheckoutDetails:
     return CheckoutDetails(
         cart_id=cart.id,
         ship_to_name=organization.name,
-        address_line1=organization.address_line1,
-        address_line2=organization.address_line2,
-        city=organization.city,
-        region=organization.region,
-        postcode=organization.postcode,
-        country=organization.country,
+        **address_of(organization),
         shipping_method_id=first_method.id if first_method else None,
     )
 
@@ -412,12 +407,7 @@ def place_order(user: User, revision: int, form: CheckoutForm | None) -> SalesDo
                 lines=lines,
                 header=HeaderInput(
                     ship_to_name=details.ship_to_name,
-                    address_line1=details.address_line1,
-                    address_line2=details.address_line2,
-                    city=details.city,
-                    region=details.region,
-                    postcode=details.postcode,
-                    country=details.country,
+                    **address_of(details),
                     shipping_method_name=shipping.name,
                     shipping_charge=shipping.charge,
                     payment_method=details.payment_method,
