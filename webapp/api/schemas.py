@@ -157,6 +157,12 @@ class QuoteLineSchema(Schema):
     quantity = fields.Integer()
     unit_price = Amount()
     unit_cost = Amount()  # left out for customer-scoped keys
+    cost_confirmed = fields.Boolean(
+        metadata={
+            "description": "A unit_cost of zero or less was confirmed (confirm_cost); "
+            "an unconfirmed one stops the quote from being sent"
+        }
+    )  # left out for customer-scoped keys
     list_price = Nullable(Amount)
     optional = fields.Boolean()
     qty_editable = fields.Boolean()
@@ -505,7 +511,10 @@ class QuoteLineCreateSchema(Schema):
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
     confirm_cost = fields.Boolean(
-        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+        metadata={
+            "description": "Keep a unit_cost of zero or less: needed to set one, and to "
+            "send a quote whose catalog line came with one"
+        }
     )
     sku = fields.String(validate=validate.Length(max=100))
 
@@ -516,7 +525,10 @@ class QuoteLineUpdateSchema(Schema):
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
     confirm_cost = fields.Boolean(
-        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+        metadata={
+            "description": "Keep a unit_cost of zero or less: needed to set one, and to "
+            "send a quote whose catalog line came with one"
+        }
     )
     optional = fields.Boolean()
     qty_editable = fields.Boolean()
