@@ -419,6 +419,22 @@ def test_a_catalog_line_at_zero_cost_stops_send_until_confirm_cost(client, scene
     assert again.get_json()["sections"][0]["lines"][-1]["cost_confirmed"] is True
 
 
+def test_an_amount_in_other_digits_an_exponent_or_out_of_range_is_a_422_naming_it(client, scene):
+    url = f"/api/v1/quotes/{scene.draft_quote.id}/lines"
+    section = scene.draft_quote.sections[0].id
+    line = {"section_id": section, "quantity": 1, "description": "Setup"}
+    before = len(db.session.get(Quote, scene.draft_quote.id).lines)
+    for price in ["١٢٣", "９９", "1e3", "NaN", "Infinity", "9" * 29, "0.00004", "-1", 1e30]:
+        refused = post(client, url, scene.msp_key, {**line, "unit_price": price})
+        assert refused.status_code == 422, (price, refused.get_data(as_text=True))
+        assert "/unit_price" in refused.get_data(as_text=True), price
+    db.session.expire_all()
+    assert len(db.session.get(Quote, scene.draft_quote.id).lines) == before
+    kept = post(client, url, scene.msp_key, {**line, "unit_price": " 99.50 "})
+    assert kept.status_code == 201
+    assert kept.get_json()["sections"][0]["lines"][-1]["unit_price"] == "99.50"
+
+
 def test_sections_are_renamed_and_removed_through_the_builder(client, scene):
     url = f"/api/v1/quotes/{scene.draft_quote.id}"
     first = scene.draft_quote.sections[0].id
