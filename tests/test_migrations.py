@@ -219,3 +219,62 @@ def test_upgrading_turns_the_deleted_tenant_prefix_into_deleted_at(app):
         ).scalars()
         assert list(tenants) == ["deleted-41-endpoint-0011aabb", "endpoint-2233ccdd"]
     upgrade()
+
+
+def test_upgrading_keeps_free_text_and_timeline_confirmed_costs_and_leaves_catalog_ones(app, store):
+    """Before harden0003 a catalog line took its best cost unchecked; confirmations were only
+    on the timeline."""
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from webapp.catalog.models import ProductType
+    from webapp.quotes import building
+
+    sales = store.sales
+    quote = building.create_quote(organization=store.org, owner=sales, actor=sales)
+    items = quote.sections[0]
+    store.products[0].best_cost = Decimal(0)
+    confirmed = building.add_product_line(
+        quote, items, store.products[0], 1, sales, cost_confirmed=True
+    )
+    unconfirmed = building.add_product_line(quote, items, store.products[0], 2, sales)
+    priced = building.add_product_line(quote, items, store.products[1], 1, sales)
+    labour = building.add_custom_line(
+        quote,
+        items,
+        description="Our labour",
+        product_type=ProductType.LABOUR,
+        quantity=1,
+        unit_price=Decimal("90"),
+        unit_cost=None,
+        sku="",
+        actor=sales,
+    )
+    from tests.factories import make_product
+
+    onsite = make_product(
+        category=store.category,
+        brand=store.brand,
+        cost=None,
+        product_type=ProductType.LABOUR,
+    )
+    own_service = building.add_product_line(quote, items, onsite, 1, sales)
+    db.session.commit()
+    ids = [confirmed.id, unconfirmed.id, priced.id, labour.id, own_service.id]
+    db.session.close()
+    downgrade(revision="store0003terms")
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, cost_confirmed FROM quote_lines ORDER BY id")
+        ).all()
+        indexes = {i["name"] for i in inspect(connection).get_indexes("security_events")}
+    assert {row.id: bool(row.cost_confirmed) for row in rows} == {
+        ids[0]: True,  # its confirmation is on the timeline
+        ids[1]: False,
+        ids[2]: False,  # a real cost: the flag does not matter
+        ids[3]: True,
+        ids[4]: True,  # our own labour, no supplier offer
+    }
+    assert "ix_security_events_created_at" in indexes

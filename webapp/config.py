@@ -13,6 +13,14 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _days(name: str, default: int) -> int:
+    """A whole number of days, 0 or more: a typo must stop the start, not delete history."""
+    text = os.environ.get(name, str(default)).strip()
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{name} must be a whole number of days, 0 or more (got {text!r})")
+    return int(text)
+
+
 def instance_secret_key(instance_path: Path) -> str:
     """Return the instance's secret key, generating it on first run."""
     key_file = instance_path / "secret_key"
@@ -89,6 +97,8 @@ def from_environment(instance_path: Path) -> dict:
         "PASSWORD_RESET_MAX_AGE_MINUTES": int(os.environ.get("PASSWORD_RESET_MINUTES", "60")),
         "PASSWORD_MIN_LENGTH": int(os.environ.get("PASSWORD_MIN_LENGTH", "10")),
         "INVITE_MAX_AGE_DAYS": int(os.environ.get("INVITE_MAX_AGE_DAYS", "7")),
+        # Security events older than this are deleted every night; 0 keeps them forever.
+        "SECURITY_EVENTS_RETENTION_DAYS": _days("SECURITY_EVENTS_RETENTION_DAYS", 365),
         # Requests larger than this are refused (413); the feed upload sets its own limit.
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024))),
         "FEED_UPLOAD_MAX_BYTES": int(

@@ -31,6 +31,9 @@ def parse_decimal(text: str, *, decimal_sep: str = ".", thousands_sep: str = "")
     if decimal_sep != ".":
         cleaned = cleaned.replace(decimal_sep, ".")
     cleaned = cleaned.lstrip("$£€")
+    # Decimal() reads digits of any script ("١٢٣", "９９"): a feed's stray ones are not a cost.
+    if not cleaned.isascii():
+        raise ValueError(f"{text!r} is not a number (digits 0-9 only)")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:

@@ -36,12 +36,20 @@ import json
 import logging
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, g, has_app_context, has_request_context, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+)
 from flask_login import current_user
-from sqlalchemy import JSON, Index, Integer, String, insert
+from sqlalchemy import JSON, Index, Integer, String, delete, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,7 +105,8 @@ class SecurityEvent(db.Model):
     __table_args__ = (Index("ix_security_events_user_id_id", "user_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for the nightly prune (`prune_security_events`).
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     event: Mapped[str] = mapped_column(String(100), index=True)
     level: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(Integer)
@@ -105,6 +114,16 @@ class SecurityEvent(db.Model):
     ip: Mapped[str] = mapped_column(String(64), default="")
     route: Mapped[str] = mapped_column(String(200), default="")
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+def prune_security_events(now: datetime | None = None) -> int:
+    """Delete the events older than SECURITY_EVENTS_RETENTION_DAYS (0: keep them forever)."""
+    days = current_app.config["SECURITY_EVENTS_RETENTION_DAYS"]
+    if days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    deleted = db.session.execute(delete(SecurityEvent).where(SecurityEvent.created_at < cutoff))
+    return deleted.rowcount or 0
 
 
 _ROW_FIELDS = {"event", "ip", "route", "email"}

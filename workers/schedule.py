@@ -37,6 +37,9 @@ SCHEDULE: list[Periodic] = [
     # --- api ---
     # Idempotency-Key responses are kept 24 hours (Stripe's rule), then deleted.
     Periodic("workers.api.prune_idempotency_records", cron="23 * * * *"),
+    # --- security ---
+    # Security events past SECURITY_EVENTS_RETENTION_DAYS (365; 0 keeps them), every night.
+    Periodic("workers.security.prune_security_events", cron="53 3 * * *"),
     # --- accounting ---
     # Payments recorded in QuickBooks / Xero: the last month, every hour (BMS seed window).
     Periodic("workers.accounting.import_payments", cron="17 * * * *"),

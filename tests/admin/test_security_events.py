@@ -74,3 +74,64 @@ def test_events_are_paginated_newest_first(client, store, app):
     later = [int(m) for m in re.findall(r"number: (\d+)", second)]
     assert later == [2, 1, 0]
     assert client.get("/admin/security-events?page=0").status_code == 400
+
+
+def _aged(days_ago: int, event: str) -> SecurityEvent:
+    from datetime import timedelta
+
+    from webapp.models_base import utcnow
+
+    row = SecurityEvent(
+        created_at=utcnow() - timedelta(days=days_ago), event=event, level="INFO", details={}
+    )
+    db.session.add(row)
+    return row
+
+
+def test_the_nightly_job_prunes_events_older_than_the_retention(app, store):
+    from workers.schedule import SCHEDULE
+    from workers.security import prune_security_events
+
+    [entry] = [p for p in SCHEDULE if p.func == "workers.security.prune_security_events"]
+    assert entry.cron == "53 3 * * *"  # once a night
+    assert app.config["SECURITY_EVENTS_RETENTION_DAYS"] == 365  # the default
+    _aged(400, "old.enough")
+    _aged(366, "just.past")
+    _aged(364, "kept")
+    db.session.commit()
+    before = {e.event for e in db.session.scalars(select(SecurityEvent))}
+    assert prune_security_events() == 2
+    db.session.expire_all()
+    after = {e.event for e in db.session.scalars(select(SecurityEvent))}
+    assert after == before - {"old.enough", "just.past"}
+    app.config["SECURITY_EVENTS_RETENTION_DAYS"] = 30
+    assert prune_security_events() == 1  # "kept" is 364 days old
+    assert prune_security_events() == 0
+
+
+def test_a_retention_of_zero_keeps_every_event(app, store):
+    from workers.security import prune_security_events
+
+    app.config["SECURITY_EVENTS_RETENTION_DAYS"] = 0
+    _aged(5000, "ancient")
+    db.session.commit()
+    assert prune_security_events() == 0
+    assert db.session.scalars(select(SecurityEvent).where(SecurityEvent.event == "ancient")).one()
+
+
+def test_the_retention_is_read_from_the_environment_and_a_typo_stops_the_start(
+    monkeypatch, tmp_path
+):
+    import pytest
+
+    from webapp.config import from_environment
+
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("SECURITY_EVENTS_RETENTION_DAYS", "90")
+    assert from_environment(tmp_path)["SECURITY_EVENTS_RETENTION_DAYS"] == 90
+    monkeypatch.setenv("SECURITY_EVENTS_RETENTION_DAYS", "0")
+    assert from_environment(tmp_path)["SECURITY_EVENTS_RETENTION_DAYS"] == 0
+    for typo in ("-1", "1y", "365.5", ""):
+        monkeypatch.setenv("SECURITY_EVENTS_RETENTION_DAYS", typo)
+        with pytest.raises(ValueError, match="SECURITY_EVENTS_RETENTION_DAYS"):
+            from_environment(tmp_path)

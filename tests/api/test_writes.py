@@ -376,6 +376,65 @@ def test_a_zero_quote_line_cost_needs_confirm_cost(client, scene):
     assert changed.status_code == 200  # the confirmed cost stays; no new tick for a quantity
 
 
+def test_a_catalog_line_at_zero_cost_stops_send_until_confirm_cost(client, scene):
+    from tests.factories import make_product
+
+    store = scene.store
+    promo = make_product(category=store.category, brand=store.brand, name="Promo", cost="0")
+    db.session.commit()
+    url = f"/api/v1/quotes/{scene.draft_quote.id}"
+    section = scene.draft_quote.sections[0].id
+    added = post(
+        client,
+        f"{url}/lines",
+        scene.msp_key,
+        {"section_id": section, "product_id": promo.id, "quantity": 100},
+    )
+    assert added.status_code == 201
+    [line] = added.get_json()["sections"][0]["lines"]
+    assert line["cost_confirmed"] is False
+    refused = post(client, f"{url}/send", scene.msp_key)
+    assert refused.status_code == 422
+    detail = refused.get_json()["detail"]
+    assert "not confirmed" in detail and "Promo" in detail
+    assert db.session.get(Quote, scene.draft_quote.id).status is QuoteStatus.DRAFT
+    confirmed = post(
+        client, f"{url}/lines/{line['id']}", scene.msp_key, {"confirm_cost": True}, method="PATCH"
+    )
+    assert confirmed.status_code == 200
+    assert confirmed.get_json()["sections"][0]["lines"][0]["cost_confirmed"] is True
+    sent = post(client, f"{url}/send", scene.msp_key)
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    # A customer key never sees the flag (nor the cost).
+    seen = client.get(f"{url}?expand=sections.lines", headers=bearer(scene.customer_key))
+    assert seen.status_code == 200, seen.get_data(as_text=True)
+    assert "cost_confirmed" not in seen.get_json()["sections"][0]["lines"][0]
+    # A line added with confirm_cost is confirmed at once.
+    again = post(
+        client,
+        f"{url}/lines",
+        scene.msp_key,
+        {"section_id": section, "product_id": promo.id, "quantity": 1, "confirm_cost": True},
+    )
+    assert again.get_json()["sections"][0]["lines"][-1]["cost_confirmed"] is True
+
+
+def test_an_amount_in_other_digits_an_exponent_or_out_of_range_is_a_422_naming_it(client, scene):
+    url = f"/api/v1/quotes/{scene.draft_quote.id}/lines"
+    section = scene.draft_quote.sections[0].id
+    line = {"section_id": section, "quantity": 1, "description": "Setup"}
+    before = len(db.session.get(Quote, scene.draft_quote.id).lines)
+    for price in ["١٢٣", "９９", "1e3", "NaN", "Infinity", "9" * 29, "0.00004", "-1", 1e30]:
+        refused = post(client, url, scene.msp_key, {**line, "unit_price": price})
+        assert refused.status_code == 422, (price, refused.get_data(as_text=True))
+        assert "/unit_price" in refused.get_data(as_text=True), price
+    db.session.expire_all()
+    assert len(db.session.get(Quote, scene.draft_quote.id).lines) == before
+    kept = post(client, url, scene.msp_key, {**line, "unit_price": " 99.50 "})
+    assert kept.status_code == 201
+    assert kept.get_json()["sections"][0]["lines"][-1]["unit_price"] == "99.50"
+
+
 def test_sections_are_renamed_and_removed_through_the_builder(client, scene):
     url = f"/api/v1/quotes/{scene.draft_quote.id}"
     first = scene.draft_quote.sections[0].id

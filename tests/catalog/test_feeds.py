@@ -106,6 +106,35 @@ def test_bad_rows_are_skipped_with_their_line_numbers_and_reasons(tmp_path, supp
     assert set(offers(supplier)) == {"I-1", "I-8"}
 
 
+def test_hostile_costs_are_bad_rows_and_never_an_offer_at_zero(tmp_path, supplier):
+    """A cost of 0.00004 once became an offer at $0; "١٢٣" an offer at $123 (issue 13)."""
+    supplier.feed_format = {**(supplier.feed_format or {}), "max_bad_rows_percent": 100}
+    db.session.commit()
+    hostile = ["0.00004", "١٢٣", "９９", "NaN", "Infinity", "1e30", "9" * 29, "-0"]
+    path = write(
+        tmp_path,
+        HEADER
+        + "I-0,OK,Lenovo,Fine,Laptops,10.00005,1,1\n"  # line 2: rounded to 4 places, kept
+        + "".join(
+            f"I-{n},M{n},Lenovo,Bad {n},Laptops,{cost},5,3\n"
+            for n, cost in enumerate(hostile, start=1)
+        ),
+    )
+    result = run(supplier, path)
+    problems = {p["line"]: p["reason"] for p in result.problems}
+    assert problems == {
+        3: "cost 0.00004 rounds to 0 at 4 decimal places",
+        4: "cost: '١٢٣' is not a number (digits 0-9 only)",
+        5: "cost: '９９' is not a number (digits 0-9 only)",
+        6: "cost: 'NaN' is not a number",
+        7: "cost: 'Infinity' is not a number",
+        8: "cost 1e30 is too large",
+        9: f"cost {'9' * 29} is too large",
+        10: "cost must be more than zero, not -0",
+    }
+    assert offers(supplier) == {"I-0": (Decimal("10.0000"), 1, True)}
+
+
 def test_missing_columns_fail_the_whole_import_and_write_nothing(tmp_path, supplier):
     result = run(supplier, write(tmp_path, "sku,brand,name\nI-1,Lenovo,ThinkPad\n"))
     assert result.status is ImportStatus.FAILED

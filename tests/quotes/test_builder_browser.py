@@ -107,3 +107,34 @@ def test_a_line_is_dragged_into_another_section_and_moved_back_with_the_keyboard
     )
     page.get_by_role("button", name="Duplicate Docking station").click()
     expect(extras.locator(".quote-line[data-description='Docking station']")).to_have_count(2)
+
+
+def test_ticking_confirm_the_cost_on_a_zero_cost_line_lets_the_quote_be_sent(new_page, shop):
+    from tests.factories import make_product
+    from webapp.quotes import building
+    from webapp.quotes.models import QuoteStatus
+
+    quote = build_quote(shop, recipients=[shop.customer])
+    promo = make_product(category=shop.category, brand=shop.brand, name="Promo mouse", cost="0")
+    line = building.add_product_line(quote, quote.sections[0], promo, 10, shop.sales)
+    db.session.commit()
+    page = new_page(shop.sales)
+    page.goto(f"/admin/quotes/{quote.id}")
+    send = page.get_by_role("button", name="Send quote")
+    expect(send).to_be_disabled()
+    expect(page.locator("#sending-problems")).to_contain_text("Promo mouse")
+    expect(page.locator(f"#cost-unconfirmed-{line.id}")).to_be_visible()
+
+    with page.expect_response(lambda r: f"/lines/{line.id}" in r.url) as confirmed:
+        page.locator(f"#confirm-cost-{line.id}").check()
+    assert confirmed.value.status == 200
+    htmx_settled(page)
+    expect(page.locator("#sending-problems")).to_have_count(0)
+    expect(page.locator(f"#cost-unconfirmed-{line.id}")).to_have_count(0)
+    expect(send).to_be_enabled()
+    # Sending renders the PDF: wait for the answer itself.
+    with page.expect_response(lambda r: r.url.endswith("/send"), timeout=60_000) as sent:
+        send.click()
+    assert sent.value.status == 200
+    reload_from_db()
+    assert db.session.get(Quote, quote.id).status is QuoteStatus.SENT

@@ -95,7 +95,7 @@ def _exclude(wanted: set[str]) -> list[str]:
     elif "sections.lines" not in wanted:
         exclude.append("sections.lines")
     if organization_limit() is not None and "sections.lines" in wanted:
-        exclude.append("sections.lines.unit_cost")
+        exclude += ["sections.lines.unit_cost", "sections.lines.cost_confirmed"]
     return exclude
 
 
@@ -155,7 +155,7 @@ def list_quote_lines(args):
     for name in ("quote_id", "section_id"):
         if name in args:
             query = query.where(getattr(QuoteLine, name) == args[name])
-    exclude = ["unit_cost"] if organization_limit() is not None else []
+    exclude = ["unit_cost", "cost_confirmed"] if organization_limit() is not None else []
     return list_page(
         query,
         QuoteLine,
@@ -187,7 +187,7 @@ def list_quote_sections(args):
         query = query.where(QuoteSection.quote_id == args["quote_id"])
     exclude = [] if "lines" in wanted else ["lines"]
     if organization_limit() is not None and "lines" in wanted:
-        exclude.append("lines.unit_cost")
+        exclude += ["lines.unit_cost", "lines.cost_confirmed"]
     return list_page(
         query,
         QuoteSection,
@@ -403,7 +403,14 @@ def _add_line(quote: Quote, body: dict) -> None:
     if "product_id" in body:
         product = _known(Product, body["product_id"], "product", "/product_id")
         try:
-            building.add_product_line(quote, section, product, body["quantity"], acting_user())
+            building.add_product_line(
+                quote,
+                section,
+                product,
+                body["quantity"],
+                acting_user(),
+                cost_confirmed=body.get("confirm_cost", False),
+            )
         except errors.QuoteError as error:
             raise _refusal(error, "/product_id") from None
         return

@@ -6,6 +6,8 @@ logic between them; they are read side by side with the OpenAPI document they pr
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from webapp.auth.models import Role
@@ -157,6 +159,12 @@ class QuoteLineSchema(Schema):
     quantity = fields.Integer()
     unit_price = Amount()
     unit_cost = Amount()  # left out for customer-scoped keys
+    cost_confirmed = fields.Boolean(
+        metadata={
+            "description": "A unit_cost of zero or less was confirmed (confirm_cost); "
+            "an unconfirmed one stops the quote from being sent"
+        }
+    )  # left out for customer-scoped keys
     list_price = Nullable(Amount)
     optional = fields.Boolean()
     qty_editable = fields.Boolean()
@@ -457,6 +465,19 @@ def _amount_in_range(value) -> None:
         raise ValidationError("At most 4 decimal places.")
 
 
+_PLAIN_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+class _AmountIn(fields.Decimal):
+    """A Decimal field that takes text only as ASCII digits and a point: Decimal() itself
+    reads "١٢٣" and "９９" as 123 and 99, and "1e3" as 1000 (issue 13)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _PLAIN_AMOUNT.fullmatch(value.strip()):
+            raise ValidationError('Write the amount with the digits 0-9 and a ".", e.g. "99.50".')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def MoneyIn(description: str = "", **kwargs) -> fields.Decimal:  # noqa: N802
     """An amount in a request: a string or number of at most 4 decimals, 0 to 1e9."""
     metadata = {
@@ -467,7 +488,7 @@ def MoneyIn(description: str = "", **kwargs) -> fields.Decimal:  # noqa: N802
     }
     if description:
         metadata["description"] = description
-    return fields.Decimal(
+    return _AmountIn(
         places=None, allow_nan=False, validate=_amount_in_range, metadata=metadata, **kwargs
     )
 
@@ -505,7 +526,10 @@ class QuoteLineCreateSchema(Schema):
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
     confirm_cost = fields.Boolean(
-        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+        metadata={
+            "description": "Keep a unit_cost of zero or less: needed to set one, and to "
+            "send a quote whose catalog line came with one"
+        }
     )
     sku = fields.String(validate=validate.Length(max=100))
 
@@ -516,7 +540,10 @@ class QuoteLineUpdateSchema(Schema):
     unit_price = MoneyIn()
     unit_cost = MoneyIn()
     confirm_cost = fields.Boolean(
-        metadata={"description": "Keep a unit_cost of zero (needed to set one)"}
+        metadata={
+            "description": "Keep a unit_cost of zero or less: needed to set one, and to "
+            "send a quote whose catalog line came with one"
+        }
     )
     optional = fields.Boolean()
     qty_editable = fields.Boolean()

@@ -364,6 +364,11 @@ def validate_row(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
         raise ValueError(f"cost must be more than zero, not {cost_text}")
     if cost > MAX_COST:
         raise ValueError(f"cost {cost_text} is too large")
+    # Costs are kept to 4 decimals: more are rounded, but one that rounds to nothing would be
+    # an offer at $0 (100 laptops once ordered for nothing, issue 13).
+    cost = cost.quantize(_COST_PLACES)
+    if cost <= 0:
+        raise ValueError(f"cost {cost_text} rounds to 0 at 4 decimal places")
     return FeedRow(
         line,
         sku,
@@ -371,7 +376,7 @@ def validate_row(line: int, value: list[str], feed: FeedFormat) -> FeedRow:
         brand,
         name,
         category,
-        cost.quantize(_COST_PLACES),
+        cost,
         _whole(stock, "stock", 10_000_000) if stock else 0,
         _whole(eta_days, "eta_days", 3650) if eta_days else None,
         product_description(description),

@@ -8,6 +8,7 @@ from webapp.auth.models import Role, User
 from webapp.extensions import db
 from webapp.models_base import utcnow
 from webapp.quotes import snapshot as snapshots
+from webapp.quotes.building import CONFIRM_COST
 from webapp.quotes.errors import QuoteError
 from webapp.quotes.lifecycle import today, transition
 from webapp.quotes.models import Quote, QuoteApprovalRule, QuoteStatus
@@ -57,7 +58,24 @@ def sending_problems(quote: Quote) -> list[str]:
         problems.append(f"No longer approvers: {', '.join(unflagged)}.")
     if quote.expires_on <= today():
         problems.append("The expiry date must be after today.")
+    problems += cost_problems(quote)
     return problems
+
+
+def cost_problems(quote: Quote) -> list[str]:
+    """Name the lines whose cost of zero or less was never confirmed (they stop sending)."""
+    unconfirmed = [
+        f"“{line.description}” ({line.unit_cost.normalize():f})"
+        for section in quote.sections
+        for line in section.lines
+        if line.cost_unconfirmed
+    ]
+    if not unconfirmed:
+        return []
+    return [
+        f"Unit cost of zero or less not confirmed: {', '.join(unconfirmed)}. Enter the real "
+        f"cost or, if the line really costs nothing or is a rebate, tick {CONFIRM_COST} on it."
+    ]
 
 
 def require_sendable(quote: Quote) -> None:

@@ -99,6 +99,7 @@ COPIED = (
     "recurrence",
     "term_months",
     "unit_cost",
+    "cost_confirmed",
     "unit_price",
     "list_price",
     "tax_code_id",

@@ -122,9 +122,10 @@ def _apply_template(quote: Quote, template: QuoteTemplate) -> list[str]:
             line_position += 1
             list_price = _org_price(product, quote.organization) if product else None
             price = item.unit_price if item.unit_price is not None else list_price
-            cost = item.unit_cost
+            # A catalog line's cost typed on the template is checked as a catalog cost is.
+            cost, confirmed = item.unit_cost, product is None
             if cost is None:
-                cost = product.best_cost if product and product.best_cost is not None else 0
+                cost, confirmed = catalog_cost(product) if product else (Decimal(0), True)
             section.lines.append(
                 QuoteLine(
                     quote_id=quote.id,
@@ -136,6 +137,9 @@ def _apply_template(quote: Quote, template: QuoteTemplate) -> list[str]:
                     quantity=item.quantity,
                     unit_price=price if price is not None else Decimal(0),
                     unit_cost=Decimal(cost),
+                    # A template's free-text cost (zero or more) is kept as typed, as a blank
+                    # cost on a custom line is; a catalog cost of zero or less is checked.
+                    cost_confirmed=confirmed,
                     list_price=list_price,
                     tax_code=product.tax_code if product else None,
                     optional=item.optional,
@@ -326,13 +330,23 @@ def check_quantity(quantity: int) -> None:
 
 
 def add_product_line(
-    quote: Quote, section: QuoteSection, product: Product, quantity: int, actor: User
+    quote: Quote,
+    section: QuoteSection,
+    product: Product,
+    quantity: int,
+    actor: User,
+    *,
+    cost_confirmed: bool = False,
 ) -> QuoteLine:
-    """Add a catalog product at the organization's price and today's best cost."""
+    """Add a catalog product at the organization's price and today's best cost.
+
+    A cost of zero or less that `catalog_cost` does not vouch for is added unconfirmed unless
+    `cost_confirmed`: the quote cannot be sent until staff confirm or change it."""
     if product.obsolete:
         raise QuoteError(f"{product.name} is obsolete and cannot be quoted.")
     check_quantity(quantity)
     begin_edit(quote, actor)
+    cost, confirmed = catalog_cost(product)
     price = _org_price(product, quote.organization)
     recurrence, term = recurrence_for(product.product_type)
     description = product.display_name if product.product_type.is_stocked else product.name
@@ -345,7 +359,8 @@ def add_product_line(
         description=description[:500],
         quantity=quantity,
         unit_price=price if price is not None else Decimal(0),
-        unit_cost=product.best_cost if product.best_cost is not None else Decimal(0),
+        unit_cost=cost,
+        cost_confirmed=confirmed,
         list_price=price,
         tax_code=product.tax_code,
         recurrence=recurrence,
@@ -353,7 +368,21 @@ def add_product_line(
     )
     section.lines.append(line)
     db.session.flush()
+    if cost_confirmed and line.cost_unconfirmed:
+        line.cost_confirmed = True
+        _record_confirmed_cost(quote, line, actor)
     return line
+
+
+def catalog_cost(product: Product) -> tuple[Decimal, bool]:
+    """A catalog line's cost (today's best supplier cost) and whether a cost of zero is sure.
+
+    Our own services, labour and bundles have no supplier offer: they cost us nothing, like a
+    custom line left without a cost. Goods without an offer, or any best cost of zero or less
+    (a feed's stray zero), wait for staff to confirm or change the cost (issue 13)."""
+    if product.best_cost is None:
+        return Decimal(0), not product.product_type.is_stocked
+    return product.best_cost, False
 
 
 def add_custom_line(
@@ -381,6 +410,8 @@ def add_custom_line(
     )
     begin_edit(quote, actor)
     line = QuoteLine(quote_id=quote.id, position=_next_line_position(section), **fields)
+    # Checked above: a typed cost of zero or less was confirmed, a blank one costs us nothing.
+    line.cost_confirmed = cost <= 0
     section.lines.append(line)
     db.session.flush()
     if unit_cost is not None and unit_cost <= 0:
@@ -515,19 +546,25 @@ def update_line(
     *,
     cost_confirmed: bool = False,
 ) -> None:
-    """Change a line; a cost changed to zero or less only when confirmed (`check_cost`)."""
+    """Change a line; a cost changed to zero or less only when confirmed (`check_cost`).
+
+    `cost_confirmed` with the cost unchanged confirms a catalog line's cost of zero or less,
+    which was added unconfirmed and stops the quote from being sent (`approval.cost_problems`)."""
     new_cost = changes.unit_cost != line.unit_cost
     if new_cost:
         check_cost(changes.unit_cost, confirmed=cost_confirmed)
     changes = check_line(changes, rebate_allowed=True)
+    confirming = cost_confirmed and not new_cost and line.cost_unconfirmed
     fields = LineChanges.__dataclass_fields__
-    if all(getattr(line, name) == getattr(changes, name) for name in fields):
+    if not confirming and all(getattr(line, name) == getattr(changes, name) for name in fields):
         return
     begin_edit(quote, actor)
     for name in fields:
         setattr(line, name, getattr(changes, name))
+    if new_cost or confirming:
+        line.cost_confirmed = line.unit_cost <= 0  # checked above: confirmed when it is
     db.session.flush()
-    if new_cost and line.unit_cost <= 0:
+    if line.cost_confirmed and (new_cost or confirming):
         _record_confirmed_cost(quote, line, actor)
 
 

@@ -197,6 +197,9 @@ class QuoteLine(LineFieldsMixin, db.Model):
     position: Mapped[int] = mapped_column()
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     unit_cost: Mapped[Decimal] = mapped_column(Cost, default=Decimal("0"))
+    # Staff confirmed this cost of zero or less (free goods, a rebate, our own labour); a
+    # catalog line whose best cost is zero or less is added unconfirmed and stops sending.
+    cost_confirmed: Mapped[bool] = mapped_column(default=False)
     unit_price: Mapped[Decimal] = mapped_column(Money)
     # The organization's standard price when the line was added: discounts are measured on it.
     list_price: Mapped[Decimal | None] = mapped_column(Money)
@@ -205,6 +208,11 @@ class QuoteLine(LineFieldsMixin, db.Model):
     section: Mapped[QuoteSection] = relationship(back_populates="lines")
     product: Mapped[Product | None] = relationship()
     tax_code: Mapped[TaxCode | None] = relationship()
+
+    @property
+    def cost_unconfirmed(self) -> bool:
+        """A cost of zero or less that no one confirmed: the quote cannot be sent."""
+        return self.unit_cost <= 0 and not self.cost_confirmed
 
 
 class QuoteVersion(db.Model):
