@@ -175,6 +175,18 @@ def _organization_and_connection(connection_id: int, organization_id: int):
     return connection, organization
 
 
+def _commit_or_400(write, *args):
+    """A picker's POST: run the operation and commit; a refusal by our rules rolls back and
+    is a 400 naming the reason (nothing written)."""
+    try:
+        result = write(*args)
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    return result
+
+
 def _asked(read, *args) -> tuple[list, str, int]:
     """A live Autotask read for a picker: (what it found, why not, the status to answer with).
     A refusal by our rules is a 400; Autotask out of reach is said in the panel with a 200."""
@@ -206,14 +218,10 @@ def search_companies(connection_id: int, organization_id: int):
 @staff_required(Role.SALES)
 def link_company(connection_id: int, organization_id: int):
     connection, organization = _organization_and_connection(connection_id, organization_id)
-    try:
-        link = companies.link(
-            connection, organization, request.form.get("company_id", ""), current_user.name
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    link = _commit_or_400(
+        companies.link, connection, organization, request.form.get("company_id", ""),
+        current_user.name,
+    )  # fmt: skip
     flash(f"{organization.name} is linked to the Autotask company {link.remote_number}.", "success")
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
 
@@ -249,14 +257,10 @@ def list_opportunities(connection_id: int, quote_id: int):
 @staff_required(Role.SALES)
 def attach_opportunity(connection_id: int, quote_id: int):
     connection, quote = _quote_and_connection(connection_id, quote_id)
-    try:
-        link = opportunities.attach(
-            connection, quote, request.form.get("opportunity_id", ""), current_user
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    link = _commit_or_400(
+        opportunities.attach, connection, quote, request.form.get("opportunity_id", ""),
+        current_user,
+    )  # fmt: skip
     flash(
         f"{quote.number} is attached to the Autotask opportunity {link.remote_number}.", "success"
     )
@@ -286,14 +290,11 @@ def list_contacts(connection_id: int, organization_id: int):
 def link_contact(connection_id: int, organization_id: int):
     connection, organization = _organization_and_connection(connection_id, organization_id)
     user_id, remote_id = request.form.get("user_id", ""), request.form.get("contact_id", "")
-    try:
-        if remote_id == "new":
-            link = contacts.create(connection, organization, user_id, current_user.name)
-        else:
-            link = contacts.link(connection, organization, user_id, remote_id, current_user.name)
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    if remote_id == "new":
+        link = _commit_or_400(contacts.create, connection, organization, user_id,
+                              current_user.name)  # fmt: skip
+    else:
+        link = _commit_or_400(contacts.link, connection, organization, user_id, remote_id,
+                              current_user.name)  # fmt: skip
     flash(f"Linked to the Autotask contact {link.remote_number}.", "success")
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
