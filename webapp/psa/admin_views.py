@@ -12,6 +12,7 @@ from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
 from webapp.psa import companies, contacts, operations, opportunities, queries, settings_views
+from webapp.psa.autotask import services
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -49,9 +50,20 @@ def _page(form: AutotaskConnectForm, status: int = 200):
             opportunity_choices=operations.OPPORTUNITY_CHOICES,
             item_choices=operations.ITEM_CHOICES,
             budget=operations.budget,
+            service_choices=_service_choices(),
         ),
         status,
     )
+
+
+def _service_choices() -> dict:
+    """Our brands and categories, for the brand and Services category of imported Services."""
+    from webapp.catalog.models import Brand, Category
+
+    return {
+        "brands": db.session.scalars(db.select(Brand).order_by(Brand.name)).all(),
+        "categories": db.session.scalars(db.select(Category).order_by(Category.name)).all(),
+    }
 
 
 def _connection(connection_id: int) -> PsaConnection:
@@ -162,6 +174,35 @@ def save_items(connection_id: int):
     return redirect(url_for(".index"), 303)
 
 
+@bp.post("/connections/<int:connection_id>/services")
+@staff_required(Role.ADMIN)
+def save_services(connection_id: int):
+    connection = _connection(connection_id)
+    _commit_or_400(
+        services.save_service_options, connection,
+        brand=request.form.get("service_brand", ""),
+        category=request.form.get("service_category", ""),
+    )  # fmt: skip
+    flash("Service import settings saved.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/services/import")
+@staff_required(Role.ADMIN)
+def import_services(connection_id: int):
+    connection = _connection(connection_id)
+    try:
+        done = _commit_or_400(
+            services.import_services, connection, operations.client_for(connection), current_user
+        )
+    except IntegrationError as exc:
+        db.session.rollback()
+        flash(f"Autotask could not be asked ({exc.message}); nothing was imported.", "danger")
+        return redirect(url_for(".index"), 303)
+    flash(f"Autotask services imported: {done}", "success")
+    return redirect(url_for(".index"), 303)
+
+
 # -- an organisation linked to an existing Autotask company (the organisation page) -------------
 
 
@@ -175,11 +216,11 @@ def _organization_and_connection(connection_id: int, organization_id: int):
     return connection, organization
 
 
-def _commit_or_400(write, *args):
+def _commit_or_400(write, *args, **kwargs):
     """A picker's POST: run the operation and commit; a refusal by our rules rolls back and
     is a 400 naming the reason (nothing written)."""
     try:
-        result = write(*args)
+        result = write(*args, **kwargs)
     except IntegrationRuleError as exc:
         db.session.rollback()
         abort(400, description=exc.message)

@@ -26,7 +26,7 @@ from webapp.integrations.models import ExternalLink, InboundEvent, SyncDirection
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.psa import operations
-from webapp.psa.autotask import webhooks
+from webapp.psa.autotask import services, webhooks
 from webapp.psa.autotask.contact_sync import pull_contacts
 from webapp.psa.models import PsaConnection
 from webapp.psa.tickets import forget_open_tickets
@@ -257,6 +257,8 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
             done["tickets"] += 1
     done["charges"] = check_charges(connection, client)
     done["contacts"] = pull_contacts(connection, client)
+    if services.configured(connection):  # Services created in Autotask (seed 002)
+        done["services"] = services.import_services(connection, client).created
     # A little overlap: an activity in the second the poll ran is read again, not missed.
     stamp = (started - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     connection.options = {**(connection.options or {}), "polled_at": stamp}
