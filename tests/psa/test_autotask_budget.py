@@ -134,6 +134,24 @@ def test_the_psa_page_shows_the_remaining_budget(app, store, client, quoting, ru
     assert "requests used this hour by every tool" in page
 
 
+def test_the_psa_page_shows_the_core_limiters_calls_left_this_hour_and_minute(
+    app, store, client, quoting, run_jobs
+):
+    build_quote(store)
+    run_jobs()
+    gate = operations.limiter(quoting.connection)
+    left = gate.budget()  # the core's count, which web and workers share
+    assert 0 < left["minute"] < 300 and left["hour"] == budget.OURS - gate.used_this_hour()
+    login(client, store.admin)
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert f"<strong>{left['hour']:,} of {budget.OURS:,}</strong>" in page
+    assert f"<strong>{left['minute']:,}</strong> this minute" in page and "slowed" not in page
+    now = gate.clock()
+    gate.redis.zadd(f"{gate.prefix}:hour", {f"m{i}": now - 10 for i in range(budget.SLOW_FROM)})
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert "this minute (slowed down)" in page
+
+
 def test_the_endpoint_of_each_call_is_the_entity_autotask_counts_it_against():
     from webapp.psa.autotask.client import endpoint_of
 
