@@ -66,6 +66,13 @@ def test_active_services_become_products_of_the_brand_in_the_services_category(
     # A quote line of it uses that Service: no second one is made in Autotask.
     link = core.link_for(quoting.connection.id, "at_service_monthly_p", desktop.id)
     assert link.remote_id == str(desk)
+    # Links lost (a reconnect): the same products are found again by their MPN, none added.
+    db.session.execute(db.delete(core.ExternalLink).filter_by(subject_type=SERVICE_PRODUCT))
+    db.session.commit()
+    count = db.select(db.func.count(Product.id))
+    before = db.session.scalar(count)
+    assert client.post(urls(quoting)[1]).status_code == 303
+    assert db.session.scalar(count) == before and imported()["Managed desktop"].id == desktop.id
 
 
 def test_a_reimport_updates_withdraws_and_brings_back_without_a_second_product(

@@ -122,6 +122,13 @@ def import_services(connection: PsaConnection, client, actor=None) -> ServiceImp
         description = product_description(str(service.get("description") or "").strip())
         link = links.get(service_id)
         product = db.session.get(Product, link.subject_id) if link else None
+        if product is None:  # unlinked (a link lost with a reconnect): adopt the same MPN
+            product = db.session.scalar(
+                db.select(Product).filter_by(brand_id=brand, mpn=f"{MPN_PREFIX}{service_id}")
+            )
+            if product is not None:
+                core.save_link(connection, SERVICE_PRODUCT, product.id, remote_id=str(service_id),
+                               remote_number=name[:100])  # fmt: skip
         if product is None:
             new.append((service, bulk.NewProduct(brand, f"{MPN_PREFIX}{service_id}", name,
                                                  category, description)))  # fmt: skip
