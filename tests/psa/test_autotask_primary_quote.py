@@ -75,20 +75,26 @@ def test_the_quote_we_send_is_primary_and_a_resent_version_takes_it_back(
     assert amount == not_optional_total(quoting, ours) and amount != shown["amount"]
 
 
+def sharing(store, client, sandbox, run_jobs):
+    """Two quotes, each with its opportunity; the second attached to the first's. (first,
+    second, the shared opportunity's id)."""
+    first, second = build_quote(store), build_quote(store)
+    run_jobs()
+    shared = int(opportunity_link(sandbox, first).remote_id)
+    login(client, store.sales)
+    found = client.get(urls(sandbox, second)[0]).get_data(as_text=True)
+    assert f"also carries {first.number}" in found and f'value="{shared}"' in found
+    attach_to(client, sandbox, second, shared)
+    run_jobs()
+    return first, second, shared
+
+
 def test_two_of_our_quotes_share_an_opportunity_and_the_last_sent_is_primary(
     app, store, client, quoting, run_jobs
 ):
-    first, second = build_quote(store), build_quote(store)
-    run_jobs()
-    shared = int(opportunity_link(quoting, first).remote_id)
-    login(client, store.sales)
-    listing, _ = urls(quoting, second)
-    found = client.get(listing).get_data(as_text=True)
-    assert f"also carries {first.number}" in found and f'value="{shared}"' in found
-    attach_to(client, quoting, second, shared)
+    first, second, shared = sharing(store, client, quoting, run_jobs)
     [event] = [e for e in second.events if e.type == "psa_opportunity"]
     assert f"It also carries {first.number}" in event.message
-    run_jobs()
     assert linked_quote(quoting, second)["OpportunityID"] == shared
     assert primary_of(quoting, shared) == [linked_quote(quoting, second)["Name"]]
     send(first)
@@ -107,12 +113,7 @@ def test_two_of_our_quotes_share_an_opportunity_and_the_last_sent_is_primary(
 def test_an_opportunity_won_in_autotask_wins_its_primary_quote_and_loses_the_other(
     app, store, client, quoting, run_jobs
 ):
-    first, second = build_quote(store), build_quote(store)
-    run_jobs()
-    shared = int(opportunity_link(quoting, first).remote_id)
-    login(client, store.sales)
-    attach_to(client, quoting, second, shared)
-    run_jobs()
+    first, second, shared = sharing(store, client, quoting, run_jobs)
     send(second)
     send(first)  # sent last: the primary quote
     run_jobs()

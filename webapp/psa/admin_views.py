@@ -132,18 +132,14 @@ def save_opportunities(connection_id: int):
     probability = whole_number(request.form.get("probability", ""), minimum=0, maximum=100)
     if probability is None:
         abort(400, description="Probability: enter a whole percentage from 0 to 100.")
-    try:
-        warnings = operations.save_opportunity_options(
-            connection,
-            enabled=request.form.get("opportunities_enabled") == "1",
-            probability=probability,
-            choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
-            unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    warnings = _commit_or_400(
+        operations.save_opportunity_options,
+        connection,
+        enabled=request.form.get("opportunities_enabled") == "1",
+        probability=probability,
+        choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
+        unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
+    )
     flash("Opportunity settings saved.", "success")
     for warning in warnings:
         flash(warning, "warning")
@@ -154,22 +150,18 @@ def save_opportunities(connection_id: int):
 @staff_required(Role.ADMIN)
 def save_items(connection_id: int):
     connection = _connection(connection_id)
-    try:
-        operations.save_item_options(
-            connection,
-            choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
-            title=request.form.get("ticket_title", ""),
-            tickets=request.form.get("tickets_enabled") == "1",
-            categories={
-                key.removeprefix("category_"): value
-                for key, value in request.form.items()
-                if key.startswith("category_")
-            },
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    _commit_or_400(
+        operations.save_item_options,
+        connection,
+        choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
+        title=request.form.get("ticket_title", ""),
+        tickets=request.form.get("tickets_enabled") == "1",
+        categories={
+            key.removeprefix("category_"): value
+            for key, value in request.form.items()
+            if key.startswith("category_")
+        },
+    )
     flash("Quote item and ticket settings saved.", "success")
     return redirect(url_for(".index"), 303)
 
@@ -217,8 +209,8 @@ def _organization_and_connection(connection_id: int, organization_id: int):
 
 
 def _commit_or_400(write, *args, **kwargs):
-    """A picker's POST: run the operation and commit; a refusal by our rules rolls back and
-    is a 400 naming the reason (nothing written)."""
+    """A settings or picker POST: run the operation and commit; a refusal by our rules rolls
+    back and is a 400 naming the reason (nothing written)."""
     try:
         result = write(*args, **kwargs)
     except IntegrationRuleError as exc:
