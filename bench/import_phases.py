@@ -2,20 +2,24 @@
 product totals, the index builds, the commit (search sync is queued at commit).
 
     BENCH_POSTGRES_DB=test_simple python bench/import_phases.py [--postgres] [--rows N]
-        [--trials N] [--before DIR]
+        [--trials N] [--before DIR] [--load N] [--database NAME]
 
 Each trial imports the cached 1M-row `ingram` feed (`bench/catalog.py` generates it; `--rows`
 takes its first N rows) into a fresh empty catalog, in a child process that runs
 `feeds.run_import` in-process, records when each step the importer announces starts, and times
 every SQL statement that takes over 0.2 s. `--before DIR` names an exported older tree
 (`git archive <commit> | tar -x -C DIR`): the trials then alternate between it and this tree, so
-both are measured in the same minutes of a shared machine.
+both are measured in the same minutes of a shared machine. `--load N` starts N processes that
+burn a CPU each (a bare Python loop) before the first trial and stops them after the last, to
+measure the import on a busy machine. `--database NAME` names the throwaway PostgreSQL database
+(default `<BENCH_POSTGRES_DB>_phases`); it is recreated for each trial and dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import subprocess
@@ -24,7 +28,7 @@ import time
 from pathlib import Path
 
 # bench/ is on the path (the script's directory); webapp comes from PYTHONPATH, the tree measured.
-from _common import PY, PrivateRedis, Target
+from _common import POSTGRES_DB, POSTGRES_SERVER, PY, PrivateRedis, Target
 
 SLOW_STATEMENT_S = 0.2
 
@@ -86,6 +90,27 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
+def _burn() -> None:
+    """Keep one CPU busy until terminated."""
+    while True:
+        pass
+
+
+def start_load(processes: int) -> list[multiprocessing.Process]:
+    """Start `processes` CPU burners (daemons: they die with this process at the latest)."""
+    burners = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(processes)]
+    for burner in burners:
+        burner.start()
+    return burners
+
+
+def stop_load(burners: list[multiprocessing.Process]) -> None:
+    for burner in burners:
+        burner.terminate()
+    for burner in burners:
+        burner.join(timeout=10)
+
+
 def trial(tree: Path, target: Target, feed: Path) -> dict:
     target.reset()
     with PrivateRedis(target.instance) as redis:
@@ -111,6 +136,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--trials", type=int, default=1)
     parser.add_argument("--before", type=Path, help="an older tree to alternate with")
+    parser.add_argument("--load", type=int, default=0, help="CPU-burning processes meanwhile")
+    parser.add_argument("--database", help="the PostgreSQL database to use (recreated, dropped)")
     args = parser.parse_args()
     from catalog import generate_feeds
 
@@ -128,20 +155,25 @@ def main() -> None:
     target = Target(
         base.name,
         base.instance.with_name(base.instance.name + "-phases"),
-        base.database_url + "_phases"
+        f"{POSTGRES_SERVER}/{args.database or POSTGRES_DB + '_phases'}"
         if args.postgres
         else f"sqlite:///{base.instance}-phases/msp.db",
     )
     here = Path(__file__).resolve().parent.parent
     trees = [("before", args.before.resolve()), ("after", here)] if args.before else [("", here)]
+    burners = start_load(args.load)
     try:
         for number in range(1, args.trials + 1):
             for label, tree in trees:
                 result = trial(tree, target, feed)
                 print(
-                    json.dumps({"trial": number, "tree": label or str(tree), **result}), flush=True
+                    json.dumps(
+                        {"trial": number, "tree": label or str(tree), "load": args.load, **result}
+                    ),
+                    flush=True,
                 )
     finally:
+        stop_load(burners)
         target.drop()
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from webapp.extras import MissingDemoExtra, import_demo_module
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,7 +30,10 @@ def _one_time_links(raw: bytes) -> list[str]:
 
 
 def _start_smtp_sink(port: int):
-    from aiosmtpd.controller import Controller
+    controller_module = import_demo_module(
+        "aiosmtpd.controller", "The local SMTP sink (no MAIL_SERVER set)"
+    )
+    Controller = controller_module.Controller  # noqa: N806 (the aiosmtpd class)
 
     class Sink:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
@@ -53,6 +58,14 @@ def _start_smtp_sink(port: int):
 
 
 def main() -> None:
+    try:
+        _run()
+    except MissingDemoExtra as missing:
+        raise SystemExit(str(missing)) from None
+
+
+def _run() -> None:
+    import_demo_module("honcho", "Running the Procfile's processes")
     os.chdir(ROOT)
     os.environ.setdefault("FLASK_APP", "wsgi")
     port = int(os.environ.get("PORT", "5000"))

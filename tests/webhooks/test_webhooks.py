@@ -437,13 +437,13 @@ def test_price_changes_are_batched_per_500_products(app, store, receiver):
 
 
 def test_a_fixed_price_or_a_pricing_rule_announces_its_products(app, store, receiver):
-    from webapp.catalog import operations as catalog
+    from webapp.catalog import pricing_setup, product_editing
 
     add_endpoint(receiver, events=["product.price_changed"])
     product = store.products[2]
-    catalog.set_fixed_price(product, "999.00", store.admin)
-    catalog.set_fixed_price(product, "999.00", store.admin)  # unchanged: nothing more
-    catalog.save_pricing_rule(
+    product_editing.set_fixed_price(product, "999.00", store.admin)
+    product_editing.set_fixed_price(product, "999.00", store.admin)  # unchanged: nothing more
+    pricing_setup.save_pricing_rule(
         None,
         price_group_id=None,
         category_id=None,

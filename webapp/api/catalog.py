@@ -32,8 +32,8 @@ from webapp.api.schemas import (
     SupplierSchema,
 )
 from webapp.api.security import acting_user, requires
-from webapp.catalog import bulk
-from webapp.catalog import operations as catalog_operations
+from webapp.catalog import bulk, product_editing
+from webapp.catalog.errors import CatalogError
 from webapp.catalog.models import Brand, Category, Product, Supplier, SupplierOffer
 from webapp.extensions import db
 from webapp.parsing import DB_INT_MAX
@@ -270,7 +270,7 @@ def upsert_products(body):
         if product is None:
             try:
                 made = bulk.new_product(record)
-            except catalog_operations.CatalogError as error:
+            except CatalogError as error:
                 refuse(index, str(error), error.field)
                 continue
             key: object = made.key
@@ -298,12 +298,12 @@ def upsert_products(body):
         try:
             text = {name: record[name] for name in PRODUCT_TEXT if name in record}
             if text and isinstance(found, Product):
-                catalog_operations.describe_product(product, text, actor)
+                product_editing.describe_product(product, text, actor)
             if "fixed_price" in record:
-                catalog_operations.set_fixed_price(product, record["fixed_price"], actor)
+                product_editing.set_fixed_price(product, record["fixed_price"], actor)
             if "obsolete" in record:
-                catalog_operations.set_obsolete(product, record["obsolete"], actor)
-        except catalog_operations.CatalogError as error:
+                product_editing.set_obsolete(product, record["obsolete"], actor)
+        except CatalogError as error:
             refuse(index, str(error), error.field)
     if errors:
         db.session.rollback()

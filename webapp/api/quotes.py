@@ -22,7 +22,7 @@ from webapp.api.listing import (
     list_page,
     page_schema,
 )
-from webapp.api.problems import problem
+from webapp.api.problems import ApiProblem, problem
 from webapp.api.schemas import (
     QuoteCreateSchema,
     QuoteLineCreateSchema,
@@ -217,21 +217,83 @@ def get_quote(args, quote_id: int):
     return _answer(_quote(quote_id), wanted=wanted)
 
 
-def _refused(error: errors.QuoteError, pointer: str | None = None):
+def _refusal(
+    reason: str | errors.QuoteError,
+    pointer: str | None = None,
+    *,
+    missing: list[str] | None = None,
+) -> ApiProblem:
+    """The one way a quote write says no: problem details naming the field, nothing written.
+
+    `reason` is a sentence (422) or the domain's refusal (its own status); `missing` names the
+    required fields that were not sent, one error each. An id in the path that names nothing
+    this key sees is `not_found`'s 404, as on every API read."""
     db.session.rollback()
-    return problem(error.status, error.message, pointer=pointer)
+    status = 422
+    if isinstance(reason, errors.QuoteError):
+        status, reason = reason.status, reason.message
+    if missing:
+        fields_missing = [{"pointer": f"/{name}", "detail": "required"} for name in missing]
+        return problem(status, reason, errors=fields_missing)
+    return problem(status, reason, pointer=pointer)
 
 
-def _edit(quote_id: int, action: Callable[[Quote], object]) -> Quote:
-    """Check If-Match, run one quote operation, flush; domain refusals become problems."""
-    quote = _quote(quote_id)
-    check_if_match(etag(quote))
+def _write(
+    action: Callable[[Quote | None], object],
+    quote_id: int | None = None,
+    *,
+    status: int = 200,
+    commit: bool = False,
+):
+    """Every quote write's one shape: load the quote (404) and check If-Match (412), run one
+    operation on it (a domain refusal becomes a problem, nothing kept), flush, answer with it.
+
+    Without `quote_id` the action creates the quote and returns it. `@idempotent` commits with
+    the answer it keeps; `commit` is for the views without an Idempotency-Key (DELETE)."""
+    quote = None
+    if quote_id is not None:
+        quote = _quote(quote_id)
+        check_if_match(etag(quote))
     try:
-        action(quote)
+        created = action(quote)
     except errors.QuoteError as error:
-        raise _refused(error) from None
+        raise _refusal(error) from None
+    if quote is None:
+        quote = created
     db.session.flush()
-    return quote
+    if commit:
+        db.session.commit()
+    return _answer(quote, status)
+
+
+def _known(model, ident: int, what: str, pointer: str):
+    row = db.session.get(model, ident)
+    if row is None:
+        raise _refusal(f"There is no such {what}.", pointer)
+    return row
+
+
+def _owner(body: dict, default: User) -> User:
+    if "owner_id" not in body:
+        return default
+    owner = db.session.get(User, body["owner_id"])
+    if owner is None or not owner.is_staff:
+        raise _refusal("The owner must be a staff member.", "/owner_id")
+    return owner
+
+
+def _new_quote(body: dict) -> Quote:
+    organization = _known(Organization, body["organization_id"], "organization", "/organization_id")
+    template = None
+    if "template_id" in body:
+        template = _known(QuoteTemplate, body["template_id"], "quote template", "/template_id")
+    return building.create_quote(
+        organization=organization,
+        owner=_owner(body, acting_user()),
+        actor=acting_user(),
+        template=template,
+        title=body.get("title", ""),
+    )
 
 
 @blp.route("/quotes", methods=["POST"])
@@ -242,41 +304,13 @@ def _edit(quote_id: int, action: Callable[[Quote], object]) -> Quote:
 @blp.response(201, QuoteSchema)
 def create_quote(body):
     """Start a draft quote, blank or from a template. Scope: `quotes:write`."""
-    organization = db.session.get(Organization, body["organization_id"])
-    if organization is None:
-        raise problem(422, "There is no such organization.", pointer="/organization_id")
-    template = None
-    if "template_id" in body:
-        template = db.session.get(QuoteTemplate, body["template_id"])
-        if template is None:
-            raise problem(422, "There is no such quote template.", pointer="/template_id")
-    owner = acting_user()
-    if "owner_id" in body:
-        owner = db.session.get(User, body["owner_id"])
-        if owner is None or not owner.is_staff:
-            raise problem(422, "The owner must be a staff member.", pointer="/owner_id")
-    try:
-        quote = building.create_quote(
-            organization=organization,
-            owner=owner,
-            actor=acting_user(),
-            template=template,
-            title=body.get("title", ""),
-        )
-    except errors.QuoteError as error:
-        raise _refused(error) from None
-    return _answer(quote, 201)
+    return _write(lambda _: _new_quote(body), status=201)
 
 
 def _change_header(quote: Quote, body: dict) -> None:
-    owner = quote.owner
-    if "owner_id" in body:
-        owner = db.session.get(User, body["owner_id"])
-        if owner is None or not owner.is_staff:
-            raise problem(422, "The owner must be a staff member.", pointer="/owner_id")
     changes = building.HeaderChanges(
         title=body.get("title", quote.title),
-        owner=owner,
+        owner=_owner(body, quote.owner),
         expires_on=body.get("expires_on", quote.expires_on),
         payment_method=body.get("payment_method", quote.payment_method),
         shipping_label=body.get("shipping_label", quote.shipping_label),
@@ -296,7 +330,7 @@ def _change_header(quote: Quote, body: dict) -> None:
 def update_quote(body, quote_id: int):
     """Change the quote's header (the fields sent); a sent quote becomes a new draft version,
     as on the staff page. Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: _change_header(q, body)))
+    return _write(lambda q: _change_header(q, body), quote_id)
 
 
 @blp.route("/quotes/<int:quote_id>/sections", methods=["POST"])
@@ -307,11 +341,11 @@ def update_quote(body, quote_id: int):
 @blp.response(201, QuoteSchema)
 def add_section(body, quote_id: int):
     """Add a section. Scope: `quotes:write`."""
-    quote = _edit(
-        quote_id,
+    return _write(
         lambda q: building.add_section(q, body["title"], body["choose_one"], acting_user()),
+        quote_id,
+        status=201,
     )
-    return _answer(quote, 201)
 
 
 def _path_section(quote: Quote, section_id: int) -> QuoteSection:
@@ -340,7 +374,7 @@ def _change_section(quote: Quote, section_id: int, body: dict) -> None:
 @blp.response(200, QuoteSchema)
 def update_section(body, quote_id: int, section_id: int):
     """Change a section's title or choose-one flag (the fields sent). Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: _change_section(q, section_id, body)))
+    return _write(lambda q: _change_section(q, section_id, body), quote_id)
 
 
 @blp.route("/quotes/<int:quote_id>/sections/<int:section_id>", methods=["DELETE"])
@@ -350,38 +384,33 @@ def update_section(body, quote_id: int, section_id: int):
 def delete_section(quote_id: int, section_id: int):
     """Remove a section with its lines (a quote keeps at least one: 422 for the last).
     Scope: `quotes:write`."""
-    quote = _edit(
-        quote_id,
+    return _write(
         lambda q: building.remove_section(q, _path_section(q, section_id), acting_user()),
+        quote_id,
+        commit=True,
     )
-    db.session.commit()
-    return _answer(quote)
 
 
 def _section(quote: Quote, section_id: int) -> QuoteSection:
     try:
         return building.owned_section(quote, section_id)
     except errors.QuoteError as error:
-        raise problem(422, error.message, pointer="/section_id") from None
+        raise _refusal(error.message, "/section_id") from None
 
 
 def _add_line(quote: Quote, body: dict) -> None:
     section = _section(quote, body["section_id"])
     if "product_id" in body:
-        product = db.session.get(Product, body["product_id"])
-        if product is None:
-            raise problem(422, "There is no such product.", pointer="/product_id")
+        product = _known(Product, body["product_id"], "product", "/product_id")
         try:
             building.add_product_line(quote, section, product, body["quantity"], acting_user())
         except errors.QuoteError as error:
-            raise _refused(error, "/product_id") from None
+            raise _refusal(error, "/product_id") from None
         return
     missing = [name for name in ("description", "unit_price") if name not in body]
     if missing:
-        raise problem(
-            422,
-            "A line without product_id needs a description and a unit_price.",
-            errors=[{"pointer": f"/{name}", "detail": "required"} for name in missing],
+        raise _refusal(
+            "A line without product_id needs a description and a unit_price.", missing=missing
         )
     building.add_custom_line(
         quote,
@@ -418,7 +447,7 @@ def _add_line(quote: Quote, body: dict) -> None:
 @blp.response(201, QuoteSchema)
 def add_line(body, quote_id: int):
     """Add a catalog product (product_id) or a free-text line. Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: _add_line(q, body)), 201)
+    return _write(lambda q: _add_line(q, body), quote_id, status=201)
 
 
 def _line(quote: Quote, line_id: int):
@@ -445,7 +474,7 @@ def _change_line(quote: Quote, line_id: int, body: dict) -> None:
 @blp.response(200, QuoteSchema)
 def update_line(body, quote_id: int, line_id: int):
     """Change a line's fields (the ones sent). Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: _change_line(q, line_id, body)))
+    return _write(lambda q: _change_line(q, line_id, body), quote_id)
 
 
 @blp.route("/quotes/<int:quote_id>/lines/<int:line_id>", methods=["DELETE"])
@@ -454,9 +483,9 @@ def update_line(body, quote_id: int, line_id: int):
 @blp.response(200, QuoteSchema)
 def delete_line(quote_id: int, line_id: int):
     """Remove a line. Scope: `quotes:write`."""
-    quote = _edit(quote_id, lambda q: building.remove_line(q, _line(q, line_id), acting_user()))
-    db.session.commit()
-    return _answer(quote)
+    return _write(
+        lambda q: building.remove_line(q, _line(q, line_id), acting_user()), quote_id, commit=True
+    )
 
 
 @blp.route("/quotes/<int:quote_id>/send", methods=["POST"])
@@ -467,7 +496,7 @@ def delete_line(quote_id: int, line_id: int):
 def send_quote(quote_id: int):
     """Send the quote to its approvers (approval rules apply: 409 if it needs approval).
     Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: sending.send_quote(q, acting_user())))
+    return _write(lambda q: sending.send_quote(q, acting_user()), quote_id)
 
 
 @blp.route("/quotes/<int:quote_id>/cancel", methods=["POST"])
@@ -478,4 +507,4 @@ def send_quote(quote_id: int):
 @blp.response(200, QuoteSchema)
 def cancel_quote(body, quote_id: int):
     """Cancel the quote. Scope: `quotes:write`."""
-    return _answer(_edit(quote_id, lambda q: lifecycle.cancel(q, acting_user(), body["reason"])))
+    return _write(lambda q: lifecycle.cancel(q, acting_user(), body["reason"]), quote_id)

@@ -111,7 +111,7 @@ class CategoryMapForm(FlaskForm):
 
 
 class FeedUploadForm(FlaskForm):
-    # Size, emptiness and CSV-ness are checked by catalog.operations.upload_feed.
+    # Size, emptiness and CSV-ness are checked by catalog.feed_setup.upload_feed.
     file = FileField("Feed file (CSV)")
 
 

@@ -9,9 +9,10 @@ from sqlalchemy.orm import joinedload
 from webapp import htmx_responses
 from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role
-from webapp.catalog import operations, queries
+from webapp.catalog import pricing_setup, queries
 from webapp.catalog.admin_common import bp, choices_of, get_or_404
 from webapp.catalog.admin_forms import PricingRuleForm, TaxCodeForm
+from webapp.catalog.errors import CatalogError
 from webapp.catalog.models import PricingRule, TaxCode
 from webapp.extensions import db, htmx
 from webapp.organizations.models import PriceGroup
@@ -60,7 +61,7 @@ def _save_rule(rule: PricingRule | None):
     form = _rule_form(PricingRuleForm(obj=rule))
     if form.validate_on_submit():
         try:
-            operations.save_pricing_rule(
+            pricing_setup.save_pricing_rule(
                 rule,
                 price_group_id=form.price_group_id.data,
                 category_id=form.category_id.data,
@@ -68,7 +69,7 @@ def _save_rule(rule: PricingRule | None):
                 markup_pct=form.markup_pct.data,
                 actor=current_actor(),
             )
-        except operations.CatalogError as error:
+        except CatalogError as error:
             db.session.rollback()
             form[error.field or "markup_pct"].errors.append(str(error))
         else:
@@ -95,7 +96,7 @@ def edit_pricing_rule(rule_id: int):
 @staff_required(Role.ADMIN)
 def delete_pricing_rule(rule_id: int):
     rule = get_or_404(PricingRule, rule_id)
-    operations.delete_pricing_rule(rule, current_actor())
+    pricing_setup.delete_pricing_rule(rule, current_actor())
     db.session.commit()
     message = "Pricing rule deleted."
     if htmx:
@@ -121,7 +122,7 @@ def _save_tax_code(tax_code: TaxCode | None):
     form = TaxCodeForm(obj=tax_code)
     if form.validate_on_submit():
         try:
-            saved = operations.save_tax_code(
+            saved = pricing_setup.save_tax_code(
                 tax_code,
                 code=form.code.data,
                 name=form.name.data,
@@ -129,7 +130,7 @@ def _save_tax_code(tax_code: TaxCode | None):
                 is_default=form.is_default.data,
                 actor=current_actor(),
             )
-        except operations.CatalogError as error:
+        except CatalogError as error:
             db.session.rollback()
             form[error.field or "code"].errors.append(str(error))
         else:
@@ -156,7 +157,7 @@ def edit_tax_code(tax_code_id: int):
 @staff_required(Role.ADMIN)
 def default_tax_code(tax_code_id: int):
     tax_code = get_or_404(TaxCode, tax_code_id)
-    operations.make_default_tax_code(tax_code, current_actor())
+    pricing_setup.make_default_tax_code(tax_code, current_actor())
     db.session.commit()
     message = f"{tax_code.code} is now the default tax code."
     if htmx:

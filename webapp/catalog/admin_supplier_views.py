@@ -9,9 +9,10 @@ from sqlalchemy.orm import joinedload
 from webapp import htmx_responses, jobs
 from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role, User
-from webapp.catalog import feeds, operations, queries
+from webapp.catalog import feed_setup, feeds, queries
 from webapp.catalog.admin_common import PER_PAGE, bp, choices_of, get_or_404, role_in
 from webapp.catalog.admin_forms import CategoryMapForm, FeedFormatForm, FeedUploadForm
+from webapp.catalog.errors import CatalogError
 from webapp.catalog.models import (
     FeedImport,
     ImportStatus,
@@ -141,7 +142,7 @@ def _feed_page(
             map_form=_map_form(map_form),
             upload_form=upload_form or FeedUploadForm(formdata=None),
             can_edit=role_in(Role.PURCHASING),
-            upload_limit=operations.size_label(_upload_limit()),
+            upload_limit=feed_setup.size_label(_upload_limit()),
             tab="feed",
         ),
         status,
@@ -161,8 +162,8 @@ def feed_format(supplier_id: int):
     form = FeedFormatForm()
     if form.validate_on_submit():
         try:
-            operations.save_feed_format(supplier, form.settings(), current_actor())
-        except operations.CatalogError as error:
+            feed_setup.save_feed_format(supplier, form.settings(), current_actor())
+        except CatalogError as error:
             db.session.rollback()
             form.form_errors.append(str(error))
         else:
@@ -179,10 +180,10 @@ def map_category(supplier_id: int):
     form = _map_form(CategoryMapForm())
     if form.validate_on_submit():
         try:
-            mapping = operations.map_supplier_category(
+            mapping = feed_setup.map_supplier_category(
                 supplier, form.supplier_category.data, form.category_id.data, current_actor()
             )
-        except operations.CatalogError as error:
+        except CatalogError as error:
             db.session.rollback()
             form[error.field or "supplier_category"].errors.append(str(error))
         else:
@@ -204,7 +205,7 @@ def unmap_category(supplier_id: int, map_id: int):
     if mapping is None or mapping.supplier_id != supplier.id:
         abort(404)
     name = mapping.supplier_category
-    operations.unmap_supplier_category(mapping, current_actor())
+    feed_setup.unmap_supplier_category(mapping, current_actor())
     db.session.commit()
     message = f"{name!r} is no longer mapped."
     if htmx:
@@ -228,7 +229,7 @@ def _limit_upload_size(endpoint: str | None, values: dict | None) -> None:
 @bp.errorhandler(413)
 def upload_too_large(error):
     message = (
-        f"The file is larger than the {operations.size_label(_upload_limit())} upload limit: "
+        f"The file is larger than the {feed_setup.size_label(_upload_limit())} upload limit: "
         "split the feed or ask the supplier for a smaller file."
     )
     db.session.rollback()
@@ -250,8 +251,8 @@ def upload_feed(supplier_id: int):
         upload = form.file.data
         try:
             if not upload or not upload.filename:
-                raise operations.CatalogError("Choose a feed file to upload.", "file")
-            run = operations.upload_feed(
+                raise CatalogError("Choose a feed file to upload.", "file")
+            run = feed_setup.upload_feed(
                 supplier,
                 upload.stream,
                 upload.filename,
@@ -259,7 +260,7 @@ def upload_feed(supplier_id: int):
                 upload_dir=current_app.config["IMPORT_UPLOAD_DIR"],
                 max_bytes=_upload_limit(),
             )
-        except operations.CatalogError as error:
+        except CatalogError as error:
             db.session.rollback()
             form.file.errors = [str(error)]
         else:

@@ -9,9 +9,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from webapp import htmx_responses
 from webapp.auth.access import current_actor, staff_required
 from webapp.auth.models import Role
-from webapp.catalog import operations, queries
+from webapp.catalog import product_editing, queries
 from webapp.catalog.admin_common import PER_PAGE, bp, flag_arg, get_or_404, role_in, toast_refusal
 from webapp.catalog.admin_forms import FixedPriceForm
+from webapp.catalog.errors import CatalogError
 from webapp.catalog.models import Product, SupplierOffer
 from webapp.extensions import db, htmx
 from webapp.organizations.models import PriceGroup
@@ -137,8 +138,8 @@ def fixed_price(product_id: int):
     form = FixedPriceForm()
     if form.validate_on_submit():
         try:
-            operations.set_fixed_price(product, form.fixed_price.data, current_actor())
-        except operations.CatalogError as error:
+            product_editing.set_fixed_price(product, form.fixed_price.data, current_actor())
+        except CatalogError as error:
             db.session.rollback()
             form.fixed_price.errors.append(str(error))
         else:
@@ -162,7 +163,7 @@ def fixed_price(product_id: int):
 @staff_required(Role.SALES, Role.PURCHASING)
 def obsolete(product_id: int):
     product = get_or_404(Product, product_id)
-    operations.set_obsolete(product, flag_arg("obsolete"), current_actor())
+    product_editing.set_obsolete(product, flag_arg("obsolete"), current_actor())
     db.session.commit()
     message = (
         f"{product.name} is obsolete: it is no longer shown in the store."
@@ -180,11 +181,11 @@ def product_image(product_id: int):
     upload = request.files.get("image")
     try:
         if removing:
-            operations.set_product_image(product, None, current_actor())
+            product_editing.set_product_image(product, None, current_actor())
         else:
-            data = upload.read(operations.MAX_IMAGE_BYTES + 1) if upload else b""
-            operations.set_product_image(product, data, current_actor())
-    except operations.CatalogError as error:
+            data = upload.read(product_editing.MAX_IMAGE_BYTES + 1) if upload else b""
+            product_editing.set_product_image(product, data, current_actor())
+    except CatalogError as error:
         db.session.rollback()
         context = _product_context(product)
         return render_template("catalog_admin/product.html", **context, image_error=str(error)), 422

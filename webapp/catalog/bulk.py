@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from webapp.catalog import feeds
+from webapp.catalog.errors import CatalogError
 from webapp.catalog.feed_parsing import (
     FIELDS,
     FeedFormat,
@@ -25,7 +26,7 @@ from webapp.catalog.feed_parsing import (
 )
 from webapp.catalog.feed_writing import ProductInserter, Resolver
 from webapp.catalog.models import Brand, Category, FeedImport, ImportStatus, Supplier
-from webapp.catalog.operations import CatalogError, catalog_changed, refresh_product_aggregates
+from webapp.catalog.operations import catalog_changed, refresh_product_aggregates
 from webapp.extensions import db
 from webapp.models_base import utcnow
 

@@ -18,6 +18,7 @@ from webapp import htmx_responses
 from webapp.catalog import cache, queries, search_sync
 from webapp.catalog import search as product_search
 from webapp.extensions import htmx
+from webapp.pagination import offset_of
 from webapp.parsing import page_arg
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
@@ -210,7 +211,7 @@ def search():
             filters=filters,
             sort=sort,
             limit=per_page,
-            offset=(page - 1) * per_page,
+            offset=offset_of(page, per_page),
         )
 
     found = run(text)
@@ -230,7 +231,7 @@ def search():
         title,
         queries.products_in_order(found.product_ids),
         _group_id(),
-        found.total > page * per_page,
+        found.total > offset_of(page, per_page) + per_page,
     )
     rows = listing.rows
     if sort in (product_search.Sort.PRICE_LOW, product_search.Sort.PRICE_HIGH):

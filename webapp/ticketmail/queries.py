@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.integrations.models import Delivery
+from webapp.pagination import page_of
 from webapp.sales.models import SalesDocument
 from webapp.ticketmail.models import TicketMailConnection, TicketMailMessage
 from webapp.ticketmail.operations import KIND
@@ -20,12 +21,10 @@ def latest_document():
 
 def deliveries(found: TicketMailConnection, page: int) -> tuple[list, bool]:
     """(delivery, message) rows of the mailbox, newest first, one page."""
-    rows = db.session.execute(
+    query = (
         db.select(Delivery, TicketMailMessage)
         .join(TicketMailMessage, TicketMailMessage.id == Delivery.subject_id)
         .where(Delivery.connection_id == found.id, Delivery.kind == KIND)
         .order_by(Delivery.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    ).all()
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    )
+    return page_of(query, page, PAGE_SIZE, rows=True)
