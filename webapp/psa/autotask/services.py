@@ -92,7 +92,7 @@ def _price(service: dict) -> Decimal | None:
 def import_services(connection: PsaConnection, client, actor=None) -> ServiceImport:
     """Bring our catalog's services in step with Autotask's active Services."""
     from webapp.catalog import bulk
-    from webapp.catalog import operations as catalog
+    from webapp.catalog import product_editing as catalog
     from webapp.catalog.feed_parsing import product_description, product_name
     from webapp.catalog.models import Product
 
@@ -160,13 +160,10 @@ def import_services(connection: PsaConnection, client, actor=None) -> ServiceImp
 def _set_terms(connection: PsaConnection, product, service: dict, actor) -> None:
     """The Service's price, period and availability on the product; a recurring one is also
     the Service its quote lines use."""
-    from webapp.catalog import operations as catalog
+    from webapp.catalog import product_editing as catalog
 
     kind = _kind(service.get("periodType"))
-    if product.product_type != kind:
-        product.product_type = kind  # the catalog has no operation for it; the index hears
-        db.session.flush()
-        catalog.catalog_changed([product.id])
+    catalog.set_product_type(product, kind, actor)
     catalog.set_fixed_price(product, _price(service), actor)
     if product.obsolete:
         catalog.set_obsolete(product, False, actor)
