@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from redis import Redis
 
+from tests.conftest import free_port
 from tests.factories import login
 from tests.psa.test_autotask_tickets import order
 from tests.quotes.conftest import build_quote
@@ -132,6 +134,40 @@ def test_the_psa_page_shows_the_remaining_budget(app, store, client, quoting, ru
     left = operations.budget(quoting.connection)["ours_left"]
     assert f"{left:,} of {budget.OURS:,}" in page
     assert "requests used this hour by every tool" in page
+
+
+def test_the_psa_page_shows_the_core_limiters_calls_left_this_hour_and_minute(
+    app, store, client, quoting, run_jobs
+):
+    build_quote(store)
+    run_jobs()
+    gate = operations.limiter(quoting.connection)
+    left = gate.budget()  # the core's count, which web and workers share
+    assert 0 < left["minute"] < 300 and left["hour"] == budget.OURS - gate.used_this_hour()
+    login(client, store.admin)
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert f"<strong>{left['hour']:,} of {budget.OURS:,}</strong>" in page
+    assert f"<strong>{left['minute']:,}</strong> this minute" in page and "slowed" not in page
+    now = gate.clock()
+    gate.redis.zadd(f"{gate.prefix}:hour", {f"m{i}": now - 10 for i in range(budget.SLOW_FROM)})
+    page = client.get("/admin/psa/").get_data(as_text=True)
+    assert "this minute (slowed down)" in page
+
+
+def test_the_psa_page_says_the_budget_is_unavailable_when_redis_is_down(
+    app, store, client, quoting
+):
+    login(client, store.admin)
+    alive = app.extensions["redis"]
+    app.extensions["redis"] = Redis(port=free_port(), socket_connect_timeout=1)  # refused
+    try:
+        response = client.get("/admin/psa/")
+    finally:
+        app.extensions["redis"] = alive
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Request budget unavailable right now" in page
+    assert "this minute" not in page
 
 
 def test_the_endpoint_of_each_call_is_the_entity_autotask_counts_it_against():

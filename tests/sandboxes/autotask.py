@@ -18,6 +18,8 @@ What the sandbox reproduces, because an integration must survive it:
   Semi-Annual; at most two identical Service items per quote; an omitted ``isTaxable`` takes
   the tenant default (PN 1.1);
 - QuoteLocations and CompanyLocations have separate, overlapping id sequences (PN 1.2);
+- exactly one primary quote per opportunity, and an opportunity that uses quote totals shows
+  its primary quote's amount and cost (PN 1.2, spec);
 - Opportunities need the CRM module (PN 1.2); ticket charges change only while unbilled
   (API-NOTES 3.3);
 - 10,000 requests per rolling hour per database (429 + Retry-After), three concurrent requests per
@@ -435,16 +437,58 @@ class AutotaskSandbox:
         with self._lock:
             record_id = self.db.new_id(entity)
             self.db.table(entity)[record_id] = {"Id": record_id, **fields}
+            if entity == "Quotes":
+                _primary_quote(self, self.db.table(entity)[record_id])
             return record_id
 
     def change(self, entity: str, record_id: int, person_id: int = 4, **fields: Any) -> None:
         """Change a record as a person in the UI would, and fire the entity's webhooks."""
         with self._lock:
             self.db.table(entity)[record_id].update(fields)
+            if entity == "Quotes":
+                _primary_quote(self, self.db.table(entity)[record_id])
             if entity == "Tickets":  # the incremental-sync field of tickets (PN 1.6)
                 self.db.table(entity)[record_id]["LastActivityDate"] = self._stamp()
         if entity == "Tickets":
             self.fire("Update", record_id, fields, person_id=person_id)
+
+    def read(self, entity: str, record_id: int) -> dict[str, Any]:
+        """Return one record as ``GET /{entity}/{id}`` answers it (computed fields included)."""
+        with self._lock:
+            return self._view(entity, self.db.table(entity)[record_id])
+
+    def _view(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        item = _camel(record)
+        if entity == "Opportunities" and record.get("UseQuoteTotals"):
+            totals = self._primary_totals(record["Id"])
+            if totals is not None:
+                item["amount"], item["cost"] = totals
+        return item
+
+    def _primary_totals(self, opportunity_id: int) -> tuple[float, float] | None:
+        """An opportunity that uses quote totals shows its primary quote's (the items that are
+        not optional: quantity x (unit price - unit discount) - line discount, less the
+        percentage discount) [spec: OpportunityModel.UseQuoteTotals]."""
+        primary = [
+            q["Id"]
+            for q in self.db.table("Quotes").values()
+            if q.get("OpportunityID") == opportunity_id and q.get("PrimaryQuote")
+        ]
+        if not primary:
+            return None
+        amount = cost = 0.0
+        for item in self.db.table("QuoteItems").values():
+            if item.get("QuoteID") != primary[0] or item.get("IsOptional"):
+                continue
+            quantity = float(item.get("Quantity") or 0)
+            line = quantity * (
+                float(item.get("UnitPrice") or 0) - float(item.get("UnitDiscount") or 0)
+            )
+            line -= float(item.get("LineDiscount") or 0)
+            line *= 1 - float(item.get("PercentageDiscount") or 0) / 100
+            amount += line
+            cost += quantity * float(item.get("UnitCost") or 0)
+        return round(amount, 2), round(cost, 2)
 
     def _stamp(self) -> str:
         return self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -705,7 +749,7 @@ class AutotaskSandbox:
                 record = self.db.table(entity).get(record_id)
                 if record is None or not _belongs(record, parent):
                     return _json({"item": None}, 200)
-                return _json({"item": _camel(record)}, 200)
+                return _json({"item": self._view(entity, record)}, 200)
             if method == "DELETE":
                 return self._delete(entity, record_id, parent)
             raise AutotaskError(405, "The requested resource does not support this method.")
@@ -866,7 +910,7 @@ class AutotaskSandbox:
         include = [str(f).lower() for f in (_get(body, "includeFields") or [])]
         items = []
         for record_id in chunk:
-            item = _camel(self.db.table(entity)[record_id])
+            item = self._view(entity, self.db.table(entity)[record_id])
             if include:
                 item = {k: v for k, v in item.items() if k.lower() in include or k == "id"}
             items.append(item)
@@ -1044,10 +1088,24 @@ def _rules_quotes(sb: AutotaskSandbox, record: dict, creating: bool) -> None:
     for name in ("BillToLocationID", "ShipToLocationID", "SoldToLocationID"):
         # QuoteLocations ids, never CompanyLocations ids (PN 1.2): only existence is checkable.
         _require_ref(sb, record, name, "QuoteLocations")
+    _primary_quote(sb, record)
+
+
+def _primary_quote(sb: AutotaskSandbox, record: dict) -> None:
+    """Exactly one primary quote per opportunity (PN 1.2): a quote made primary takes it from
+    the others; a quote on an opportunity with no other primary one is the primary one (the
+    first quote, or one un-set while no other is primary) (unconfirmed: inferred from "exactly
+    one is PrimaryQuote = true")."""
+    others = [
+        q
+        for q in sb.db.table("Quotes").values()
+        if q.get("OpportunityID") == record.get("OpportunityID") and q.get("Id") != record.get("Id")
+    ]
     if record.get("PrimaryQuote"):
-        for other in sb.db.table("Quotes").values():
-            if other.get("OpportunityID") == record["OpportunityID"] and other is not record:
-                other["PrimaryQuote"] = False
+        for other in others:
+            other["PrimaryQuote"] = False
+    elif not any(other.get("PrimaryQuote") for other in others):
+        record["PrimaryQuote"] = True
 
 
 def _rules_quote_items(sb: AutotaskSandbox, record: dict, creating: bool) -> None:

@@ -436,3 +436,46 @@ def test_a_ticket_changed_in_the_ui_has_a_newer_last_activity(autotask_api, auto
         json={"filter": [{"op": "gt", "field": "lastActivityDate", "value": "2026-06-01"}]},
     ).json()["items"]
     assert [t["id"] for t in changed] == [ticket]
+
+
+def test_an_opportunity_has_exactly_one_primary_quote(autotask_api, autotask_sandbox):
+    first = _quote(autotask_api, autotask_sandbox)
+    opportunity = autotask_sandbox.record("Quotes", first)["OpportunityID"]
+    assert autotask_sandbox.record("Quotes", first)["PrimaryQuote"] is True  # the first one
+    body = {**autotask_api.get(f"V1.0/Quotes/{first}").json()["item"], "name": "Q-1002"}
+    for name in ("id", "primaryQuote", "quoteNumber", "userDefinedFields"):
+        body.pop(name, None)
+    second = autotask_api.post("V1.0/Quotes", json=body).json()["itemId"]
+    assert not autotask_sandbox.record("Quotes", second).get("PrimaryQuote")
+    assert autotask_sandbox.record("Quotes", second)["OpportunityID"] == opportunity
+    made = autotask_api.patch("V1.0/Quotes", json={"id": second, "primaryQuote": True})
+    assert made.status_code == 200, made.text
+    flags = {q["Id"]: q["PrimaryQuote"] for q in autotask_sandbox.records("Quotes")}
+    assert flags == {first: False, second: True}
+    autotask_api.patch("V1.0/Quotes", json={"id": first, "primaryQuote": True})
+    flags = {q["Id"]: q["PrimaryQuote"] for q in autotask_sandbox.records("Quotes")}
+    assert flags == {first: True, second: False}
+    # Un-setting the only primary quote leaves it primary: one always is.
+    autotask_api.patch("V1.0/Quotes", json={"id": first, "primaryQuote": False})
+    assert autotask_sandbox.record("Quotes", first)["PrimaryQuote"] is True
+
+
+def test_an_opportunity_using_quote_totals_shows_its_primary_quotes(autotask_api, autotask_sandbox):
+    quote = _quote(autotask_api, autotask_sandbox)
+    opportunity = autotask_sandbox.record("Quotes", quote)["OpportunityID"]
+    product = _product(autotask_api)
+    for fields in ({}, {"isOptional": True, "quantity": 5}):
+        response = autotask_api.post(
+            f"V1.0/Quotes/{quote}/Items", json=_item(quote, productID=product, **fields)
+        )
+        assert response.status_code == 200, response.text
+    shown = autotask_api.get(f"V1.0/Opportunities/{opportunity}").json()["item"]
+    assert shown["amount"] == 2598  # as sent: it does not use the quote totals
+    autotask_api.patch("V1.0/Opportunities", json={"id": opportunity, "useQuoteTotals": True})
+    shown = autotask_api.get(f"V1.0/Opportunities/{opportunity}").json()["item"]
+    assert (shown["amount"], shown["cost"]) == (2598.0, 2100.0)  # 2 x 1299, the optional left out
+    autotask_api.post(
+        f"V1.0/Quotes/{quote}/Items", json=_item(quote, productID=product, quantity=1)
+    )
+    shown = autotask_api.get(f"V1.0/Opportunities/{opportunity}").json()["item"]
+    assert shown["amount"] == 3897.0

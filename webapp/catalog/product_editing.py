@@ -1,4 +1,4 @@
-"""Staff edits of one product: its fixed price, withdrawal, description and picture."""
+"""Staff edits of one product: its fixed price, withdrawal, type, description and picture."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from webapp import signals
 from webapp.catalog import feed_parsing
 from webapp.catalog.errors import CatalogError
 from webapp.catalog.feed_setup import size_label
-from webapp.catalog.models import Product, ProductImage
+from webapp.catalog.models import Product, ProductImage, ProductType
 from webapp.catalog.operations import catalog_changed
 from webapp.extensions import db
 from webapp.models_base import utcnow
@@ -34,6 +34,20 @@ def set_obsolete(product: Product, obsolete: bool, actor) -> Product:
     """Withdraw a product from the store (kept for history), or bring it back."""
     if product.obsolete != obsolete:
         product.obsolete = obsolete
+        db.session.flush()
+        catalog_changed([product.id])
+    return product
+
+
+def set_product_type(product: Product, product_type, actor) -> Product:
+    """Make the product physical, non-physical or a service (what the store and the search
+    index show, and what quote lines take it as)."""
+    try:
+        product_type = ProductType(product_type)
+    except ValueError:
+        raise CatalogError("Choose a product type from the list.", "product_type") from None
+    if product.product_type != product_type:
+        product.product_type = product_type
         db.session.flush()
         catalog_changed([product.id])
     return product

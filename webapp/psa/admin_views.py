@@ -12,6 +12,7 @@ from webapp.htmx_responses import render
 from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.operations import IntegrationRuleError
 from webapp.psa import companies, contacts, operations, opportunities, queries, settings_views
+from webapp.psa.autotask import services
 from webapp.psa.forms import AutotaskConnectForm
 from webapp.psa.models import PsaConnection
 
@@ -49,9 +50,20 @@ def _page(form: AutotaskConnectForm, status: int = 200):
             opportunity_choices=operations.OPPORTUNITY_CHOICES,
             item_choices=operations.ITEM_CHOICES,
             budget=operations.budget,
+            service_choices=_service_choices(),
         ),
         status,
     )
+
+
+def _service_choices() -> dict:
+    """Our brands and categories, for the brand and Services category of imported Services."""
+    from webapp.catalog.models import Brand, Category
+
+    return {
+        "brands": db.session.scalars(db.select(Brand).order_by(Brand.name)).all(),
+        "categories": db.session.scalars(db.select(Category).order_by(Category.name)).all(),
+    }
 
 
 def _connection(connection_id: int) -> PsaConnection:
@@ -120,18 +132,14 @@ def save_opportunities(connection_id: int):
     probability = whole_number(request.form.get("probability", ""), minimum=0, maximum=100)
     if probability is None:
         abort(400, description="Probability: enter a whole percentage from 0 to 100.")
-    try:
-        warnings = operations.save_opportunity_options(
-            connection,
-            enabled=request.form.get("opportunities_enabled") == "1",
-            probability=probability,
-            choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
-            unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    warnings = _commit_or_400(
+        operations.save_opportunity_options,
+        connection,
+        enabled=request.form.get("opportunities_enabled") == "1",
+        probability=probability,
+        choices={key: request.form.get(key, "") for key in operations.OPPORTUNITY_CHOICES},
+        unquoted_sales_won=request.form.get("unquoted_sales_won") == "1",
+    )
     flash("Opportunity settings saved.", "success")
     for warning in warnings:
         flash(warning, "warning")
@@ -142,23 +150,48 @@ def save_opportunities(connection_id: int):
 @staff_required(Role.ADMIN)
 def save_items(connection_id: int):
     connection = _connection(connection_id)
-    try:
-        operations.save_item_options(
-            connection,
-            choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
-            title=request.form.get("ticket_title", ""),
-            tickets=request.form.get("tickets_enabled") == "1",
-            categories={
-                key.removeprefix("category_"): value
-                for key, value in request.form.items()
-                if key.startswith("category_")
-            },
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    _commit_or_400(
+        operations.save_item_options,
+        connection,
+        choices={key: request.form.get(key, "") for key in operations.ITEM_CHOICES},
+        title=request.form.get("ticket_title", ""),
+        tickets=request.form.get("tickets_enabled") == "1",
+        categories={
+            key.removeprefix("category_"): value
+            for key, value in request.form.items()
+            if key.startswith("category_")
+        },
+    )
     flash("Quote item and ticket settings saved.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/services")
+@staff_required(Role.ADMIN)
+def save_services(connection_id: int):
+    connection = _connection(connection_id)
+    _commit_or_400(
+        services.save_service_options, connection,
+        brand=request.form.get("service_brand", ""),
+        category=request.form.get("service_category", ""),
+    )  # fmt: skip
+    flash("Service import settings saved.", "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/connections/<int:connection_id>/services/import")
+@staff_required(Role.ADMIN)
+def import_services(connection_id: int):
+    connection = _connection(connection_id)
+    try:
+        done = _commit_or_400(
+            services.import_services, connection, operations.client_for(connection), current_user
+        )
+    except IntegrationError as exc:
+        db.session.rollback()
+        flash(f"Autotask could not be asked ({exc.message}); nothing was imported.", "danger")
+        return redirect(url_for(".index"), 303)
+    flash(f"Autotask services imported: {done}", "success")
     return redirect(url_for(".index"), 303)
 
 
@@ -173,6 +206,18 @@ def _organization_and_connection(connection_id: int, organization_id: int):
     if organization is None or connection not in companies.connections():
         abort(404)
     return connection, organization
+
+
+def _commit_or_400(write, *args, **kwargs):
+    """A settings or picker POST: run the operation and commit; a refusal by our rules rolls
+    back and is a 400 naming the reason (nothing written)."""
+    try:
+        result = write(*args, **kwargs)
+    except IntegrationRuleError as exc:
+        db.session.rollback()
+        abort(400, description=exc.message)
+    db.session.commit()
+    return result
 
 
 def _asked(read, *args) -> tuple[list, str, int]:
@@ -206,14 +251,10 @@ def search_companies(connection_id: int, organization_id: int):
 @staff_required(Role.SALES)
 def link_company(connection_id: int, organization_id: int):
     connection, organization = _organization_and_connection(connection_id, organization_id)
-    try:
-        link = companies.link(
-            connection, organization, request.form.get("company_id", ""), current_user.name
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    link = _commit_or_400(
+        companies.link, connection, organization, request.form.get("company_id", ""),
+        current_user.name,
+    )  # fmt: skip
     flash(f"{organization.name} is linked to the Autotask company {link.remote_number}.", "success")
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
 
@@ -249,14 +290,10 @@ def list_opportunities(connection_id: int, quote_id: int):
 @staff_required(Role.SALES)
 def attach_opportunity(connection_id: int, quote_id: int):
     connection, quote = _quote_and_connection(connection_id, quote_id)
-    try:
-        link = opportunities.attach(
-            connection, quote, request.form.get("opportunity_id", ""), current_user
-        )
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    link = _commit_or_400(
+        opportunities.attach, connection, quote, request.form.get("opportunity_id", ""),
+        current_user,
+    )  # fmt: skip
     flash(
         f"{quote.number} is attached to the Autotask opportunity {link.remote_number}.", "success"
     )
@@ -286,14 +323,11 @@ def list_contacts(connection_id: int, organization_id: int):
 def link_contact(connection_id: int, organization_id: int):
     connection, organization = _organization_and_connection(connection_id, organization_id)
     user_id, remote_id = request.form.get("user_id", ""), request.form.get("contact_id", "")
-    try:
-        if remote_id == "new":
-            link = contacts.create(connection, organization, user_id, current_user.name)
-        else:
-            link = contacts.link(connection, organization, user_id, remote_id, current_user.name)
-    except IntegrationRuleError as exc:
-        db.session.rollback()
-        abort(400, description=exc.message)
-    db.session.commit()
+    if remote_id == "new":
+        link = _commit_or_400(contacts.create, connection, organization, user_id,
+                              current_user.name)  # fmt: skip
+    else:
+        link = _commit_or_400(contacts.link, connection, organization, user_id, remote_id,
+                              current_user.name)  # fmt: skip
     flash(f"Linked to the Autotask contact {link.remote_number}.", "success")
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)

@@ -87,7 +87,11 @@ def _save(connection: PsaConnection, user, contact: dict, actor, what: str) -> E
             f"That Autotask contact is already linked to {other.name if other else 'a contact'}."
         )
     name = (_name(contact) or remote_id)[:100]
-    saved = core.save_link(connection, CONTACT, user.id, remote_id=remote_id, remote_number=name)
+    from webapp.psa.autotask.contact_sync import seen
+
+    # What Autotask holds now: the poll takes back only what changes there after this.
+    saved = core.save_link(connection, CONTACT, user.id, remote_id=remote_id, remote_number=name,
+                           version=seen(contact))  # fmt: skip
     core.log_sync(connection, SyncDirection.PULL, "contact", remote_id=remote_id,
                   message=f"{user.name} {what} {name} by {actor}.")  # fmt: skip
     db.session.flush()

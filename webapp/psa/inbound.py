@@ -26,7 +26,8 @@ from webapp.integrations.models import ExternalLink, InboundEvent, SyncDirection
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
 from webapp.psa import operations
-from webapp.psa.autotask import webhooks
+from webapp.psa.autotask import services, webhooks
+from webapp.psa.autotask.contact_sync import pull_contacts
 from webapp.psa.models import PsaConnection
 from webapp.psa.tickets import forget_open_tickets
 
@@ -192,12 +193,13 @@ def _label(connection: PsaConnection, picklist: str, value) -> str:
 def reconcile(connection: PsaConnection) -> dict[str, int]:
     """Opportunities of our open quotes (won / lost there), tickets changed since the last
     poll, and the charges of our orders (``check_charges``);
-    ``{"won": n, "lost": n, "tickets": n, "charges": n}``."""
+    and the linked contacts (``contact_sync.pull_contacts``);
+    ``{"won": n, "lost": n, "tickets": n, "charges": n, "contacts": n}``."""
     from webapp.quotes import lifecycle as quotes
     from webapp.quotes.models import Quote, QuoteStatus
 
     client = operations.client_for(connection)
-    done = {"won": 0, "lost": 0, "tickets": 0, "charges": 0}
+    done = {"won": 0, "lost": 0, "tickets": 0, "charges": 0, "contacts": 0}
     open_quotes = db.session.execute(
         db.select(Quote, ExternalLink.remote_id)
         .join(ExternalLink, ExternalLink.subject_id == Quote.id)
@@ -207,22 +209,32 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
             Quote.status == QuoteStatus.SENT,
         )
     ).all()
-    by_opportunity = {int(remote): quote for quote, remote in open_quotes}
+    by_opportunity: dict[int, list] = {}
+    for quote, remote in open_quotes:  # an opportunity may carry several of our quotes
+        by_opportunity.setdefault(int(remote), []).append(quote)
     ids = list(by_opportunity)
     for start in range(0, len(ids), 500):  # at most 500 OR conditions (PSA-NOTES 1.6)
         chunk = ids[start : start + 500]
         for row in client.query(
             "Opportunities", [{"op": "in", "field": "id", "value": chunk}], limit=len(chunk)
         ):
-            quote = by_opportunity[int(row["id"])]
+            group = by_opportunity[int(row["id"])]
             status = str(row.get("status"))
             if status == str(connection.option("won_status")):
-                quotes.transition(quote, QuoteStatus.WON, None, "won in Autotask")
-                quote.decided_at = utcnow()
-                done["won"] += 1
+                winner = _primary(connection, client, int(row["id"]), group)
+                for quote in group:
+                    if quote is winner:
+                        quotes.transition(quote, QuoteStatus.WON, None, "won in Autotask")
+                        quote.decided_at = utcnow()
+                        done["won"] += 1
+                    else:
+                        quotes.mark_lost(quote, None, "another quote of its opportunity won "
+                                         "in Autotask (its primary quote)")  # fmt: skip
+                        done["lost"] += 1
             elif status == str(connection.option("lost_status")):
-                quotes.mark_lost(quote, None, "lost in Autotask")
-                done["lost"] += 1
+                for quote in group:
+                    quotes.mark_lost(quote, None, "lost in Autotask")
+                    done["lost"] += 1
     since = connection.option("polled_at")
     ticket_ids = sorted(
         {
@@ -244,6 +256,9 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
             note_ticket(connection, int(row["id"]), "Update")
             done["tickets"] += 1
     done["charges"] = check_charges(connection, client)
+    done["contacts"] = pull_contacts(connection, client)
+    if services.configured(connection):  # Services created in Autotask (seed 002)
+        done["services"] = services.import_services(connection, client).created
     # A little overlap: an activity in the second the poll ran is read again, not missed.
     stamp = (started - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
     connection.options = {**(connection.options or {}), "polled_at": stamp}
@@ -251,6 +266,28 @@ def reconcile(connection: PsaConnection) -> dict[str, int]:
                   message=", ".join(f"{k}: {v}" for k, v in done.items()))  # fmt: skip
     db.session.flush()
     return done
+
+
+def _primary(connection: PsaConnection, client, opportunity_id: int, group: list):
+    """The quote of ours an opportunity won in Autotask stands for: the only one, else the one
+    whose Autotask quote is the opportunity's primary quote (none: a quote made in Autotask)."""
+    from webapp.psa.autotask.quotes import AT_QUOTE
+
+    if len(group) == 1:
+        return group[0]
+    primary = client.query(
+        "Quotes",
+        [
+            {"op": "eq", "field": "opportunityID", "value": opportunity_id},
+            {"op": "eq", "field": "primaryQuote", "value": True},
+        ],
+        limit=1,
+    )
+    for quote in group:
+        link = core.link_for(connection.id, AT_QUOTE, quote.id)
+        if primary and link is not None and link.remote_id == str(primary[0]["id"]):
+            return quote
+    return None
 
 
 def _charge_problems(document, held: list[dict]) -> list[tuple[str, str]]:

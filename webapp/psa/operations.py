@@ -53,14 +53,27 @@ def limiter(connection: PsaConnection) -> AutotaskLimiter:
 
 
 def budget(connection: PsaConnection) -> dict:
-    """What the PSA page shows: our calls left this hour and the database-wide reading."""
+    """What the PSA page shows: our calls left this hour and this minute, as the core's limiter
+    counts them for web and workers alike (``ConnectionLimiter.budget``: it reads, never
+    takes; the minute is the slowed one past ``SLOW_FROM``), and the database-wide reading.
+    Redis unreachable: ``{"unavailable": True}`` (the page says so, it does not fail)."""
+    from redis.exceptions import RedisError
+
     gate = limiter(connection)
+    try:
+        left = gate.budget()
+        used, shared, blocked = gate.used_this_hour(), gate.shared(), gate.shared_blocked()
+    except RedisError:
+        current_app.logger.warning("Autotask budget: Redis unavailable", exc_info=True)
+        return {"unavailable": True}
     return {
-        "ours_left": max(0, budget_module.OURS - gate.used_this_hour()),
+        "ours_left": left.get("hour", 0),
+        "minute_left": left.get("minute", 0),
+        "slowed": used >= budget_module.SLOW_FROM,
         "ours": budget_module.OURS,
         "slow_from": budget_module.SLOW_FROM,
-        "shared": gate.shared(),
-        "blocked": gate.shared_blocked(),
+        "shared": shared,
+        "blocked": blocked,
     }
 
 

@@ -11,9 +11,13 @@ matched). The rule:
   on it stays there too; the next quote sync makes the quote and its items on the picked one.
 
 Later won/lost results and quote syncs go to the picked opportunity (they follow the link).
-Refused (400, with the reason): an opportunity of another company, a closed one, one already
-attached to another of our quotes, a quote won/lost/cancelled/expired, an organisation with no
-Autotask company yet, and a create being sent right now.
+An opportunity may carry several quotes, ours among them (an alternative offer): the quote we
+send last is its primary quote (``webapp.psa.autotask.quotes``); a lost quote does not close
+an opportunity another of our open quotes is on (``sync.queue_result``); an opportunity won in
+Autotask wins its primary quote and loses our others (``webapp.psa.inbound.reconcile``).
+Refused (400, with the reason): an opportunity of another company, a closed one, a quote
+won/lost/cancelled/expired, an organisation with no Autotask company yet, and a create being
+sent right now.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ class FoundOpportunity:
     remote_id: str
     title: str
     status: str
-    attached_to: str  # the number of our quote already attached to it, or ""
+    attached_to: str  # the numbers of our other quotes already on it, or ""
+    this_quote: bool = False  # the quote's own opportunity already
 
 
 def panel(quote) -> list[dict]:
@@ -64,15 +69,25 @@ def _closed(connection: PsaConnection) -> set[int]:
     return closed
 
 
-def _attached(connection: PsaConnection, remote_ids: list[str]) -> dict[str, int]:
+def _attached(connection: PsaConnection, remote_ids: list[str], leave: str = "") -> dict[str, str]:
+    """Opportunity id -> the numbers of our quotes on it ("Q-000002, Q-000005"), but ``leave``."""
+    from webapp.quotes.models import Quote
+
     rows = db.session.execute(
-        db.select(ExternalLink.remote_id, ExternalLink.subject_id).where(
+        db.select(ExternalLink.remote_id, Quote.number)
+        .join(Quote, Quote.id == ExternalLink.subject_id)
+        .where(
             ExternalLink.connection_id == connection.id,
             ExternalLink.subject_type == sync.QUOTE,
             ExternalLink.remote_id.in_(remote_ids),
         )
+        .order_by(Quote.id)
     ).all()
-    return {remote: subject for remote, subject in rows}
+    out: dict[str, list[str]] = {}
+    for remote, number in rows:
+        if number != leave:
+            out.setdefault(remote, []).append(number)
+    return {remote: ", ".join(numbers) for remote, numbers in out.items()}
 
 
 def _company(connection: PsaConnection, quote) -> ExternalLink:
@@ -94,8 +109,6 @@ def _status_name(connection: PsaConnection, value) -> str:
 
 def open_opportunities(connection: PsaConnection, quote) -> list[FoundOpportunity]:
     """The open opportunities of the quote's Autotask company (at most 50, by title)."""
-    from webapp.quotes.models import Quote
-
     company = _company(connection, quote)
     rows = operations.client_for(connection).query(
         "Opportunities",
@@ -104,17 +117,15 @@ def open_opportunities(connection: PsaConnection, quote) -> list[FoundOpportunit
     )
     closed = _closed(connection)
     rows = [r for r in rows if int(r.get("status") or 0) not in closed]
-    attached = _attached(connection, [str(r["id"]) for r in rows])
-    numbers = {
-        q.id: q.number
-        for q in db.session.scalars(db.select(Quote).where(Quote.id.in_(list(attached.values()))))
-    }
+    attached = _attached(connection, [str(r["id"]) for r in rows], leave=quote.number)
+    own = core.link_for(connection.id, sync.QUOTE, quote.id)
     found = [
         FoundOpportunity(
             str(r["id"]),
             str(r.get("title") or r["id"]),
             _status_name(connection, r.get("status")),
-            numbers.get(attached.get(str(r["id"])), ""),
+            attached.get(str(r["id"]), ""),
+            own is not None and own.remote_id == str(r["id"]),
         )
         for r in rows
     ]
@@ -124,7 +135,7 @@ def open_opportunities(connection: PsaConnection, quote) -> list[FoundOpportunit
 def attach(connection: PsaConnection, quote, remote_id: str, actor) -> ExternalLink:
     """Attach the quote to the Autotask opportunity with that id (read from Autotask)."""
     from webapp.quotes.lifecycle import record_quote_event
-    from webapp.quotes.models import Quote, QuoteStatus
+    from webapp.quotes.models import QuoteStatus
 
     if not str(remote_id or "").strip().isdigit():
         raise IntegrationRuleError("Opportunity: pick an opportunity from the list.")
@@ -138,13 +149,9 @@ def attach(connection: PsaConnection, quote, remote_id: str, actor) -> ExternalL
     current = core.link_for(connection.id, sync.QUOTE, quote.id)
     if current is not None and current.remote_id == str(opportunity_id):
         raise IntegrationRuleError("The quote is already attached to that opportunity.")
-    other = _attached(connection, [str(opportunity_id)])
-    if other:
-        number = db.session.get(Quote, other[str(opportunity_id)]).number
-        raise IntegrationRuleError(
-            f"That Autotask opportunity is already attached to the quote {number}: "
-            "one opportunity per quote."
-        )
+    others = _attached(connection, [str(opportunity_id)], leave=quote.number).get(
+        str(opportunity_id), ""
+    )
     queued = find_delivery(connection.id, sync.OPPORTUNITY, sync.QUOTE, quote.id)
     if queued is not None and queued.status == DeliveryStatus.SENT:
         raise IntegrationRuleError(
@@ -170,6 +177,11 @@ def attach(connection: PsaConnection, quote, remote_id: str, actor) -> ExternalL
         )
     title = str(found.get("title") or opportunity_id)[:100]
     name = actor.name if actor is not None else "staff"
+    also = (
+        f" It also carries {others}; this quote becomes its primary quote when it is sent."
+        if others
+        else ""
+    )
     if current is not None:  # we created one: re-point, leave ours alone in Autotask
         old = current.remote_number or current.remote_id
         made = core.link_for(connection.id, AT_QUOTE, quote.id)
@@ -181,7 +193,7 @@ def attach(connection: PsaConnection, quote, remote_id: str, actor) -> ExternalL
         if made is not None:
             message += f", with the Autotask quote {made.remote_number or made.remote_id} on it"
             db.session.delete(made)  # the next quote sync makes it on the picked one
-        record_quote_event(quote, "psa_opportunity", message + ".", actor,
+        record_quote_event(quote, "psa_opportunity", message + "." + also, actor,
                            connection_id=connection.id, previous=current.remote_id,
                            opportunity=str(opportunity_id))  # fmt: skip
     else:
@@ -189,7 +201,7 @@ def attach(connection: PsaConnection, quote, remote_id: str, actor) -> ExternalL
             quote,
             "psa_opportunity",
             f"Attached to the Autotask opportunity {title} (id {opportunity_id}) by {name}; "
-            "none is created.",
+            f"none is created.{also}",
             actor,
             connection_id=connection.id,
             opportunity=str(opportunity_id),

@@ -22,6 +22,8 @@ from webapp.integrations.interfaces import PermanentError, PushResult
 from webapp.integrations.models import Delivery
 from webapp.integrations.outbox import Sender, ensure_delivery, find_delivery, schedule_sync
 from webapp.psa import operations
+from webapp.psa.autotask import contact_sync
+from webapp.psa.autotask.contact_sync import CONTACT_SYNC
 from webapp.psa.autotask.quotes import QuotePush, quote_state
 from webapp.psa.autotask.tickets import TicketPush
 from webapp.psa.models import PsaConnection
@@ -42,6 +44,7 @@ registry.register_kinds(
         QUOTE_SYNC: "Autotask quote",
         TICKET: "Autotask ticket",
         CLOSE: "Opportunity result",
+        CONTACT_SYNC: "Autotask contact",
     }
 )
 
@@ -136,6 +139,8 @@ def queue_result(quote) -> list[Delivery]:
         opportunity = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
         if opportunity is None:
             continue  # created before the sync was switched on: nothing to close
+        if quote.status.value == "lost" and sharing_open(connection, quote):
+            continue  # another quote of ours on the opportunity is still open: not lost yet
         out.append(ensure_delivery(connection, CLOSE, QUOTE, quote.id, [opportunity]))
         schedule_sync(connection)
     return out
@@ -151,7 +156,7 @@ class Item:
 
 
 class AutotaskSender(Sender):
-    kind_order = (COMPANY, OPPORTUNITY, QUOTE_SYNC, CLOSE, TICKET)
+    kind_order = (COMPANY, CONTACT_SYNC, OPPORTUNITY, QUOTE_SYNC, CLOSE, TICKET)
     max_batch = 1
 
     def __init__(self, connection: PsaConnection) -> None:
@@ -175,6 +180,7 @@ class AutotaskSender(Sender):
             CLOSE: self._close,
             QUOTE_SYNC: self._quote_state,
             TICKET: self._document,
+            CONTACT_SYNC: self._user,
         }
         return Item(delivery.request_key, delivery, build[delivery.kind](delivery))
 
@@ -211,6 +217,14 @@ class AutotaskSender(Sender):
             "ownerResourceID": self._option("default_owner", "default owner"),
             "isActive": True,
         }
+
+    def _user(self, delivery: Delivery):
+        from webapp.auth.models import User
+
+        user = db.session.get(User, delivery.subject_id)
+        if user is None:
+            raise PermanentError("The contact was deleted.", field="Contact")
+        return user
 
     def _document(self, delivery: Delivery):
         from webapp.sales.models import SalesDocument
@@ -289,6 +303,9 @@ class AutotaskSender(Sender):
             "stage": self._option("created_stage", "stage for a new quote"),
             "status": self._option("created_status", "status for a new quote"),
             "createDate": _datetime(quote.created_at.date() if quote.created_at else None),
+            # Its amount and cost follow its primary quote, i.e. the quote we send (the
+            # amount above stands until that quote exists).
+            "useQuoteTotals": True,
         }
         contact = quote_contact(self.connection.id, quote)
         if contact is not None:
@@ -328,6 +345,8 @@ class AutotaskSender(Sender):
     def push(self, kind: str, items: list) -> list[PushResult]:
         if kind in (QUOTE_SYNC, TICKET):
             return [self._push_quote(item) for item in items]
+        if kind == CONTACT_SYNC:
+            return [self._push_contact(item) for item in items]
         return [self._push(kind, item) for item in items]
 
     def _push_quote(self, item: Item) -> PushResult:
@@ -337,6 +356,13 @@ class AutotaskSender(Sender):
         except PermanentError as error:
             return PushResult(item.key, error=error)
         return PushResult(item.key, remote_id=str(remote_id), remote_number=number[:100])
+
+    def _push_contact(self, item: Item) -> PushResult:
+        try:
+            remote_id, name = contact_sync.push_contact(self.connection, self.client, item.record)
+        except PermanentError as error:
+            return PushResult(item.key, error=error)
+        return PushResult(item.key, remote_id=remote_id or "-", remote_number=name[:100])
 
     def _push(self, kind: str, item: Item) -> PushResult:
         delivery, record = item.delivery, item.record
@@ -397,6 +423,9 @@ class AutotaskSender(Sender):
 
             document = db.session.get(SalesDocument, delivery.subject_id)
             return document.number if document else f"sales order #{delivery.subject_id}"
+        if delivery.kind == CONTACT_SYNC:
+            user = self._user(delivery) if delivery.subject_id else None
+            return f"contact {user.name}" if user else f"contact #{delivery.subject_id}"
         if delivery.subject_type.startswith(QUOTE):
             quote = db.session.get(_quote_model(), delivery.subject_id)
             return quote.number if quote else f"quote #{delivery.subject_id}"
@@ -412,6 +441,8 @@ class AutotaskSender(Sender):
             return f"Autotask quote {result.remote_number} in step"  # linked as it was made
         if delivery.kind == TICKET:
             return f"charges on ticket {result.remote_number}"
+        if delivery.kind == CONTACT_SYNC:
+            return f"Autotask contact {result.remote_number} in step"
         core.save_link(
             self.connection,
             delivery.subject_type,
@@ -421,6 +452,29 @@ class AutotaskSender(Sender):
         )
         what = "matched existing" if result.found_existing else "created"
         return f"{what} {result.remote_number}"
+
+
+def sharing_open(connection: PsaConnection, quote) -> list:
+    """Our other open quotes on the quote's Autotask opportunity (it may carry several)."""
+    from webapp.integrations.models import ExternalLink
+    from webapp.quotes.models import Quote, QuoteStatus
+
+    link = core.link_for(connection.id, QUOTE, quote.id)
+    if link is None:
+        return []
+    closed = (QuoteStatus.WON, QuoteStatus.LOST, QuoteStatus.EXPIRED, QuoteStatus.CANCELLED)
+    return db.session.scalars(
+        db.select(Quote)
+        .join(ExternalLink, ExternalLink.subject_id == Quote.id)
+        .where(
+            ExternalLink.connection_id == connection.id,
+            ExternalLink.subject_type == QUOTE,
+            ExternalLink.remote_id == link.remote_id,
+            Quote.id != quote.id,
+            Quote.status.not_in(closed),
+        )
+        .order_by(Quote.id)
+    ).all()
 
 
 def quote_contact(connection_id: int, quote) -> int | None:

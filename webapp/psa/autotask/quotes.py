@@ -6,6 +6,9 @@ working copy. Products and Services the items point at are found (by our referen
 created first; a new QuoteLocation is made per quote from the organisation's address
 (PSA-NOTES 1.2). The tax category is set only when an item is created and never sent again.
 
+The quote we send is the opportunity's primary quote (``primaryQuote``), so the opportunity
+(created with ``useQuoteTotals``) shows its totals.
+
 No duplicates without an idempotency key: the quote carries our number in
 ``externalQuoteNumber``, products ``externalProductID``, services our reference in their
 description; items are linked to our lines as soon as they are created, and a sync reads the
@@ -192,6 +195,11 @@ class QuotePush:
             "name": f"{quote.number} {quote.title}"[:100],
             "expirationDate": _when(state.snapshot["expires_on"]),
             "externalQuoteNumber": quote.number,
+            # An opportunity may carry several quotes and exactly one is primary: the one whose
+            # totals the opportunity shows (useQuoteTotals) and the one that wins with it. The
+            # quote we send is it; a re-sent version takes it back from a quote made primary
+            # in Autotask meanwhile (PSA-NOTES 1.2; Autotask un-sets the others itself).
+            "primaryQuote": True,
         }
         if state.customer_po:
             record["purchaseOrderNumber"] = state.customer_po[:50]
