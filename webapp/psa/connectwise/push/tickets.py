@@ -16,7 +16,7 @@ class Tickets(Products):
     # -- tickets ---------------------------------------------------------------------------
 
     def _ticket(self, delivery: Delivery):
-        from webapp.psa.tickets import chosen_ticket
+        from webapp.psa.tickets import chosen_ticket, forget_open_tickets
         from webapp.sales.models import SalesDocument
 
         document = db.session.get(SalesDocument, delivery.subject_id)
@@ -57,6 +57,7 @@ class Tickets(Products):
                 if document.customer_po:
                     record["poNumber"] = document.customer_po[:50]
                 ticket_id = self.client.create("service/tickets", record)["id"]
+                forget_open_tickets(self.connection.id)  # the checkout offers it now
         if self.connection.option("configuration") != operations.OUR_INVOICING:
             self._products(
                 {"ticket": {"id": ticket_id}},
