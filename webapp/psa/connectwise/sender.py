@@ -22,6 +22,7 @@ from webapp.psa.connectwise.push.tickets import Tickets
 from webapp.psa.connectwise.sync import (
     COMPANY,
     DOCUMENT,
+    MOVE,
     OPPORTUNITY,
     PO,
     PURCHASE_ORDER,
@@ -42,7 +43,7 @@ class Item:
 
 
 class ConnectWiseSender(Opportunities, Tickets, Procurement, Sender):
-    kind_order = (COMPANY, OPPORTUNITY, REVISION, RESULT, TICKET, PURCHASE_ORDER, RECEIPT)
+    kind_order = (COMPANY, OPPORTUNITY, MOVE, REVISION, RESULT, TICKET, PURCHASE_ORDER, RECEIPT)
     max_batch = 1
 
     def blocked(self) -> list[str]:
@@ -57,6 +58,7 @@ class ConnectWiseSender(Opportunities, Tickets, Procurement, Sender):
         push = {
             COMPANY: self._company,
             OPPORTUNITY: self._opportunity,
+            MOVE: self._move,
             REVISION: self._revision,
             RESULT: self._result,
             TICKET: self._ticket,
@@ -120,6 +122,8 @@ class ConnectWiseSender(Opportunities, Tickets, Procurement, Sender):
                 remote_number=result.remote_number,
             )
         if delivery.kind == RESULT:
+            return f"opportunity {result.remote_id} {result.remote_number}"
+        if delivery.kind == MOVE:
             return f"opportunity {result.remote_id} {result.remote_number}"
         if delivery.kind == REVISION:
             return f"opportunity {result.remote_id} updated to {result.remote_number}"

@@ -25,7 +25,7 @@ from __future__ import annotations
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations import registry
-from webapp.integrations.models import Delivery
+from webapp.integrations.models import Delivery, DeliveryStatus
 from webapp.integrations.outbox import ensure_delivery, find_delivery, schedule_sync
 from webapp.psa.connectwise import operations
 from webapp.psa.models import PsaConnection
@@ -34,6 +34,7 @@ COMPANY = "cw_company"
 OPPORTUNITY = "cw_opportunity"
 REVISION = "cw_opportunity_revision"  # a later version of the quote sent: its products again
 RESULT = "cw_opportunity_result"  # won (with the sales order) or lost
+MOVE = "cw_opportunity_move"  # the organisation re-matched: an undecided quote's opportunity moves
 TICKET = "cw_ticket"
 PURCHASE_ORDER = "cw_purchase_order"  # a receipted PO, linked to the purchasing demand
 RECEIPT = "cw_po_receipt"  # a later receipt of a synced PO: its lines received
@@ -43,6 +44,7 @@ registry.register_kinds(
         OPPORTUNITY: "ConnectWise opportunity",
         REVISION: "ConnectWise opportunity update",
         RESULT: "ConnectWise opportunity result",
+        MOVE: "ConnectWise opportunity move",
         TICKET: "ConnectWise ticket",
         PURCHASE_ORDER: "ConnectWise purchase order",
         RECEIPT: "ConnectWise purchase order receipt",
@@ -112,6 +114,26 @@ def queue_result(quote) -> list[Delivery]:
         out.append(ensure_delivery(connection, RESULT, QUOTE, quote.id, [opportunity]))
         schedule_sync(connection)
     return out
+
+
+def queue_move(connection: PsaConnection, quote) -> Delivery:
+    """The quote's organisation was matched to another company: its opportunity follows.
+
+    The push reads the company matched when it runs, so one unsent move covers any number of
+    re-matches; after a confirmed one, a further re-match is a new delivery.
+    """
+    earlier = db.session.scalars(
+        db.select(Delivery).filter_by(connection_id=connection.id, kind=MOVE, subject_id=quote.id)
+    ).all()
+    unsent = [d for d in earlier if d.status in (DeliveryStatus.PENDING, DeliveryStatus.WAITING)]
+    if unsent:
+        return unsent[0]
+    first = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
+    delivery = ensure_delivery(
+        connection, MOVE, f"quote_move_{len(earlier) + 1}", quote.id, [first] if first else []
+    )
+    schedule_sync(connection)
+    return delivery
 
 
 def won_sale_wanted(connection: PsaConnection, document) -> bool:

@@ -48,9 +48,10 @@ class Companies(Base):
         return created["id"], identifier, False
 
     def _contact(self, company: dict, user) -> dict:
-        """The ConnectWise contact for one of our users (found by name, else created)."""
+        """The ConnectWise contact for one of our users in that company (found by name, else
+        created): a contact of another company cannot go on its records (PSA-NOTES T5)."""
         link = core.link_for(self.connection.id, CONTACT, user.id)
-        if link is not None:
+        if link is not None and (link.remote_number or "") in ("", contact_company(company)):
             return {"id": int(link.remote_id)}
         first, _, last = (user.name or user.email).strip().partition(" ")
         found = self.client.find(
@@ -64,5 +65,13 @@ class Companies(Base):
         contact = found[0] if found else self.client.create(
             "company/contacts", {"firstName": first[:30], "lastName": last[:60], "company": company}
         )  # fmt: skip
-        core.save_link(self.connection, CONTACT, user.id, remote_id=str(contact["id"]))
+        core.save_link(
+            self.connection, CONTACT, user.id, remote_id=str(contact["id"]),
+            remote_number=contact_company(company),
+        )  # fmt: skip
         return {"id": int(contact["id"])}
+
+
+def contact_company(company: dict) -> str:
+    """What a contact link keeps of the company its contact belongs to."""
+    return f"company {int(company['id'])}"

@@ -95,6 +95,30 @@ class Opportunities(Companies, Products):
         )
         return int(found[0]["id"]) if found else None
 
+    def _move(self, delivery: Delivery):
+        """The organisation now matches another company: the quote's opportunity (and our
+        products on it) move there, with a contact of that company. Already there: nothing."""
+        quote = self._quote(delivery)
+        link = core.link_for(self.connection.id, QUOTE, quote.id)
+        if link is None:
+            raise PermanentError("The quote has no ConnectWise opportunity.", field="Opportunity")
+        company = self._company_of(quote.organization_id)
+        opportunity_id = int(link.remote_id)
+        path = f"sales/opportunities/{opportunity_id}"
+        current = self.client.get(path) or {}
+        name = f"moved to company {company['id']}"
+        if (current.get("company") or {}).get("id") == company["id"]:
+            return opportunity_id, name, True
+        user = quote.recipients[0].user if quote.recipients else quote.owner
+        self.client.patch(path, {"company": company, "contact": self._contact(company, user)})
+        for product in self.client.each(
+            "procurement/products", f"opportunity/id = {opportunity_id}"
+        ):
+            ours = (product.get("integrationXRef") or "").startswith(f"msp-quote-{quote.id}-")
+            if ours and (product.get("company") or {}).get("id") != company["id"]:
+                self.client.patch(f"procurement/products/{product['id']}", {"company": company})
+        return opportunity_id, name, False
+
     def _revision(self, delivery: Delivery):
         """A later version sent: the opportunity's products become the version's — changed
         ones updated, new ones added, dropped ones removed (ours only, by ``integrationXRef``);
