@@ -11,7 +11,7 @@ from webapp.integrations.models import Delivery
 from webapp.psa.connectwise import operations
 from webapp.psa.connectwise.client import all_of, condition
 from webapp.psa.connectwise.push.companies import Companies
-from webapp.psa.connectwise.push.products import Products
+from webapp.psa.connectwise.push.products import Line, Products
 from webapp.psa.connectwise.sync import (
     QUOTE,
     SALES_ORDER,
@@ -66,13 +66,13 @@ class Opportunities(Companies, Products):
         )
         return opportunity_id, f"{quote.number} {quote.title}"[:100], found
 
-    def _quote_lines(self, quote) -> list[tuple]:
+    def _quote_lines(self, quote) -> list[Line]:
         """The quote's lines as it stands (the version being sent), one product each."""
         from webapp.quotes.approval import working_snapshot
 
         snapshot = working_snapshot(quote)
         return [
-            (
+            Line(
                 f"msp-quote-{quote.id}-{line['key']}",
                 line.get("product_id"),
                 line.get("sku") or "",
@@ -80,6 +80,7 @@ class Opportunities(Companies, Products):
                 line["quantity"],
                 Decimal(line["unit_price"]),
                 Decimal(line["unit_cost"]),
+                Decimal(line.get("tax_rate") or 0) > 0,
             )
             for section in snapshot["sections"]
             for line in section["lines"]
