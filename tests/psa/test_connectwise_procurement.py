@@ -256,3 +256,67 @@ def test_later_partial_receipts_update_the_synced_po_with_serials_and_tracking(
     db.session.refresh(receipts[0])
     assert receipts[0].status == DeliveryStatus.CONFIRMED
     assert len([r for r in cw.requests if r[0] == "PATCH"]) == patches
+
+
+def switched_off(cw):
+    """ConnectWise not set up yet (the order or quote comes first): nothing of it syncs."""
+    cw.connection.options = {**cw.connection.options, "enabled": False}
+    db.session.commit()
+
+
+def switched_on(cw):
+    cw.connection.options = {**cw.connection.options, "enabled": True}
+    db.session.commit()
+
+
+def test_a_po_for_an_order_that_never_synced_waits_while_the_order_is_sent_then_goes(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    switched_off(cw)
+    document = issue_order(store, store.org, store.customer, "early")  # a store order
+    db.session.commit()
+    run_jobs()  # planning: its POs; nothing for ConnectWise
+    assert db.session.scalars(db.select(Delivery)).all() == []
+    switched_on(cw)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING  # not failed
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert "waits for the ConnectWise sales order" in note.title
+    assert f"{document.number} had never been sent to ConnectWise" in note.message
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "Waiting" in page and "had never been sent to ConnectWise" in page
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    [order] = rows(cw, "sales/orders")  # the order went first, as a won opportunity
+    linked = [p for p in rows(cw, "procurement/products") if p.get("purchaseOrder")]
+    assert linked and all(p["salesOrder"] == {"id": order["id"]} for p in linked)
+    db.session.refresh(note)
+    assert note.status != NotificationStatus.OPEN
+
+
+def test_a_po_for_a_quote_accepted_before_connectwise_sends_the_quote_first(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    switched_off(cw)
+    document = accepted_order(store, client, run_jobs)
+    run_jobs()
+    assert rows(cw, "sales/opportunities") == []
+    switched_on(cw)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    [opportunity] = rows(cw, "sales/opportunities")
+    assert opportunity["status"] == {"id": 2}  # won, with its sales order
+    [order] = rows(cw, "sales/orders")
+    assert order["opportunity"] == {"id": opportunity["id"]}
+    assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]

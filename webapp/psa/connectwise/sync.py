@@ -173,16 +173,24 @@ def queue_ticket(document) -> list[Delivery]:
     order without a quote its won opportunity when the configuration asks for one."""
     out = []
     for connection in enabled_connections():
-        wants_ticket = ticket_wanted(connection, document)
-        wants_opportunity = won_sale_wanted(connection, document)
-        if not (wants_ticket or wants_opportunity):
-            continue
-        needs = _company_first(connection, document.organization_id)
-        if wants_ticket:
-            out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
-        if wants_opportunity:
-            out.append(ensure_delivery(connection, OPPORTUNITY, WON_SALE, document.id, needs))
-        schedule_sync(connection)
+        queued = _queue_document(connection, document)
+        if queued:
+            out.extend(queued)
+            schedule_sync(connection)
+    return out
+
+
+def _queue_document(connection: PsaConnection, document) -> list[Delivery]:
+    wants_ticket = ticket_wanted(connection, document)
+    wants_opportunity = won_sale_wanted(connection, document)
+    if not (wants_ticket or wants_opportunity):
+        return []
+    out = []
+    needs = _company_first(connection, document.organization_id)
+    if wants_ticket:
+        out.append(ensure_delivery(connection, TICKET, DOCUMENT, document.id, needs))
+    if wants_opportunity:
+        out.append(ensure_delivery(connection, OPPORTUNITY, WON_SALE, document.id, needs))
     return out
 
 
@@ -200,6 +208,31 @@ def _demand_source(connection: PsaConnection, document) -> Delivery | None:
     if quote is None:
         return None
     return find_delivery(connection.id, RESULT, QUOTE, quote.id)
+
+
+def _first_sync(connection: PsaConnection, document) -> Delivery | None:
+    """A document that never went to ConnectWise (placed or accepted before the connection or
+    these settings): queue now what creates its sales order (or ticket) — its quote's
+    opportunity and result, or its own ticket / won opportunity — and return that delivery."""
+    from webapp.quotes.models import Quote
+
+    quote = db.session.scalar(db.select(Quote).filter_by(document_id=document.id))
+    if quote is None or ticket_wanted(connection, document):
+        _queue_document(connection, document)
+        return _demand_source(connection, document)
+    opportunity = find_delivery(connection.id, OPPORTUNITY, QUOTE, quote.id)
+    if opportunity is None:
+        needs = _company_first(connection, quote.organization_id)
+        opportunity = ensure_delivery(connection, OPPORTUNITY, QUOTE, quote.id, needs)
+    return ensure_delivery(connection, RESULT, QUOTE, quote.id, [opportunity])
+
+
+def _in_connectwise(connection: PsaConnection, document) -> bool:
+    """Whether the document's ConnectWise sales order (or ticket) exists."""
+    return (
+        core.link_for(connection.id, SALES_ORDER, document.id) is not None
+        or core.link_for(connection.id, TICKET_LINK, document.id) is not None
+    )
 
 
 def queue_purchase_order(po, receipt=None) -> list[Delivery]:
@@ -225,20 +258,27 @@ def queue_purchase_order(po, receipt=None) -> list[Delivery]:
             out.append(ensure_delivery(connection, RECEIPT, RECEIPT_SUBJECT, receipt.id, [first]))
             schedule_sync(connection)
             continue
-        needs = [d for d in (_demand_source(connection, doc) for doc in documents.values()) if d]
+        needs, never = [], []
+        for doc in documents.values():
+            source = _demand_source(connection, doc)
+            if source is None and not _in_connectwise(connection, doc):
+                source = _first_sync(connection, doc)  # never synced: it goes first now
+                never.append(doc.number)
+            if source is not None:
+                needs.append(source)
         delivery = ensure_delivery(connection, PURCHASE_ORDER, PO, po.id, needs)
-        waiting = [
-            doc.number
-            for doc in documents.values()
-            if core.link_for(connection.id, SALES_ORDER, doc.id) is None
-            and core.link_for(connection.id, TICKET_LINK, doc.id) is None
-        ]
+        waiting = [doc.number for doc in documents.values() if not _in_connectwise(connection, doc)]
         if waiting:
             why = (
                 f"{po.number} can only be linked to the purchasing demand once the ConnectWise "
                 f"sales order (or ticket) of {', '.join(waiting)} exists; it goes as soon as it "
                 "does."
             )
+            if never:
+                why += (
+                    f" {', '.join(never)} had never been sent to ConnectWise (placed before "
+                    "the connection or these settings): it is being sent now."
+                )
             delivery.last_error = why  # the PO page's panel shows it beside "Waiting"
             core.notify(
                 connection,
