@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
 from webapp.integrations.outbox import run_sync
-from webapp.psa.connectwise import operations, sync
+from webapp.psa.connectwise import callbacks, operations, sync
 from webapp.purchasing import ordering, receipting
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from webapp.quotes.models import Quote
@@ -234,7 +234,14 @@ def test_later_partial_receipts_update_the_synced_po_with_serials_and_tracking(
     # The second receipt marks the clone, not the first line again; no second purchase order.
     later = [f"SN-{n}" for n in range(2, line.quantity + 1)]
     receive_part(po, line, store, "INV-B", line.quantity - 1, "1Z999AA10123456791", later)
+    alarm = db.select(Notification).filter_by(cause=f"cw_po_receipts:{po.id}")
+    callbacks.reconcile(cw.connection)  # polled while the receipt is on its way: no false alarm
+    db.session.commit()
+    assert db.session.scalars(alarm).all() == []
     run_jobs()
+    callbacks.reconcile(cw.connection)  # and in step once it is there
+    db.session.commit()
+    assert db.session.scalars(alarm).all() == []
     assert [p["id"] for p in rows(cw, "procurement/purchaseorders")] == [cw_po["id"]]
     db.session.expire_all()
     mine = {r["id"]: r for r in rows(cw, "procurement/purchaseorders/lineitems")

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
-from webapp.integrations.models import ExternalLink
+from webapp.integrations.models import Delivery, ExternalLink
+from webapp.integrations.outbox import OPEN_STATUSES
 from webapp.models_base import utcnow
 from webapp.psa.connectwise import operations
-from webapp.psa.connectwise.sync import PRODUCT
+from webapp.psa.connectwise.sync import PRODUCT, PURCHASE_ORDER, RECEIPT
 from webapp.psa.models import PsaConnection
 from webapp.psa.tickets import forget_open_tickets
 
@@ -81,6 +82,8 @@ def purchase_order_changed(connection: PsaConnection, link: ExternalLink, record
     if po is None:
         return ""
     cause = f"cw_po_receipts:{po.id}"
+    if record is not None and _receipts_on_their_way(connection, po):
+        return ""  # ours are not all there yet: compared once they are
     if record is None:
         problems = [f"ConnectWise purchase order {link.remote_id} was deleted"]
     else:
@@ -100,6 +103,26 @@ def purchase_order_changed(connection: PsaConnection, link: ExternalLink, record
         cause=cause[:50],
     )
     return f"; {text}"
+
+
+def _receipts_on_their_way(connection: PsaConnection, po) -> bool:
+    """Whether the PO or one of its receipts still has a delivery to make."""
+    receipts = [receipt.id for receipt in po.receipts]
+    return (
+        db.session.scalar(
+            db.select(Delivery.id)
+            .where(
+                Delivery.connection_id == connection.id,
+                Delivery.status.in_(OPEN_STATUSES),
+                db.or_(
+                    db.and_(Delivery.kind == PURCHASE_ORDER, Delivery.subject_id == po.id),
+                    db.and_(Delivery.kind == RECEIPT, Delivery.subject_id.in_(receipts)),
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _receipt_differences(connection: PsaConnection, po, remote_po: int) -> list[str]:
