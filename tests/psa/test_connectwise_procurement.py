@@ -17,7 +17,7 @@ from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
-from webapp.integrations.outbox import run_sync
+from webapp.integrations.outbox import cancel_unsent, run_sync
 from webapp.psa.connectwise import callbacks, operations, sync
 from webapp.purchasing import ordering, receipting
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
@@ -327,3 +327,63 @@ def test_a_po_for_a_quote_accepted_before_connectwise_sends_the_quote_first(
     [order] = rows(cw, "sales/orders")
     assert order["opportunity"] == {"id": opportunity["id"]}
     assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]
+
+
+def test_a_po_waiting_on_a_cancelled_delivery_fails_with_a_notice_saying_why_and_what_to_do(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    cw.faults.fail_next(50, 503, path="convertToSalesOrder")
+    run_jobs(allow_failures=True)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING
+    [result] = delivery.depends_on
+    cancel_unsent(result, "Stopped by an admin.")  # the sales order will never be created
+    db.session.commit()
+    cw.faults.clear()
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.FAILED  # not waiting forever
+    note = db.session.scalar(
+        db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
+    )
+    assert "prerequisite was cancelled" in note.title
+    assert "ConnectWise opportunity result" in note.message and "cancelled" in note.message
+    assert "press Retry" in note.fix
+    assert rows(cw, "procurement/purchaseorders") == []
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "was cancelled and will never be sent" in page
+
+
+def test_a_po_waiting_on_a_failed_delivery_says_which_to_retry_and_goes_once_it_is_confirmed(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    cw.faults.fail_next(1, 400, path="convertToSalesOrder")  # refused: the result fails
+    run_jobs(allow_failures=True)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    [result] = delivery.depends_on
+    assert result.status == DeliveryStatus.FAILED
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.WAITING
+    note = db.session.scalar(
+        db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
+    )
+    assert "waits for a failed prerequisite" in note.title
+    assert "ConnectWise opportunity result" in note.message and "press Retry on it" in note.fix
+    core.retry_delivery(result, store.admin)
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]
+    db.session.refresh(note)
+    assert note.status != NotificationStatus.OPEN
