@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
+from webapp.integrations.models import DeliveryStatus
 from webapp.integrations.operations import IntegrationRuleError
 from webapp.psa.connectwise import operations, sync
 from webapp.psa.connectwise.client import NotFound, all_of, condition
@@ -136,11 +137,30 @@ def _follow_the_company(connection: PsaConnection, organization, before: int, co
         )
         .order_by(Quote.id)
     ).all()
-    moved = []
+    moved, detached = [], []
     name = company.get("name") or f"#{company['id']}"
     for quote, opportunity in quotes:
         if quote.status.value not in UNDECIDED:
             continue  # decided: its opportunity stays with the company it was decided in
+        if _picked_not_sent(connection, quote):
+            # The old company's own opportunity, picked on the quote: not ours to move.
+            db.session.execute(
+                db.delete(ExternalLink).filter_by(
+                    connection_id=connection.id, subject_type=sync.QUOTE, subject_id=quote.id
+                )
+            )
+            record_quote_event(
+                quote,
+                "psa.opportunity_detached",
+                f"{organization.name} now matches ConnectWise company {name}: the quote no "
+                f"longer goes on opportunity {opportunity} of company #{before} (picked, not "
+                "sent yet). Pick one of the new company, or a new opportunity is created.",
+                opportunity=int(opportunity),
+                company=int(company["id"]),
+                previous_company=before,
+            )
+            detached.append(quote.number)
+            continue
         sync.queue_move(connection, quote)
         record_quote_event(
             quote,
@@ -152,7 +172,17 @@ def _follow_the_company(connection: PsaConnection, organization, before: int, co
             previous_company=before,
         )
         moved.append(quote.number)
+    if detached:
+        company["detached_quotes"] = detached
     return moved
+
+
+def _picked_not_sent(connection: PsaConnection, quote) -> bool:
+    """The quote's link is an opportunity picked on it that nothing of ours reached yet."""
+    delivery = sync.find_delivery(connection.id, sync.OPPORTUNITY, sync.QUOTE, quote.id)
+    return delivery is None or (
+        delivery.status != DeliveryStatus.CONFIRMED and not delivery.attempts
+    )
 
 
 def _closed_statuses(connection: PsaConnection) -> set[int]:
