@@ -296,3 +296,38 @@ def test_every_call_of_a_stored_connection_is_checked_for_a_public_address(
     assert delivery.status == DeliveryStatus.FAILED
     note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
     assert note.field == "Site" and "loopback" in note.message
+
+
+def test_products_are_sent_taxable_with_the_tax_code_only_where_our_line_is_taxed(
+    app, store, cw, run_jobs
+):
+    from decimal import Decimal
+
+    from webapp.catalog.models import TaxCode
+    from webapp.quotes import building
+
+    configure(cw.connection, choices={**SETTINGS, "tax_code": "1"})
+    exempt = TaxCode(code="FRE", name="GST-free", rate=Decimal("0"))
+    db.session.add(exempt)
+    quote = build_quote(store)
+    lines = {line.description: line for line in quote.lines}
+    lines["Docking station"].tax_code = exempt  # the builder has no tax field yet
+    db.session.commit()
+    send(quote)
+    run_jobs()
+    products = {p["description"]: p for p in rows(cw, "procurement/products")}
+    dock = products["Docking station"]
+    assert dock["taxableFlag"] is False and "taxCode" not in dock  # the false is sent (T12)
+    taxed = [p for name, p in products.items() if name != "Docking station"]
+    assert taxed and all(p["taxableFlag"] is True and p["taxCode"] == {"id": 1} for p in taxed)
+    catalog = cw.table("procurement/catalog")
+    assert catalog[dock["catalogItem"]["id"]]["taxableFlag"] is False
+    assert catalog[taxed[0]["catalogItem"]["id"]]["taxableFlag"] is True
+    # A later version taxes the dock: its product follows.
+    building.begin_edit(quote, quote.owner)
+    lines["Docking station"].tax_code = None  # the default code: taxed
+    db.session.commit()
+    send(quote)
+    run_jobs()
+    dock = cw.table("procurement/products")[dock["id"]]
+    assert dock["taxableFlag"] is True and dock["taxCode"] == {"id": 1}

@@ -175,3 +175,88 @@ def test_an_order_without_a_quote_goes_on_the_picked_opportunity_as_won(
     assert link.remote_id == str(spring)
     page = client.get(f"/admin/orders/{document.id}").get_data(as_text=True)
     assert f"Goes on opportunity <strong>#{spring}</strong>" in page
+
+
+def test_re_matching_moves_the_undecided_quotes_opportunities_and_leaves_accepted_ones(
+    app, store, client, cw, run_jobs
+):
+    from tests.psa.test_connectwise_procurement import accepted_order
+    from webapp.quotes.models import Quote
+
+    contoso, _, _ = companies(cw)
+    core.save_link(cw.connection, sync.ORGANIZATION, store.org.id, remote_id=str(contoso))
+    db.session.commit()
+    accepted = db.session.scalar(
+        db.select(Quote).filter_by(document_id=accepted_order(store, client, run_jobs).id)
+    )
+    run_jobs()
+    undecided = build_quote(store)
+    send(undecided)
+    run_jobs()
+    opportunity_of = {
+        q.id: int(core.link_for(cw.connection.id, sync.QUOTE, q.id).remote_id)
+        for q in (accepted, undecided)
+    }
+    group = cw.add(
+        "company/companies", identifier="CONTOSO-GROUP", name="Contoso Group",
+        types=[{"id": 2}], status={"id": 1}, deletedFlag=False,
+    )  # fmt: skip
+    login(client, store.sales)
+    url = f"{BASE}/{cw.connection.id}/organizations/{store.org.id}/company"
+    response = client.post(url, data={"company_id": str(group)}, follow_redirects=True)
+    assert response.status_code == 200
+    assert f"The opportunities of {undecided.number} move to it" in response.get_data(as_text=True)
+    run_jobs()
+    moved = cw.table("sales/opportunities")[opportunity_of[undecided.id]]
+    assert moved["company"] == {"id": group}
+    assert cw.table("company/contacts")[moved["contact"]["id"]]["company"] == {"id": group}
+    products = [p for p in rows(cw, "procurement/products") if p.get("opportunity")]
+    assert {p["company"]["id"] for p in products if p["opportunity"]["id"] == moved["id"]} == {
+        group
+    }
+    stayed = cw.table("sales/opportunities")[opportunity_of[accepted.id]]
+    assert stayed["company"] == {"id": contoso}  # decided there: it stays
+    db.session.expire_all()
+    assert any(e.type == "psa.opportunity_moved" for e in undecided.events)
+    assert not any(e.type == "psa.opportunity_moved" for e in accepted.events)
+    assert len(rows(cw, "sales/opportunities")) == 2  # moved, not re-created
+    # Matched back: it moves back (a new delivery, the first one being done).
+    assert client.post(url, data={"company_id": str(contoso)}).status_code == 303
+    run_jobs()
+    assert cw.table("sales/opportunities")[moved["id"]]["company"] == {"id": contoso}
+
+
+def test_re_matching_detaches_a_picked_opportunity_of_the_old_company_not_yet_sent(
+    app, store, client, cw, run_jobs
+):
+    contoso, _, _ = companies(cw)
+    core.save_link(cw.connection, sync.ORGANIZATION, store.org.id, remote_id=str(contoso))
+    spring = opportunity(cw, contoso, "Spring refresh")
+    quote = build_quote(store)
+    login(client, store.sales)
+    base = f"{BASE}/{cw.connection.id}/quotes/{quote.id}"
+    assert client.post(f"{base}/opportunity", data={"opportunity_id": str(spring)}).status_code == (
+        303
+    )
+    group = cw.add(
+        "company/companies", identifier="CONTOSO-GROUP", name="Contoso Group",
+        types=[{"id": 2}], status={"id": 1}, deletedFlag=False,
+    )  # fmt: skip
+    url = f"{BASE}/{cw.connection.id}/organizations/{store.org.id}/company"
+    response = client.post(url, data={"company_id": str(group)}, follow_redirects=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f"{quote.number} no longer go on the previous company&#39;s opportunity" in page
+    assert "move to it" not in page
+    assert core.link_for(cw.connection.id, sync.QUOTE, quote.id) is None
+    db.session.expire_all()
+    [event] = [e for e in quote.events if e.type == "psa.opportunity_detached"]
+    assert f"opportunity {spring} of company #{contoso}" in event.message
+    assert not any(e.type == "psa.opportunity_moved" for e in quote.events)
+    send(quote)
+    run_jobs()
+    assert cw.table("sales/opportunities")[spring]["company"] == {"id": contoso}  # untouched
+    [new] = [o for o in rows(cw, "sales/opportunities") if o["id"] != spring]
+    assert new["company"] == {"id": group}
+    products = [p for p in rows(cw, "procurement/products") if p.get("opportunity")]
+    assert products and {p["opportunity"]["id"] for p in products} == {new["id"]}

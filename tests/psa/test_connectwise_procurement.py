@@ -17,8 +17,8 @@ from tests.quotes.test_approval import accept_form
 from webapp.extensions import db
 from webapp.integrations import operations as core
 from webapp.integrations.models import Delivery, DeliveryStatus, Notification, NotificationStatus
-from webapp.integrations.outbox import run_sync
-from webapp.psa.connectwise import operations, sync
+from webapp.integrations.outbox import cancel_unsent, run_sync
+from webapp.psa.connectwise import callbacks, operations, sync
 from webapp.purchasing import ordering, receipting
 from webapp.purchasing.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from webapp.quotes.models import Quote
@@ -234,7 +234,14 @@ def test_later_partial_receipts_update_the_synced_po_with_serials_and_tracking(
     # The second receipt marks the clone, not the first line again; no second purchase order.
     later = [f"SN-{n}" for n in range(2, line.quantity + 1)]
     receive_part(po, line, store, "INV-B", line.quantity - 1, "1Z999AA10123456791", later)
+    alarm = db.select(Notification).filter_by(cause=f"cw_po_receipts:{po.id}")
+    callbacks.reconcile(cw.connection)  # polled while the receipt is on its way: no false alarm
+    db.session.commit()
+    assert db.session.scalars(alarm).all() == []
     run_jobs()
+    callbacks.reconcile(cw.connection)  # and in step once it is there
+    db.session.commit()
+    assert db.session.scalars(alarm).all() == []
     assert [p["id"] for p in rows(cw, "procurement/purchaseorders")] == [cw_po["id"]]
     db.session.expire_all()
     mine = {r["id"]: r for r in rows(cw, "procurement/purchaseorders/lineitems")
@@ -256,3 +263,127 @@ def test_later_partial_receipts_update_the_synced_po_with_serials_and_tracking(
     db.session.refresh(receipts[0])
     assert receipts[0].status == DeliveryStatus.CONFIRMED
     assert len([r for r in cw.requests if r[0] == "PATCH"]) == patches
+
+
+def switched_off(cw):
+    """ConnectWise not set up yet (the order or quote comes first): nothing of it syncs."""
+    cw.connection.options = {**cw.connection.options, "enabled": False}
+    db.session.commit()
+
+
+def switched_on(cw):
+    cw.connection.options = {**cw.connection.options, "enabled": True}
+    db.session.commit()
+
+
+def test_a_po_for_an_order_that_never_synced_waits_while_the_order_is_sent_then_goes(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    switched_off(cw)
+    document = issue_order(store, store.org, store.customer, "early")  # a store order
+    db.session.commit()
+    run_jobs()  # planning: its POs; nothing for ConnectWise
+    assert db.session.scalars(db.select(Delivery)).all() == []
+    switched_on(cw)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING  # not failed
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=delivery.id))
+    assert "waits for the ConnectWise sales order" in note.title
+    assert f"{document.number} had never been sent to ConnectWise" in note.message
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "Waiting" in page and "had never been sent to ConnectWise" in page
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    [order] = rows(cw, "sales/orders")  # the order went first, as a won opportunity
+    linked = [p for p in rows(cw, "procurement/products") if p.get("purchaseOrder")]
+    assert linked and all(p["salesOrder"] == {"id": order["id"]} for p in linked)
+    db.session.refresh(note)
+    assert note.status != NotificationStatus.OPEN
+
+
+def test_a_po_for_a_quote_accepted_before_connectwise_sends_the_quote_first(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    switched_off(cw)
+    document = accepted_order(store, client, run_jobs)
+    run_jobs()
+    assert rows(cw, "sales/opportunities") == []
+    switched_on(cw)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    [opportunity] = rows(cw, "sales/opportunities")
+    assert opportunity["status"] == {"id": 2}  # won, with its sales order
+    [order] = rows(cw, "sales/orders")
+    assert order["opportunity"] == {"id": opportunity["id"]}
+    assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]
+
+
+def test_a_po_waiting_on_a_cancelled_delivery_fails_with_a_notice_saying_why_and_what_to_do(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    cw.faults.fail_next(50, 503, path="convertToSalesOrder")
+    run_jobs(allow_failures=True)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    assert delivery.status == DeliveryStatus.WAITING
+    [result] = delivery.depends_on
+    cancel_unsent(result, "Stopped by an admin.")  # the sales order will never be created
+    db.session.commit()
+    cw.faults.clear()
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.FAILED  # not waiting forever
+    note = db.session.scalar(
+        db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
+    )
+    assert "prerequisite was cancelled" in note.title
+    assert "ConnectWise opportunity result" in note.message and "cancelled" in note.message
+    assert "press Retry" in note.fix
+    assert rows(cw, "procurement/purchaseorders") == []
+    login(client, store.admin)
+    page = client.get(f"/admin/purchasing/orders/{po.id}").get_data(as_text=True)
+    assert "was cancelled and will never be sent" in page
+
+
+def test_a_po_waiting_on_a_failed_delivery_says_which_to_retry_and_goes_once_it_is_confirmed(
+    app, store, client, procurement, run_jobs
+):
+    cw = procurement
+    document = accepted_order(store, client, run_jobs)
+    cw.faults.fail_next(1, 400, path="convertToSalesOrder")  # refused: the result fails
+    run_jobs(allow_failures=True)
+    [po, *_] = purchase_orders_of(document)
+    receive(po, store)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(kind=sync.PURCHASE_ORDER))
+    [result] = delivery.depends_on
+    assert result.status == DeliveryStatus.FAILED
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.WAITING
+    note = db.session.scalar(
+        db.select(Notification).filter_by(delivery_id=delivery.id, status=NotificationStatus.OPEN)
+    )
+    assert "waits for a failed prerequisite" in note.title
+    assert "ConnectWise opportunity result" in note.message and "press Retry on it" in note.fix
+    core.retry_delivery(result, store.admin)
+    db.session.commit()
+    run_jobs()
+    db.session.refresh(delivery)
+    assert delivery.status == DeliveryStatus.CONFIRMED
+    assert [p["poNumber"] for p in rows(cw, "procurement/purchaseorders")] == [po.number]
+    db.session.refresh(note)
+    assert note.status != NotificationStatus.OPEN

@@ -41,6 +41,8 @@ def test_invoicing_from_tickets_puts_the_products_on_the_ticket(app, store, cw, 
     assert product["ticket"] == {"id": ticket["id"]}
     assert product["quantity"] == 2 and product["price"] == 1100.0
     assert product["integrationXRef"] == f"msp-line-{document.lines[0].id}"
+    # Taxed here (the default code): taxable there; no tax code chosen, so none is named.
+    assert product["taxableFlag"] is True and "taxCode" not in product
 
 
 def test_a_store_order_becomes_a_won_opportunity_and_sales_order_when_invoicing_from_them(

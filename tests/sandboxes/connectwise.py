@@ -225,6 +225,7 @@ LOOKUP_REFS: dict[str, dict[str, str]] = {
     "CatalogItem": {"subcategory": "procurement/subcategories", "type": "procurement/types"},
     "Ticket": {"board": "service/boards"},
     "Opportunity": {"stage": "sales/stages", "status": "sales/opportunities/statuses"},
+    "ProductItem": {"taxCode": "finance/taxCodes"},
 }
 
 

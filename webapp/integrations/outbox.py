@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp import signals
 from webapp.extensions import db
-from webapp.integrations import operations, registry
+from webapp.integrations import operations, registry, stalled
 from webapp.integrations.interfaces import (
     NeedsReconnect,
     PermanentError,
@@ -71,7 +71,7 @@ DELIVERY = StateMachine(
         Transition("send", frozenset({_P, _S}), DeliveryStatus.SENT),
         Transition("requeue", frozenset({_S}), DeliveryStatus.PENDING),  # transient, or reconnect
         Transition("confirm", frozenset({_S}), DeliveryStatus.CONFIRMED),
-        Transition("fail", frozenset({_P, _S}), DeliveryStatus.FAILED),  # the vendor refused it
+        Transition("fail", frozenset({_P, _W, _S}), DeliveryStatus.FAILED),  # refused / never due
         Transition("retry", frozenset({DeliveryStatus.FAILED}), DeliveryStatus.PENDING),
         Transition(
             "cancel", frozenset({_P, _W, _S, DeliveryStatus.FAILED}), DeliveryStatus.CANCELLED
@@ -560,6 +560,7 @@ def run_sync(
         db.session.commit()
     if report.needs_mapping:
         return report  # needs mapping: work waits until every mapping is chosen
+    stalled.settle(connection, sender, DELIVERY.fire)  # a cancelled/failed prerequisite
     limit = limit or int(current_app.config.get("ACCOUNTING_JOB_BATCH", 300))
     http = sender.http
     done = 0

@@ -18,7 +18,7 @@ registry.register(
         "connectwise",
         "psa",
         "webapp.psa.connectwise.provider:ConnectWiseProvider",
-        sender="webapp.psa.connectwise.sync:ConnectWiseSender",
+        sender="webapp.psa.connectwise.sender:ConnectWiseSender",
         # Verified by webapp.psa.connectwise.callbacks (a key per call, from key_url), then
         # handled by the core's inbound job.
         webhook_handler="webapp.psa.connectwise.callbacks:handle",

@@ -215,6 +215,19 @@ def link_company(connection_id: int, organization_id: int):
         _refused(exc)
     db.session.commit()
     flash(f"{organization.name} is now ConnectWise company {company.get('name')}.", "success")
+    if company.get("moved_quotes"):
+        flash(
+            f"The opportunities of {', '.join(company['moved_quotes'])} move to it; accepted "
+            "and lost quotes stay with the company they were decided in.",
+            "info",
+        )
+    if company.get("detached_quotes"):
+        flash(
+            f"{', '.join(company['detached_quotes'])} no longer go on the previous company's "
+            "opportunity (picked, not sent yet): pick one of this company, or a new one is "
+            "created when sent.",
+            "info",
+        )
     return redirect(url_for("organizations_admin.detail", organization_id=organization.id), 303)
 
 

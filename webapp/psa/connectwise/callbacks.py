@@ -5,7 +5,9 @@ missing, re-enable the disabled, delete extras) and checked by a health job; eac
 verified before anything but ``Metadata.key_url`` is read: the signing key is fetched only from
 an allow-listed host over HTTPS (``CONNECTWISE_KEY_HOSTS``; an SSRF guard), and
 ``x-content-signature`` must be base64(HMAC-SHA256(SHA-256(signing key), raw body)). A verified
-call is a hint: the handler re-fetches the record. ``reconcile`` polls ``lastUpdated`` for what
+call is a hint: the handler re-fetches the record and ``hints`` brings ours in step with it
+(tickets: the cached open tickets dropped; opportunities: our quote won / lost; purchase
+orders: receipts compared). ``reconcile`` polls ``lastUpdated`` for what
 callbacks missed (ConnectWise retries little and disables a callback after three days).
 """
 
@@ -29,7 +31,7 @@ from webapp.integrations.interfaces import IntegrationError
 from webapp.integrations.models import ExternalLink, InboundEvent, SyncDirection
 from webapp.jobs import enqueue_after_commit
 from webapp.models_base import utcnow
-from webapp.psa.connectwise import operations, sync
+from webapp.psa.connectwise import hints, operations, sync
 from webapp.psa.connectwise.client import NotFound, condition
 from webapp.psa.models import PsaConnection
 
@@ -39,6 +41,11 @@ TYPES: dict[str, tuple[str, str]] = {
     "Opportunity": ("sales/opportunities", sync.QUOTE),
     "PurchaseOrder": ("procurement/purchaseorders", sync.PO),
     "ProductCatalog": ("procurement/catalog", sync.PRODUCT),
+}
+# What a re-fetched record of ours changes here (the record is None when it is gone).
+RECONCILE = {
+    "Opportunity": hints.opportunity_changed,
+    "PurchaseOrder": hints.purchase_order_changed,
 }
 DESCRIPTION = "MSP quoting tool"
 log = logging.getLogger(__name__)
@@ -235,6 +242,8 @@ def refresh(
             record = operations.client_for(connection).get(f"{path}/{record_id}") or {}
         except NotFound:
             record = None
+    if kind == "Ticket":
+        hints.ticket_changed(connection)  # any ticket, ours or not, may open or close
     if record is None:
         message = f"{kind} {record_id} is gone from ConnectWise"
         if link is not None and subject == sync.PRODUCT:
@@ -248,6 +257,8 @@ def refresh(
             status = "closed"
         message = f"{kind} {record_id} {action or 'changed'}" + (f": {status}" if status else "")
         link.version = str((record.get("_info") or {}).get("lastUpdated") or "")[:40]
+    if link is not None and kind in RECONCILE:
+        message += RECONCILE[kind](connection, link, record)
     core.log_sync(connection, SyncDirection.PULL, f"callback {kind}", message=message)
     return message
 
@@ -313,6 +324,8 @@ def callback(connection_id: int):
     except IntegrityError:
         db.session.rollback()  # ConnectWise sent this body before: stored and handled
         return "", 204
+    if str(payload.get("Type", "")).lower() == "ticket":
+        hints.ticket_changed(connection)  # the checkout offers the ticket's new state at once
     enqueue_after_commit("workers.integrations.handle_inbound", event.id)
     db.session.commit()
     return "", 204

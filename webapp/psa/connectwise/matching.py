@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from webapp.extensions import db
 from webapp.integrations import operations as core
+from webapp.integrations.models import DeliveryStatus
 from webapp.integrations.operations import IntegrationRuleError
 from webapp.psa.connectwise import operations, sync
 from webapp.psa.connectwise.client import NotFound, all_of, condition
@@ -89,6 +90,7 @@ def link_organization(connection: PsaConnection, organization, company_id: int) 
             f"Company: {company.get('name')} is already matched to "
             f"{other.name if other else 'another organisation'}."
         )
+    before = company_of(connection, organization.id)
     core.save_link(
         connection,
         sync.ORGANIZATION,
@@ -96,8 +98,91 @@ def link_organization(connection: PsaConnection, organization, company_id: int) 
         remote_id=str(company["id"]),
         remote_number=str(company.get("identifier") or "")[:100],
     )
+    if before is not None and before != company_id:
+        company["moved_quotes"] = _follow_the_company(connection, organization, before, company)
     db.session.flush()
     return company
+
+
+UNDECIDED = ("draft", "pending_internal_approval", "approved_internally", "sent", "expired")
+
+
+def _follow_the_company(connection: PsaConnection, organization, before: int, company) -> list:
+    """Re-matched: the opportunities of the organisation's undecided quotes move to the new
+    company (a delivery each, with a timeline entry); won, lost and cancelled ones stay where
+    they were decided. Contacts found in the old company are looked up again in the new one.
+    Returns the numbers of the quotes whose opportunity moves."""
+    from webapp.auth.models import User
+    from webapp.integrations.models import ExternalLink
+    from webapp.quotes.lifecycle import record_quote_event
+    from webapp.quotes.models import Quote
+
+    users = db.select(User.id).where(User.organization_id == organization.id)
+    db.session.execute(
+        db.delete(ExternalLink)
+        .where(
+            ExternalLink.connection_id == connection.id,
+            ExternalLink.subject_type == sync.CONTACT,
+            ExternalLink.subject_id.in_(users),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    quotes = db.session.execute(
+        db.select(Quote, ExternalLink.remote_id)
+        .join(ExternalLink, ExternalLink.subject_id == Quote.id)
+        .where(
+            ExternalLink.connection_id == connection.id,
+            ExternalLink.subject_type == sync.QUOTE,
+            Quote.organization_id == organization.id,
+        )
+        .order_by(Quote.id)
+    ).all()
+    moved, detached = [], []
+    name = company.get("name") or f"#{company['id']}"
+    for quote, opportunity in quotes:
+        if quote.status.value not in UNDECIDED:
+            continue  # decided: its opportunity stays with the company it was decided in
+        if _picked_not_sent(connection, quote):
+            # The old company's own opportunity, picked on the quote: not ours to move.
+            db.session.execute(
+                db.delete(ExternalLink).filter_by(
+                    connection_id=connection.id, subject_type=sync.QUOTE, subject_id=quote.id
+                )
+            )
+            record_quote_event(
+                quote,
+                "psa.opportunity_detached",
+                f"{organization.name} now matches ConnectWise company {name}: the quote no "
+                f"longer goes on opportunity {opportunity} of company #{before} (picked, not "
+                "sent yet). Pick one of the new company, or a new opportunity is created.",
+                opportunity=int(opportunity),
+                company=int(company["id"]),
+                previous_company=before,
+            )
+            detached.append(quote.number)
+            continue
+        sync.queue_move(connection, quote)
+        record_quote_event(
+            quote,
+            "psa.opportunity_moved",
+            f"{organization.name} now matches ConnectWise company {name}: opportunity "
+            f"{opportunity} moves there from company #{before}.",
+            opportunity=int(opportunity),
+            company=int(company["id"]),
+            previous_company=before,
+        )
+        moved.append(quote.number)
+    if detached:
+        company["detached_quotes"] = detached
+    return moved
+
+
+def _picked_not_sent(connection: PsaConnection, quote) -> bool:
+    """The quote's link is an opportunity picked on it that nothing of ours reached yet."""
+    delivery = sync.find_delivery(connection.id, sync.OPPORTUNITY, sync.QUOTE, quote.id)
+    return delivery is None or (
+        delivery.status != DeliveryStatus.CONFIRMED and not delivery.attempts
+    )
 
 
 def _closed_statuses(connection: PsaConnection) -> set[int]:

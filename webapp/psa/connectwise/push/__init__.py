@@ -1,0 +1,1 @@
+"""What the ConnectWise sender writes (``sender.ConnectWiseSender``), one module per record."""
