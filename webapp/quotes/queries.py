@@ -145,3 +145,16 @@ def accepted_decisions(versions: list[QuoteVersion]) -> dict[int, QuoteDecision]
         )
     )
     return {decision.version_id: decision for decision in found}
+
+
+def quote_acceptance(quote: Quote) -> QuoteDecision | None:
+    """The acceptance that won the quote (None until it is accepted)."""
+    return db.session.scalar(
+        select(QuoteDecision)
+        .where(
+            QuoteDecision.quote_id == quote.id,
+            QuoteDecision.outcome == DecisionOutcome.ACCEPTED,
+        )
+        .order_by(QuoteDecision.decided_at.desc(), QuoteDecision.id.desc())
+        .limit(1)
+    )
