@@ -7,7 +7,7 @@ import os
 from functools import wraps
 from pathlib import Path
 
-from flask import Flask, abort, render_template, request, url_for
+from flask import Flask, abort, current_app, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
@@ -260,6 +260,11 @@ def _url_with(_endpoint: str | None = None, **changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def _has_csrf_session() -> bool:
+    """Whether the session holds a CSRF secret (Flask-WTF keeps it under the field's name)."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in session
+
+
 def _register_error_handlers(app: Flask) -> None:
     from webapp.api.problems import is_api_request, response_for
 
@@ -290,6 +295,9 @@ def _register_error_handlers(app: Flask) -> None:
     @for_pages
     def csrf_error(error):
         security.log_event("csrf.refused", level=logging.WARNING, reason=error.description)
+        if htmx and not current_user.is_authenticated and not _has_csrf_session():
+            # The session cookie itself is gone (it expired): sign in, then back to the page.
+            return login_manager.unauthorized()
         return error_page(
             400,
             "Your form expired",

@@ -243,3 +243,65 @@ def test_a_hostile_remember_me_cookie_is_no_way_in_and_no_error(app, store):
     series = "A" * 32
     for value in (f"{series}.\x00{series}", f"{series}.{series}", "é.é", "." * 200, ""):
         assert _refused(_replay(app, remember_token=value).get("/cart"))
+
+
+def _htmx_after_session_ended(app, client, store, current_url: str | None):
+    """The customer's session ends elsewhere; then the page they still show adds to cart."""
+    login(client, store.customer)
+    laptop = app.test_client()
+    login(laptop, store.customer)
+    laptop.post("/logout")  # every session of the user ends
+    headers = {"HX-Request": "true"}
+    if current_url is not None:
+        headers["HX-Current-URL"] = current_url
+    data = {"product_id": store.products[0].id, "quantity": "1"}
+    response = client.post("/cart/add", data=data, headers=headers)
+    assert response.status_code == 204
+    return response.headers["HX-Redirect"]
+
+
+def test_an_htmx_request_after_the_session_ended_returns_to_the_page_shown(app, client, store):
+    page = "/search?q=ssd&sort=price"
+    target = _htmx_after_session_ended(app, client, store, "http://localhost" + page)
+    assert target == "/login?next=/search?q%3Dssd%26sort%3Dprice"  # not /cart/add
+    signed_in = client.post(target, data={"email": store.customer.email, "password": PASSWORD})
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == page
+
+
+def test_an_htmx_request_from_another_site_or_without_its_url_goes_home_after_sign_in(
+    app, client, store
+):
+    for current_url in ("https://evil.example/search?q=ssd", "//evil.example/", None):
+        target = _htmx_after_session_ended(app, client, store, current_url)
+        assert target == "/login", current_url
+        client.post("/logout")
+
+
+def test_an_htmx_post_whose_session_cookie_expired_signs_in_and_returns(client, store):
+    login(client, store.customer)
+    token = client.get("/__test__/csrf").get_data(as_text=True)
+    client.delete_cookie("session")  # the cookie's lifetime ran out: no session, no CSRF secret
+    page = "/search?q=ssd"
+    response = client.post(
+        "/cart/add",
+        data={"product_id": store.products[0].id, "quantity": "1", "csrf_token": token},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost" + page},
+        csrf=False,
+    )
+    assert response.headers["HX-Redirect"] == "/login?next=/search?q%3Dssd"
+    signed_in = client.post(
+        response.headers["HX-Redirect"],
+        data={"email": store.customer.email, "password": PASSWORD},
+    )
+    assert signed_in.headers["Location"] == page
+
+
+def test_a_forged_htmx_post_in_a_live_session_is_still_refused_as_csrf(client, store):
+    login(client, store.customer)
+    response = client.post(
+        "/cart/add",
+        data={"product_id": store.products[0].id, "quantity": "1", "csrf_token": "forged"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/"},
+        csrf=False,
+    )
+    assert response.status_code == 400 and "HX-Redirect" not in response.headers

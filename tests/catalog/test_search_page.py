@@ -155,3 +155,24 @@ def test_htmx_facet_click_gets_only_the_search_fragment(client, indexed):
     body = client.get("/search?q=thinkpad&in_stock=1", headers=HX).get_data(as_text=True)
     assert body.lstrip().startswith('<div id="search-page"')
     assert '<nav class="navbar' not in body
+
+
+def _reads(redis) -> int:
+    """Read commands (GET, MGET) the Redis server has answered so far."""
+    stats = redis.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("get", "mget"))
+
+
+def test_a_search_page_reads_its_cached_parts_in_one_round_trip(client, indexed):
+    from webapp.jobs import redis_conn
+
+    login(client, indexed.customer)
+    _facet_column(client, "/search?q=thinkpad")  # search, facet counts, price book cached
+    redis = redis_conn()
+    before = _reads(redis)
+    page = client.get("/search?q=thinkpad")
+    assert page.status_code == 200 and "ThinkPad T14" in page.get_data(as_text=True)
+    assert 'hx-trigger="load"' not in page.get_data(as_text=True)  # facets came inline
+    # The catalog version, then one MGET of the search, its facet counts and the price book
+    # (they were three GETs).
+    assert _reads(redis) - before == 2

@@ -74,9 +74,17 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = ProblemApi(app)
-    from webapp.api import catalog, organizations, purchasing, quotes, sales, webhooks
+    from webapp.api import (
+        catalog,
+        organizations,
+        purchasing,
+        quote_acceptance,
+        quotes,
+        sales,
+        webhooks,
+    )
 
-    for module in (catalog, organizations, quotes, sales, purchasing, webhooks):
+    for module in (catalog, organizations, quotes, quote_acceptance, sales, purchasing, webhooks):
         csrf.exempt(module.blp)  # a bearer key, not a cookie: no cross-site forgery
         api.register_blueprint(module.blp)
     app.register_blueprint(docs)

@@ -22,6 +22,7 @@ SCOPES: dict[str, str] = {
     "catalog:read": "Products, categories, brands and suppliers",
     "catalog:write": "Upsert supplier offers (and new products) in bulk",
     "organizations:read": "Organizations, their contacts and addresses",
+    "organizations:write": "Change an organization's payment terms",
     "staff:read": "The MSP's staff (names, emails, roles)",
     "quotes:read": "Quotes with their sections and lines",
     "quotes:write": "Create, edit and send quotes",

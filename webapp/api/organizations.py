@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.api.common import msp_only, not_found
+from webapp.api.idempotency import HEADER_DOC, idempotent
 from webapp.api.listing import (
     GetArgs,
     ListArgs,
@@ -17,10 +18,12 @@ from webapp.api.listing import (
     page_schema,
     schema_for,
 )
+from webapp.api.problems import problem
 from webapp.api.schemas import AddressSchema, ContactSchema, OrganizationSchema, StaffSchema
-from webapp.api.security import organization_limit, requires
+from webapp.api.security import acting_user, organization_limit, requires
 from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db
+from webapp.organizations import operations
 from webapp.organizations.models import Organization
 from webapp.parsing import DB_INT_MAX
 
@@ -78,6 +81,42 @@ def get_organization(args, organization_id: int):
     if organization is None:
         raise not_found("organization", organization_id)
     return json_response(schema_for(OrganizationSchema, wanted, EXPANSIONS).dump(organization))
+
+
+class OrganizationTermsSchema(Schema):
+    payment_terms_days = fields.Integer(
+        required=True,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(0, operations.MAX_PAYMENT_TERMS_DAYS),
+        metadata={
+            "description": "Days after the invoice date its tax invoices are due; "
+            "null: the MSP's default terms (Settings)"
+        },
+    )
+
+
+@blp.route("/organizations/<int:organization_id>", methods=["PATCH"])
+@requires("organizations:write")
+@blp.arguments(OrganizationTermsSchema)
+@blp.doc(parameters=[HEADER_DOC], operationId="updateOrganization")
+@idempotent
+@blp.response(200, OrganizationSchema)
+def update_organization(body, organization_id: int):
+    """Set the organization's own payment terms (0–365 days), or null for the default.
+    Scope: `organizations:write` (MSP-wide keys only)."""
+    msp_only("organizations' terms")
+    organization = db.session.scalar(
+        _visible_organizations().where(Organization.id == organization_id)
+    )
+    if organization is None:
+        raise not_found("organization", organization_id)
+    try:
+        operations.set_payment_terms(organization, body["payment_terms_days"], acting_user())
+    except operations.OrganizationError as error:
+        db.session.rollback()
+        raise problem(422, str(error), pointer=f"/{error.field}") from None
+    return json_response(OrganizationSchema().dump(organization))
 
 
 class ContactListArgs(ListArgs):

@@ -137,6 +137,10 @@ class OrganizationSchema(Schema):
     postcode = fields.String()
     country = fields.String()
     approved = fields.Boolean()
+    payment_terms_days = Nullable(
+        fields.Integer,
+        metadata={"description": "Its own payment terms in days; null: the MSP's default"},
+    )
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     contacts = fields.List(

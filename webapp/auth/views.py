@@ -52,12 +52,14 @@ def load_user(user_id: str) -> User | None:
 
 def unauthorized():
     """Send visitors to sign in; HTMX requests get a full-page redirect, not a fragment."""
-    target = url_for("auth.login", next=_safe_next(request.full_path.rstrip("?")))
     if htmx:
+        # Back to the page the browser shows (HX-Current-URL), never to the fragment or
+        # the POST it asked for; a missing or foreign URL: the signed-in user's home.
+        back = same_site_path(htmx.current_url, request.host)
         flash("Your session ended. Sign in again; your cart is kept.", "warning")
-        return htmx_responses.redirect(target)
+        return htmx_responses.redirect(url_for("auth.login", next=back))
     flash("Please sign in to continue.", "info")
-    return redirect(target)
+    return redirect(url_for("auth.login", next=_safe_next(request.full_path.rstrip("?"))))
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -51,13 +51,29 @@ def bump_catalog_version() -> None:
     g.pop("catalog_version", None)
 
 
+def prefetch(*keys: str) -> None:
+    """Read these keys at the current catalog version in one round trip (MGET): the
+    request's `cached` and `peek` of them then answer from it, misses included."""
+    if changed_in_this_transaction() or not has_request_context():
+        return
+    full_keys = [f"catalog:{catalog_version()}:{key}" for key in keys]
+    g.catalog_prefetched = dict(zip(full_keys, cache.get_many(*full_keys), strict=True))
+
+
+def _get(full_key: str):
+    prefetched = g.get("catalog_prefetched") if has_request_context() else None
+    if prefetched is not None and full_key in prefetched:
+        return prefetched.pop(full_key)  # read once: a later call sees what was set since
+    return cache.get(full_key)
+
+
 def cached(key: str, compute: Callable[[], object], timeout: int | None = None):
     """Return the value cached for `key` at the current catalog version, computing it on a
     miss; values of an older version are never read again and expire."""
     if changed_in_this_transaction():
         return compute()  # our own uncommitted changes are in no cached version
     full_key = f"catalog:{catalog_version()}:{key}"
-    value = cache.get(full_key)
+    value = _get(full_key)
     if value is None:
         value = compute()
         cache.set(full_key, value, timeout=timeout)
@@ -69,7 +85,7 @@ def peek(key: str):
     nothing."""
     if changed_in_this_transaction():
         return None
-    return cache.get(f"catalog:{catalog_version()}:{key}")
+    return _get(f"catalog:{catalog_version()}:{key}")
 
 
 def changed_in_this_transaction() -> bool:

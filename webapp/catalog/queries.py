@@ -25,12 +25,14 @@ from webapp.extensions import db
 from webapp.organizations.queries import like_pattern
 from webapp.pagination import page_of
 
+PRICE_BOOK_KEY = "price_book"
+
 
 def price_book() -> PriceBook:
     """The pricing rules: cached per catalog version (every change to a rule or a setting
     bumps it), read once per request or job."""
     if "price_book" not in g:
-        g.price_book = cache.cached("price_book", _load_price_book)
+        g.price_book = cache.cached(PRICE_BOOK_KEY, _load_price_book)
     return g.price_book
 
 
@@ -265,6 +267,23 @@ def staff_matches(text: str, limit: int = 10) -> list[Product]:
     )
 
 
+def _search_key(text, filters, sort, limit, offset, with_facets) -> str:
+    key = repr((text, filters, sort.value, limit, offset, with_facets))
+    return f"search:{hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()}"
+
+
+def prefetch_search_page(
+    text: str, *, filters: search.Filters, sort: search.Sort, limit: int, offset: int
+) -> None:
+    """Read what a search page takes from the cache — its search, its facet counts and the
+    price book — in one round trip instead of three (see `cache.prefetch`)."""
+    cache.prefetch(
+        _search_key(text, filters, sort, limit, offset, False),
+        _facets_key(text, filters),
+        PRICE_BOOK_KEY,
+    )
+
+
 def cached_search(
     text: str,
     *,
@@ -278,10 +297,8 @@ def cached_search(
     counts are the same for every customer (prices are applied afterwards). Each node bumps
     the version once its index has taken in a change (`search_sync`)."""
     filters = filters or search.Filters()
-    key = repr((text, filters, sort.value, limit, offset, with_facets))
-    digest = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
     return cache.cached(
-        f"search:{digest}",
+        _search_key(text, filters, sort, limit, offset, with_facets),
         lambda: search.search(
             text,
             filters=filters,

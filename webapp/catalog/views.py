@@ -202,6 +202,8 @@ def search():
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
 
     search_sync.keep_current()
+    offset = offset_of(page, per_page)
+    queries.prefetch_search_page(text, filters=filters, sort=sort, limit=per_page, offset=offset)
 
     def run(query_text: str) -> product_search.SearchPage:
         # The facet counts are not part of the page's search: they come inline when
@@ -211,7 +213,7 @@ def search():
             filters=filters,
             sort=sort,
             limit=per_page,
-            offset=offset_of(page, per_page),
+            offset=offset,
         )
 
     found = run(text)

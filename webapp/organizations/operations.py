@@ -57,6 +57,20 @@ def save_organization(organization: Organization | None, values: dict, actor: Us
     return organization
 
 
+MAX_PAYMENT_TERMS_DAYS = 365
+
+
+def set_payment_terms(organization: Organization, days: int | None, actor: User) -> Organization:
+    """Give the organization its own payment terms, 0 to 365 days; None: Settings' default."""
+    if days is not None and (isinstance(days, bool) or not 0 <= days <= MAX_PAYMENT_TERMS_DAYS):
+        raise OrganizationError(
+            f"Payment terms are 0 to {MAX_PAYMENT_TERMS_DAYS} days.", "payment_terms_days"
+        )
+    organization.payment_terms_days = days
+    db.session.flush()
+    return organization
+
+
 def set_approved(organization: Organization, approved: bool, actor: User) -> Organization:
     """Approve an organization for ordering (recording who and when), or withdraw approval."""
     if organization.approved == approved:

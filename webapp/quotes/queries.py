@@ -132,3 +132,29 @@ def decision_for(version: QuoteVersion) -> QuoteDecision | None:
 def accepted_decision(version: QuoteVersion) -> QuoteDecision | None:
     decision = decision_for(version)
     return decision if decision and decision.outcome is DecisionOutcome.ACCEPTED else None
+
+
+def accepted_decisions(versions: list[QuoteVersion]) -> dict[int, QuoteDecision]:
+    """The acceptances of these versions, by version id (one query for a page of them)."""
+    if not versions:
+        return {}
+    found = db.session.scalars(
+        select(QuoteDecision).where(
+            QuoteDecision.version_id.in_([version.id for version in versions]),
+            QuoteDecision.outcome == DecisionOutcome.ACCEPTED,
+        )
+    )
+    return {decision.version_id: decision for decision in found}
+
+
+def quote_acceptance(quote: Quote) -> QuoteDecision | None:
+    """The acceptance that won the quote (None until it is accepted)."""
+    return db.session.scalar(
+        select(QuoteDecision)
+        .where(
+            QuoteDecision.quote_id == quote.id,
+            QuoteDecision.outcome == DecisionOutcome.ACCEPTED,
+        )
+        .order_by(QuoteDecision.decided_at.desc(), QuoteDecision.id.desc())
+        .limit(1)
+    )

@@ -141,6 +141,27 @@ def totals_of(snapshot: dict, chosen: Iterable[Chosen]) -> QuoteTotals:
     )
 
 
+def choices(snapshot: dict, chosen: Iterable[Chosen]) -> dict[str, bool]:
+    """Whether each line the approver could take or leave (an optional line or a "choose one"
+    option) was taken, by line key; lines that always come are not in it."""
+    taken = {c.key for c in chosen}
+    return {
+        line["key"]: line["key"] in taken
+        for section in snapshot["sections"]
+        for line in section["lines"]
+        if section["choose_one"] or line["optional"]
+    }
+
+
+def choice_names(snapshot: dict, taken: dict[str, bool]) -> tuple[list[str], list[str]]:
+    """The descriptions of the lines in `taken` (see `choices`): (chosen, not chosen)."""
+    lines = [line for section in snapshot["sections"] for line in section["lines"]]
+    return (
+        [line["description"] for line in lines if taken.get(line["key"]) is True],
+        [line["description"] for line in lines if taken.get(line["key"]) is False],
+    )
+
+
 def as_record(chosen: Iterable[Chosen]) -> dict:
     """The selection as stored on a decision."""
     return {"lines": [{"key": c.key, "quantity": c.quantity} for c in chosen]}

@@ -27,7 +27,14 @@ from webapp.quotes.models import (
     QuoteStatus,
     QuoteVersion,
 )
-from webapp.quotes.selection import Chosen, default_selection, from_record, priced, totals_of
+from webapp.quotes.selection import (
+    Chosen,
+    choices,
+    default_selection,
+    from_record,
+    priced,
+    totals_of,
+)
 from webapp.quotes.tokens import make_token
 from webapp.quotes.totals import line_figures
 
@@ -73,12 +80,19 @@ def quote_pdf(snap: dict, accepted: QuoteDecision | None = None) -> bytes:
 
 
 def quote_pdf_context(snap: dict, accepted: QuoteDecision | None = None) -> dict:
-    every = [Chosen(line, line["quantity"]) for line in snapshots.all_lines(snap)]
     chosen = from_record(snap, accepted.selection) if accepted else default_selection(snap)
+    # An accepted PDF shows each line at the quantity taken and marks what was left out.
+    quantities = {c.key: c.quantity for c in chosen} if accepted else {}
+    every = [
+        Chosen(line, quantities.get(line["key"], line["quantity"]))
+        for line in snapshots.all_lines(snap)
+    ]
     return {
         "quote": snap,
         "totals": totals_of(snap, chosen),
         "amounts": {p.key: line_figures(p).subtotal for p in priced(every)},
+        "quantities": quantities,
+        "choices": choices(snap, chosen) if accepted else {},
         "accepted": accepted,
     }
 

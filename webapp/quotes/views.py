@@ -16,6 +16,8 @@ from webapp.quotes import cart_requests, decisions, errors, lifecycle, queries, 
 from webapp.quotes.models import DecisionOutcome, Quote, QuoteVersion
 from webapp.quotes.selection import (
     SelectionError,
+    choice_names,
+    choices,
     default_selection,
     from_record,
     parse_selection,
@@ -64,8 +66,13 @@ def ticket_offers(organization) -> list:
 
 def _page(link: decisions.ApprovalLink, *, chosen=None, error: str = "", status=None):
     snap = link.snapshot
-    chosen = chosen if chosen is not None else default_selection(snap)
     state = link.state
+    decision = link.decision if state == "decided" else None
+    accepted = decision is not None and decision.outcome is DecisionOutcome.ACCEPTED
+    if accepted:
+        chosen = from_record(snap, decision.selection)  # the page shows what was taken
+    elif chosen is None:
+        chosen = default_selection(snap)
     return (
         htmx_responses.render(
             "quotes/approve.html",
@@ -73,7 +80,8 @@ def _page(link: decisions.ApprovalLink, *, chosen=None, error: str = "", status=
             link=link,
             quote=snap,
             state=state,
-            decision=link.decision if state == "decided" else None,
+            decision=decision,
+            choices=choices(snap, chosen) if accepted else {},
             newer=link.quote.current_version if state == "superseded" else None,
             chosen={c.key: c.quantity for c in chosen},
             totals=totals_of(snap, chosen),
@@ -238,9 +246,17 @@ def my_quotes():
     rows, has_next = queries.organization_quotes(
         current_user.organization_id, page=page_arg(maximum=10_000)
     )
+    accepted = queries.accepted_decisions([version for _, version in rows])
+    taken = {}
+    for _, version in rows:
+        if version.id in accepted:
+            snap = version.snapshot
+            chosen = from_record(snap, accepted[version.id].selection)
+            taken[version.id] = choice_names(snap, choices(snap, chosen))
     return render_template(
         "quotes/my_quotes.html",
         rows=rows,
+        choices=taken,
         page=page_arg(maximum=10_000),
         has_next=has_next,
         today=lifecycle.today(),
@@ -263,6 +279,7 @@ def my_quote(number: str):
         decision=decision,
         accepted=accepted,
         chosen={c.key: c.quantity for c in chosen},
+        choices=choices(snap, chosen) if accepted else {},
         totals=totals_of(snap, chosen),
         quantity_range=quantity_range,
         can_decide=decisions.link_for_contact(quote, current_user) is not None,
