@@ -10,7 +10,7 @@ from webapp.api.listing import json_response
 from webapp.api.problems import problem
 
 # quotes.py owns which quotes a key may see (a customer key: its organization's sent ones).
-from webapp.api.quotes import _quote as visible_quote
+from webapp.api.quotes import visible_quote
 from webapp.api.security import requires
 from webapp.quotes.models import QuoteDecision
 from webapp.quotes.queries import quote_acceptance

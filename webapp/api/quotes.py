@@ -199,7 +199,8 @@ def list_quote_sections(args):
     )
 
 
-def _quote(quote_id: int) -> Quote:
+def visible_quote(quote_id: int) -> Quote:
+    """The quote this key may see, or the API's 404 (also used by quote_acceptance)."""
     quote = db.session.scalar(_visible_quotes().where(Quote.id == quote_id))
     if quote is None:
         raise not_found("quote", quote_id)
@@ -214,7 +215,7 @@ def _quote(quote_id: int) -> Quote:
 def get_quote(args, quote_id: int):
     """One quote with an ETag for If-Match. Scope: `quotes:read`."""
     wanted = expansions(args.get("expand"), EXPANSIONS)
-    return _answer(_quote(quote_id), wanted=wanted)
+    return _answer(visible_quote(quote_id), wanted=wanted)
 
 
 def _refusal(
@@ -252,7 +253,7 @@ def _write(
     the answer it keeps; `commit` is for the views without an Idempotency-Key (DELETE)."""
     quote = None
     if quote_id is not None:
-        quote = _quote(quote_id)
+        quote = visible_quote(quote_id)
         check_if_match(etag(quote))
     try:
         created = action(quote)
