@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from webapp.catalog.models import Product, Supplier
 from webapp.extensions import db
 from webapp.models_base import utcnow
+from webapp.organizations.queries import like_pattern
 from webapp.pagination import page_of
 from webapp.purchasing import tracking
 from webapp.purchasing.models import (
@@ -265,13 +266,13 @@ def purchase_orders(
     if needs_attention:
         query = query.where(PurchaseOrder.attention != "")
     if search:
-        like = f"%{search.strip()}%"
+        like = like_pattern(search)
         query = query.where(
-            PurchaseOrder.number.ilike(like)
+            PurchaseOrder.number.ilike(like, escape="\\")
             | PurchaseOrder.id.in_(
                 select(PurchaseOrderLine.purchase_order_id)
                 .join(SalesDocument, SalesDocument.id == PurchaseOrderLine.sales_document_id)
-                .where(SalesDocument.number.ilike(like))
+                .where(SalesDocument.number.ilike(like, escape="\\"))
             )
         )
     return page_of(query, page, per_page)
@@ -287,11 +288,11 @@ def receipts(*, supplier_id: int | None = None, search: str = "", page: int = 1,
     if supplier_id is not None:
         query = query.where(Receipt.supplier_id == supplier_id)
     if search:
-        like = f"%{search.strip()}%"
+        like = like_pattern(search)
         query = query.where(
-            Receipt.supplier_invoice_number.ilike(like)
+            Receipt.supplier_invoice_number.ilike(like, escape="\\")
             | Receipt.purchase_order_id.in_(
-                select(PurchaseOrder.id).where(PurchaseOrder.number.ilike(like))
+                select(PurchaseOrder.id).where(PurchaseOrder.number.ilike(like, escape="\\"))
             )
         )
     return page_of(query, page, per_page)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
+from webapp.organizations.queries import like_pattern
 from webapp.pagination import page_of
 from webapp.sales.models import (
     DocumentKind,
@@ -59,9 +60,10 @@ def documents(
     if organization_id is not None:
         query = query.where(SalesDocument.organization_id == organization_id)
     if search:
-        like = f"%{search.strip()}%"
+        like = like_pattern(search)
         query = query.where(
-            SalesDocument.number.ilike(like) | SalesDocument.customer_po.ilike(like)
+            SalesDocument.number.ilike(like, escape="\\")
+            | SalesDocument.customer_po.ilike(like, escape="\\")
         )
     return page_of(query, page, per_page)
 

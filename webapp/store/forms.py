@@ -2,6 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from webapp.organizations.models import ADDRESS_FIELDS
 from webapp.sales.models import PaymentMethod
 
 
@@ -21,3 +22,7 @@ class CheckoutFormFields(FlaskForm):
     )
     customer_po = StringField("Your PO number", validators=[Optional(), Length(max=100)])
     note = TextAreaField("Note for us", validators=[Optional(), Length(max=2000)])
+
+    def posted_address(self) -> dict[str, str]:
+        """The ship-to name and address as posted, by field name (an empty field is "")."""
+        return {name: getattr(self, name).data or "" for name in ("ship_to_name", *ADDRESS_FIELDS)}

@@ -247,13 +247,7 @@ def checkout():
 
 def _posted_checkout(form: CheckoutFormFields) -> operations.CheckoutForm:
     return operations.CheckoutForm(
-        ship_to_name=form.ship_to_name.data or "",
-        address_line1=form.address_line1.data or "",
-        address_line2=form.address_line2.data or "",
-        city=form.city.data or "",
-        region=form.region.data or "",
-        postcode=form.postcode.data or "",
-        country=form.country.data or "",
+        **form.posted_address(),
         shipping_method_id=form.shipping_method_id.data,
         payment_method=PaymentMethod(form.payment_method.data),
         customer_po=(form.customer_po.data or "").strip(),
