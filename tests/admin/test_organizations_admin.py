@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from tests.factories import PASSWORD, login, make_user
+from tests.factories import PASSWORD, login, make_organization, make_user
 from webapp.auth.models import Role, User
 from webapp.extensions import db
 from webapp.organizations.models import Organization, PriceGroup
@@ -481,3 +481,53 @@ def test_payment_terms_out_of_range_or_not_a_number_are_refused_with_422(client,
     db.session.expire_all()
     organization = db.session.get(Organization, store.org.id)
     assert organization.payment_terms_days is None and organization.name != "Renamed"
+
+
+# --- a contact's name and phone ---------------------------------------------------------------
+
+
+def _details_url(organization, contact) -> str:
+    return f"/admin/organizations/{organization.id}/contacts/{contact.id}/details"
+
+
+def test_staff_change_a_contacts_name_and_phone_but_not_the_email(client, store):
+    login(client, store.sales)
+    page = client.get(f"/admin/organizations/{store.org.id}").get_data(as_text=True)
+    assert _details_url(store.org, store.customer) in page
+    email = store.customer.email
+    response = client.post(
+        _details_url(store.org, store.customer),
+        data={"name": "  Jordan Q. Lee ", "phone": "555-0142", "email": "x@evil.example"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Jordan Q. Lee" in response.get_data(as_text=True)
+    db.session.expire_all()
+    contact = db.session.get(User, store.customer.id)
+    assert (contact.name, contact.phone, contact.email) == ("Jordan Q. Lee", "555-0142", email)
+
+
+def test_bad_contact_details_are_refused_and_nothing_is_written(client, store):
+    login(client, store.sales)
+    before = (store.customer.name, store.customer.phone)
+    url = _details_url(store.org, store.customer)
+    for data in (
+        {"name": "", "phone": "555"},
+        {"name": "N" * 201, "phone": ""},
+        {"name": "Jordan\x07Lee", "phone": ""},
+        {"name": "Jordan", "phone": "5" * 51},
+        {"name": "Jordan", "phone": "555\n0142"},
+    ):
+        assert client.post(url, data=data).status_code == 422
+    assert client.post(url, data={"name": "Jordan", "phone": ""}, csrf=False).status_code == 400
+    other = make_organization("Tailspin Toys")
+    stranger = make_user(organization=other, email="someone@tailspin.example")
+    db.session.commit()
+    # Another organisation's contact is not found through this one.
+    assert client.post(_details_url(store.org, stranger), data={"name": "X"}).status_code == 404
+    client.post("/logout")
+    login(client, store.purchasing)  # staff who may not edit organisations
+    assert client.post(url, data={"name": "Jordan", "phone": ""}).status_code == 403
+    db.session.expire_all()
+    contact = db.session.get(User, store.customer.id)
+    assert (contact.name, contact.phone) == before

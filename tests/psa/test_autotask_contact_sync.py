@@ -126,3 +126,22 @@ def test_a_contact_made_inactive_in_autotask_is_unlinked_with_a_notice(
     store.customer.phone = "555-0101"
     db.session.commit()
     assert not db.session.scalars(db.select(Delivery).filter_by(kind=CONTACT_SYNC)).all()
+
+
+def test_a_name_and_phone_changed_on_the_organisation_page_go_to_autotask(
+    app, store, client, quoting, run_jobs
+):
+    ann = linked(quoting, client, store)  # signed in as sales
+    url = f"/admin/organizations/{store.org.id}/contacts/{store.customer.id}/details"
+    response = client.post(url, data={"name": "Jordan Q. Lee", "phone": "555-0142"})
+    assert response.status_code == 303
+    [delivery] = db.session.scalars(db.select(Delivery).filter_by(kind=CONTACT_SYNC)).all()
+    assert (delivery.status, delivery.subject_id) == (DeliveryStatus.PENDING, store.customer.id)
+    run_jobs()
+    held = quoting.record("Contacts", ann)
+    assert (held["FirstName"], held["LastName"], held["Phone"]) == ("Jordan", "Q. Lee", "555-0142")
+    # A refused edit queues nothing.
+    assert client.post(url, data={"name": "", "phone": "1"}).status_code == 422
+    assert (
+        db.session.scalar(db.select(db.func.count(Delivery.id)).filter_by(kind=CONTACT_SYNC)) == 1
+    )

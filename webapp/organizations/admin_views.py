@@ -265,6 +265,26 @@ def contact_active(organization_id: int, user_id: int):
     return _done(organization, message, "contact_row", contact=contact)
 
 
+@bp.post("/<int:organization_id>/contacts/<int:user_id>/details")
+@staff_required(Role.SALES)
+def contact_details(organization_id: int, user_id: int):
+    """Change a contact's name and phone (the email is their sign-in and is not offered)."""
+    organization = _organization(organization_id)
+    contact = _contact(organization, user_id)
+    try:
+        operations.update_contact(
+            organization,
+            contact,
+            name=request.form.get("name", ""),
+            phone=request.form.get("phone", ""),
+            actor=current_actor(),
+        )
+    except operations.OrganizationError as error:
+        return _refused(organization, str(error))
+    db.session.commit()
+    return _done(organization, f"{contact.name}'s details saved.", "contact_row", contact=contact)
+
+
 @bp.post("/<int:organization_id>/contacts/<int:user_id>/resend")
 @staff_required(Role.SALES)
 def resend(organization_id: int, user_id: int):

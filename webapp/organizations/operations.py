@@ -125,6 +125,31 @@ def set_approver(organization: Organization, contact: User, approver: bool, acto
     return contact
 
 
+def _printable(value: str, label: str, field: str, longest: int, required: bool) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise OrganizationError(f"Enter the contact's {label}.", field)
+    if len(value) > longest:
+        raise OrganizationError(f"The {label} is longer than {longest} characters.", field)
+    if not value.isprintable():
+        raise OrganizationError(f"The {label} has characters that cannot be shown.", field)
+    return value
+
+
+def update_contact(
+    organization: Organization, contact: User, *, name: str, phone: str, actor: User
+) -> User:
+    """Change a contact's name and phone (their email is their sign-in: not changed here).
+    A linked PSA contact follows (the PSA contact sync watches these fields)."""
+    _contact_of(organization, contact)
+    name = _printable(name, "name", "name", 200, required=True)
+    phone = _printable(phone, "phone", "phone", 50, required=False)
+    if (contact.name, contact.phone or "") != (name, phone):
+        contact.name, contact.phone = name, phone
+        db.session.flush()
+    return contact
+
+
 def set_contact_active(
     organization: Organization, contact: User, active: bool, actor: User
 ) -> User:
