@@ -4,6 +4,7 @@ client that sends CSRF tokens the way our pages do, and a burst RQ worker."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import socket
@@ -32,6 +33,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def redis_unreachable(app: Flask) -> Iterator[None]:
+    """Point the app at a port nothing listens on, as if Redis had just gone away."""
+    from redis import Redis
+
+    alive = app.extensions["redis"]
+    app.extensions["redis"] = Redis(port=free_port(), socket_connect_timeout=1)
+    try:
+        yield
+    finally:
+        app.extensions["redis"] = alive
 
 
 # --- services -----------------------------------------------------------------------------

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
-from redis import Redis
 from rq.job import Job
 
-from tests.conftest import free_port
+from tests.conftest import redis_unreachable
 from webapp import jobs
 from webapp.extensions import db
 from webapp.jobs import QueuedJob, enqueue_after_commit, get_queue, sweep_queued_jobs
@@ -27,17 +25,6 @@ def _invite(store) -> OutboundEmail:
         link="http://x/1",
         days=7,
     )
-
-
-@contextmanager
-def redis_unreachable(app):
-    """Point the app at a port nothing listens on, as if Redis had just gone away."""
-    alive = app.extensions["redis"]
-    app.extensions["redis"] = Redis(port=free_port(), socket_connect_timeout=1)
-    try:
-        yield
-    finally:
-        app.extensions["redis"] = alive
 
 
 def _rows() -> list[QueuedJob]:

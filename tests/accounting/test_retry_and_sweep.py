@@ -4,15 +4,13 @@ because Redis was down right after the commit is found by the sweep and nothing 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
 from tests.accounting.builders import make_document
-from tests.conftest import free_port
+from tests.conftest import redis_unreachable
 from webapp import signals
 from webapp.extensions import db
 from webapp.integrations.interfaces import TransientError
@@ -86,22 +84,11 @@ def _retrying() -> list[Delivery]:
     return list(db.session.scalars(db.select(Delivery).where(Delivery.next_attempt_at > utcnow())))
 
 
-@contextmanager
-def _redis_unreachable(app):
-    """Point the app at a port nothing listens on, as if Redis had just gone away."""
-    alive = app.extensions["redis"]
-    app.extensions["redis"] = Redis(port=free_port(), socket_connect_timeout=1)
-    try:
-        yield
-    finally:
-        app.extensions["redis"] = alive
-
-
 def test_redis_down_after_the_commit_the_sweep_sends_the_invoice_once(
     app, qbo, qbo_connection, store, run_jobs
 ):
     queued_before = get_queue().count  # what connecting queued (reading the lists)
-    with _redis_unreachable(app):
+    with redis_unreachable(app):
         doc = _ready_invoice(store)  # the commit succeeds; the enqueue after it fails silently
     assert _delivery(doc).status == DeliveryStatus.WAITING  # for its customer, not yet sent
     assert get_queue().count == queued_before

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
+from tests.conftest import redis_unreachable
 from tests.purchasing.conftest import configure, issue, offer, po_lines, purchase_orders
 from webapp.extensions import db
+from webapp.jobs import QueuedJob, sweep_queued_jobs
 from webapp.models_base import utcnow
 from webapp.purchasing import ordering, planning
 from webapp.purchasing.models import (
@@ -47,6 +50,24 @@ def test_approving_a_document_plans_it_in_a_worker(store, market, run_jobs):
     assert line.decision["summary"] == "3 from Ingram"
     assert line.decision["candidates"][0]["won"] is True
     assert "procurement.run" in [e.type for e in document.events]
+
+
+def test_redis_down_after_the_approval_the_sweep_plans_the_document(store, market, run_jobs):
+    with redis_unreachable(current_app):
+        document = issue(store, (market.e16, 3))
+        db.session.commit()  # the enqueue after the commit fails; the job row waits
+    (row,) = db.session.scalars(
+        select(QueuedJob).filter_by(func="workers.purchasing.plan_document")
+    )
+    assert row.args == [document.id]
+    assert reload(document).procurement_status is not ProcurementStatus.PLANNED
+
+    assert sweep_queued_jobs(older_than=timedelta(0)) >= 1
+    run_jobs()
+
+    document = reload(document)
+    assert document.procurement_status is ProcurementStatus.PLANNED
+    assert [line.quantity for line in po_lines(document)] == [3]  # planned once
 
 
 def test_a_held_document_is_not_planned_until_released(store, market, run_jobs):
