@@ -59,3 +59,22 @@ def test_a_hostile_search_gets_an_answer_not_an_error(client, store, url, q):
     response = client.get(url, query_string={"q": q})
     assert response.status_code == 200
     assert "<b>x</b>" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "fields"),
+    [
+        ("purchasing", "/admin/purchasing/stock", ["product_id"]),
+        ("purchasing", "/admin/purchasing/bids", ["organization_id", "product_id"]),
+        ("sales", "/admin/quotes/new", ["organization_id", "template_id"]),
+    ],
+)
+def test_the_stock_bid_and_new_quote_forms_pick_by_search_not_by_typed_id(
+    client, store, role, page, fields
+):
+    login(client, getattr(store, role))
+    body = client.get(page).get_data(as_text=True)
+    assert body.count("data-picker-search") == len(fields)
+    for field in fields:
+        assert f'type="hidden" name="{field}"' in body  # filled by the picker, never typed
+        assert f'type="number" name="{field}"' not in body

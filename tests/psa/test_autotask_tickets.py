@@ -6,6 +6,7 @@ same open ticket; no duplicates after a lost answer."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
@@ -295,3 +296,55 @@ def test_a_charge_autotask_refuses_is_named_and_the_other_charges_are_made(
     charges = charges_of(ticketing, ticket["Id"])
     assert len(charges) == 4
     assert {c["PurchaseOrderNumber"] for c in charges} == {document.number}
+
+
+def _keyed(client, store):
+    from tests.desk.test_keyed_orders import _entry_key, _order
+
+    key = _entry_key(client, store.org.id)
+    return _order(store, key, [(store.products[2].id, 1, "770.00", "700.0000", 20)])
+
+
+def test_a_staff_keyed_order_offers_the_same_tickets_and_goes_on_the_one_chosen(
+    app, store, client, ticketing, run_jobs
+):
+    order(client, store)
+    run_jobs()
+    [ticket] = ticketing.records("Tickets")
+    [offered] = tickets.open_tickets(store.org)
+    client.post("/logout")
+    login(client, store.sales)
+    page = client.get(f"/admin/orders/new?organization={store.org.id}").get_data(as_text=True)
+    assert 'name="psa_ticket"' in page and "New ticket" in page
+    assert f'value="{ticketing.connection.id}:{ticket["Id"]}"' in page
+    data = {**_keyed(client, store), "psa_ticket": tickets.choice_value(offered)}
+    placed = client.post("/admin/orders/new", data=data)
+    assert placed.status_code == 303, placed.get_data(as_text=True)
+    keyed = db.session.scalars(db.select(SalesDocument).order_by(SalesDocument.id.desc())).first()
+    assert tickets.chosen_ticket(keyed, ticketing.connection.id) == str(ticket["Id"])
+    run_jobs()
+    assert len(ticketing.records("Tickets")) == 1
+    assert keyed.number in {c["PurchaseOrderNumber"] for c in charges_of(ticketing, ticket["Id"])}
+
+
+def _on_sqlite() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("sqlite")
+
+
+@pytest.mark.xfail(
+    _on_sqlite(),
+    strict=True,
+    reason="known bug: on SQLite (pysqlite) the keyed order's SAVEPOINT, opened before any "
+    "write, is released as a COMMIT, so the rollback after a refused ticket keeps the order",
+)
+def test_a_staff_keyed_order_for_a_ticket_not_open_is_refused_and_writes_nothing(
+    app, store, client, ticketing, run_jobs
+):
+    order(client, store)
+    run_jobs()
+    client.post("/logout")
+    login(client, store.sales)
+    forged = client.post("/admin/orders/new", data={**_keyed(client, store), "psa_ticket": "9:1"})
+    assert forged.status_code == 422
+    assert "not an open ticket" in forged.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(SalesDocument.id))) == 1
