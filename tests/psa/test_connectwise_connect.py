@@ -218,3 +218,33 @@ def test_the_shared_settings_routes_answer_only_for_their_own_provider(app, stor
     client.post("/logout")
     login(client, store.sales)
     assert client.post(f"/admin/psa/connectwise/{connection.id}/disconnect").status_code == 403
+
+
+def test_bulk_pulls_page_forward_only_and_patches_replace_whole_values_read_back(app, store, cw):
+    ids = [
+        cw.add(
+            "company/companies",
+            identifier=f"BULK{n}",
+            name=f"Bulk {n}",
+            types=[{"id": 2}],
+            status={"id": 1},
+            deletedFlag=False,
+        )  # fmt: skip
+        for n in range(5)
+    ]
+    api = operations.client_for(connect(cw))
+    cw.requests.clear()
+    pulled = [row["id"] for row in api.each("company/companies", 'identifier like "BULK*"',
+                                              page_size=2)]  # fmt: skip
+    assert pulled == ids  # every record, once, in id order
+    gets = [r for r in cw.requests if r[0] == "GET" and "company/companies" in r[1]]
+    assert len(gets) == 3  # 2 + 2 + 1, each page following the Link header's pageId
+    assert all({k.lower(): v for k, v in r[2].items()}["pagination-type"] == "forward-only"
+               for r in gets)  # fmt: skip
+    stored = api.patch(f"company/companies/{ids[0]}", {"name": "Bulk Zero", "status": {"id": 2}})
+    assert stored["name"] == "Bulk Zero" and cw.table("company/companies")[ids[0]]["name"] == (
+        "Bulk Zero"
+    )
+    assert [r[0] for r in cw.requests[-2:]] == ["PATCH", "GET"]  # read back after the PATCH
+    with pytest.raises(ValueError, match="whole values only"):
+        api.patch(f"company/companies/{ids[0]}", {"status/id": 2})  # a false 200 at ConnectWise
