@@ -122,6 +122,17 @@ def _tune_sqlite(app: Flask) -> None:
             dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
             dbapi_connection.create_function("upper", 1, _unicode_upper, deterministic=True)
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_savepoint(connection, _name):
+            # pysqlite opens its transaction only at the first INSERT/UPDATE/DELETE. A SAVEPOINT
+            # taken before any write was therefore the outermost transaction, and releasing it
+            # COMMITted: a later rollback (a refused keyed order, a refused checkout) kept what
+            # the savepoint wrote. An explicit BEGIN first makes it the nested savepoint it is
+            # on PostgreSQL, committed or rolled back with the session.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
+
 
 def _unicode_lower(value):
     return value.lower() if isinstance(value, str) else value

@@ -6,7 +6,6 @@ same open ticket; no duplicates after a lost answer."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -327,16 +326,6 @@ def test_a_staff_keyed_order_offers_the_same_tickets_and_goes_on_the_one_chosen(
     assert keyed.number in {c["PurchaseOrderNumber"] for c in charges_of(ticketing, ticket["Id"])}
 
 
-def _on_sqlite() -> bool:
-    return os.environ.get("TEST_DATABASE_URL", "sqlite").startswith("sqlite")
-
-
-@pytest.mark.xfail(
-    _on_sqlite(),
-    strict=True,
-    reason="known bug: on SQLite (pysqlite) the keyed order's SAVEPOINT, opened before any "
-    "write, is released as a COMMIT, so the rollback after a refused ticket keeps the order",
-)
 def test_a_staff_keyed_order_for_a_ticket_not_open_is_refused_and_writes_nothing(
     app, store, client, ticketing, run_jobs
 ):
