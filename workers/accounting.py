@@ -26,7 +26,7 @@ def import_payments(connection_id: int | None = None, since: str | None = None) 
         )
         total = 0
         for connection in connections:
-            provider, _http = core.build_provider(connection, save=db.session.commit)
+            provider, _http = core.build_provider(connection)
             try:
                 total += operations.import_payments(connection, provider, start)
             except NeedsReconnect:
@@ -55,7 +55,7 @@ def refresh_lists(connection_id: int | None = None) -> int:
                 connection.lists_read_at = utcnow()
                 db.session.commit()
                 continue
-            provider, _http = core.build_provider(connection, save=db.session.commit)
+            provider, _http = core.build_provider(connection)
             # A lost grant: the connection is marked (reconnect notice); nothing more to do.
             with contextlib.suppress(NeedsReconnect):
                 read += operations.refresh_lists(connection, provider)

@@ -22,7 +22,7 @@ from workers.app import job_context
 
 with job_context():
     connection = db.session.get(LedgerConnection, int(sys.argv[1]))
-    provider, http = core.build_provider(connection, save=db.session.commit)
+    provider, http = core.build_provider(connection)
     print(len(provider.list_tax_rates()))
 """
 

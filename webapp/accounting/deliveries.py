@@ -246,7 +246,7 @@ class LedgerSender(Sender):
 
     def __init__(self, connection: LedgerConnection) -> None:
         self.connection = connection
-        self.provider, self.http = build_provider(connection, save=db.session.commit)
+        self.provider, self.http = build_provider(connection)
         self.max_batch = self.provider.max_batch
 
     def blocked(self) -> list[str]:

@@ -2,15 +2,17 @@
 
 The views keep ``state`` (and Xero's PKCE verifier) in the session and pop it on return, so
 a wrong or replayed ``state`` is refused; the vendor refuses a replayed ``code``. Refresh
-tokens rotate on every refresh (API-NOTES 1.2 / 2.2): the newest is written by
-``webapp.integrations.secrets`` before anything else can fail.
+tokens rotate on every refresh (API-NOTES 1.2 / 2.2): the newest is committed in the
+refresh's own transaction (``webapp.integrations.token_store``) before anything else can fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 from authlib.common.security import generate_token
@@ -25,7 +27,7 @@ from webapp.integrations.interfaces import (
     TokenSet,
     TransientError,
 )
-from webapp.integrations.secrets import TokenHolder, read_tokens, write_tokens
+from webapp.integrations.secrets import TokenHolder, read_tokens
 from webapp.models_base import utcnow
 
 # Refresh this long before the access token expires, so a call never starts with a dead one.
@@ -169,10 +171,12 @@ def refresh_token_set(
 
 
 class ConnectionTokens:
-    """The ``TokenSource`` for one stored connection: refreshes and saves rotated tokens.
+    """The ``TokenSource`` for one stored connection: refreshes and stores rotated tokens.
 
-    ``save`` persists the connection after a refresh. Jobs pass a commit: a rotated refresh
-    token that a later rollback discards would lock us out of the ledger for good.
+    ``store`` opens the refresh's own transaction (``webapp.integrations.token_store.stored``):
+    it yields the committed tokens with a row lock and commits what is written, so a rotated
+    refresh token survives whatever the calling job does next and none of the job's own work
+    is committed by a refresh. ``lock`` is the cross-process lock taken first.
     """
 
     def __init__(
@@ -180,17 +184,15 @@ class ConnectionTokens:
         connection: TokenHolder,
         provider: type[OAuthProvider],
         config: Mapping[str, Any],
-        save: Callable[[], None],
+        store: Callable[[], ContextManager[StoredTokenSet]],
         lock: Callable[[], Any] | None = None,
-        reload: Callable[[], None] | None = None,
         on_needs_reconnect: Callable[[str], None] | None = None,
     ) -> None:
         self.connection = connection
         self.provider = provider
         self.config = config
-        self.save = save
+        self.store = store
         self.lock = lock  # a cross-process lock: two workers must not spend one refresh token
-        self.reload = reload
         self.on_needs_reconnect = on_needs_reconnect  # the domain marks its connection
         self._tokens: TokenSet | None = None
 
@@ -208,29 +210,30 @@ class ConnectionTokens:
 
     def refresh(self) -> str:
         stale = self.current()
-        if self.lock is None:
-            return self._refresh(stale)
-        with self.lock():
-            if self.reload is not None:
-                self.reload()  # another process may have refreshed meanwhile
-                fresh = read_tokens(self.connection)
-                if fresh.refresh_token != stale.refresh_token:
-                    self._tokens = fresh
-                    return fresh.access_token
-            return self._refresh(stale)
-
-    def _refresh(self, stale: TokenSet) -> str:
-        try:
-            tokens = refresh_token_set(self.provider, self.config, stale)
-        except NeedsReconnect as exc:
-            if self.on_needs_reconnect is not None:
-                self.on_needs_reconnect(exc.message)
-            self.save()
-            raise
-        write_tokens(self.connection, tokens)
+        with self.lock() if self.lock is not None else nullcontext():
+            try:
+                with self.store() as stored:
+                    fresh = stored.read()
+                    if fresh.refresh_token != stale.refresh_token:
+                        tokens = fresh  # another process refreshed meanwhile
+                    else:
+                        tokens = refresh_token_set(self.provider, self.config, stale)
+                        stored.write(tokens)
+            except NeedsReconnect as exc:
+                # Marked in the caller's unit of work: every job commits after NeedsReconnect.
+                if self.on_needs_reconnect is not None:
+                    self.on_needs_reconnect(exc.message)
+                raise
         self._tokens = tokens
-        self.save()
         return tokens.access_token
+
+
+class StoredTokenSet(Protocol):
+    """What ``ConnectionTokens.store`` yields: the committed tokens, and a way to replace them."""
+
+    def read(self) -> TokenSet: ...
+
+    def write(self, tokens: TokenSet) -> None: ...
 
 
 class StaticTokens:

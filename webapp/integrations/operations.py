@@ -7,7 +7,6 @@ PSA. Operations flush, never commit (the outbox job commits at its documented sa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -33,6 +32,7 @@ from webapp.integrations.models import (
 from webapp.integrations.oauth import ConnectionTokens
 from webapp.integrations.ratelimit import ConnectionLimiter
 from webapp.integrations.secrets import forget_tokens, read_tokens
+from webapp.integrations.token_store import stored
 from webapp.models_base import utcnow
 from webapp.security import log_event
 from webapp.statemachine import StateMachine, Transition
@@ -227,7 +227,7 @@ def disconnect(connection: Connection, actor) -> None:
     revokes = hasattr(registry.provider_class(connection.provider), "revoke")
     if connection.token_ciphertext and revokes:
         try:
-            provider, _http = build_provider(connection, save=db.session.flush, limited=False)
+            provider, _http = build_provider(connection, limited=False)
             provider.revoke(read_tokens(connection))
         except IntegrationError as exc:
             # The tokens are forgotten either way; a dead grant cannot be revoked twice.
@@ -262,7 +262,6 @@ def limiter_for(connection_key: str, provider: Any) -> ConnectionLimiter:
 def build_provider(
     connection: Connection,
     *,
-    save: Callable[[], None],
     limited: bool = True,
     on_call=None,
 ) -> tuple[Any, IntegrationHttp]:
@@ -273,10 +272,9 @@ def build_provider(
         connection,
         cls,
         config,
-        save=save,
+        store=lambda: stored(connection),
         lock=lambda: redis_lock(f"refresh:{connection.id}"),
         on_needs_reconnect=lambda message: mark_needs_reconnect(connection, message),
-        reload=lambda: db.session.refresh(connection),
     )
     http = IntegrationHttp(
         tokens,

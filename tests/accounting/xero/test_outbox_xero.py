@@ -283,7 +283,7 @@ def test_xero_payments_mark_the_document_paid(ledger: Ledger) -> None:
     invoice_id = invoice_delivery(document).remote_id
     ledger.sandbox.record_payment(invoice_id, 100.0)
     connection = db.session.get(LedgerConnection, ledger.connection.id)
-    provider, _http = core.build_provider(connection, save=db.session.commit)
+    provider, _http = core.build_provider(connection)
     since = operations.default_payment_window_start()
     assert operations.import_payments(connection, provider, since) == 1
     db.session.commit()
