@@ -48,6 +48,23 @@ def test_a_refresh_survives_the_jobs_failed_commit(app, qbo, qbo_connection):
     assert qbo_connection.tenant_id  # the job's change was rolled back, not the tokens
 
 
+def test_a_refresh_survives_the_jobs_failed_work_elsewhere(app, qbo, qbo_connection):
+    """The job's own pending row is refused when it is written: a refresh that committed the
+    job's session failed with it, after the vendor had already spent the old refresh token."""
+    before = read_tokens(qbo_connection)
+    qbo.expire_access_tokens()
+    provider, _http = core.build_provider(qbo_connection)
+    db.session.add(SyncLogEntry(connection_id=qbo_connection.id, direction=SyncDirection.PULL))
+
+    assert len(provider.list_tax_rates()) > 0
+    with pytest.raises(IntegrityError):
+        db.session.commit()  # kind is required
+
+    stored = _stored_refresh_token(qbo_connection)
+    assert stored != before.refresh_token
+    assert _live(qbo, stored)
+
+
 def test_a_refresh_does_not_commit_the_jobs_pending_work(app, qbo, qbo_connection):
     before = read_tokens(qbo_connection)
     qbo.expire_access_tokens()
