@@ -76,6 +76,7 @@ SALES_OWNED = {
     "payment_status",
     "amount_paid",
     "ready_to_invoice_at",
+    "invoiced_at",
 }
 
 

@@ -4,6 +4,7 @@ they were on once they sign in again."""
 from __future__ import annotations
 
 from tests.factories import PASSWORD, login
+from webapp.auth import operations
 
 
 def test_not_found_and_forbidden_pages_have_the_store_navbar_and_a_way_back(client, store):
@@ -40,3 +41,16 @@ def test_an_expired_session_signs_in_again_and_returns_to_the_page(client, store
     back = client.post(login_url, data={"email": store.customer.email, "password": PASSWORD})
     assert back.status_code in (302, 303)
     assert back.headers["Location"].endswith(f"/c/{store.category.slug}?in_stock=1")
+
+
+def test_an_expired_password_reset_link_is_a_store_page_with_a_way_on(app, client, store):
+    token = operations.password_reset_token(store.customer)
+    app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] = -1
+    response = client.get(f"/password/reset/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This password reset link has expired" in page
+    # The store's own navbar (its brand leads back to the store), not a bare page.
+    assert 'class="navbar navbar-expand-lg bg-dark navbar-dark"' in page
+    assert '<a class="navbar-brand" href="/">' in page
+    assert 'href="/login"' in page and "/static/" in page

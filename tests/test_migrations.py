@@ -8,6 +8,10 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
+from tests.sandboxes.fixtures import (  # noqa: F401 - pytest finds fixtures by name
+    qbo_sandbox,
+    qbo_sandbox_factory,
+)
 from webapp.extensions import db
 
 
@@ -278,3 +282,52 @@ def test_upgrading_keeps_free_text_and_timeline_confirmed_costs_and_leaves_catal
         ids[4]: True,  # our own labour, no supplier offer
     }
     assert "ix_security_events_created_at" in indexes
+
+
+def test_upgrading_marks_invoiced_the_documents_a_ledger_holds_the_invoice_of(
+    app,
+    store,
+    qbo_sandbox,  # noqa: F811 - the fixture imported above
+):
+    """Before store0004 "Invoiced" was read from ready_to_invoice_at; the ledger's link to the
+    document is what says its tax invoice exists (a PSA's link to it says nothing of that)."""
+    from sqlalchemy import text
+
+    from tests.accounting.builders import connect_qbo, make_document
+    from webapp.integrations.models import ExternalLink
+
+    in_ledger = make_document(store.org, store.customer, store.products[:1])
+    on_a_ticket = make_document(store.org, store.customer, store.products[:1])
+    waiting = make_document(store.org, store.customer, store.products[:1])
+    ledger = connect_qbo(qbo_sandbox)
+    db.session.execute(
+        text(
+            "INSERT INTO integration_connections (id, domain, provider, tenant_id, tenant_name,"
+            " vendor_connection_id, status, token_ciphertext, last_error, created_at, updated_at)"
+            " VALUES (77, 'psa', 'autotask', 't-77', 'PSA', '', 'connected', '', '',"
+            " '2026-12-01 10:00:00', '2026-12-02 11:00:00')"
+        )
+    )
+    for connection_id, document in ((ledger.id, in_ledger), (77, on_a_ticket)):
+        db.session.add(
+            ExternalLink(
+                connection_id=connection_id,
+                subject_type="sales_document",
+                subject_id=document.id,
+                remote_id=f"r-{document.id}",
+            )
+        )
+    db.session.commit()
+    ids = [in_ledger.id, on_a_ticket.id, waiting.id]
+    db.session.close()
+    downgrade(revision="harden0003")
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, invoiced_at IS NOT NULL AS invoiced FROM sales_documents")
+        ).all()
+    assert {row.id: bool(row.invoiced) for row in rows} == {
+        ids[0]: True,
+        ids[1]: False,
+        ids[2]: False,
+    }

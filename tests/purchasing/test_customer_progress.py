@@ -7,13 +7,20 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from tests.accounting.builders import connect_qbo, point_app_at_qbo
 from tests.factories import login
 from tests.purchasing.conftest import issue, purchase_orders
+from tests.sandboxes.fixtures import (  # noqa: F401 - pytest finds fixtures by name
+    qbo_sandbox,
+    qbo_sandbox_factory,
+)
 from webapp.extensions import db
+from webapp.integrations.models import Delivery, DeliveryStatus
 from webapp.purchasing import ordering, planning, receipting
 from webapp.sales import operations as sales_operations
 from webapp.sales.models import DocumentStatus
 from webapp.store.models import Cart
+from workers.integrations import sync_connection
 
 
 def _step(client, number: str) -> str:
@@ -38,7 +45,7 @@ def _receive(po, quantity, store, invoice="R-1"):
     db.session.commit()
 
 
-def test_order_moves_from_placed_to_ordered_to_partly_shipped_to_invoiced(client, store, market):
+def test_order_moves_from_placed_to_ordered_to_partly_shipped_to_shipped(client, store, market):
     document = issue(store, (market.e16, 3))
     db.session.commit()
     login(client, store.customer)
@@ -53,9 +60,47 @@ def test_order_moves_from_placed_to_ordered_to_partly_shipped_to_invoiced(client
     _receive(po, 1, store)
     assert _step(client, document.number) == "partly_shipped"
     _receive(po, 2, store, invoice="R-2")
-    assert _step(client, document.number) == "invoiced"
+    # Everything is in, but no tax invoice exists yet (no ledger has taken one): Shipped.
+    assert _step(client, document.number) == "shipped"
     page = client.get(f"/orders/{document.number}").get_data(as_text=True)
-    assert 'id="order-progress">Invoiced<' in page
+    assert 'id="order-progress">Shipped<' in page
+    assert "Invoiced" not in page
+
+
+def test_order_is_invoiced_only_once_the_ledger_holds_its_tax_invoice(
+    app,
+    client,
+    store,
+    market,
+    qbo_sandbox,  # noqa: F811 - the fixture imported above
+):
+    point_app_at_qbo(app, qbo_sandbox)
+    connection = connect_qbo(qbo_sandbox)
+    document = issue(store, (market.e16, 2))
+    planning.plan_document(document)
+    db.session.commit()
+    [po] = purchase_orders()
+    ordering.issue_purchase_order(po, store.purchasing)
+    db.session.commit()
+    _receive(po, 2, store)
+    login(client, store.customer)
+    # The invoice is queued for the ledger, not in it: the customer sees Shipped.
+    assert _step(client, document.number) == "shipped"
+    assert 'id="order-progress">Shipped<' in client.get(f"/orders/{document.number}").text
+
+    sync_connection(connection.id)
+    [invoice] = db.session.scalars(
+        select(Delivery).filter_by(kind="invoice", subject_id=document.id)
+    ).all()
+    assert invoice.status is DeliveryStatus.CONFIRMED
+    db.session.refresh(document)
+    assert document.invoiced_at is not None
+    assert [e.type for e in document.events].count("invoiced") == 1
+    assert _step(client, document.number) == "invoiced"
+    assert 'id="order-progress">Invoiced<' in client.get(f"/orders/{document.number}").text
+
+    # The ledger confirming it again (a retried push matching its own invoice) is no news.
+    assert not sales_operations.record_invoiced(document, invoice.remote_id)
 
 
 def test_a_cancelled_order_says_so(client, store, market):

@@ -79,6 +79,22 @@ def test_an_approver_who_lost_the_right_after_sending_cannot_decide(client, quot
     assert db.session.scalars(select(SalesDocument)).all() == []
 
 
+def test_an_expired_quote_link_is_a_page_with_the_store_look(app, client, quoting):
+    store = quoting.store
+    quote = build_quote(store)
+    send(quote)
+    path = link_path(quote, store.customer)
+    version = quote.current_version
+    version.snapshot = {**version.snapshot, "expires_on": str(lifecycle.today() - timedelta(1))}
+    db.session.commit()
+    page = client.get(path)
+    text = _body(page)
+    assert page.status_code == 410
+    assert 'class="navbar bg-dark navbar-dark"' in text
+    assert f'class="navbar-brand">{app.config["SITE_NAME"]}<' in text
+    assert "/static/" in text and "expired on" in text
+
+
 def test_an_expired_quote_says_so_and_names_the_sales_contact(client, quoting):
     store = quoting.store
     quote = build_quote(store)

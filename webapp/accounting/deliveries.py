@@ -278,10 +278,23 @@ class LedgerSender(Sender):
             remote_url=result.remote_url,
             version=result.version,
         )
+        if delivery.kind == DeliveryKind.INVOICE:
+            _invoiced(delivery, shown)
         return f"{'matched existing' if result.found_existing else 'created'} {shown}"
 
     def rejected(self, delivery: Delivery) -> bool:
         return delivery.kind in UNDO and _drop_waiting_void(self.connection, delivery)
+
+
+def _invoiced(delivery: Delivery, shown: str) -> None:
+    """The ledger holds the customer's tax invoice now: sales records it (My orders says
+    Invoiced from here, not when the last line came in)."""
+    from webapp.sales import operations as sales_operations
+    from webapp.sales.models import SalesDocument
+
+    document = db.session.get(SalesDocument, delivery.subject_id)
+    if document is not None:
+        sales_operations.record_invoiced(document, shown)
 
 
 def _drop_waiting_void(connection: LedgerConnection, invoice: Delivery) -> bool:

@@ -150,6 +150,9 @@ class SalesDocument(AddressMixin, db.Model):
         str_enum(FulfilmentStatus, "fulfilment_status"), default=FulfilmentStatus.NONE
     )
     ready_to_invoice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the tax invoice came to exist: a ledger confirmed it (sales.operations.record_invoiced).
+    # A document issued as a tax invoice is one from the start.
+    invoiced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Fixed at issue from the customer payment terms (a tax invoice prints it).
     due_date: Mapped[date | None] = mapped_column(Date)
     payment_status: Mapped[PaymentStatus] = mapped_column(

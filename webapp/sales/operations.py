@@ -133,6 +133,16 @@ def record_fulfilment(document: SalesDocument, status: FulfilmentStatus) -> None
         signals.sales_document_ready_to_invoice.send(document)
 
 
+def record_invoiced(document: SalesDocument, reference: str) -> bool:
+    """Record that the document's tax invoice exists (a ledger took it, as `reference`);
+    return whether this is news. The first ledger's word counts: a second changes nothing."""
+    if document.invoiced_at is not None:
+        return False
+    document.invoiced_at = utcnow()
+    record_event(document, "invoiced", f"Tax invoice {reference} is in the ledger", None)
+    return True
+
+
 def record_amount_paid(document: SalesDocument, paid: Decimal) -> None:
     """Record what the ledger says was paid against the document, and so its payment status."""
     status = (

@@ -89,9 +89,9 @@ def _progress(document: SalesDocument, ordered: bool) -> OrderProgress:
     if document.status is DocumentStatus.CANCELLED:
         return OrderProgress.CANCELLED
     if document.fulfilment_status is FulfilmentStatus.FULFILLED:
-        # Every line receipted or served from stock: the invoice goes out then (a document
-        # issued as a tax invoice already is one).
-        if document.ready_to_invoice_at is not None or document.kind is DocumentKind.TAX_INVOICE:
+        # Every line receipted or served from stock: shipped, and invoiced only once the tax
+        # invoice exists (a ledger confirmed it, or the document was issued as one).
+        if document.invoiced_at is not None or document.kind is DocumentKind.TAX_INVOICE:
             return OrderProgress.INVOICED
         return OrderProgress.SHIPPED
     if document.fulfilment_status is FulfilmentStatus.PARTIAL:
