@@ -394,3 +394,29 @@ def test_a_line_autotask_refuses_is_named_and_the_other_lines_are_synced(
     items = items_of(quoting)
     assert len(items) == 5 and len({i["Id"] for i in items}) == 5  # nothing twice
     assert [i["QuoteItemType"] for i in items].count(11) == 1
+
+
+def test_the_autotask_quote_takes_the_tax_region_of_the_linked_company(
+    app, store, client, quoting, run_jobs
+):
+    from tests.psa.test_autotask_companies import page_urls
+
+    region = quoting.add("TaxRegions", Name="Oregon", IsActive=True)
+    company = quoting.add("Companies", CompanyName="Contoso Holdings", CompanyType=1,
+                          Phone="555-0100", OwnerResourceID=1, TaxRegionID=region,
+                          IsActive=True)  # fmt: skip
+    login(client, store.sales)
+    assert (
+        client.post(page_urls(quoting, store.org)[1], data={"company_id": str(company)}).status_code
+        == 303
+    )
+    first = build_quote(store)
+    run_jobs()
+    assert autotask_quote(quoting, first).get("TaxRegionID") == region
+    # Read from the company once; the next quote of the organisation takes the same region.
+    second = build_quote(store)
+    run_jobs()
+    assert autotask_quote(quoting, second).get("TaxRegionID") == region
+    reads = [r for r in quoting.requests if r[:2] == ("GET", f"/V1.0/Companies/{company}")]
+    # The link's own read-back and the region's read, never once per quote.
+    assert 1 <= len(reads) <= 2, quoting.requests
