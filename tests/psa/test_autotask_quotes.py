@@ -420,3 +420,26 @@ def test_the_autotask_quote_takes_the_tax_region_of_the_linked_company(
     reads = [r for r in quoting.requests if r[:2] == ("GET", f"/V1.0/Companies/{company}")]
     # The link's own read-back and the region's read, never once per quote.
     assert 1 <= len(reads) <= 2, quoting.requests
+
+
+def test_a_refused_line_is_a_notice_staff_view_open_at_the_quote_and_retry(
+    app, store, client, quoting, run_jobs
+):
+    quoting.faults.fail_next(1, status=400, path="/V1.0/Services")  # the Service is refused
+    quote = build_quote(store)
+    run_jobs()
+    failed = db.session.scalar(
+        db.select(Delivery).filter_by(kind=sync.QUOTE_SYNC, status=DeliveryStatus.FAILED)
+    )
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=failed.id))
+    login(client, store.admin)
+    view_url = f"/admin/accounting/notifications/{note.id}"
+    assert view_url in client.get("/admin/accounting/integrations").get_data(as_text=True)
+    view = client.get(view_url).get_data(as_text=True)
+    assert "Managed workstation" in view and ">Retry</button>" in view
+    assert f'href="/admin/quotes/{quote.id}"' in view  # View leads to our quote
+    assert client.post(f"{view_url}/retry").status_code == 303
+    run_jobs()
+    db.session.refresh(failed)
+    assert failed.status == DeliveryStatus.CONFIRMED
+    assert len(items_of(quoting)) == 5
