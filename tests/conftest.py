@@ -57,7 +57,8 @@ def claim_redis_db(base: str) -> tuple[str, Callable[[], None]]:
     The suite flushes its database after every test, so two runs at once (a developer, a
     helper, CI) must not share one. The claims are keys ``msp-test-claim:N`` in database 0,
     which the suite never flushes; each run takes the first free number of 15..1 and frees it
-    at the end. ``REDIS_TEST_DB`` pins a number instead.
+    at the end. ``REDIS_TEST_DB`` pins a number instead; a pinned run claims it too (so runs
+    that pick their own skip it) and refuses to start on a number another run holds.
     """
     from redis import Redis
 
@@ -67,7 +68,7 @@ def claim_redis_db(base: str) -> tuple[str, Callable[[], None]]:
     token = f"{socket.gethostname()}:{os.getpid()}"
     for number in numbers:
         key = f"msp-test-claim:{number}"
-        if pinned or claims.set(key, token, nx=True, ex=4 * 3600):
+        if claims.set(key, token, nx=True, ex=4 * 3600):
             url = f"{base}/{number}"
             Redis.from_url(url).flushdb()
 
@@ -77,6 +78,12 @@ def claim_redis_db(base: str) -> tuple[str, Callable[[], None]]:
                     claims.delete(key)
 
             return url, release
+        if pinned:
+            holder = (claims.get(key) or b"").decode()
+            raise RuntimeError(
+                f"REDIS_TEST_DB={pinned}: Redis database {pinned} is claimed by another test "
+                f"run ({holder}); pin another number or leave REDIS_TEST_DB unset."
+            )
     raise RuntimeError("Every Redis database 1-15 is claimed by another test run.")
 
 

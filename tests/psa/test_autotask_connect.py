@@ -81,6 +81,42 @@ def test_the_check_names_the_missing_crm_module(app, store, autotask_sandbox_fac
     assert "Opportunities" in connection.last_error
 
 
+def test_the_check_names_a_missing_permission_and_the_settings_an_empty_picklist(
+    app, store, client, autotask_sandbox_factory, run_jobs
+):
+    sandbox = autotask_sandbox_factory(
+        denied={"TicketCharges": ("canCreate",)}, retired_picklists=("Tickets.queueID",)
+    )
+    app.config["AUTOTASK_ZONE_URL"] = sandbox.global_url
+    connection = connect(sandbox)
+    found = checks(connection)
+    assert not connection.check_passed
+    charges = found["TicketCharges"]
+    assert not charges["ok"]
+    assert "may not create TicketCharges" in charges["message"]
+    assert "security level" in charges["message"] and "module" not in charges["message"]
+    assert found["Tickets"]["ok"] and found["Opportunities"]["ok"]
+    run_jobs()
+    db.session.expire_all()
+    connection = db.session.get(PsaConnection, connection.id)
+    assert "Tickets.queueID" in connection.picklists_error
+    assert "Tickets.status" not in connection.picklists_error
+    assert connection.choices("Tickets.queueID") == []
+    login(client, store.admin)
+    html = client.get("/admin/psa/").get_data(as_text=True)
+    assert "Autotask has no active values in Tickets.queueID." in html
+    assert "may not create TicketCharges" in html
+
+
+def test_autotask_is_reached_over_https_only_outside_tests(app, store, autotask):
+    app.config["INTEGRATIONS_ALLOW_HTTP"] = False
+    with pytest.raises(operations.IntegrationRuleError, match="not HTTPS"):
+        connect(autotask)
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(PsaConnection.id))) == 0
+    assert autotask.zone_lookups == 0 and autotask.requests == []
+
+
 def test_a_moved_zone_is_found_again_on_401(app, store, autotask):
     connection = connect(autotask)
     lookups = autotask.zone_lookups

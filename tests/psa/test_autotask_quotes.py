@@ -394,3 +394,52 @@ def test_a_line_autotask_refuses_is_named_and_the_other_lines_are_synced(
     items = items_of(quoting)
     assert len(items) == 5 and len({i["Id"] for i in items}) == 5  # nothing twice
     assert [i["QuoteItemType"] for i in items].count(11) == 1
+
+
+def test_the_autotask_quote_takes_the_tax_region_of_the_linked_company(
+    app, store, client, quoting, run_jobs
+):
+    from tests.psa.test_autotask_companies import page_urls
+
+    region = quoting.add("TaxRegions", Name="Oregon", IsActive=True)
+    company = quoting.add("Companies", CompanyName="Contoso Holdings", CompanyType=1,
+                          Phone="555-0100", OwnerResourceID=1, TaxRegionID=region,
+                          IsActive=True)  # fmt: skip
+    login(client, store.sales)
+    assert (
+        client.post(page_urls(quoting, store.org)[1], data={"company_id": str(company)}).status_code
+        == 303
+    )
+    first = build_quote(store)
+    run_jobs()
+    assert autotask_quote(quoting, first).get("TaxRegionID") == region
+    # Read from the company once; the next quote of the organisation takes the same region.
+    second = build_quote(store)
+    run_jobs()
+    assert autotask_quote(quoting, second).get("TaxRegionID") == region
+    reads = [r for r in quoting.requests if r[:2] == ("GET", f"/V1.0/Companies/{company}")]
+    # The link's own read-back and the region's read, never once per quote.
+    assert 1 <= len(reads) <= 2, quoting.requests
+
+
+def test_a_refused_line_is_a_notice_staff_view_open_at_the_quote_and_retry(
+    app, store, client, quoting, run_jobs
+):
+    quoting.faults.fail_next(1, status=400, path="/V1.0/Services")  # the Service is refused
+    quote = build_quote(store)
+    run_jobs()
+    failed = db.session.scalar(
+        db.select(Delivery).filter_by(kind=sync.QUOTE_SYNC, status=DeliveryStatus.FAILED)
+    )
+    note = db.session.scalar(db.select(Notification).filter_by(delivery_id=failed.id))
+    login(client, store.admin)
+    view_url = f"/admin/accounting/notifications/{note.id}"
+    assert view_url in client.get("/admin/accounting/integrations").get_data(as_text=True)
+    view = client.get(view_url).get_data(as_text=True)
+    assert "Managed workstation" in view and ">Retry</button>" in view
+    assert f'href="/admin/quotes/{quote.id}"' in view  # View leads to our quote
+    assert client.post(f"{view_url}/retry").status_code == 303
+    run_jobs()
+    db.session.refresh(failed)
+    assert failed.status == DeliveryStatus.CONFIRMED
+    assert len(items_of(quoting)) == 5

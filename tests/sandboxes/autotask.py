@@ -369,8 +369,14 @@ class AutotaskSandbox:
         modules: tuple[str, ...] = ("CRM",),
         taxable_default: bool = True,
         page_size: int = 500,
+        denied: dict[str, tuple[str, ...]] | None = None,
+        retired_picklists: tuple[str, ...] = (),
     ) -> None:
         self.username = username
+        # The API user's security level: entity -> rights it lacks ("canCreate", ...).
+        self.denied = {entity: set(rights) for entity, rights in (denied or {}).items()}
+        # Picklists ("Tickets.queueID") whose every value an admin made inactive.
+        self.retired_picklists = set(retired_picklists)
         self.secret = secret
         self.integration_code = integration_code
         self.modules = set(modules)
@@ -782,6 +788,8 @@ class AutotaskSandbox:
     def _check(self, entity: str, record: dict[str, Any], creating: bool) -> None:
         if entity in CRM_ENTITIES:
             _crm(self)  # permissions first: the module check precedes field validation
+        if ("canCreate" if creating else "canUpdate") in self.denied.get(entity, ()):
+            raise AutotaskError(500, PERMISSION_DENIED)
         if creating:
             for name in REQUIRED.get(entity, ()):
                 if record.get(name) is None or record.get(name) == "":
@@ -1008,7 +1016,8 @@ class AutotaskSandbox:
                             "label": label,
                             "isDefaultValue": i == 0,
                             "sortOrder": i,
-                            "isActive": True,
+                            "isActive": f"{entity}.{_lower_first(name)}"
+                            not in self.retired_picklists,
                             "isSystem": entity == "QuoteItems",
                         }
                         for i, (v, label) in enumerate(picklist or [])
@@ -1021,11 +1030,12 @@ class AutotaskSandbox:
     def _info(self, entity: str) -> dict[str, Any]:
         crm = entity in CRM_ENTITIES
         allowed = not crm or "CRM" in self.modules
+        denied = self.denied.get(entity, set())
         return {
             "name": entity[:-1],
-            "canCreate": allowed,
-            "canUpdate": allowed,
-            "canQuery": True,
+            "canCreate": allowed and "canCreate" not in denied,
+            "canUpdate": allowed and "canUpdate" not in denied,
+            "canQuery": "canQuery" not in denied,
             "canDelete": entity in CHILDREN.values(),
             "hasUserDefinedFields": True,
             "supportsWebhookCallouts": entity in ("Tickets", "Companies", "Contacts"),
@@ -1045,13 +1055,14 @@ def _require_ref(sb: AutotaskSandbox, record: dict, name: str, entity: str) -> N
         )
 
 
+PERMISSION_DENIED = (
+    "The logged in Resource does not have the adequate permissions to update this entity type."
+)
+
+
 def _crm(sb: AutotaskSandbox) -> None:
     if "CRM" not in sb.modules:
-        raise AutotaskError(
-            500,
-            "The logged in Resource does not have the adequate permissions to update this "
-            "entity type.",
-        )
+        raise AutotaskError(500, PERMISSION_DENIED)
 
 
 def _rules_contacts(sb: AutotaskSandbox, record: dict, creating: bool) -> None:

@@ -230,6 +230,26 @@ def test_opportunities_need_the_crm_module(autotask_sandbox_factory):
     assert "adequate permissions" in response.json()["errors"][0]
 
 
+def test_a_right_the_security_level_lacks_shows_in_entity_information_and_is_refused(
+    autotask_sandbox_factory,
+):
+    sb = autotask_sandbox_factory(
+        denied={"TicketCharges": ("canCreate",)}, retired_picklists=("Tickets.queueID",)
+    )
+    api = autotask_session(sb)
+    info = api.get("V1.0/TicketCharges/entityInformation").json()["info"]
+    assert not info["canCreate"] and info["canQuery"] and info["canUpdate"]
+    ticket = sb.add("Tickets", CompanyID=_company(sb), Title="SO-1", Status=1, QueueID=8)
+    response = api.post(f"V1.0/Tickets/{ticket}/Charges", json={"ticketID": ticket, "name": "x"})
+    assert response.status_code == 500
+    assert "adequate permissions" in response.json()["errors"][0]
+    fields = api.get("V1.0/Tickets/entityInformation/fields").json()["fields"]
+    queue = next(f for f in fields if f["name"] == "queueID")
+    status = next(f for f in fields if f["name"] == "status")
+    assert queue["picklistValues"] and not any(v["isActive"] for v in queue["picklistValues"])
+    assert all(v["isActive"] for v in status["picklistValues"])
+
+
 def test_a_contact_of_another_company_is_refused(autotask_api, autotask_sandbox):
     other = autotask_sandbox.add("Companies", CompanyName="Other", CompanyType=1)
     contact = autotask_sandbox.add("Contacts", CompanyID=other, FirstName="O", LastName="X")

@@ -149,11 +149,20 @@ _SUBJECT_PAGES = {
     payloads.RECEIPT: ("purchasing_admin.receipt", "receipt_id"),
 }
 SUBJECT_TYPES = frozenset(_SUBJECT_PAGES)  # what the sync log can be filtered to
+# The PSA's subjects too (webapp.psa.sync): a quote, with one subject per re-sync of it
+# ("quote_sent_v2", "quote_won"), an order sent as a won opportunity, an organisation.
+_PAGES = {
+    **_SUBJECT_PAGES,
+    "quote": ("quotes_admin.detail", "quote_id"),
+    "won_sale": ("sales_admin.order_detail", "document_id"),
+    payloads.ORGANIZATION: ("organizations_admin.detail", "organization_id"),
+}
 
 
 def subject_url(delivery: Delivery) -> str | None:
     """Return our admin page for the delivery's subject, when there is one."""
-    endpoint, arg = _SUBJECT_PAGES.get(delivery.subject_type, (None, None))
+    kind = "quote" if delivery.subject_type.startswith("quote_") else delivery.subject_type
+    endpoint, arg = _PAGES.get(kind, (None, None))
     if endpoint is None or endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **{arg: delivery.subject_id})
