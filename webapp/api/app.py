@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, render_template, request
 from flask_smorest import Api
 
 from webapp.api.problems import PROBLEM_TYPE, is_api_request, problem, response_for
-from webapp.api.schemas import ProblemSchema
+from webapp.api.schemas.common import ProblemSchema
 from webapp.api.security import add_rate_limit_headers
 from webapp.extensions import csrf
 

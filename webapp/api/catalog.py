@@ -20,7 +20,7 @@ from webapp.api.listing import (
     schema_for,
 )
 from webapp.api.problems import problem
-from webapp.api.schemas import (
+from webapp.api.schemas.catalog import (
     BrandSchema,
     CategorySchema,
     OfferBulkResultSchema,

@@ -19,7 +19,12 @@ from webapp.api.listing import (
     schema_for,
 )
 from webapp.api.problems import problem
-from webapp.api.schemas import AddressSchema, ContactSchema, OrganizationSchema, StaffSchema
+from webapp.api.schemas.organizations import (
+    AddressSchema,
+    ContactSchema,
+    OrganizationSchema,
+    StaffSchema,
+)
 from webapp.api.security import acting_user, organization_limit, requires
 from webapp.auth.models import STAFF_ROLES, Role, User
 from webapp.extensions import db

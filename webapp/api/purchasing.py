@@ -27,7 +27,7 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import (
+from webapp.api.schemas.purchasing import (
     PayableSchema,
     PurchaseOrderCostSchema,
     PurchaseOrderLineSchema,

@@ -23,7 +23,8 @@ from webapp.api.listing import (
     page_schema,
 )
 from webapp.api.problems import ApiProblem, problem
-from webapp.api.schemas import (
+from webapp.api.schemas.common import ReasonSchema
+from webapp.api.schemas.quotes import (
     QuoteCreateSchema,
     QuoteLineCreateSchema,
     QuoteLineSchema,
@@ -33,7 +34,6 @@ from webapp.api.schemas import (
     QuoteSectionRowSchema,
     QuoteSectionUpdateSchema,
     QuoteUpdateSchema,
-    ReasonSchema,
 )
 from webapp.api.security import acting_user, organization_limit, requires
 from webapp.auth.models import User

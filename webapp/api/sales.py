@@ -28,10 +28,9 @@ from webapp.api.listing import (
 )
 from webapp.api.problems import problem
 from webapp.api.quotes import IF_MATCH_DOC
-from webapp.api.schemas import (
-    NoteSchema,
+from webapp.api.schemas.common import NoteSchema, ReasonSchema
+from webapp.api.schemas.sales import (
     PaymentSchema,
-    ReasonSchema,
     SalesOrderCreateSchema,
     SalesOrderLineSchema,
     SalesOrderSchema,

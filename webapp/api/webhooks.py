@@ -19,7 +19,7 @@ from webapp.api.listing import (
     schema_for,
 )
 from webapp.api.problems import problem
-from webapp.api.schemas import (
+from webapp.api.schemas.webhooks import (
     WebhookDeliverySchema,
     WebhookEndpointCreateSchema,
     WebhookEndpointSchema,
