@@ -66,43 +66,19 @@ def run(app, args) -> dict:
         make_product,
         make_user,
     )
-    from tests.sandboxes.autotask import AutotaskSandbox
-    from tests.sandboxes.server import LiveServer
-    from tests.sandboxes.specs import require_specs
     from webapp.auth.models import Role
-    from webapp.catalog.models import ProductType, TaxCode
+    from webapp.catalog.models import ProductType
     from webapp.extensions import db
-    from webapp.integrations.interfaces import RateLimit
     from webapp.integrations.models import Delivery, DeliveryStatus
     from webapp.jobs import get_queue
-    from webapp.psa import operations
     from webapp.psa.autotask import budget
-    from webapp.psa.autotask.provider import AutotaskProvider
     from webapp.quotes import building as quotes
     from webapp.sales.models import Recurrence
     from workers.integrations import sweep
 
-    require_specs()
-    # Lift the caps for the count (see the module docstring).
-    AutotaskProvider.rate_limit = RateLimit(per_minute=100_000, concurrent=3, per_hour=1_000_000)
-    budget.SLOW_FROM = 10**9
-    sandbox = AutotaskSandbox(hourly_limit=1_000_000)
-    server = LiveServer(sandbox.app).start()
-    sandbox.base_url = server.url
+    sandbox, server = start_sandbox(app)
     try:
-        app.config["AUTOTASK_ZONE_URL"] = sandbox.global_url
-        app.config["AUTOTASK_API_BASE"] = ""
-        db.session.add(TaxCode(code="GST", name="GST 10%", rate=10, is_default=True))
-        connection = operations.connect_autotask(
-            sandbox.username, sandbox.secret, sandbox.integration_code, actor="bench"
-        )
-        db.session.commit()
-        operations.refresh_picklists(connection)
-        operations.save_opportunity_options(
-            connection, enabled=True, probability=50, choices=SETTINGS
-        )
-        operations.save_item_options(connection, choices=ITEMS, title="")
-        db.session.commit()
+        connect(sandbox, ITEMS)
         get_queue().empty()  # the connect-time jobs were run above (or are not needed)
 
         category, brand = make_category("Bench"), make_brand("Bench")
@@ -205,6 +181,44 @@ def run(app, args) -> dict:
     finally:
         sandbox.release()
         server.stop()
+
+
+def start_sandbox(app):
+    """The Autotask sandbox on loopback, our caps and the sandbox's lifted (module docstring)."""
+    from tests.sandboxes.autotask import AutotaskSandbox
+    from tests.sandboxes.server import LiveServer
+    from tests.sandboxes.specs import require_specs
+    from webapp.integrations.interfaces import RateLimit
+    from webapp.psa.autotask import budget
+    from webapp.psa.autotask.provider import AutotaskProvider
+
+    require_specs()
+    AutotaskProvider.rate_limit = RateLimit(per_minute=100_000, concurrent=3, per_hour=1_000_000)
+    budget.SLOW_FROM = 10**9
+    sandbox = AutotaskSandbox(hourly_limit=1_000_000)
+    server = LiveServer(sandbox.app).start()
+    sandbox.base_url = server.url
+    app.config["AUTOTASK_ZONE_URL"] = sandbox.global_url
+    app.config["AUTOTASK_API_BASE"] = ""
+    return sandbox, server
+
+
+def connect(sandbox, items: dict, tickets: bool = False, title: str = ""):
+    """Connect, read the picklists, store the opportunity and item (and ticket) settings."""
+    from webapp.catalog.models import TaxCode
+    from webapp.extensions import db
+    from webapp.psa import operations
+
+    db.session.add(TaxCode(code="GST", name="GST 10%", rate=10, is_default=True))
+    connection = operations.connect_autotask(
+        sandbox.username, sandbox.secret, sandbox.integration_code, actor="bench"
+    )
+    db.session.commit()
+    operations.refresh_picklists(connection)
+    operations.save_opportunity_options(connection, enabled=True, probability=50, choices=SETTINGS)
+    operations.save_item_options(connection, choices=items, title=title, tickets=tickets)
+    db.session.commit()
+    return connection
 
 
 if __name__ == "__main__":
